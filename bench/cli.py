@@ -1,0 +1,274 @@
+"""The command line: one function per subcommand, each callable from tests with plain arguments.
+
+Every option is validated before anything runs or is written; bad input ends in one line
+("gilbench: error: ...") and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import multiprocessing
+import os
+import sys
+from pathlib import Path
+
+from bench import __version__
+from bench.errors import UsageError
+
+EXIT_OK, EXIT_FAILED_CELLS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# ---------------------------------------------------------------- parsing and validation
+
+
+def parse_names(text: str, accepted, what: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not text.strip() or any(not n for n in names):
+        raise UsageError(f"empty name in {what} list {text!r} (accepted: {', '.join(accepted)})")
+    for name in names:
+        if name not in accepted:
+            close = difflib.get_close_matches(name, accepted, n=2)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+            raise UsageError(f"unknown {what} {name!r}{hint}; accepted: {', '.join(accepted)}")
+    return list(dict.fromkeys(names))
+
+
+def parse_workers(text: str, usable: int) -> list[int]:
+    """'auto' -> 1, 2, 4, ... up to the usable CPUs, plus that count itself; else a comma list."""
+    if text.strip() == "auto":
+        counts, n = [], 1
+        while n < usable:
+            counts.append(n)
+            n *= 2
+        return sorted(set(counts) | {usable})
+    parts = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(not p for p in parts):
+        raise UsageError(f"--workers {text!r}: empty entry (accepted: 'auto' or positive integers like 1,2,4)")
+    counts = []
+    for part in parts:
+        if not part.isdigit() or int(part) < 1:
+            raise UsageError(f"--workers {text!r}: {part!r} is not a positive integer (accepted: 'auto' or 1,2,4)")
+        counts.append(int(part))
+    return sorted(set(counts))
+
+
+def parse_positive(text: str, option: str, kind=int):
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0 or value != value or value == float("inf"):
+        raise UsageError(f"{option} {text!r} is not a positive {'integer' if kind is int else 'number'}")
+    return value
+
+
+def parse_params(items: list[str], workloads) -> dict[str, dict[str, str]]:
+    """--param KEY=VALUE (every selected workload that has KEY) or WORKLOAD.KEY=VALUE."""
+    overrides: dict[str, dict[str, str]] = {}
+    names = {wl.name for wl in workloads}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise UsageError(f"--param {item!r} is not KEY=VALUE or WORKLOAD.KEY=VALUE")
+        target, dot, pkey = key.rpartition(".")
+        if dot and target not in names:
+            raise UsageError(f"--param {item!r}: workload {target!r} is not selected ({', '.join(sorted(names))})")
+        hits = [wl for wl in workloads if (not dot or wl.name == target) and pkey in next(iter(wl.module.SIZES.values()))]
+        if not hits:
+            accepted = sorted({k for wl in workloads for k in next(iter(wl.module.SIZES.values()))})
+            raise UsageError(f"--param {item!r}: no selected workload has {pkey!r} (accepted: {', '.join(accepted)})")
+        for wl in hits:
+            overrides.setdefault(wl.name, {})[pkey] = value
+    return overrides
+
+
+def check_writable(folder: Path) -> None:
+    folder = Path(folder)
+    probe_dir = folder
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise UsageError(f"output folder {str(folder)!r}: {str(probe_dir)!r} is not a folder")
+    import tempfile
+
+    try:  # a real probe: os.access() says yes to root even where a write would fail
+        with tempfile.TemporaryFile(dir=probe_dir, prefix=".gilbench-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"output folder {str(folder)!r} is not writable ({exc.strerror})") from None
+
+
+def check_python(path: str) -> str:
+    """An interpreter path that exists, runs, and is CPython >= 3.11."""
+    import subprocess
+
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise UsageError(f"--python {path!r} does not exist or is not executable")
+    try:
+        out = subprocess.run(
+            [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"--python {path!r} does not run as Python: {exc}") from None
+    version = out.stdout.strip()
+    if out.returncode != 0 or not version.replace(".", "").isdigit():
+        raise UsageError(f"--python {path!r} is not a Python interpreter")
+    if tuple(map(int, version.split("."))) < (3, 11):
+        raise UsageError(f"--python {path!r} is Python {version}; gilbench needs 3.11 or newer")
+    return path
+
+
+# ---------------------------------------------------------------- subcommands
+
+
+def cmd_run(args) -> int:
+    from bench import environment, orchestrator, registry, variants
+
+    workloads = [registry.resolve(n) for n in parse_names_raw(args.workloads, "workload")]
+    wanted = parse_names(args.variants, list(variants.VARIANTS), "variant")
+    unavailable = {v: why for v, why in variants.availability().items() if why}
+    for v in wanted:
+        if v in unavailable:
+            raise UsageError(f"variant {v!r} cannot run here: {unavailable[v]}")
+    usable = environment.usable_cpus()
+    workers = parse_workers(args.workers, usable)
+    repeat = parse_positive(args.repeat, "--repeat")
+    timeout = parse_positive(args.timeout, "--timeout", float)
+    methods = multiprocessing.get_all_start_methods()
+    if args.start_method not in methods:
+        raise UsageError(f"--start-method {args.start_method!r} is not available here (accepted: {', '.join(methods)})")
+    python = check_python(args.python) if args.python else sys.executable
+    overrides = parse_params(args.param, workloads)
+    config = orchestrator.RunConfig(
+        workloads=workloads, variants=wanted, workers=workers, size=args.size, overrides=overrides,
+        repeat=repeat, start_method=args.start_method, timeout=timeout, out=Path(args.out), python=python,
+        images_dir=args.images, seed=args.seed, progress=not args.no_progress,
+    )
+    for wl in workloads:  # unknown sizes and parameters fail here, before anything runs
+        wl.params(args.size, overrides.get(wl.name))
+    if args.images:
+        from workloads.thumbnail import list_images
+
+        try:
+            list_images(args.images)
+        except ValueError as exc:
+            raise UsageError(f"--images: {exc}") from None
+    check_writable(config.out)
+
+    env = environment.collect_environment()
+    for note in environment.warnings_for(env, max(workers)):
+        print(f"gilbench: warning: {note}", file=sys.stderr)
+    try:
+        run_dir, failed = orchestrator.execute(config, env)
+    except KeyboardInterrupt:
+        print("\ngilbench: interrupted; finished repetitions are kept in results/latest", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print_summary(run_dir)
+    print(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
+    if failed:
+        print(f"gilbench: {failed} repetition(s) failed; see the 'error' column", file=sys.stderr)
+        return EXIT_FAILED_CELLS
+    return EXIT_OK
+
+
+def parse_names_raw(text: str, what: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not text.strip() or any(not n for n in names):
+        raise UsageError(f"empty entry in the {what} list {text!r}")
+    return list(dict.fromkeys(names))
+
+
+def print_summary(run_dir: Path) -> None:
+    from bench import analysis, storage
+
+    frame = storage.load_results(run_dir)
+    table = analysis.summarize(frame)
+    if table.empty:
+        print("no successful repetitions to summarise")
+        return
+    print()
+    print(analysis.format_table(table))
+
+
+def cmd_list(args) -> int:
+    from bench import registry, variants
+
+    print("workloads:")
+    for wl in registry.builtin_workloads():
+        print(f"  {wl.name:<12} {wl.description}")
+        print(f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}")
+    print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
+    for name, why in variants.availability().items():
+        state = "available" if why is None else f"unavailable: {why}"
+        print(f"  {name:<16} {variants.VARIANTS[name]}")
+        print(f"  {'':<16} {state}")
+    print("\nstart methods: " + ", ".join(multiprocessing.get_all_start_methods()))
+    return EXIT_OK
+
+
+def cmd_env(args) -> int:
+    import json
+
+    from bench import environment
+
+    env = environment.collect_environment()
+    if args.json:
+        print(json.dumps(env, indent=2))
+    else:
+        width = max(map(len, env))
+        for key, value in env.items():
+            print(f"{key:<{width}}  {value}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- argparse
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, like every other usage error
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gilbench", description="How does CPU-bound Python scale across threads and processes, here?")
+    parser.add_argument("--version", action="version", version=f"gilbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run the benchmark matrix and write CSV")
+    run.add_argument("--workloads", default="count,thumbnail", help="comma list: names, module names or .py paths")
+    run.add_argument("--variants", default="serial,threading,multiprocessing,thread-pool,process-pool")
+    run.add_argument("--workers", default="auto", help="'auto' (1, 2, 4, ... up to the usable CPUs) or a comma list")
+    run.add_argument("--size", default="standard", help="smoke, quick, standard or full")
+    run.add_argument("--param", action="append", default=[], metavar="[WORKLOAD.]KEY=VALUE",
+                     help="override one parameter of the size profile (repeatable), e.g. iterations=2e8")
+    run.add_argument("--repeat", default="3", help="measured repetitions per cell, after one warm-up")
+    run.add_argument("--start-method", default="fork", help="multiprocessing start method: fork, forkserver, spawn")
+    run.add_argument("--timeout", default="300", help="seconds before a repetition is killed (default 300)")
+    run.add_argument("--images", metavar="DIR", help="thumbnail your own images instead of generated photos")
+    run.add_argument("--out", default="results", help="results folder (runs land in OUT/runs/<run id>)")
+    run.add_argument("--python", metavar="PATH", help="run the cells under another interpreter")
+    run.add_argument("--seed", type=int, help="seed of the shuffled order (recorded either way)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    lst = sub.add_parser("list", help="workloads, variants, and which variants this interpreter can run")
+    lst.set_defaults(func=cmd_list)
+
+    env = sub.add_parser("env", help="the environment a run would record")
+    env.add_argument("--json", action="store_true")
+    env.set_defaults(func=cmd_env)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except UsageError as exc:
+        print(f"gilbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ngilbench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

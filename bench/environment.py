@@ -1,0 +1,128 @@
+"""The environment a run ran in, collected by small functions that each fill one dict."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+import sysconfig
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("Pillow", "numpy", "pandas", "matplotlib", "psutil", "dask", "distributed", "joblib")
+HARNESS_ROOT = Path(__file__).resolve().parent.parent
+
+
+def collect_python(env: dict) -> None:
+    env["python_version"] = platform.python_version()
+    env["python_implementation"] = platform.python_implementation()
+    env["python_executable"] = sys.executable
+    env["free_threaded"] = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    check = getattr(sys, "_is_gil_enabled", None)
+    env["gil_enabled"] = check() if check else True
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs allowed by a cgroup v2 (cpu.max) or v1 (cfs_quota_us) quota, None when unlimited."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
+
+
+def usable_cpus() -> int:
+    """CPUs this process may use: its affinity mask, further limited by a cgroup quota."""
+    if hasattr(os, "process_cpu_count"):  # Python >= 3.13
+        count = os.process_cpu_count() or 1
+    elif hasattr(os, "sched_getaffinity"):
+        count = len(os.sched_getaffinity(0))
+    else:
+        count = os.cpu_count() or 1
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        count = max(1, min(count, int(quota + 0.5)))
+    return count
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def collect_cpu(env: dict) -> None:
+    import psutil
+
+    env["logical_cpus"] = os.cpu_count() or 1
+    env["physical_cores"] = psutil.cpu_count(logical=False) or env["logical_cpus"]
+    env["usable_cpus"] = usable_cpus()
+    env["cpu_model"] = cpu_model()
+    env["load_avg_1m"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
+
+
+def collect_system(env: dict) -> None:
+    env["host"] = socket.gethostname()
+    env["os"] = f"{platform.system()} {platform.release()}"
+    env["memory_gb"] = round(__import__("psutil").virtual_memory().total / 2**30, 1)
+
+
+def package_versions() -> str:
+    found = []
+    for name in PACKAGES:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return ";".join(found)
+
+
+def collect_packages(env: dict) -> None:
+    env["packages"] = package_versions()
+
+
+def harness_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(HARNESS_ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=5,
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def collect_environment() -> dict:
+    env: dict = {}
+    for collector in (collect_python, collect_cpu, collect_system, collect_packages):
+        collector(env)
+    env["harness_commit"] = harness_commit()
+    return env
+
+
+def warnings_for(env: dict, max_workers: int) -> list[str]:
+    """Reasons the numbers may be disturbed; the run goes on regardless."""
+    notes = []
+    if env["load_avg_1m"] > 0.5 * env["usable_cpus"]:
+        notes.append(
+            f"the machine is busy (load average {env['load_avg_1m']} on {env['usable_cpus']} usable CPUs): "
+            "timings will be noisy"
+        )
+    if max_workers > env["usable_cpus"]:
+        notes.append(
+            f"{max_workers} workers exceed the {env['usable_cpus']} usable CPUs: "
+            "those cells are oversubscribed (expect no further speedup)"
+        )
+    return notes

@@ -1,0 +1,128 @@
+"""The workload registry: built-in workloads by name, users' modules by dotted name or .py path.
+
+A workload is a plain module (see README.md, "Write your own workload"):
+
+    DESCRIPTION = "one line: what this workload shows"
+    SIZES = {"smoke": {...}, "standard": {...}}      # named profiles of parameters
+    def make_tasks(params, workers): ...              # -> list of picklable task descriptions
+    def run_task(task): ...                           # module-level: every executor can call it
+    def check(params, tasks, results): ...            # raise if the results are wrong
+    def prepare(params, cache_dir): ...               # optional: build inputs once, return extra params
+
+This module is imported by every worker (and by other interpreters given with --python),
+so it uses the standard library only.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from types import ModuleType
+
+from bench.errors import UsageError
+
+BUILTIN = ("count", "thumbnail")
+SIZE_NAMES = ("smoke", "quick", "standard", "full")
+REQUIRED = ("SIZES", "make_tasks", "run_task", "check")
+
+_loaded: dict[str, ModuleType] = {}
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str  # what the CLI, CSV and charts call it
+    ref: str  # how a worker finds the module again: a dotted module name or a .py path
+    module: ModuleType
+
+    @property
+    def description(self) -> str:
+        return getattr(self.module, "DESCRIPTION", "") or (self.module.__doc__ or "").strip().split("\n")[0]
+
+    def params(self, size: str, overrides: dict[str, str] | None = None) -> dict:
+        """The parameters of a size profile with the user's overrides, each coerced to the profile's type."""
+        sizes = self.module.SIZES
+        if size not in sizes:
+            raise UsageError(f"workload {self.name!r} has no size {size!r} (accepted: {', '.join(sizes)})")
+        params = dict(sizes[size])
+        for key, text in (overrides or {}).items():
+            if key not in params:
+                raise UsageError(
+                    f"workload {self.name!r} has no parameter {key!r} (accepted: {', '.join(params) or 'none'})"
+                )
+            params[key] = _coerce(self.name, key, text, params[key])
+        return params
+
+
+def _coerce(workload: str, key: str, text: str, like):
+    try:
+        if isinstance(like, bool):
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("true", "1", "yes")
+        if isinstance(like, int):
+            value = float(text)  # accepts 2e8 as well as 200000000
+            if value != int(value) or value < 0:
+                raise ValueError
+            return int(value)
+        if isinstance(like, float):
+            return float(text)
+    except ValueError:
+        raise UsageError(
+            f"parameter {key}={text!r} of workload {workload!r} is not a valid {type(like).__name__}"
+        ) from None
+    return text
+
+
+def load(ref: str) -> ModuleType:
+    """Import a workload module by dotted name or .py path, once per process (workers call this)."""
+    module = _loaded.get(ref)
+    if module is None:
+        if ref.endswith(".py"):
+            name = "gilbench_user_" + os.path.splitext(os.path.basename(ref))[0]
+            spec = importlib.util.spec_from_file_location(name, ref)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {ref}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(ref)
+        _loaded[ref] = module
+    return module
+
+
+def resolve(name: str) -> Workload:
+    """A workload by built-in name, dotted module name or path to a .py file."""
+    if name in BUILTIN:
+        ref = f"workloads.{name}"
+    elif name.endswith(".py"):
+        if not os.path.isfile(name):
+            raise UsageError(f"workload file {name!r} does not exist")
+        ref = os.path.abspath(name)
+        name = os.path.splitext(os.path.basename(name))[0]
+    elif "." in name:
+        ref = name
+    else:
+        close = difflib.get_close_matches(name, BUILTIN, n=3)
+        hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+        raise UsageError(
+            f"unknown workload {name!r}{hint}; accepted: {', '.join(BUILTIN)}, a module name or a .py path"
+        )
+    try:
+        module = load(ref)
+    except UsageError:
+        raise
+    except Exception as exc:  # the user's module failed to import: say why, in one line
+        raise UsageError(f"cannot import workload {ref!r}: {type(exc).__name__}: {exc}") from None
+    missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
+    if missing:
+        raise UsageError(f"workload {ref!r} lacks {', '.join(missing)} (the protocol needs {', '.join(REQUIRED)})")
+    return Workload(name=name, ref=ref, module=module)
+
+
+def builtin_workloads() -> list[Workload]:
+    return [resolve(name) for name in BUILTIN]

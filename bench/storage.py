@@ -1,0 +1,198 @@
+"""Results storage: the CSV schema, atomic appends, loading and validation.
+
+The schema is the dataclasses below: their fields are the CSV header, in order, and the
+README documents each one. Every repetition's rows are written with a single write() on an
+O_APPEND descriptor, so an interrupted run (Ctrl-C, SIGKILL) keeps every finished row and the
+file always parses; a torn final line (no newline) is dropped on load with a warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import warnings
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from bench.errors import UsageError
+
+RESULTS = "results.csv"
+TASKS = "tasks.csv"
+SUMMARY = "summary.csv"
+ENVIRONMENT = "environment.json"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One repetition of one cell."""
+
+    run_id: str
+    timestamp: str  # ISO 8601, UTC, when the repetition started
+    workload: str
+    size: str
+    params: str  # the workload's effective parameters, as JSON
+    variant: str
+    workers: int
+    tasks: int
+    chunksize: int
+    repeat: int  # 0 for the warm-up, 1..N for measured repetitions
+    warmup: bool
+    startup_s: float
+    compute_s: float
+    total_s: float
+    cpu_s: float
+    busy_cores: float
+    peak_rss_mb: float
+    worker_processes: int
+    ok: bool
+    error: str
+    host: str
+    python_version: str
+    python_implementation: str
+    python_executable: str
+    free_threaded: bool
+    gil_enabled: bool  # as seen inside the workers, after the workload's imports
+    python_gil_env: str  # PYTHON_GIL as passed to the cell, empty when unset
+    start_method: str
+    logical_cpus: int
+    physical_cores: int
+    usable_cpus: int
+    cpu_model: str
+    load_avg_1m: float
+    os: str
+    harness_commit: str
+    packages: str  # name=version;... of the packages the workloads use
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One task of one repetition (for timelines and GIL-wait analysis)."""
+
+    run_id: str
+    workload: str
+    size: str
+    variant: str
+    workers: int
+    repeat: int
+    warmup: bool
+    task: int
+    pid: int
+    thread_id: int
+    host: str
+    start_s: float  # seconds since the repetition started, on CLOCK_MONOTONIC
+    end_s: float
+    wall_s: float
+    cpu_s: float  # the task's own CPU time (time.thread_time)
+    cpu_share: float  # cpu_s / wall_s; 1 - cpu_share is time spent waiting (for the GIL, I/O, a core)
+
+
+def header(row_type) -> list[str]:
+    return [f.name for f in fields(row_type)]
+
+
+def _encode(rows) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_cell(v) for v in astuple(row)])
+    return buf.getvalue().encode()
+
+
+def _cell(value):
+    if isinstance(value, float):
+        if value != value:
+            return ""  # NaN: a failed repetition has no timing
+        return repr(round(value, 9))
+    return value
+
+
+def append_rows(path: Path, rows: list, row_type) -> None:
+    """Append rows with one write() (creating the file with its header first), then fsync."""
+    path = Path(path)
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(",".join(header(row_type)) + "\n")
+        try:
+            os.link(tmp, path)  # atomic create-if-absent: no reader ever sees a file without its header
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    if not rows:
+        return
+    data = _encode(rows)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        written = os.write(fd, data)
+        if written != len(data):
+            raise OSError(f"short write to {path}: {written} of {len(data)} bytes")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def resolve_run(target: str | os.PathLike) -> Path:
+    """A run folder or a results.csv -> the results.csv path, or a one-line error."""
+    path = Path(target)
+    if path.is_dir():
+        path = path / RESULTS
+    if not path.exists():
+        raise UsageError(f"{str(target)!r} is neither a run folder nor a results CSV (no such file)")
+    return path
+
+
+def load_results(target, row_type=ResultRow):
+    """Load and validate a results (or tasks) CSV into a pandas DataFrame."""
+    import pandas as pd
+
+    path = resolve_run(target) if row_type is ResultRow else Path(target)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    if b"\0" in raw[:4096]:
+        raise UsageError(f"{str(path)!r} is not a CSV file (binary content)")
+    text = raw.decode("utf-8", errors="replace")
+    if text and not text.endswith("\n"):
+        cut = text.rfind("\n") + 1
+        warnings.warn(f"{path}: dropped a torn last line ({len(text) - cut} bytes) left by an interrupted write")
+        text = text[:cut]
+    first = text.split("\n", 1)[0]
+    columns = next(csv.reader([first]), []) if first else []
+    missing = [c for c in header(row_type) if c not in columns]
+    if not columns or len(missing) == len(header(row_type)):
+        raise UsageError(f"{str(path)!r} is not a gilbench {row_type.__name__} CSV (no gilbench header)")
+    if missing:
+        raise UsageError(f"{str(path)!r} lacks the column(s) {', '.join(missing)}")
+    try:
+        text_columns = {f.name: str for f in fields(row_type) if f.type == "str" and f.name in columns}
+        frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], dtype=text_columns)
+    except Exception as exc:  # noqa: BLE001 - pandas' parser errors vary; one line is what the user needs
+        raise UsageError(f"{str(path)!r} does not parse as CSV: {str(exc).splitlines()[0]}") from None
+    for f in fields(row_type):
+        if f.type in ("int", "float"):
+            bad = pd.to_numeric(frame[f.name], errors="coerce").isna() & frame[f.name].notna()
+            if bad.any():
+                raise UsageError(
+                    f"{str(path)!r}: column {f.name} holds a non-number ({frame[f.name][bad].iloc[0]!r})"
+                )
+            frame[f.name] = pd.to_numeric(frame[f.name])
+        elif f.type == "bool":
+            frame[f.name] = frame[f.name].map(_as_bool)
+        elif f.type == "str":
+            frame[f.name] = frame[f.name].fillna("")
+    return frame
+
+
+def _as_bool(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1")
+
+
+def load_tasks(run_dir):
+    path = Path(run_dir) / TASKS
+    if not path.exists():
+        return None
+    return load_results(path, TaskRow)

@@ -1,0 +1,256 @@
+"""Variants: the ways of executing a workload's tasks. Runs inside the cell process.
+
+Every variant calls the same instrumented task function, so every variant yields the same
+per-task record (pid, thread, start and end on CLOCK_MONOTONIC, the task's own CPU time).
+Standard library only: this module is imported by other interpreters given with --python.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import signal
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+
+from bench import registry
+
+# name -> one-line description; the order is the order of tables and legends.
+VARIANTS = {
+    "serial": "a plain loop in one thread (the baseline)",
+    "threading": "N threading.Thread objects, each given a static slice of the tasks (the tutorial's code)",
+    "multiprocessing": "N multiprocessing.Process objects, each given a static slice of the tasks (the tutorial's code)",
+    "thread-pool": "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically",
+    "process-pool": "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
+}
+PROCESS_VARIANTS = {"multiprocessing", "process-pool"}
+
+
+def availability() -> dict[str, str | None]:
+    """Variant name -> None when it can run here, else the reason it cannot."""
+    return {name: None for name in VARIANTS}
+
+
+class WorkerDied(RuntimeError):
+    """A worker process ended without delivering its results."""
+
+
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "still running"
+    if exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+@dataclass
+class TaskRecord:
+    index: int
+    pid: int
+    thread_id: int
+    start: float  # time.perf_counter(): CLOCK_MONOTONIC on Linux, comparable across processes
+    end: float
+    cpu_s: float  # time.thread_time() delta: the task's own CPU time, excluding time waiting for the GIL
+    peak_rss_kb: int  # this process's peak resident set so far (getrusage ru_maxrss)
+    gil_enabled: bool | None
+
+
+@dataclass
+class Execution:
+    t0: float
+    t_end: float
+    first_start: float
+    last_result: float
+    results: list
+    records: list[TaskRecord]
+    chunksize: int = 1
+    workers_seen: dict = field(default_factory=dict)
+
+
+def gil_enabled() -> bool | None:
+    check = getattr(sys, "_is_gil_enabled", None)
+    return check() if check else True
+
+
+def instrumented(ref: str, index: int, task):
+    """Run one task and time it from inside its worker. Module-level, so every executor can call it."""
+    run_task = registry.load(ref).run_task
+    cpu0 = time.thread_time()
+    start = time.perf_counter()
+    result = run_task(task)
+    end = time.perf_counter()
+    cpu = time.thread_time() - cpu0
+    rec = TaskRecord(
+        index, os.getpid(), threading.get_native_id(), start, end, cpu,
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, gil_enabled(),
+    )
+    return result, rec
+
+
+def static_slices(n_tasks: int, workers: int) -> list[range]:
+    """Contiguous, near-equal slices of the task indices, one per worker (some may be empty)."""
+    base, extra = divmod(n_tasks, workers)
+    slices, start = [], 0
+    for w in range(workers):
+        size = base + (1 if w < extra else 0)
+        slices.append(range(start, start + size))
+        start += size
+    return slices
+
+
+def _finish(t0, results_by_index, records, last_result, chunksize=1) -> Execution:
+    t_end = time.perf_counter()
+    first_start = min((r.start for r in records), default=t0)
+    ordered = [results_by_index[i] for i in sorted(results_by_index)]
+    return Execution(t0, t_end, first_start, last_result, ordered, records, chunksize)
+
+
+def run_serial(ref, tasks, workers, start_method) -> Execution:
+    t0 = time.perf_counter()
+    results, records = {}, []
+    for i, task in enumerate(tasks):
+        results[i], rec = instrumented(ref, i, task)
+        records.append(rec)
+    return _finish(t0, results, records, time.perf_counter())
+
+
+def run_threading(ref, tasks, workers, start_method) -> Execution:
+    results, records, errors = {}, [], []
+    done_at = []
+
+    def work(indices):
+        try:
+            for i in indices:
+                results[i], rec = instrumented(ref, i, tasks[i])
+                records.append(rec)
+        except BaseException as exc:  # noqa: BLE001 - reported after join, with its traceback
+            errors.append(exc)
+        done_at.append(time.perf_counter())
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(s,)) for s in static_slices(len(tasks), workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return _finish(t0, results, records, max(done_at))
+
+
+def _process_worker(conn, ref, indices, tasks):
+    try:
+        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks)]
+        conn.send(("ok", list(indices), out))
+    except BaseException as exc:  # noqa: BLE001 - sent to the parent, which fails the cell
+        conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def run_multiprocessing(ref, tasks, workers, start_method) -> Execution:
+    ctx = multiprocessing.get_context(start_method)
+    t0 = time.perf_counter()
+    procs, readers = [], {}
+    for indices in static_slices(len(tasks), workers):
+        reader, writer = ctx.Pipe(duplex=False)
+        p = ctx.Process(target=_process_worker, args=(writer, ref, indices, [tasks[i] for i in indices]))
+        procs.append(p)
+        readers[reader] = p
+    for p in procs:
+        p.start()
+    results, records = {}, []
+    last_result = t0
+    pending = dict(readers)
+    try:
+        while pending:
+            ready = wait(list(pending) + [p.sentinel for p in pending.values()])
+            for conn in [r for r in ready if r in pending]:
+                try:
+                    message = conn.recv()
+                except EOFError:
+                    proc = pending[conn]
+                    proc.join()
+                    raise WorkerDied(f"worker pid {proc.pid} died: {describe_exit(proc.exitcode)}") from None
+                last_result = time.perf_counter()
+                if message[0] == "error":
+                    raise RuntimeError(message[1])
+                for i, (result, rec) in zip(message[1], message[2]):
+                    results[i] = result
+                    records.append(rec)
+                del pending[conn]
+            for conn, proc in list(pending.items()):
+                if proc.sentinel in ready and not conn.poll():
+                    proc.join()
+                    raise WorkerDied(f"worker pid {proc.pid} died: {describe_exit(proc.exitcode)}")
+        for p in procs:
+            p.join()
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join()
+    return _finish(t0, results, records, last_result)
+
+
+def run_thread_pool(ref, tasks, workers, start_method) -> Execution:
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results, records = {}, []
+        for i, (result, rec) in enumerate(pool.map(instrumented, [ref] * len(tasks), range(len(tasks)), tasks)):
+            results[i] = result
+            records.append(rec)
+        last_result = time.perf_counter()
+    return _finish(t0, results, records, last_result)
+
+
+def chunksize_for(n_tasks: int, workers: int) -> int:
+    # multiprocessing.Pool.map's rule: about four chunks per worker, so the pool can balance load
+    # without paying one round trip per task.
+    return max(1, -(-n_tasks // (4 * workers)))
+
+
+def run_process_pool(ref, tasks, workers, start_method) -> Execution:
+    chunksize = chunksize_for(len(tasks), workers)
+    t0 = time.perf_counter()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(start_method))
+    try:
+        results, records = {}, []
+        outcomes = pool.map(instrumented, [ref] * len(tasks), range(len(tasks)), tasks, chunksize=chunksize)
+        for i, (result, rec) in enumerate(outcomes):
+            results[i] = result
+            records.append(rec)
+        last_result = time.perf_counter()
+    except BrokenProcessPool:
+        # The pool SIGTERMs the survivors once one worker dies: name the one that died first.
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        dead = [p for p in procs if p.exitcode not in (None, 0, -signal.SIGTERM)] or [
+            p for p in procs if p.exitcode not in (None, 0)
+        ]
+        reason = "; ".join(f"worker pid {p.pid} died: {describe_exit(p.exitcode)}" for p in dead)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise WorkerDied(reason or "a worker of the process pool died abruptly") from None
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return _finish(t0, results, records, last_result, chunksize)
+
+
+RUNNERS = {
+    "serial": run_serial,
+    "threading": run_threading,
+    "multiprocessing": run_multiprocessing,
+    "thread-pool": run_thread_pool,
+    "process-pool": run_process_pool,
+}

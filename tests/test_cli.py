@@ -1,0 +1,86 @@
+import pytest
+
+from bench import cli
+from bench.errors import UsageError
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--workloads", "nope"], "unknown workload 'nope'"),
+        (["--workloads", ""], "empty entry"),
+        (["--variants", "threads"], "unknown variant 'threads'"),
+        (["--variants", "serial,,threading"], "empty name"),
+        (["--workers", "0"], "'0' is not a positive integer"),
+        (["--workers", "-1"], "'-1' is not a positive integer"),
+        (["--workers", "abc"], "'abc' is not a positive integer"),
+        (["--workers", ""], "--workers '': empty entry"),
+        (["--workers", "1,,2"], "empty entry"),
+        (["--size", "huge"], "has no size 'huge'"),
+        (["--repeat", "0"], "--repeat '0' is not a positive integer"),
+        (["--repeat", "two"], "--repeat 'two'"),
+        (["--timeout", "-5"], "--timeout '-5' is not a positive number"),
+        (["--timeout", "nan"], "--timeout 'nan'"),
+        (["--start-method", "teleport"], "--start-method 'teleport' is not available here"),
+        (["--images", "/nonexistent/photos"], "/nonexistent/photos' does not exist"),
+        (["--python", "/nonexistent/python3"], "--python '/nonexistent/python3' does not exist"),
+        (["--python", "/bin/true"], "is not a Python interpreter"),
+        (["--param", "iterations"], "is not KEY=VALUE"),
+        (["--param", "colour=red"], "no selected workload has 'colour'"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_run_options_fail_before_anything_runs(args, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = cli.main(["run", "--out", str(out), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("gilbench: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert not out.exists()  # nothing was written
+
+
+def test_empty_images_folder(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["run", "--out", str(tmp_path / "o"), "--images", str(tmp_path / "empty")]) == 2
+    assert "holds no images" in capsys.readouterr().err
+
+
+def test_unwritable_output_folder(readonly_dir, capsys):
+    assert cli.main(["run", "--out", str(readonly_dir / "results"), "--size", "smoke"]) == 2
+    assert "is not writable" in capsys.readouterr().err
+    assert list(readonly_dir.iterdir()) == []
+
+
+def test_output_path_that_is_a_file(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("keep me")
+    assert cli.main(["run", "--out", str(f / "results"), "--size", "smoke"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert f.read_text() == "keep me"
+
+
+def test_workers_auto():
+    assert cli.parse_workers("auto", 2) == [1, 2]
+    assert cli.parse_workers("auto", 16) == [1, 2, 4, 8, 16]
+    assert cli.parse_workers("auto", 6) == [1, 2, 4, 6]
+    assert cli.parse_workers("4,1,2,2", 2) == [1, 2, 4]
+
+
+def test_list_and_env(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("count", "thumbnail", "serial", "threading", "multiprocessing", "thread-pool", "process-pool"):
+        assert name in out
+    assert cli.main(["env"]) == 0
+    assert "usable_cpus" in capsys.readouterr().out
+
+
+def test_parse_params_targets_workloads():
+    from bench import registry
+
+    wls = [registry.resolve("count"), registry.resolve("thumbnail")]
+    assert cli.parse_params(["iterations=1e6"], wls) == {"count": {"iterations": "1e6"}}
+    assert cli.parse_params(["thumbnail.images=3"], wls) == {"thumbnail": {"images": "3"}}
+    with pytest.raises(UsageError, match="workload 'cnt' is not selected"):
+        cli.parse_params(["cnt.iterations=3"], wls)

@@ -1,0 +1,88 @@
+"""A real `gilbench run` at smoke size through every variant, as a user runs it."""
+
+import json
+import os
+
+import pytest
+
+from bench import storage
+from bench.variants import VARIANTS
+
+ALL = ",".join(VARIANTS)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    from tests.conftest import gilbench
+
+    out = tmp_path_factory.mktemp("results")
+    proc = gilbench("run", "--size", "smoke", "--variants", ALL, "--workers", "1,2", "--repeat", "2",
+                    "--out", out, "--no-progress", "--seed", "7")
+    return proc, out
+
+
+def test_run_succeeds_and_prints_a_summary(smoke_run):
+    proc, out = smoke_run
+    assert proc.returncode == 0, proc.stderr
+    assert "speedup" in proc.stdout and "busy_cores" in proc.stdout
+    assert "results: " in proc.stdout
+
+
+def test_results_have_every_cell_and_repetition(smoke_run):
+    _, out = smoke_run
+    frame = storage.load_results(out / "latest")
+    cells = 2 * (1 + 4 * 2)  # two workloads; serial at 1 worker, four variants at 1 and 2
+    assert len(frame) == cells * 3  # one warm-up + two repeats
+    assert frame["ok"].all(), frame[~frame["ok"]]["error"].tolist()
+    assert set(frame["variant"]) == set(VARIANTS)
+    assert (frame["warmup"] == (frame["repeat"] == 0)).all()
+    assert (frame.groupby(["workload", "variant", "workers"])["repeat"].apply(sorted).map(tuple) == (0, 1, 2)).all()
+    assert (frame["total_s"] - frame["startup_s"] - frame["compute_s"]).abs().max() < 1e-6
+    assert (frame["busy_cores"] > 0).all() and (frame["peak_rss_mb"] > 0).all()
+    assert (frame["start_method"] == "fork").all() and frame["run_id"].nunique() == 1
+    procs = frame[frame["variant"].isin(["multiprocessing", "process-pool"])]
+    assert (procs["worker_processes"] == procs["workers"]).all()
+
+
+def test_tasks_csv_matches_results(smoke_run):
+    _, out = smoke_run
+    frame = storage.load_results(out / "latest")
+    tasks = storage.load_tasks(out / "latest")
+    per_rep = tasks.groupby(["workload", "variant", "workers", "repeat"]).size()
+    expected = frame.set_index(["workload", "variant", "workers", "repeat"])["tasks"]
+    assert (per_rep.reindex(expected.index) == expected).all()
+    assert ((tasks["cpu_share"] > 0) & (tasks["cpu_share"] <= 1.2)).all()
+
+
+def test_run_folder_layout_and_latest_link(smoke_run):
+    _, out = smoke_run
+    latest = out / "latest"
+    assert latest.is_symlink() and latest.resolve().parent == (out / "runs").resolve()
+    env = json.loads((latest / storage.ENVIRONMENT).read_text())
+    assert env["config"]["repeat"] == 2 and "seed" in env
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_other_start_methods_are_used_and_recorded(method, tmp_path, run_cli):
+    proc = run_cli("run", "--size", "smoke", "--workloads", "count", "--variants", "multiprocessing,process-pool",
+                   "--workers", "2", "--repeat", "1", "--start-method", method, "--out", tmp_path, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(tmp_path / "latest")
+    assert frame["ok"].all() and (frame["start_method"] == method).all()
+
+
+def test_user_workload_by_path(tmp_path, run_cli):
+    path = tmp_path / "squares.py"
+    path.write_text(
+        "DESCRIPTION = 'sum of squares'\n"
+        "SIZES = {'smoke': {'n': 2000}}\n"
+        "def make_tasks(params, workers): return [range(i, params['n'], workers) for i in range(workers)]\n"
+        "def run_task(r): return sum(x * x for x in r)\n"
+        "def check(params, tasks, results): assert sum(results) == sum(x * x for x in range(params['n']))\n"
+    )
+    proc = run_cli("run", "--size", "smoke", "--workloads", path, "--variants", "serial,process-pool",
+                   "--workers", "2", "--repeat", "1", "--start-method", "spawn", "--out", tmp_path / "o",
+                   "--no-progress", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(tmp_path / "o" / "latest")
+    assert frame["ok"].all() and set(frame["workload"]) == {"squares"}

@@ -1,0 +1,56 @@
+import pytest
+
+from bench import registry
+from bench.errors import UsageError
+
+
+def test_builtin_workloads_follow_the_protocol():
+    for wl in registry.builtin_workloads():
+        for attr in registry.REQUIRED:
+            assert hasattr(wl.module, attr), (wl.name, attr)
+        assert set(registry.SIZE_NAMES) <= set(wl.module.SIZES), wl.name
+        assert wl.description
+
+
+def test_unknown_workload_suggests_a_close_match():
+    with pytest.raises(UsageError, match=r"unknown workload 'cont'.*did you mean 'count'"):
+        registry.resolve("cont")
+
+
+def test_user_module_by_path(tmp_path):
+    path = tmp_path / "squares.py"
+    path.write_text(
+        "SIZES = {'smoke': {'n': 10}}\n"
+        "def make_tasks(params, workers): return list(range(params['n']))\n"
+        "def run_task(x): return x * x\n"
+        "def check(params, tasks, results): assert results == [t * t for t in tasks]\n"
+    )
+    wl = registry.resolve(str(path))
+    assert wl.name == "squares"
+    assert wl.module.run_task(3) == 9
+    assert wl.params("smoke") == {"n": 10}
+
+
+def test_user_module_missing_protocol_functions(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("SIZES = {}\n")
+    with pytest.raises(UsageError, match="lacks make_tasks, run_task, check"):
+        registry.resolve(str(path))
+
+
+def test_user_module_that_fails_to_import(tmp_path):
+    path = tmp_path / "boom.py"
+    path.write_text("raise RuntimeError('no')\n")
+    with pytest.raises(UsageError, match="cannot import workload .*RuntimeError: no"):
+        registry.resolve(str(path))
+
+
+def test_param_overrides_are_coerced_and_validated():
+    count = registry.resolve("count")
+    assert count.params("smoke", {"iterations": "2e8"})["iterations"] == 200_000_000
+    with pytest.raises(UsageError, match="iterations='1.5'"):
+        count.params("smoke", {"iterations": "1.5"})
+    with pytest.raises(UsageError, match="no parameter 'colour'.*accepted: iterations, tasks"):
+        count.params("smoke", {"colour": "red"})
+    with pytest.raises(UsageError, match="no size 'huge'"):
+        count.params("huge")

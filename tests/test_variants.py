@@ -1,0 +1,79 @@
+import os
+
+import pytest
+
+from bench import cell, variants
+
+REF = "workloads.count"
+
+
+@pytest.mark.parametrize("variant", list(variants.RUNNERS))
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_variant_runs_every_task_once(variant, workers):
+    tasks = [1000, 2000, 3000, 4000]
+    ex = variants.RUNNERS[variant](REF, tasks, workers, "fork")
+    assert ex.results == tasks
+    assert sorted(r.index for r in ex.records) == [0, 1, 2, 3]
+    assert ex.t0 <= ex.first_start <= ex.last_result <= ex.t_end
+    for rec in ex.records:
+        assert ex.t0 <= rec.start <= rec.end <= ex.t_end  # one clock, across processes
+        assert rec.cpu_s >= 0 and rec.peak_rss_kb > 0
+    pids = {r.pid for r in ex.records}
+    if variant in variants.PROCESS_VARIANTS:
+        assert os.getpid() not in pids and len(pids) == workers
+    else:
+        assert pids == {os.getpid()}
+    if variant in ("threading", "multiprocessing"):  # static slices: worker k runs tasks of slice k
+        workers_of = {}
+        for rec in ex.records:
+            workers_of.setdefault((rec.pid, rec.thread_id), []).append(rec.index)
+        assert sorted(workers_of.values()) == [list(s) for s in variants.static_slices(4, workers)]
+
+
+def test_static_slices_cover_every_task_once():
+    assert [list(s) for s in variants.static_slices(5, 2)] == [[0, 1, 2], [3, 4]]
+    assert [list(s) for s in variants.static_slices(2, 3)] == [[0], [1], []]
+
+
+def test_chunksize_rule():
+    assert variants.chunksize_for(2, 2) == 1
+    assert variants.chunksize_for(100, 2) == 13
+
+
+def spec(tmp_path, variant="serial", workers=2, iterations=1000):
+    return {
+        "workload_ref": REF, "params": {"iterations": iterations, "tasks": 0}, "variant": variant,
+        "workers": workers, "start_method": "fork", "scratch_dir": str(tmp_path),
+    }
+
+
+def test_cell_result_fields_are_consistent(tmp_path):
+    result = cell.run_cell(spec(tmp_path, "threading"))
+    assert result["ok"] and result["tasks"] == 2
+    assert result["total_s"] == pytest.approx(result["startup_s"] + result["compute_s"])
+    assert result["compute_s"] > 0 and result["cpu_s"] > 0 and result["peak_rss_mb"] > 1
+    assert len(result["task_records"]) == 2
+
+
+def test_a_variant_that_skips_work_is_caught(tmp_path, monkeypatch):
+    real = variants.RUNNERS["serial"]
+
+    def lazy(ref, tasks, workers, method):  # "runs" only the first task
+        return real(ref, tasks[:1], workers, method)
+
+    monkeypatch.setitem(variants.RUNNERS, "serial", lazy)
+    with pytest.raises(ValueError, match="1 of 2 tasks reported back"):
+        cell.run_cell(spec(tmp_path))
+
+
+def test_a_variant_that_returns_wrong_results_is_caught(tmp_path, monkeypatch):
+    real = variants.RUNNERS["serial"]
+
+    def wrong(ref, tasks, workers, method):
+        ex = real(ref, tasks, workers, method)
+        ex.results[0] -= 1
+        return ex
+
+    monkeypatch.setitem(variants.RUNNERS, "serial", wrong)
+    with pytest.raises(ValueError, match="counted 999 iterations, expected 1000"):
+        cell.run_cell(spec(tmp_path))

@@ -1,0 +1,68 @@
+import os
+
+import pytest
+from PIL import Image
+
+from workloads import count, thumbnail
+
+
+@pytest.mark.parametrize("iterations,workers", [(10, 3), (1000, 1), (7, 7), (5, 8)])
+def test_count_splits_all_iterations(iterations, workers):
+    tasks = count.make_tasks({"iterations": iterations, "tasks": 0}, workers)
+    assert len(tasks) == workers
+    assert sum(tasks) == iterations
+    assert max(tasks) - min(tasks) <= 1
+
+
+def test_count_fixed_task_count():
+    assert len(count.make_tasks({"iterations": 100, "tasks": 10}, 2)) == 10
+
+
+def test_count_check_catches_skipped_work():
+    params = {"iterations": 100, "tasks": 0}
+    tasks = count.make_tasks(params, 4)
+    results = [count.run_task(t) for t in tasks]
+    count.check(params, tasks, results)
+    with pytest.raises(ValueError, match="counted 75 iterations, expected 100"):
+        count.check(params, tasks, results[:-1])
+
+
+def test_generated_photos_are_deterministic_and_cached(tmp_path):
+    params = {"images": 2, "width": 120, "height": 90}
+    first = thumbnail.prepare(params, tmp_path / "a")["inputs"]
+    again = thumbnail.prepare(params, tmp_path / "b")["inputs"]
+    assert [open(p, "rb").read() for p in first] == [open(p, "rb").read() for p in again]
+    mtimes = [os.stat(p).st_mtime_ns for p in first]
+    assert thumbnail.prepare(params, tmp_path / "a")["inputs"] == first
+    assert [os.stat(p).st_mtime_ns for p in first] == mtimes  # not regenerated
+    with Image.open(first[0]) as img:
+        assert img.size == (120, 90) and img.format == "JPEG"
+
+
+def test_thumbnail_pipeline_and_check(tmp_path):
+    params = {"images": 3, "width": 200, "height": 100}
+    params.update(thumbnail.prepare(params, tmp_path / "cache"), scratch_dir=str(tmp_path))
+    tasks = thumbnail.make_tasks(params, 2)
+    results = [thumbnail.run_task(t) for t in tasks]
+    thumbnail.check(params, tasks, results)
+    with Image.open(results[0]) as img:
+        assert img.size == (50, 25)
+    os.unlink(results[1])
+    with pytest.raises(ValueError, match="no thumbnail written"):
+        thumbnail.check(params, tasks, results)
+
+
+def test_thumbnail_check_catches_oversized_output(tmp_path):
+    src = tmp_path / "in.jpg"
+    Image.new("RGB", (80, 80)).save(src)
+    dst = tmp_path / "out.jpg"
+    Image.new("RGB", (80, 80)).save(dst)  # a "thumbnail" that was never shrunk
+    with pytest.raises(ValueError, match="larger than 50x50"):
+        thumbnail.check({}, [(str(src), str(dst))], [str(dst)])
+
+
+def test_images_folder_validation(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        thumbnail.list_images(tmp_path / "nope")
+    with pytest.raises(ValueError, match="holds no images"):
+        thumbnail.list_images(tmp_path)

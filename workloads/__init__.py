@@ -1,0 +1,1 @@
+"""Workloads: one plain module each. See README.md, "Write your own workload"."""
