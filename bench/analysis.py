@@ -1,40 +1,138 @@
-"""Analysis: per-cell statistics, speedup, efficiency, and the fits. Computed from CSV alone."""
+"""Analysis: per-cell statistics, speedup, efficiency, Karp-Flatt, Amdahl fits. From the CSV alone.
+
+Conventions (the README repeats them):
+- A cell's time is the median of its measured repetitions (warm-ups and failures excluded).
+- Speedup S(N) = median serial time / median time of the variant at N workers, within the same
+  workload, size, parameters and interpreter. Efficiency = S(N) / N.
+- The `ceiling` variant (N independent processes, no pool, no IPC, timed from a barrier) is the
+  machine's own limit; `ceiling_efficiency` = S(N) / S_ceiling(N).
+- Karp-Flatt serial fraction e = (1/S - 1/N) / (1 - 1/N), for N > 1.
+- Amdahl fit per variant: S(N) = 1 / (p + (1 - p) / N), p in [0, 1] by least squares.
+"""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 CELL = ["workload", "size", "params", "python_executable", "start_method", "variant", "workers"]
-BASELINE = ["workload", "size", "params", "python_executable"]
+BASELINE = ["workload", "size", "params", "python_executable", "start_method"]
+SERIES = BASELINE + ["variant"]
+CEILING = "ceiling"
+BOOTSTRAP = 2000
+CONFIDENCE = 0.95
+
+
+class NoBaseline(ValueError):
+    """A workload has no successful serial cell to compute speedups against."""
 
 
 def measured(frame):
     """The rows that count: successful, non-warm-up repetitions."""
-    return frame[frame["ok"] & ~frame["warmup"]]
+    return frame[frame["ok"].astype(bool) & ~frame["warmup"].astype(bool)]
 
 
-def summarize(frame, metric: str = "total_s"):
-    """One row per cell: median time, speedup over the serial baseline, efficiency, busy cores."""
+def bootstrap_median_ci(values, rng, confidence=CONFIDENCE, draws=BOOTSTRAP) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the median."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return (float(values[0]), float(values[0])) if len(values) else (math.nan, math.nan)
+    medians = np.median(rng.choice(values, size=(draws, len(values)), replace=True), axis=1)
+    alpha = (1 - confidence) / 2
+    return float(np.quantile(medians, alpha)), float(np.quantile(medians, 1 - alpha))
+
+
+def karp_flatt(speedup, workers):
+    """Experimentally determined serial fraction; NaN at one worker, where it is undefined."""
+    s, n = np.asarray(speedup, dtype=float), np.asarray(workers, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = (1 / s - 1 / n) / (1 - 1 / n)
+    return np.where(n > 1, e, np.nan)
+
+
+def amdahl(workers, p):
+    return 1.0 / (p + (1.0 - p) / np.asarray(workers, dtype=float))
+
+
+def fit_amdahl(workers, speedup) -> tuple[float, float]:
+    """Least-squares serial fraction p in [0, 1] and the fit's R^2 (NaN with fewer than two points)."""
+    from scipy.optimize import least_squares
+
+    n, s = np.asarray(workers, dtype=float), np.asarray(speedup, dtype=float)
+    keep = np.isfinite(s) & np.isfinite(n)
+    n, s = n[keep], s[keep]
+    if len(n) < 2 or len(set(n)) < 2:
+        return math.nan, math.nan
+    fit = least_squares(lambda p: amdahl(n, p[0]) - s, x0=[0.5], bounds=([0.0], [1.0]))
+    p = float(fit.x[0])
+    residual = float(np.sum((amdahl(n, p) - s) ** 2))
+    total = float(np.sum((s - s.mean()) ** 2))
+    r2 = 1 - residual / total if total > 0 else (1.0 if residual < 1e-12 else 0.0)
+    return p, r2
+
+
+def summarize(frame, metric: str = "total_s", seed: int = 0):
+    """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits."""
     import pandas as pd
 
     rows = measured(frame)
     if rows.empty:
         return pd.DataFrame()
-    g = rows.groupby(CELL, sort=False)
-    table = g.agg(
-        repeats=(metric, "size"),
-        median_s=(metric, "median"),
-        min_s=(metric, "min"),
-        max_s=(metric, "max"),
-        startup_s=("startup_s", "median"),
-        busy_cores=("busy_cores", "median"),
-        peak_rss_mb=("peak_rss_mb", "median"),
-        tasks=("tasks", "first"),
-    ).reset_index()
-    serial = table[table["variant"] == "serial"].set_index(BASELINE)["median_s"]
+    rng = np.random.default_rng(seed)
+    records = []
+    for key, group in rows.groupby(CELL, sort=False):
+        values = group[metric].to_numpy(dtype=float)
+        low, high = bootstrap_median_ci(values, rng)
+        total = group["total_s"].to_numpy(dtype=float)
+        records.append({
+            **dict(zip(CELL, key)),
+            "host": group["host"].iloc[0],
+            "python_version": group["python_version"].iloc[0],
+            "free_threaded": bool(group["free_threaded"].iloc[0]),
+            "gil_enabled": bool(group["gil_enabled"].all()),
+            "usable_cpus": int(group["usable_cpus"].iloc[0]),
+            "tasks": int(group["tasks"].iloc[0]),
+            "repeats": len(values),
+            "median_s": float(np.median(values)),
+            "min_s": float(values.min()),
+            "max_s": float(values.max()),
+            "ci_low_s": low,
+            "ci_high_s": high,
+            "startup_s": float(group["startup_s"].median()),
+            "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
+            "busy_cores": float(group["busy_cores"].median()),
+            "peak_rss_mb": float(group["peak_rss_mb"].median()),
+        })
+    table = pd.DataFrame.from_records(records)
+    serial = table[table["variant"] == "serial"].set_index(BASELINE)
     keys = pd.MultiIndex.from_frame(table[BASELINE])
-    table["serial_s"] = serial.reindex(keys).to_numpy()
+    table["serial_s"] = serial["median_s"].reindex(keys).to_numpy()
     table["speedup"] = table["serial_s"] / table["median_s"]
+    # The interval of a speedup, from the intervals of the two medians (conservative: both extremes).
+    table["speedup_low"] = serial["ci_low_s"].reindex(keys).to_numpy() / table["ci_high_s"]
+    table["speedup_high"] = serial["ci_high_s"].reindex(keys).to_numpy() / table["ci_low_s"]
     table["efficiency"] = table["speedup"] / table["workers"]
+    table["karp_flatt"] = karp_flatt(table["speedup"], table["workers"])
+    ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]
+    table["ceiling_speedup"] = ceiling.reindex(pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])).to_numpy()
+    table["ceiling_efficiency"] = table["speedup"] / table["ceiling_speedup"]
+    table["amdahl_p"], table["amdahl_r2"] = math.nan, math.nan
+    for _, idx in table.groupby(SERIES, sort=False).groups.items():
+        part = table.loc[idx]
+        if part["variant"].iloc[0] == "serial":
+            continue
+        p, r2 = fit_amdahl(part["workers"], part["speedup"])
+        table.loc[idx, "amdahl_p"], table.loc[idx, "amdahl_r2"] = p, r2
     return table
+
+
+def missing_baselines(table) -> list[str]:
+    """Workloads (with size) that have measurements but no successful serial cell."""
+    if table.empty:
+        return []
+    lacking = table[table["serial_s"].isna()]
+    return sorted({f"{w} ({s})" for w, s in zip(lacking["workload"], lacking["size"])})
 
 
 def format_table(table) -> str:
@@ -43,7 +141,7 @@ def format_table(table) -> str:
     return shown.to_string(
         index=False,
         formatters={
-            "median_s": "{:.3f}".format, "speedup": "{:.2f}x".format,
+            "median_s": "{:.3f}".format, "speedup": lambda v: "-" if v != v else f"{v:.2f}x",
             "busy_cores": "{:.2f}".format, "startup_s": "{:.3f}".format,
         },
     )

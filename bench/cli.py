@@ -167,6 +167,15 @@ def cmd_run(args) -> int:
         return EXIT_INTERRUPTED
     print_summary(run_dir)
     print(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
+    if not args.no_report:
+        from bench import render
+
+        try:
+            paths = render.report(run_dir)
+            print(f"report:  {paths[0]}  (and report.html)")
+            print(f"charts:  {run_dir}/overview.png, scaling-*.png, speedup-*.png, timeline-*.png")
+        except UsageError as exc:
+            print(f"gilbench: no report: {exc}", file=sys.stderr)
     if failed:
         print(f"gilbench: {failed} repetition(s) failed; see the 'error' column", file=sys.stderr)
         return EXIT_FAILED_CELLS
@@ -190,6 +199,41 @@ def print_summary(run_dir: Path) -> None:
         return
     print()
     print(analysis.format_table(table))
+
+
+def cmd_plot(args) -> int:
+    from bench import render
+
+    _, written = render.plot(args.run, args.out)
+    for paths in written.values():
+        for path in paths:
+            print(path)
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from bench import render
+
+    paths = render.report(args.run, args.out)
+    print(f"report: {paths[0]}\n        {paths[1]}")
+    print(f"charts: {paths[2].parent}/*.png, *.svg")
+    return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from bench import render
+
+    paths = render.compare(args.runs, args.out)
+    print(f"speedup ratios: {paths[0]}")
+    print(f"chart: {paths[1]}")
+    print(_read_csv_text(paths[0]))
+    return EXIT_OK
+
+
+def _read_csv_text(path) -> str:
+    import pandas as pd
+
+    return pd.read_csv(path).to_string(index=False, float_format=lambda v: f"{v:.2f}")
 
 
 def cmd_list(args) -> int:
@@ -238,12 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the benchmark matrix and write CSV")
     run.add_argument("--workloads", default="count,thumbnail", help="comma list: names, module names or .py paths")
-    run.add_argument("--variants", default="serial,threading,multiprocessing,thread-pool,process-pool")
+    run.add_argument("--variants", default="serial,threading,multiprocessing,thread-pool,process-pool,ceiling")
     run.add_argument("--workers", default="auto", help="'auto' (1, 2, 4, ... up to the usable CPUs) or a comma list")
     run.add_argument("--size", default="standard", help="smoke, quick, standard or full")
     run.add_argument("--param", action="append", default=[], metavar="[WORKLOAD.]KEY=VALUE",
                      help="override one parameter of the size profile (repeatable), e.g. iterations=2e8")
-    run.add_argument("--repeat", default="3", help="measured repetitions per cell, after one warm-up")
+    run.add_argument("--repeat", default="5", help="measured repetitions per cell, after one warm-up")
     run.add_argument("--start-method", default="fork", help="multiprocessing start method: fork, forkserver, spawn")
     run.add_argument("--timeout", default="300", help="seconds before a repetition is killed (default 300)")
     run.add_argument("--images", metavar="DIR", help="thumbnail your own images instead of generated photos")
@@ -251,7 +295,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--python", metavar="PATH", help="run the cells under another interpreter")
     run.add_argument("--seed", type=int, help="seed of the shuffled order (recorded either way)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--no-report", action="store_true", help="write only the CSVs, no charts or report")
     run.set_defaults(func=cmd_run)
+
+    plot = sub.add_parser("plot", help="draw the charts (and summary.csv) of a run folder or results CSV")
+    plot.add_argument("run", metavar="RUN", help="a run folder or its results.csv")
+    plot.add_argument("--out", help="folder for the outputs (default: the run folder)")
+    plot.set_defaults(func=cmd_plot)
+
+    report = sub.add_parser("report", help="write report.md and report.html (and the charts) for a run")
+    report.add_argument("run", metavar="RUN", help="a run folder or its results.csv")
+    report.add_argument("--out", help="folder for the outputs (default: the run folder)")
+    report.set_defaults(func=cmd_report)
+
+    compare = sub.add_parser("compare", help="overlay runs from other machines or interpreters on one chart")
+    compare.add_argument("runs", nargs="+", metavar="RUN")
+    compare.add_argument("--out", default="results/compare", help="folder for compare.png/svg/csv")
+    compare.set_defaults(func=cmd_compare)
 
     lst = sub.add_parser("list", help="workloads, variants, and which variants this interpreter can run")
     lst.set_defaults(func=cmd_list)

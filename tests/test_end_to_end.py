@@ -31,7 +31,7 @@ def test_run_succeeds_and_prints_a_summary(smoke_run):
 def test_results_have_every_cell_and_repetition(smoke_run):
     _, out = smoke_run
     frame = storage.load_results(out / "latest")
-    cells = 2 * (1 + 4 * 2)  # two workloads; serial at 1 worker, four variants at 1 and 2
+    cells = 2 * (1 + (len(VARIANTS) - 1) * 2)  # two workloads; serial at 1 worker, the others at 1 and 2
     assert len(frame) == cells * 3  # one warm-up + two repeats
     assert frame["ok"].all(), frame[~frame["ok"]]["error"].tolist()
     assert set(frame["variant"]) == set(VARIANTS)
@@ -40,7 +40,7 @@ def test_results_have_every_cell_and_repetition(smoke_run):
     assert (frame["total_s"] - frame["startup_s"] - frame["compute_s"]).abs().max() < 1e-6
     assert (frame["busy_cores"] > 0).all() and (frame["peak_rss_mb"] > 0).all()
     assert (frame["start_method"] == "fork").all() and frame["run_id"].nunique() == 1
-    procs = frame[frame["variant"].isin(["multiprocessing", "process-pool"])]
+    procs = frame[frame["variant"].isin(["multiprocessing", "process-pool", "ceiling"])]
     assert (procs["worker_processes"] == procs["workers"]).all()
 
 
@@ -52,6 +52,21 @@ def test_tasks_csv_matches_results(smoke_run):
     expected = frame.set_index(["workload", "variant", "workers", "repeat"])["tasks"]
     assert (per_rep.reindex(expected.index) == expected).all()
     assert ((tasks["cpu_share"] > 0) & (tasks["cpu_share"] <= 1.2)).all()
+
+
+def test_ceiling_times_only_the_work(smoke_run):
+    _, out = smoke_run
+    frame = storage.load_results(out / "latest")
+    ceiling = frame[frame["variant"] == "ceiling"]
+    assert (ceiling["startup_s"].abs() < 1e-9).all() and (ceiling["total_s"] == ceiling["compute_s"]).all()
+
+
+def test_run_writes_summary_charts_and_report(smoke_run):
+    _, out = smoke_run
+    latest = out / "latest"
+    for name in ("summary.csv", "report.md", "report.html", "overview.png", "scaling-count.png",
+                 "timeline-thumbnail.png"):
+        assert (latest / name).exists(), name
 
 
 def test_run_folder_layout_and_latest_link(smoke_run):

@@ -6,8 +6,8 @@ DESCRIPTION = "pure-Python loop (result += 1): holds the GIL the whole time, so 
 # per worker (the tutorial's split); any other value fixes the number of tasks.
 SIZES = {
     "smoke": {"iterations": 200_000, "tasks": 0},
-    "quick": {"iterations": 10_000_000, "tasks": 0},
-    "standard": {"iterations": 30_000_000, "tasks": 0},
+    "quick": {"iterations": 5_000_000, "tasks": 0},
+    "standard": {"iterations": 15_000_000, "tasks": 0},
     "full": {"iterations": 200_000_000, "tasks": 0},
 }
 

@@ -9,14 +9,16 @@ import os
 import random
 from pathlib import Path
 
+from PIL import Image, ImageDraw, ImageFilter
+
 DESCRIPTION = "Pillow open + GaussianBlur + thumbnail(50x50) + save: C code that releases the GIL in parts"
 
 # images: how many photos (one task each; 32 and 48 divide evenly among 1, 2, 4, 8, 16 workers);
 # width x height: their size (full = the tutorial's 12-megapixel photos).
 SIZES = {
     "smoke": {"images": 4, "width": 320, "height": 240},
-    "quick": {"images": 16, "width": 640, "height": 480},
-    "standard": {"images": 32, "width": 1024, "height": 768},
+    "quick": {"images": 16, "width": 480, "height": 360},
+    "standard": {"images": 32, "width": 640, "height": 480},
     "full": {"images": 48, "width": 4000, "height": 3000},
 }
 
@@ -54,8 +56,6 @@ def list_images(folder):
 
 def _write_photo(path, width, height, seed):
     """A deterministic photo-like JPEG: smooth colour fields, soft shapes and fine grain."""
-    from PIL import Image, ImageDraw, ImageFilter
-
     rng = random.Random(seed)
     # Smooth colour fields: a tiny random image scaled up with bicubic interpolation.
     small = Image.frombytes("RGB", (16, 12), rng.randbytes(16 * 12 * 3))
@@ -85,8 +85,6 @@ def make_tasks(params, workers):
 
 
 def run_task(task):
-    from PIL import Image, ImageFilter
-
     src, dst = task
     with Image.open(src) as img:
         blurred = img.filter(ImageFilter.GaussianBlur())
@@ -98,8 +96,6 @@ def run_task(task):
 
 
 def check(params, tasks, results):
-    from PIL import Image
-
     if len(results) != len(tasks):
         raise ValueError(f"{len(results)} thumbnails for {len(tasks)} images")
     for (src, dst), got in zip(tasks, results):

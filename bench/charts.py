@@ -1,0 +1,300 @@
+"""Charts from a summary (and tasks) table. matplotlib is imported here only, lazily."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.analysis import CEILING, amdahl
+
+# Okabe-Ito: distinguishable with every common colour-vision deficiency.
+COLOURS = {
+    "serial": "#000000",
+    "threading": "#E69F00",
+    "thread-pool": "#D55E00",
+    "multiprocessing": "#56B4E9",
+    "process-pool": "#0072B2",
+    "interpreter-pool": "#009E73",
+    "dask": "#CC79A7",
+    "joblib": "#F0E442",
+}
+MARKERS = {"threading": "o", "thread-pool": "s", "multiprocessing": "^", "process-pool": "D",
+           "interpreter-pool": "v", "dask": "P", "joblib": "X", "serial": "*"}
+ORDER = list(COLOURS)
+FORMATS = ("png", "svg")
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "font.size": 10, "axes.grid": True,
+                         "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False})
+    return plt
+
+
+def _variants(part):
+    present = [v for v in part["variant"].unique() if v not in ("serial", CEILING)]
+    return sorted(present, key=lambda v: ORDER.index(v) if v in ORDER else len(ORDER))
+
+
+def _workers_axis(ax, counts):
+    counts = sorted(set(int(c) for c in counts))
+    if counts and counts[-1] / counts[0] >= 8:
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(counts)
+    ax.set_xticklabels([str(c) for c in counts])
+    ax.minorticks_off()
+    ax.set_xlabel("workers")
+
+
+def _usable_marker(ax, usable, counts):
+    if counts and min(counts) <= usable <= max(counts) * 1.01 or usable < max(counts, default=0):
+        ax.axvline(usable, color="#777777", linestyle=":", linewidth=1)
+        ax.annotate(f"{usable} usable CPUs", (usable, 1), xycoords=("data", "axes fraction"),
+                    xytext=(3, -12), textcoords="offset points", fontsize=8, color="#555555")
+
+
+def _ceiling(part):
+    c = part[part["variant"] == CEILING].sort_values("workers")
+    return c["workers"].to_numpy(), c["speedup"].to_numpy()
+
+
+def draw_speedup(ax, part, *, fits=True, title=None):
+    """Speedup vs workers: a line per variant with CI error bars, ideal, machine ceiling, Amdahl fits."""
+    counts = sorted(part["workers"].unique())
+    ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
+    cw, cs = _ceiling(part)
+    if len(cw):
+        ax.plot(cw, cs, color="#444444", linewidth=5, alpha=0.25, solid_capstyle="round",
+                label="machine ceiling (measured)")
+    for variant in _variants(part):
+        v = part[part["variant"] == variant].sort_values("workers")
+        yerr = np.vstack([(v["speedup"] - v["speedup_low"]).clip(lower=0), (v["speedup_high"] - v["speedup"]).clip(lower=0)])
+        ax.errorbar(v["workers"], v["speedup"], yerr=yerr, color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
+                    markersize=5, linewidth=1.8, capsize=3, label=variant)
+        p = v["amdahl_p"].iloc[0]
+        if fits and p == p and len(v) >= 2:
+            grid = np.geomspace(min(counts), max(counts), 60)
+            ax.plot(grid, amdahl(grid, p), color=COLOURS.get(variant), linestyle=(0, (4, 3)), linewidth=1, alpha=0.8)
+    _workers_axis(ax, counts)
+    _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
+    ax.set_ylabel("speedup over serial (x)")
+    ax.set_ylim(bottom=0)
+    if title:
+        ax.set_title(title)
+
+
+def draw_efficiency(ax, part):
+    counts = sorted(part["workers"].unique())
+    ax.axhline(100, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
+    c = part[part["variant"] == CEILING].sort_values("workers")
+    if len(c):
+        ax.plot(c["workers"], c["efficiency"] * 100, color="#444444", linewidth=5, alpha=0.25,
+                label="machine ceiling (measured)")
+    for variant in _variants(part):
+        v = part[part["variant"] == variant].sort_values("workers")
+        ax.plot(v["workers"], v["efficiency"] * 100, color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
+                markersize=5, linewidth=1.8, label=variant)
+    _workers_axis(ax, counts)
+    _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
+    ax.set_ylabel("efficiency = speedup / workers (%)")
+    ax.set_ylim(0, max(110, float(np.nanmax(part["efficiency"].to_numpy() * 100)) + 10))
+
+
+def draw_busy(ax, part):
+    """Busy cores: task CPU time / compute time. Threads under the GIL sit on the 1-core line."""
+    counts = sorted(part["workers"].unique())
+    ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
+    ax.axhline(1.0, color="#B22222", linestyle=":", linewidth=1.2, label="one core (what the GIL allows)")
+    for variant in _variants(part):
+        v = part[part["variant"] == variant].sort_values("workers")
+        ax.plot(v["workers"], v["busy_cores"], color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
+                markersize=5, linewidth=1.8, label=variant)
+    _workers_axis(ax, counts)
+    _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
+    ax.set_ylabel("busy cores (task CPU s / compute s)")
+    ax.set_ylim(0, max(counts) * 1.1 + 0.2)
+
+
+def _legend_below(fig, ax, ncol=4):
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=9)
+
+
+def _save(fig, out: Path, stem: str) -> list[Path]:
+    paths = []
+    for fmt in FORMATS:
+        path = out / f"{stem}.{fmt}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        fig.savefig(tmp, format=fmt, bbox_inches="tight")
+        tmp.replace(path)  # a half-written chart never replaces a good one
+        paths.append(path)
+    return paths
+
+
+def _label(part) -> str:
+    row = part.iloc[0]
+    gil = "free-threaded, GIL off" if row["free_threaded"] and not row["gil_enabled"] else (
+        "free-threaded, GIL on" if row["free_threaded"] else "GIL")
+    return f"{row['workload']} ({row['size']}) - Python {row['python_version']} ({gil}), {row['host']}"
+
+
+def groups(table):
+    """One part per (workload, size, interpreter, start method); a file-name suffix tells apart
+    parts of the same workload (e.g. one run under two interpreters)."""
+    from bench.analysis import BASELINE
+
+    parts = [part.copy() for _, part in table.groupby(BASELINE, sort=False)]
+    seen: dict[str, int] = {}
+    for part in parts:
+        w = part["workload"].iloc[0]
+        seen[w] = seen.get(w, 0) + 1
+    for part in parts:
+        row = part.iloc[0]
+        part.attrs["suffix"] = "" if seen[row["workload"]] == 1 else (
+            f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}")
+    return parts
+
+
+def chart_workload(table_part, tasks_part, out: Path) -> list[Path]:
+    """The scaling figure (speedup, efficiency, busy cores), a speedup chart alone, and the timeline."""
+    plt = _plt()
+    name = f"{table_part['workload'].iloc[0]}"
+    suffix = _suffix(table_part)
+    written = []
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    draw_speedup(axes[0], table_part, title="speedup (dashed: Amdahl fit)")
+    draw_efficiency(axes[1], table_part)
+    axes[1].set_title("efficiency")
+    draw_busy(axes[2], table_part)
+    axes[2].set_title("busy cores: the GIL made visible")
+    fig.suptitle(_label(table_part), fontsize=12)
+    handles, labels = {}, []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(6, len(handles)), frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.95))
+    written += _save(fig, out, f"scaling-{name}{suffix}")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    draw_speedup(ax, table_part, title=_label(table_part))
+    ax.legend(loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
+    fig.tight_layout()
+    written += _save(fig, out, f"speedup-{name}{suffix}")
+    plt.close(fig)
+    if tasks_part is not None and not tasks_part.empty:
+        written += chart_timeline(table_part, tasks_part, out, name + suffix)
+    return written
+
+
+def _suffix(part) -> str:
+    """Distinguishes charts of the same workload run under different interpreters in one run."""
+    return getattr(part, "attrs", {}).get("suffix", "")
+
+
+def pick_timeline(tasks, workers_available):
+    """The largest worker count measured for both threading and multiprocessing (falling back to pools)."""
+    for pair in (("threading", "multiprocessing"), ("thread-pool", "process-pool")):
+        both = set(workers_available.get(pair[0], [])) & set(workers_available.get(pair[1], []))
+        both = {w for w in both if w > 1}
+        if both:
+            return pair, max(both)
+    return None, None
+
+
+def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
+    """Gantt: a row per worker, a bar per task coloured by its CPU share of wall time."""
+    plt = _plt()
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    measured = tasks_part[~tasks_part["warmup"]]
+    available = {v: sorted(g["workers"].unique()) for v, g in measured.groupby("variant")}
+    pair, n = pick_timeline(measured, available)
+    if pair is None:
+        return []
+    cmap, norm = colormaps["cividis"], Normalize(0, 1)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 2.0 + 0.45 * n), sharex=True, layout="constrained")
+    for ax, variant in zip(axes, pair):
+        sel = measured[(measured["variant"] == variant) & (measured["workers"] == n)]
+        # the repetition with the median wall time: typical, not the luckiest
+        spans = sel.groupby("repeat")["end_s"].max()
+        rep = spans.index[np.argsort(spans.to_numpy())[len(spans) // 2]]
+        sel = sel[sel["repeat"] == rep]
+        lanes = {key: i for i, key in enumerate(sorted(set(zip(sel["pid"], sel["thread_id"]))))}
+        for _, t in sel.iterrows():
+            lane = lanes[(t["pid"], t["thread_id"])]
+            ax.barh(lane, t["wall_s"], left=t["start_s"], height=0.7, color=cmap(norm(t["cpu_share"])),
+                    edgecolor="white", linewidth=0.5)
+        ax.set_yticks(range(len(lanes)))
+        ax.set_yticklabels([f"pid {p}" + (f" / thread {tid % 100000}" if variant.startswith("thread") else "")
+                            for p, tid in lanes])
+        ax.invert_yaxis()
+        cpu = sel["cpu_s"].sum() / max(sel["wall_s"].sum(), 1e-12)
+        ax.set_title(f"{variant}, {n} workers: tasks ran on CPU {cpu:.0%} of their wall time", fontsize=10)
+        ax.set_xlabel("seconds since the repetition started")
+        ax.grid(axis="y", visible=False)
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label="CPU share of task wall time\n(dark: waiting for the GIL or a core)",
+                 fraction=0.03, pad=0.02)
+    fig.suptitle(f"task timeline - {_label(table_part)}", fontsize=11)
+    paths = _save(fig, out, f"timeline-{stem}")
+    plt.close(fig)
+    return paths
+
+
+def chart_overview(table, out: Path) -> list[Path]:
+    """One page, all workloads: speedup and busy cores side by side. The README's picture."""
+    plt = _plt()
+    parts = groups(table)
+    fig, axes = plt.subplots(len(parts), 2, figsize=(12, 3.6 * len(parts) + 0.8), squeeze=False)
+    for row, part in zip(axes, parts):
+        draw_speedup(row[0], part, fits=False, title=f"{part['workload'].iloc[0]}: speedup over serial")
+        draw_busy(row[1], part)
+        row[1].set_title(f"{part['workload'].iloc[0]}: busy cores")
+    handles = {}
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    first = parts[0].iloc[0]
+    fig.suptitle(f"gilbench on {first['host']} ({int(first['usable_cpus'])} usable CPUs), Python {first['python_version']}",
+                 fontsize=12)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, frameon=False)
+    fig.tight_layout(rect=(0, 0.9 / (3.6 * len(parts) + 0.8) + 0.03, 1, 0.97))
+    paths = _save(fig, out, "overview")
+    plt.close(fig)
+    return paths
+
+
+def chart_compare(tables: list, labels: list[str], out: Path) -> list[Path]:
+    """Overlay several runs (machines, interpreters) on one speedup chart per workload."""
+    plt = _plt()
+    workloads = sorted(set().union(*[set(t["workload"]) for t in tables]))
+    styles = ["-", "--", ":", "-."]
+    fig, axes = plt.subplots(1, len(workloads), figsize=(7 * len(workloads), 5), squeeze=False)
+    for ax, workload in zip(axes[0], workloads):
+        counts = set()
+        for i, (table, label) in enumerate(zip(tables, labels)):
+            part = table[table["workload"] == workload]
+            counts |= set(part["workers"])
+            for variant in _variants(part):
+                v = part[part["variant"] == variant].sort_values("workers")
+                ax.plot(v["workers"], v["speedup"], color=COLOURS.get(variant), linestyle=styles[i % len(styles)],
+                        marker=MARKERS.get(variant, "o"), markersize=4, linewidth=1.6, label=f"{variant} - {label}")
+        counts = sorted(counts)
+        ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1)
+        _workers_axis(ax, counts)
+        ax.set_ylabel("speedup over its own serial (x)")
+        ax.set_ylim(bottom=0)
+        ax.set_title(workload)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.suptitle("compare: " + " vs ".join(labels), fontsize=11)
+    fig.tight_layout()
+    paths = _save(fig, out, "compare")
+    plt.close(fig)
+    return paths

@@ -1,0 +1,157 @@
+"""From a run's CSVs to what people look at: summary.csv, charts and the report.
+
+Everything is computed and validated before anything is written, and each file is replaced
+atomically, so a failure leaves the previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import storage
+from bench.errors import UsageError
+
+
+@dataclass
+class Analysed:
+    results_csv: Path
+    out: Path
+    frame: object
+    table: object
+    tasks: object
+    env: dict
+    missing: list[str]
+
+
+def analyse(target, out=None) -> Analysed:
+    from bench import analysis
+
+    results_csv = storage.resolve_run(target)
+    frame = storage.load_results(results_csv)
+    if frame.empty:
+        raise UsageError(f"{str(results_csv)!r} holds no rows")
+    table = analysis.summarize(frame)
+    if table.empty:
+        raise UsageError(f"{str(results_csv)!r} holds no successful measured repetitions (all failed or warm-up)")
+    run_dir = results_csv.parent
+    tasks = None
+    tasks_csv = run_dir / storage.TASKS
+    if tasks_csv.exists():
+        try:
+            tasks = storage.load_results(tasks_csv, storage.TaskRow)
+        except UsageError as exc:
+            warnings.warn(f"ignoring the task timeline: {exc}")
+    env = {}
+    try:
+        env = json.loads((run_dir / storage.ENVIRONMENT).read_text())
+    except (OSError, ValueError):
+        first = frame.iloc[0]  # a CSV on its own still carries its environment columns
+        env = {k: first[k] for k in ("host", "cpu_model", "logical_cpus", "physical_cores", "usable_cpus", "os",
+                                     "python_version", "free_threaded", "gil_enabled", "harness_commit", "packages")}
+    out = Path(out) if out else run_dir
+    out.mkdir(parents=True, exist_ok=True) if os.access(out.parent, os.W_OK) else None
+    if not out.is_dir() or not os.access(out, os.W_OK):
+        raise UsageError(f"cannot write the outputs to {str(out)!r} (not a writable folder); give --out DIR")
+    return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table))
+
+
+def write_summary(a: Analysed) -> Path:
+    path = a.out / storage.SUMMARY
+    tmp = path.with_name(f".{path.name}.tmp")
+    a.table.to_csv(tmp, index=False, float_format="%.6g")
+    os.replace(tmp, path)
+    return path
+
+
+def plot(target, out=None) -> tuple[Analysed, dict[str, list[Path]]]:
+    from bench import charts
+
+    a = analyse(target, out)
+    written = {"summary": [write_summary(a)]}
+    drawable = a.table[a.table["speedup"].notna()]
+    if not drawable.empty:
+        written["overview"] = charts.chart_overview(drawable, a.out)
+    for part in charts.groups(a.table):
+        key = part["workload"].iloc[0] + part.attrs.get("suffix", "")
+        tasks_part = None
+        if a.tasks is not None:
+            row = part.iloc[0]
+            tasks_part = a.tasks[(a.tasks["workload"] == row["workload"]) & (a.tasks["size"] == row["size"])]
+            if a.frame["python_executable"].nunique() > 1:
+                tasks_part = None  # tasks.csv does not say which interpreter ran a task
+        if part["speedup"].notna().any():
+            written[key] = charts.chart_workload(part, tasks_part, a.out)
+        else:
+            written[key] = []
+    return a, written
+
+
+def report(target, out=None) -> list[Path]:
+    from bench import report as rep
+
+    a, charts_written = plot(target, out)
+    pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
+    blocks = rep.build_blocks(a.table, a.env, {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
+                              a.missing, str(a.results_csv))
+    paths = []
+    for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
+        path = a.out / name
+        tmp = path.with_name(f".{name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths + [p for v in charts_written.values() for p in v]
+
+
+def run_label(frame) -> str:
+    row = frame.iloc[0]
+    ft = bool(row["free_threaded"])
+    gil = "GIL off" if ft and not bool(row["gil_enabled"]) else "GIL on"
+    return f"{row['host']}, Python {row['python_version']}{'t' if ft else ''} ({gil})"
+
+
+def compare(targets: list, out) -> list[Path]:
+    """Overlay runs on one chart per workload, and write a table of speedup ratios."""
+    import pandas as pd
+
+    from bench import analysis, charts
+
+    if len(targets) < 2:
+        raise UsageError("compare needs at least two runs (folders or results CSVs)")
+    tables, labels = [], []
+    for target in targets:
+        frame = storage.load_results(target)
+        table = analysis.summarize(frame)
+        if table.empty or table["speedup"].isna().all():
+            raise UsageError(f"{str(target)!r} has no successful serial baseline to compare speedups")
+        for (exe, _), part in table.groupby(["python_executable", "start_method"], sort=False):
+            tables.append(part)
+            labels.append(run_label(part))
+    seen = {}
+    for i, label in enumerate(labels):  # same host and Python twice: number them
+        if labels.count(label) > 1:
+            seen[label] = seen.get(label, 0) + 1
+            labels[i] = f"{label} #{seen[label]}"
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"compare --out {str(out)!r} is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = charts.chart_compare(tables, labels, out)
+    keyed = []
+    for table, label in zip(tables, labels):
+        t = table[["workload", "variant", "workers", "median_s", "speedup", "busy_cores"]].copy()
+        t["run"] = label
+        keyed.append(t)
+    both = pd.concat(keyed)
+    wide = both.pivot_table(index=["workload", "variant", "workers"], columns="run", values="speedup")
+    base = labels[0]
+    for label in labels[1:]:
+        if base in wide and label in wide:
+            wide[f"ratio {label} / {base}"] = wide[label] / wide[base]
+    path = out / "compare.csv"
+    wide.reset_index().to_csv(path, index=False, float_format="%.4g")
+    return [path, *written]

@@ -1,0 +1,197 @@
+"""The report: environment, summary table, charts, and what the numbers say, in plain words.
+
+Every sentence about a workload is chosen by the measured numbers and quotes them; nothing
+here reads the same whatever the data. Markdown and a self-contained HTML page are rendered
+from the same blocks.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from pathlib import Path
+
+from bench.analysis import CEILING
+
+THREADS = {"threading", "thread-pool"}
+PROCESSES = {"multiprocessing", "process-pool", "dask", "joblib"}
+GIL_BOUND_BUSY = 1.25  # busy cores below this with N > 1 threads: they took turns
+
+
+def _x(v):
+    return "-" if v != v else f"{v:.2f}x"
+
+
+def _pct(v):
+    return "-" if v != v else f"{v * 100:.0f} %"
+
+
+def describe_variant(row, usable) -> str:
+    """One sentence on one variant at its largest worker count, with the reason the data supports."""
+    v, n, s, busy = row["variant"], int(row["workers"]), row["speedup"], row["busy_cores"]
+    text = f"**{v}**: {_x(s)} at {n} workers, {busy:.2f} busy cores, efficiency {_pct(row['efficiency'])}"
+    if row["ceiling_efficiency"] == row["ceiling_efficiency"]:
+        text += f" ({_pct(row['ceiling_efficiency'])} of the machine's ceiling)"
+    reasons = []
+    if v in THREADS or v == "interpreter-pool":
+        if busy < GIL_BOUND_BUSY and n > 1:
+            if row["gil_enabled"]:
+                reasons.append("the threads took turns: only one held the GIL at a time, so the work never used more than one core")
+            else:
+                reasons.append("the GIL is off, yet only one core was busy: something else serialises the work")
+        elif n > 1 and v in THREADS:
+            if row["gil_enabled"]:
+                reasons.append(f"the threads overlapped on {busy:.1f} cores: the work releases the GIL for part of its time (C code)")
+            else:
+                reasons.append(f"no GIL: the threads ran Python in parallel on {busy:.1f} cores")
+    if n > usable:
+        reasons.append(f"oversubscribed: {n} workers share {usable} usable CPUs, so no further speedup is possible")
+    if row["startup_share"] > 0.15:
+        reasons.append(f"start-up took {_pct(row['startup_share'])} of the total time: the work is short next to creating the workers")
+    if v in PROCESSES and n <= usable and busy < 0.8 * n and row["startup_share"] <= 0.15:
+        reasons.append(
+            f"CPU time was only {_pct(busy / n)} of workers x wall time: workers waited (IPC, uneven chunks or a slow start)"
+        )
+    ceiling = row["ceiling_speedup"]
+    if v not in THREADS and ceiling == ceiling and n > 1 and ceiling < 0.9 * min(n, usable):
+        reasons.append(f"the machine itself tops out at {_x(ceiling)} here (measured ceiling), so part of the loss is the hardware's")
+    if row["amdahl_p"] == row["amdahl_p"]:
+        reasons.append(f"Amdahl fit: serial fraction p = {row['amdahl_p']:.3f} (R^2 {row['amdahl_r2']:.2f})")
+    return text + (": " + "; ".join(reasons) if reasons else "") + "."
+
+
+def workload_findings(part) -> list[str]:
+    usable = int(part["usable_cpus"].iloc[0])
+    lines = []
+    variants = part[~part["variant"].isin(["serial", CEILING])]
+    if variants.empty or variants["speedup"].isna().all():
+        return ["No speedups: this workload has no successful serial baseline."]
+    best = variants.loc[variants["speedup"].idxmax()]
+    serial = part[part["variant"] == "serial"]
+    if not serial.empty:
+        lines.append(f"Serial baseline: {serial['median_s'].iloc[0]:.3f} s (median of {int(serial['repeats'].iloc[0])}).")
+    lines.append(
+        f"Fastest: **{best['variant']}**, {_x(best['speedup'])} at {int(best['workers'])} workers "
+        f"({best['median_s']:.3f} s)."
+    )
+    thread_rows = variants[variants["variant"].isin(THREADS) & (variants["workers"] > 1)]
+    proc_rows = variants[variants["variant"].isin(PROCESSES) & (variants["workers"] > 1)]
+    if not thread_rows.empty and not proc_rows.empty:
+        t = thread_rows.loc[thread_rows["speedup"].idxmax()]
+        p = proc_rows.loc[proc_rows["speedup"].idxmax()]
+        if t["busy_cores"] < GIL_BOUND_BUSY and p["busy_cores"] >= GIL_BOUND_BUSY and t["gil_enabled"]:
+            lines.append(
+                f"The GIL is visible here: the best threads reached {_x(t['speedup'])} with {t['busy_cores']:.2f} busy cores, "
+                f"while processes reached {_x(p['speedup'])} with {p['busy_cores']:.2f}."
+            )
+        elif t["speedup"] >= 0.9 * p["speedup"]:
+            lines.append(
+                f"Threads kept up with processes ({_x(t['speedup'])} vs {_x(p['speedup'])}): "
+                + ("the GIL is off in this interpreter." if not t["gil_enabled"] else "the heavy part runs in C with the GIL released.")
+            )
+        else:
+            lines.append(
+                f"Threads helped partly ({_x(t['speedup'])}, {t['busy_cores']:.2f} busy cores) but processes did better ({_x(p['speedup'])})."
+            )
+    for variant, rows in variants.groupby("variant", sort=False):
+        lines.append(describe_variant(rows.loc[rows["workers"].idxmax()], usable))
+    return lines
+
+
+# ---------------------------------------------------------------- blocks -> markdown / html
+
+
+def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[str], source: str):
+    from bench.charts import groups
+
+    blocks = [("h1", "gilbench report"), ("p", f"Built from `{source}` alone; rebuild with `gilbench report`.")]
+    if env:
+        blocks.append(("h2", "Environment"))
+        keys = ["host", "cpu_model", "logical_cpus", "physical_cores", "usable_cpus", "memory_gb", "os",
+                "python_version", "free_threaded", "gil_enabled", "load_avg_1m", "harness_commit", "packages"]
+        blocks.append(("table", (["what", "value"], [[k, str(env[k])] for k in keys if k in env])))
+        if "config" in env:
+            c = env["config"]
+            blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} repetitions per cell "
+                                f"after a warm-up, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
+    if missing:
+        blocks.append(("p", "**No serial baseline** for " + ", ".join(missing) + ": speedups cannot be computed there; "
+                            "times and busy cores are still shown."))
+    if "overview" in charts:
+        blocks.append(("h2", "Overview"))
+        blocks.append(("img", charts["overview"]))
+    for part in groups(table):
+        w = part["workload"].iloc[0]
+        key = w + part.attrs.get("suffix", "")
+        blocks.append(("h2", f"{w} - Python {part['python_version'].iloc[0]}"
+                             f"{' (free-threaded)' if part['free_threaded'].iloc[0] else ''}, size {part['size'].iloc[0]}"))
+        blocks.append(("ul", workload_findings(part)))
+        for chart in charts.get(key, []):
+            blocks.append(("img", chart))
+    blocks.append(("h2", "Summary"))
+    blocks.append(("p", "Median of the measured repetitions; the interval is a 95 % bootstrap confidence interval "
+                        "of the median. Speedup is against the serial median of the same workload and interpreter."))
+    cols = ["workload", "variant", "workers", "median_s", "ci", "speedup", "efficiency", "ceiling_efficiency",
+            "busy_cores", "startup_share", "karp_flatt", "peak_rss_mb"]
+    rows = []
+    for _, r in table.sort_values(["workload", "python_version", "variant", "workers"]).iterrows():
+        rows.append([r["workload"], r["variant"], str(int(r["workers"])), f"{r['median_s']:.3f}",
+                     f"{r['ci_low_s']:.3f}-{r['ci_high_s']:.3f}", _x(r["speedup"]), _pct(r["efficiency"]),
+                     _pct(r["ceiling_efficiency"]), f"{r['busy_cores']:.2f}", _pct(r["startup_share"]),
+                     "-" if math.isnan(r["karp_flatt"]) else f"{r['karp_flatt']:.3f}", f"{r['peak_rss_mb']:.0f}"])
+    blocks.append(("table", (["workload", "variant", "workers", "median s", "95 % CI s", "speedup", "efficiency",
+                              "of ceiling", "busy cores", "start-up", "Karp-Flatt", "peak RSS MB"], rows)))
+    return blocks
+
+
+def to_markdown(blocks, base: Path) -> str:
+    out = []
+    for kind, body in blocks:
+        if kind == "h1":
+            out.append(f"# {body}\n")
+        elif kind == "h2":
+            out.append(f"## {body}\n")
+        elif kind == "p":
+            out.append(body + "\n")
+        elif kind == "ul":
+            out.append("\n".join(f"- {line}" for line in body) + "\n")
+        elif kind == "img":
+            out.append(f"![{body.stem}]({body.relative_to(base) if body.is_relative_to(base) else body})\n")
+        elif kind == "table":
+            head, rows = body
+            out.append("| " + " | ".join(head) + " |\n|" + "---|" * len(head) + "\n"
+                       + "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n")
+    return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    import re
+
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def to_html(blocks) -> str:
+    parts = []
+    for kind, body in blocks:
+        if kind in ("h1", "h2"):
+            parts.append(f"<{kind}>{html.escape(body)}</{kind}>")
+        elif kind == "p":
+            parts.append(f"<p>{_inline(body)}</p>")
+        elif kind == "ul":
+            parts.append("<ul>" + "".join(f"<li>{_inline(x)}</li>" for x in body) + "</ul>")
+        elif kind == "img":
+            data = base64.b64encode(body.read_bytes()).decode()
+            parts.append(f'<img alt="{html.escape(body.stem)}" src="data:image/png;base64,{data}">')
+        elif kind == "table":
+            head, rows = body
+            parts.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
+                         + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+                         + "</table>")
+    style = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+             "img{max-width:100%;border:1px solid #eee;margin:.5em 0}table{border-collapse:collapse;font-size:.85em}"
+             "td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f4f4f4}"
+             "code{background:#f4f4f4;padding:0 .2em}li{margin:.3em 0}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>gilbench report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"

@@ -1,0 +1,110 @@
+"""Charts, the report and compare, built from synthetic CSVs with known numbers."""
+
+import shutil
+
+import matplotlib
+import pytest
+from PIL import Image
+
+from bench import analysis, charts, cli, render, storage
+from tests.helpers import gil_run, row, write_run
+
+matplotlib.use("Agg")
+
+
+def test_plot_writes_valid_images_of_the_expected_size(tmp_path):
+    run = gil_run(tmp_path / "run")
+    _, written = render.plot(run)
+    pngs = [p for paths in written.values() for p in paths if p.suffix == ".png"]
+    names = {p.name for p in pngs}
+    assert {"overview.png", "scaling-count.png", "speedup-count.png", "timeline-count.png"} <= names
+    for path in pngs:
+        with Image.open(path) as img:
+            img.verify()
+        with Image.open(path) as img:
+            assert img.width >= 600 and img.height >= 200, (path.name, img.size)
+    assert (run / "overview.svg").read_text().lstrip().startswith("<?xml")
+    assert (run / storage.SUMMARY).exists()
+
+
+def test_speedup_chart_has_one_line_per_variant():
+    import matplotlib.pyplot as plt
+
+    table = analysis.summarize(storage.load_results(gil_run(_tmp() / "run")))
+    fig, ax = plt.subplots()
+    charts.draw_speedup(ax, table)
+    labels = ax.get_legend_handles_labels()[1]
+    assert len(ax.containers) == 4  # one error-bar line per variant
+    assert sorted(labels) == sorted(["ideal (linear)", "machine ceiling (measured)", "threading", "thread-pool",
+                                     "multiprocessing", "process-pool"])
+    assert [int(t) for t in ax.get_xticks()] == [1, 2]  # the worker counts measured
+    plt.close(fig)
+
+
+def _tmp():
+    import tempfile
+    from pathlib import Path
+
+    return Path(tempfile.mkdtemp())
+
+
+def test_report_quotes_the_measured_numbers(tmp_path):
+    run = gil_run(tmp_path / "run")
+    render.report(run)
+    text = (run / "report.md").read_text()
+    assert "**process-pool**: 1.90x at 2 workers, 1.90 busy cores" in text
+    assert "**threading**: 0.99x at 2 workers, 1.00 busy cores" in text
+    assert "took turns" in text and "The GIL is visible here" in text
+    assert "95 % of the machine's ceiling" in text
+    html = (run / "report.html").read_text()
+    assert "data:image/png;base64," in html and "1.90x" in html
+
+
+def test_report_text_follows_the_data(tmp_path):
+    """The same shape of report for a free-threaded run must say something else."""
+    run = gil_run(tmp_path / "ft", gil=False)
+    render.report(run)
+    text = (run / "report.md").read_text()
+    assert "took turns" not in text
+    assert "no GIL: the threads ran Python in parallel" in text
+
+
+def test_compare_two_hosts(tmp_path):
+    a = gil_run(tmp_path / "a", host="laptop")
+    b = gil_run(tmp_path / "b", host="server", usable=16)
+    paths = render.compare([a, b], tmp_path / "cmp")
+    text = paths[0].read_text()
+    assert "laptop" in text and "server" in text and "ratio" in text
+    with Image.open(tmp_path / "cmp" / "compare.png") as img:
+        assert img.width > 600
+
+
+def test_missing_baseline_draws_what_it_can(tmp_path, capsys):
+    run = write_run(tmp_path / "r", [row("threading", 1, 1.0), row("threading", 2, 1.0, busy=1.0)])
+    assert cli.main(["report", str(run)]) == 0
+    assert "No serial baseline" in (run / "report.md").read_text()
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda d: d / "nope.csv", "no such file"),
+    (lambda d: (d / "x.csv").write_bytes(b"\x89PNG\0\0\0") and d / "x.csv", "not a CSV file"),
+    (lambda d: (d / "y.csv").write_text("workload,total_s\ncount,1\n") and d / "y.csv", "lacks the column"),
+])
+def test_plot_report_reject_bad_input_without_writing(tmp_path, capsys, make, message):
+    target = make(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for command in ("plot", "report"):
+        assert cli.main([command, str(target)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("gilbench: error:") and message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_failed_report_keeps_previous_outputs(tmp_path):
+    run = gil_run(tmp_path / "run")
+    render.report(run)
+    before = (run / "report.md").read_text()
+    shutil.copy(run / "results.csv", tmp_path / "good.csv")
+    (run / "results.csv").write_text("garbage,no,header\n")
+    assert cli.main(["report", str(run)]) == 2
+    assert (run / "report.md").read_text() == before
