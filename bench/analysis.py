@@ -33,14 +33,22 @@ def measured(frame):
     return frame[frame["ok"].astype(bool) & ~frame["warmup"].astype(bool)]
 
 
-def bootstrap_median_ci(values, rng, confidence=CONFIDENCE, draws=BOOTSTRAP) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the median."""
+def bootstrap_medians(values, rng, draws=BOOTSTRAP):
+    """Medians of `draws` resamples (with replacement) of the values."""
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
-        return (float(values[0]), float(values[0])) if len(values) else (math.nan, math.nan)
-    medians = np.median(rng.choice(values, size=(draws, len(values)), replace=True), axis=1)
+        return np.repeat(values[:1] if len(values) else [math.nan], draws)
+    return np.median(rng.choice(values, size=(draws, len(values)), replace=True), axis=1)
+
+
+def _interval(samples, confidence=CONFIDENCE) -> tuple[float, float]:
     alpha = (1 - confidence) / 2
-    return float(np.quantile(medians, alpha)), float(np.quantile(medians, 1 - alpha))
+    return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
+
+
+def bootstrap_median_ci(values, rng, confidence=CONFIDENCE, draws=BOOTSTRAP) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the median."""
+    return _interval(bootstrap_medians(values, rng, draws), confidence)
 
 
 def karp_flatt(speedup, workers):
@@ -80,10 +88,12 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
     if rows.empty:
         return pd.DataFrame()
     rng = np.random.default_rng(seed)
-    records = []
+    records, boots = [], []
     for key, group in rows.groupby(CELL, sort=False):
         values = group[metric].to_numpy(dtype=float)
-        low, high = bootstrap_median_ci(values, rng)
+        boot = bootstrap_medians(values, rng)
+        boots.append(boot)
+        low, high = _interval(boot)
         total = group["total_s"].to_numpy(dtype=float)
         records.append({
             **dict(zip(CELL, key)),
@@ -109,9 +119,17 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
     keys = pd.MultiIndex.from_frame(table[BASELINE])
     table["serial_s"] = serial["median_s"].reindex(keys).to_numpy()
     table["speedup"] = table["serial_s"] / table["median_s"]
-    # The interval of a speedup, from the intervals of the two medians (conservative: both extremes).
-    table["speedup_low"] = serial["ci_low_s"].reindex(keys).to_numpy() / table["ci_high_s"]
-    table["speedup_high"] = serial["ci_high_s"].reindex(keys).to_numpy() / table["ci_low_s"]
+    # The interval of a speedup: bootstrap the ratio of the two medians, resampling both independently.
+    serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == "serial"}
+    lows, highs = [], []
+    for i, base in zip(table.index, table[BASELINE].to_numpy()):
+        j = serial_pos.get(tuple(base))
+        if j is None:
+            lows.append(math.nan), highs.append(math.nan)
+            continue
+        low, high = _interval(boots[j] / rng.permutation(boots[i]))
+        lows.append(low), highs.append(high)
+    table["speedup_low"], table["speedup_high"] = lows, highs
     table["efficiency"] = table["speedup"] / table["workers"]
     table["karp_flatt"] = karp_flatt(table["speedup"], table["workers"])
     ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]

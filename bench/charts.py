@@ -71,10 +71,12 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     if len(cw):
         ax.plot(cw, cs, color="#444444", linewidth=5, alpha=0.25, solid_capstyle="round",
                 label="machine ceiling (measured)")
-    for variant in _variants(part):
+    variants = _variants(part)
+    for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
         yerr = np.vstack([(v["speedup"] - v["speedup_low"]).clip(lower=0), (v["speedup_high"] - v["speedup"]).clip(lower=0)])
-        ax.errorbar(v["workers"], v["speedup"], yerr=yerr, color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
+        dodge = 1 + 0.025 * (k - (len(variants) - 1) / 2)  # side by side, so error bars do not hide each other
+        ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
                     markersize=5, linewidth=1.8, capsize=3, label=variant)
         p = v["amdahl_p"].iloc[0]
         if fits and p == p and len(v) >= 2:
@@ -265,7 +267,7 @@ def chart_overview(table, out: Path) -> list[Path]:
     fig.suptitle(f"gilbench on {first['host']} ({int(first['usable_cpus'])} usable CPUs), Python {first['python_version']}",
                  fontsize=12)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, frameon=False)
-    fig.tight_layout(rect=(0, 0.9 / (3.6 * len(parts) + 0.8) + 0.03, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.7 / (3.6 * len(parts) + 0.8), 1, 0.97))
     paths = _save(fig, out, "overview")
     plt.close(fig)
     return paths

@@ -93,10 +93,14 @@ def check_writable(folder: Path) -> None:
     import tempfile
 
     try:  # a real probe: os.access() says yes to root even where a write would fail
-        with tempfile.TemporaryFile(dir=probe_dir, prefix=".gilbench-probe-"):
-            pass
+        with tempfile.TemporaryFile(dir=probe_dir, prefix=".gilbench-probe-") as fh:
+            fh.write(b"\0" * 65536)  # a full disk fails here, not in the middle of a run
+            fh.flush()
+            os.fsync(fh.fileno())
     except OSError as exc:
         raise UsageError(f"output folder {str(folder)!r} is not writable ({exc.strerror})") from None
+    if os.path.exists(folder / "latest") and not os.path.islink(folder / "latest"):
+        raise UsageError(f"output folder {str(folder)!r} holds a 'latest' that is not gilbench's link; not touching it")
 
 
 def check_python(path: str) -> str:
@@ -123,15 +127,36 @@ def check_python(path: str) -> str:
 # ---------------------------------------------------------------- subcommands
 
 
-def cmd_run(args) -> int:
+def _resumed_args(run_dir: str):
+    """The options a run was started with, read back from its folder, for --resume."""
+    import json
+
+    env_path = Path(run_dir) / "environment.json"
+    try:
+        env = json.loads(env_path.read_text())
+        cli_args, seed = env["cli_args"], env["seed"]
+    except (OSError, ValueError, KeyError):
+        raise UsageError(f"--resume {run_dir!r} is not a gilbench run folder (no readable environment.json)") from None
+    from bench import storage
+
+    storage.load_results(run_dir)  # a folder whose CSV does not parse cannot be resumed
+    args = build_parser().parse_args(["run", *cli_args, "--seed", str(seed)])
+    args.resume = run_dir
+    return args
+
+
+def config_from_args(args):
+    """Validate every run option (before anything runs or is written) and build the RunConfig."""
     from bench import environment, orchestrator, registry, variants
 
     workloads = [registry.resolve(n) for n in parse_names_raw(args.workloads, "workload")]
     wanted = parse_names(args.variants, list(variants.VARIANTS), "variant")
-    unavailable = {v: why for v, why in variants.availability().items() if why}
-    for v in wanted:
-        if v in unavailable:
-            raise UsageError(f"variant {v!r} cannot run here: {unavailable[v]}")
+    pythons = [check_python(p) for p in args.python] if args.python else [sys.executable]
+    for python in pythons:
+        unavailable = variants.availability(python)
+        for v in wanted:
+            if unavailable.get(v):
+                raise UsageError(f"variant {v!r} cannot run under {python}: {unavailable[v]}")
     usable = environment.usable_cpus()
     workers = parse_workers(args.workers, usable)
     repeat = parse_positive(args.repeat, "--repeat")
@@ -139,13 +164,7 @@ def cmd_run(args) -> int:
     methods = multiprocessing.get_all_start_methods()
     if args.start_method not in methods:
         raise UsageError(f"--start-method {args.start_method!r} is not available here (accepted: {', '.join(methods)})")
-    python = check_python(args.python) if args.python else sys.executable
     overrides = parse_params(args.param, workloads)
-    config = orchestrator.RunConfig(
-        workloads=workloads, variants=wanted, workers=workers, size=args.size, overrides=overrides,
-        repeat=repeat, start_method=args.start_method, timeout=timeout, out=Path(args.out), python=python,
-        images_dir=args.images, seed=args.seed, progress=not args.no_progress,
-    )
     for wl in workloads:  # unknown sizes and parameters fail here, before anything runs
         wl.params(args.size, overrides.get(wl.name))
     if args.images:
@@ -155,16 +174,66 @@ def cmd_run(args) -> int:
             list_images(args.images)
         except ValueError as exc:
             raise UsageError(f"--images: {exc}") from None
-    check_writable(config.out)
+    child_env = {}
+    if args.gil is not None:
+        if args.gil not in ("0", "1"):
+            raise UsageError(f"--gil {args.gil!r} is not 0 or 1 (PYTHON_GIL for every worker)")
+        child_env["PYTHON_GIL"] = args.gil
+    check_writable(Path(args.out))
+    return orchestrator.RunConfig(
+        workloads=workloads, variants=wanted, workers=workers, size=args.size, overrides=overrides,
+        repeat=repeat, start_method=args.start_method, timeout=timeout, out=Path(args.out), pythons=pythons,
+        images_dir=args.images, seed=args.seed, progress=not args.no_progress, strict=args.strict,
+        child_env=child_env, cli_args=recorded_args(args),
+    )
 
+
+def recorded_args(args) -> list[str]:
+    """The run's options as CLI arguments, so --resume rebuilds exactly the same matrix."""
+    out = ["--workloads", args.workloads, "--variants", args.variants, "--workers", args.workers, "--size", args.size,
+           "--repeat", str(args.repeat), "--start-method", args.start_method, "--timeout", str(args.timeout),
+           "--out", str(args.out)]
+    for item in args.param:
+        out += ["--param", item]
+    for python in args.python or []:
+        out += ["--python", python]
+    if args.images:
+        out += ["--images", os.path.abspath(args.images)]
+    if args.strict:
+        out.append("--strict")
+    if args.gil is not None:
+        out += ["--gil", args.gil]
+    return out
+
+
+def cmd_run(args) -> int:
+    import signal
+
+    from bench import environment, orchestrator
+
+    if args.resume:
+        args = _resumed_args(args.resume)
+    config = config_from_args(args)
     env = environment.collect_environment()
-    for note in environment.warnings_for(env, max(workers)):
+    for note in environment.warnings_for(env, max(config.workers)):
         print(f"gilbench: warning: {note}", file=sys.stderr)
+
+    def on_sigterm(signum, frame):  # SIGTERM stops a run the way Ctrl-C does
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        run_dir, failed = orchestrator.execute(config, env)
-    except KeyboardInterrupt:
-        print("\ngilbench: interrupted; finished repetitions are kept in results/latest", file=sys.stderr)
+        run_dir, failed = orchestrator.execute(config, env, resume_dir=Path(args.resume) if args.resume else None)
+    except orchestrator.Interrupted as stop:
+        print(f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
+              f"{stop.run_dir}/results.csv; finish with: gilbench run --resume {stop.run_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ValueError as exc:  # a workload's prepare() rejected its inputs (e.g. --strict and a bad image)
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot write results: {exc.strerror or exc} ({getattr(exc, 'filename', '') or args.out})") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print_summary(run_dir)
     print(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
     if not args.no_report:
@@ -177,7 +246,8 @@ def cmd_run(args) -> int:
         except UsageError as exc:
             print(f"gilbench: no report: {exc}", file=sys.stderr)
     if failed:
-        print(f"gilbench: {failed} repetition(s) failed; see the 'error' column", file=sys.stderr)
+        print(f"gilbench: {failed} repetition(s) failed; see the 'error' column of {run_dir / 'results.csv'}",
+              file=sys.stderr)
         return EXIT_FAILED_CELLS
     return EXIT_OK
 
@@ -244,7 +314,7 @@ def cmd_list(args) -> int:
         print(f"  {wl.name:<12} {wl.description}")
         print(f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}")
     print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
-    for name, why in variants.availability().items():
+    for name, why in variants.availability(sys.executable).items():
         state = "available" if why is None else f"unavailable: {why}"
         print(f"  {name:<16} {variants.VARIANTS[name]}")
         print(f"  {'':<16} {state}")
@@ -292,7 +362,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", default="300", help="seconds before a repetition is killed (default 300)")
     run.add_argument("--images", metavar="DIR", help="thumbnail your own images instead of generated photos")
     run.add_argument("--out", default="results", help="results folder (runs land in OUT/runs/<run id>)")
-    run.add_argument("--python", metavar="PATH", help="run the cells under another interpreter")
+    run.add_argument("--python", metavar="PATH", action="append",
+                     help="run the cells under this interpreter (repeatable: one set of cells per interpreter)")
+    run.add_argument("--gil", metavar="0|1", help="set PYTHON_GIL for every cell and worker (free-threaded builds)")
+    run.add_argument("--strict", action="store_true", help="stop at the first invalid input image instead of skipping it")
+    run.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run with the options it was started with")
     run.add_argument("--seed", type=int, help="seed of the shuffled order (recorded either way)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument("--no-report", action="store_true", help="write only the CSVs, no charts or report")

@@ -34,6 +34,15 @@ class Cell:
     params_json: str  # the profile's parameters with overrides: what the CSV shows
     variant: str
     workers: int
+    python: str = sys.executable  # the interpreter that runs this cell
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM stopped the run; every finished repetition is on disk."""
+
+    def __init__(self, run_dir: Path, finished: int, planned: int):
+        super().__init__(f"interrupted after {finished} of {planned} repetitions")
+        self.run_dir, self.finished, self.planned = run_dir, finished, planned
 
 
 @dataclass
@@ -47,11 +56,14 @@ class RunConfig:
     start_method: str = "fork"
     timeout: float = 300.0
     out: Path = Path("results")
-    python: str = sys.executable
+    pythons: list[str] = field(default_factory=lambda: [sys.executable])
     images_dir: str | None = None
     seed: int | None = None
     cache_dir: Path = Path(os.environ.get("GILBENCH_CACHE", Path.home() / ".cache" / "gilbench"))
     progress: bool = True
+    strict: bool = False  # fail on the first invalid input image instead of skipping it
+    child_env: dict[str, str] = field(default_factory=dict)  # e.g. PYTHON_GIL for every cell
+    cli_args: list[str] = field(default_factory=list)  # recorded, so --resume can rebuild this config
 
 
 @dataclass(frozen=True)
@@ -71,11 +83,16 @@ def build_cells(config: RunConfig) -> list[Cell]:
         if config.images_dir and "images" in params:
             params["images_dir"] = os.path.abspath(config.images_dir)
         params_json = json.dumps(params, sort_keys=True)
-        for variant in config.variants:
-            counts = [1] if variant == "serial" else config.workers
-            for workers in counts:
-                cells.append(Cell(wl.name, wl.ref, config.size, params_json, variant, workers))
+        for python in config.pythons:
+            for variant in config.variants:
+                counts = [1] if variant == "serial" else config.workers
+                for workers in counts:
+                    cells.append(Cell(wl.name, wl.ref, config.size, params_json, variant, workers, python))
     return cells
+
+
+def repetition_key(workload, size, variant, workers, repeat, python) -> tuple:
+    return (str(workload), str(size), str(variant), int(workers), int(repeat), str(python))
 
 
 def plan(cells: list[Cell], repeat: int, rng: random.Random) -> list[Repetition]:
@@ -147,12 +164,16 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> dict:
         with open(spec_path, "w") as fh:
             json.dump(spec, fh)
         log_path = os.path.join(scratch, "cell.log")
+        watch_read, watch_write = os.pipe()  # the cell's lifeline: closes when this process dies
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [config.python, "-m", "bench.cell", spec_path, result_path],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=child_env(), start_new_session=True,  # its own process group: killable as a whole
-            )
+            try:
+                proc = subprocess.Popen(
+                    [cell.python, "-m", "bench.cell", spec_path, result_path, str(watch_read)],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(watch_read,),
+                    env=child_env(config.child_env), start_new_session=True,  # its own process group
+                )
+            finally:
+                os.close(watch_read)
             timed_out = False
             try:
                 proc.wait(timeout=config.timeout)
@@ -161,6 +182,7 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> dict:
             finally:
                 kill_group(proc.pid)  # timeout, Ctrl-C, or leftovers a crashed cell did not reap
                 proc.wait()
+                os.close(watch_write)
         if timed_out:
             return {"ok": False, "error": f"timed out after {config.timeout:g} s: killed the cell's process group"}
         try:
@@ -190,10 +212,10 @@ def make_rows(run_id: str, rep: Repetition, result: dict, env: dict, started: st
         host=env["host"],
         python_version=result.get("python_version", ""),
         python_implementation=result.get("python_implementation", ""),
-        python_executable=result.get("python_executable", config.python),
+        python_executable=cell.python,
         free_threaded=bool(result.get("free_threaded", False)),
         gil_enabled=bool(result.get("worker_gil_enabled", result.get("gil_enabled", True))),
-        python_gil_env=os.environ.get("PYTHON_GIL", ""),
+        python_gil_env=config.child_env.get("PYTHON_GIL", os.environ.get("PYTHON_GIL", "")),
         start_method=config.start_method, logical_cpus=env["logical_cpus"],
         physical_cores=env["physical_cores"], usable_cpus=env["usable_cpus"], cpu_model=env["cpu_model"],
         load_avg_1m=env["load_avg_1m"], os=env["os"], harness_commit=env["harness_commit"],
@@ -211,8 +233,11 @@ def make_rows(run_id: str, rep: Repetition, result: dict, env: dict, started: st
     return row, tasks
 
 
-def prepare_inputs(config: RunConfig) -> dict[str, dict]:
-    """Each workload's prepare() runs once per run, here, before any cell (inputs are cached on disk)."""
+def prepare_inputs(config: RunConfig, log=print) -> dict[str, dict]:
+    """Each workload's prepare() runs once per run, here, before any cell (inputs are cached on disk).
+
+    A workload may report inputs it skipped (`skipped`: [[name, reason], ...]); each is said once.
+    """
     prepared = {}
     for wl in config.workloads:
         hook = getattr(wl.module, "prepare", None)
@@ -221,33 +246,58 @@ def prepare_inputs(config: RunConfig) -> dict[str, dict]:
             continue
         params = wl.params(config.size, config.overrides.get(wl.name))
         if config.images_dir and "images" in params:
-            params["images_dir"] = os.path.abspath(config.images_dir)
+            params.update(images_dir=os.path.abspath(config.images_dir), strict=config.strict)
         config.cache_dir.mkdir(parents=True, exist_ok=True)
-        prepared[wl.name] = hook(params, str(config.cache_dir)) or {}
+        extra = dict(hook(params, str(config.cache_dir)) or {})
+        for name, reason in extra.pop("skipped", []):
+            log(f"gilbench: skipping {name}: {reason}")
+        prepared[wl.name] = extra
     return prepared
 
 
-def execute(config: RunConfig, env: dict, log=print) -> tuple[Path, int]:
-    """Run the whole matrix. Returns the run folder and the number of failed repetitions."""
+def finished_keys(run_dir: Path) -> set[tuple]:
+    """Repetitions already recorded in a run folder (successful or not): --resume skips them."""
+    frame = storage.load_results(run_dir)
+    return {
+        repetition_key(r.workload, r.size, r.variant, r.workers, r.repeat, r.python_executable)
+        for r in frame.itertuples()
+    }
+
+
+def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = None) -> tuple[Path, int]:
+    """Run the whole matrix. Returns the run folder and the number of failed repetitions.
+
+    With resume_dir, the same plan (same seed) is rebuilt and the repetitions already in its
+    results.csv are skipped, so an interrupted run finishes as if it had never stopped.
+    """
     from tqdm import tqdm
 
     seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
     cells = build_cells(config)
     order = plan(cells, config.repeat, random.Random(seed))
-    run_id, run_dir = new_run_dir(config.out)
-    with open(run_dir / storage.ENVIRONMENT, "w") as fh:
-        json.dump({**env, "run_id": run_id, "seed": seed, "argv": sys.argv, "config": {
-            "size": config.size, "repeat": config.repeat, "start_method": config.start_method,
-            "timeout_s": config.timeout, "workers": config.workers, "variants": config.variants,
-            "python": config.python,
-        }}, fh, indent=2)
-    storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
-    storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
+    prepared = prepare_inputs(config, log)  # bad inputs fail here, before a run folder exists
+    if resume_dir is not None:
+        run_dir = Path(resume_dir)
+        run_id = json.loads((run_dir / storage.ENVIRONMENT).read_text())["run_id"]
+        done = finished_keys(run_dir)
+        order = [r for r in order if repetition_key(r.cell.workload, r.cell.size, r.cell.variant, r.cell.workers,
+                                                    r.repeat, r.cell.python) not in done]
+        log(f"resuming run {run_id}: {len(done)} repetitions already done, {len(order)} to go")
+    else:
+        run_id, run_dir = new_run_dir(config.out)
+        with open(run_dir / storage.ENVIRONMENT, "w") as fh:
+            json.dump({**env, "run_id": run_id, "seed": seed, "cli_args": config.cli_args, "config": {
+                "size": config.size, "repeat": config.repeat, "start_method": config.start_method,
+                "timeout_s": config.timeout, "workers": config.workers, "variants": config.variants,
+                "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
+                "child_env": config.child_env,
+            }}, fh, indent=2)
+        storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
+        storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
+        log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + 1 warm-up) = {len(order)} repetitions")
     point_latest(config.out, run_dir)
-    log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + 1 warm-up) = {len(order)} repetitions")
-    prepared = prepare_inputs(config)
 
-    failed = 0
+    failed = finished = 0
     bar = tqdm(total=len(order), unit="rep", disable=not config.progress, file=sys.stderr, dynamic_ncols=True)
     try:
         for rep in order:
@@ -258,10 +308,13 @@ def execute(config: RunConfig, env: dict, log=print) -> tuple[Path, int]:
             row, task_rows = make_rows(run_id, rep, result, env, started, config)
             storage.append_rows(run_dir / storage.TASKS, task_rows, TaskRow)
             storage.append_rows(run_dir / storage.RESULTS, [row], ResultRow)
+            finished += 1
             if not row.ok:
                 failed += 1
                 bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (repeat {rep.repeat}): {row.error}")
             bar.update(1)
+    except KeyboardInterrupt:
+        raise Interrupted(run_dir, finished, len(order)) from None
     finally:
         bar.close()
     return run_dir, failed

@@ -42,22 +42,33 @@ def describe_variant(row, usable) -> str:
                 reasons.append("the GIL is off, yet only one core was busy: something else serialises the work")
         elif n > 1 and v in THREADS:
             if row["gil_enabled"]:
-                reasons.append(f"the threads overlapped on {busy:.1f} cores: the work releases the GIL for part of its time (C code)")
+                overlap = (busy - 1) / (min(n, usable) - 1) if min(n, usable) > 1 else 0
+                share = "nearly all" if overlap > 0.8 else ("much" if overlap > 0.4 else "part")
+                reasons.append(f"the threads overlapped on {busy:.1f} cores: the work releases the GIL for {share} of its time (C code)")
             else:
                 reasons.append(f"no GIL: the threads ran Python in parallel on {busy:.1f} cores")
     if n > usable:
         reasons.append(f"oversubscribed: {n} workers share {usable} usable CPUs, so no further speedup is possible")
     if row["startup_share"] > 0.15:
         reasons.append(f"start-up took {_pct(row['startup_share'])} of the total time: the work is short next to creating the workers")
-    if v in PROCESSES and n <= usable and busy < 0.8 * n and row["startup_share"] <= 0.15:
+    if v in PROCESSES and n <= usable and busy < 0.9 * n and row["startup_share"] <= 0.15:
         reasons.append(
-            f"CPU time was only {_pct(busy / n)} of workers x wall time: workers waited (IPC, uneven chunks or a slow start)"
+            f"CPU time was only {_pct(busy / n)} of workers x wall time: workers sat idle part of the time "
+            "(they finished at different times - uneven tasks or cores of uneven speed - or waited on IPC)"
         )
     ceiling = row["ceiling_speedup"]
-    if v not in THREADS and ceiling == ceiling and n > 1 and ceiling < 0.9 * min(n, usable):
+    if ceiling == ceiling and n > 1 and s > 1.05 * ceiling:
+        reasons.append(
+            f"faster than the measured ceiling ({_x(ceiling)}): the ceiling gives each process a fixed 1/{n} share and waits "
+            "for the slowest core, so on cores of uneven speed a dynamic or lucky schedule can beat it"
+        )
+    elif v not in THREADS and ceiling == ceiling and n > 1 and ceiling < 0.9 * min(n, usable) and busy >= 1.2:
         reasons.append(f"the machine itself tops out at {_x(ceiling)} here (measured ceiling), so part of the loss is the hardware's")
-    if row["amdahl_p"] == row["amdahl_p"]:
-        reasons.append(f"Amdahl fit: serial fraction p = {row['amdahl_p']:.3f} (R^2 {row['amdahl_r2']:.2f})")
+    p = row["amdahl_p"]
+    if p == p and p >= 0.95:
+        reasons.append(f"Amdahl fit: serial fraction p = {p:.2f}, i.e. no parallel part at all")
+    elif p == p:
+        reasons.append(f"Amdahl fit: serial fraction p = {p:.3f} (R^2 {row['amdahl_r2']:.2f})")
     return text + (": " + "; ".join(reasons) if reasons else "") + "."
 
 

@@ -34,8 +34,8 @@ VARIANTS = {
 PROCESS_VARIANTS = {"multiprocessing", "process-pool", "ceiling"}
 
 
-def availability() -> dict[str, str | None]:
-    """Variant name -> None when it can run here, else the reason it cannot."""
+def availability(python: str | None = None) -> dict[str, str | None]:
+    """Variant name -> None when it can run under `python` (default: this one), else the reason it cannot."""
     return {name: None for name in VARIANTS}
 
 

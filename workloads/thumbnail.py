@@ -7,6 +7,7 @@ resampling, encoding), so threads overlap some of the time, not all of it.
 import hashlib
 import os
 import random
+import warnings
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -23,6 +24,7 @@ SIZES = {
 }
 
 THUMBNAIL_SIZE = (50, 50)
+BLUR_MODES = {"L", "RGB", "RGBA", "CMYK", "LA"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 SEED = 20260101
 
@@ -30,7 +32,7 @@ SEED = 20260101
 def prepare(params, cache_dir):
     """Find the input images: the user's folder (`images_dir`) or generated photos, cached."""
     if params.get("images_dir"):
-        return {"inputs": list_images(params["images_dir"])}
+        return check_images(list_images(params["images_dir"]), strict=params.get("strict", False))
     folder = Path(cache_dir) / "thumbnail" / f"{params['width']}x{params['height']}-seed{SEED}"
     folder.mkdir(parents=True, exist_ok=True)
     inputs = []
@@ -52,6 +54,42 @@ def list_images(folder):
             f"images folder {str(folder)!r} holds no images (accepted: {', '.join(sorted(IMAGE_SUFFIXES))})"
         )
     return [str(p) for p in files]
+
+
+def image_problem(path) -> str | None:
+    """Why Pillow cannot thumbnail this file, or None when it can. Decodes the whole image."""
+    try:
+        if os.path.getsize(path) == 0:
+            return "empty file (0 bytes)"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return f"larger than Pillow's decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels)"
+    except PermissionError:
+        return "unreadable (permission denied)"
+    except Image.UnidentifiedImageError:
+        return "not an image Pillow can read"
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
+        return f"corrupt image ({exc})"
+    return None
+
+
+def check_images(paths, strict=False):
+    """Valid images go on; each invalid one is reported once, by name, with the reason."""
+    inputs, skipped = [], []
+    for path in paths:
+        problem = image_problem(path)
+        if problem is None:
+            inputs.append(path)
+        elif strict:
+            raise ValueError(f"image {os.path.basename(path)!r}: {problem} (--strict stops at the first invalid image)")
+        else:
+            skipped.append([os.path.basename(path), problem])
+    if not inputs:
+        raise ValueError(f"none of the {len(paths)} images can be read: " + "; ".join(f"{n}: {r}" for n, r in skipped))
+    return {"inputs": inputs, "skipped": skipped}
 
 
 def _write_photo(path, width, height, seed):
@@ -87,6 +125,10 @@ def make_tasks(params, workers):
 def run_task(task):
     src, dst = task
     with Image.open(src) as img:
+        if img.mode.startswith("I"):  # 16/32-bit greyscale: scale to 8 bits instead of clipping to white
+            img = img.convert("I").point(lambda v: v / 256).convert("L")
+        elif img.mode not in BLUR_MODES:  # palette, 1-bit, float...: blur needs 8 bits per channel
+            img = img.convert("RGBA" if img.has_transparency_data else "RGB")
         blurred = img.filter(ImageFilter.GaussianBlur())
     blurred.thumbnail(THUMBNAIL_SIZE)
     if blurred.mode not in ("RGB", "L"):
