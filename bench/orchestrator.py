@@ -250,7 +250,7 @@ def prepare_inputs(config: RunConfig, log=print) -> dict[str, dict]:
         config.cache_dir.mkdir(parents=True, exist_ok=True)
         extra = dict(hook(params, str(config.cache_dir)) or {})
         for name, reason in extra.pop("skipped", []):
-            log(f"gilbench: skipping {name}: {reason}")
+            print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
         prepared[wl.name] = extra
     return prepared
 
@@ -311,7 +311,8 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
             finished += 1
             if not row.ok:
                 failed += 1
-                bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (repeat {rep.repeat}): {row.error}")
+                bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (repeat {rep.repeat}): {row.error}",
+                          file=sys.stderr)
             bar.update(1)
     except KeyboardInterrupt:
         raise Interrupted(run_dir, finished, len(order)) from None
