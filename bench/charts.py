@@ -138,6 +138,12 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _interpreter(row) -> str:
+    if row["free_threaded"]:
+        return f"Python {row['python_version']}t ({'GIL re-enabled' if row['gil_enabled'] else 'no GIL'})"
+    return f"Python {row['python_version']}"
+
+
 def _label(part) -> str:
     row = part.iloc[0]
     gil = "free-threaded, GIL off" if row["free_threaded"] and not row["gil_enabled"] else (
@@ -255,16 +261,20 @@ def chart_overview(table, out: Path) -> list[Path]:
     plt = _plt()
     parts = groups(table)
     fig, axes = plt.subplots(len(parts), 2, figsize=(12, 3.6 * len(parts) + 0.8), squeeze=False)
+    several = table["python_executable"].nunique() > 1
     for row, part in zip(axes, parts):
-        draw_speedup(row[0], part, fits=False, title=f"{part['workload'].iloc[0]}: speedup over serial")
+        first = part.iloc[0]
+        who = f"{first['workload']}" + (f", {_interpreter(first)}" if several else "")
+        draw_speedup(row[0], part, fits=False, title=f"{who}: speedup over serial")
         draw_busy(row[1], part)
-        row[1].set_title(f"{part['workload'].iloc[0]}: busy cores")
+        row[1].set_title(f"{who}: busy cores")
     handles = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(lab, h)
     first = parts[0].iloc[0]
-    fig.suptitle(f"gilbench on {first['host']} ({int(first['usable_cpus'])} usable CPUs), Python {first['python_version']}",
+    pythons = sorted({_interpreter(p.iloc[0]) for p in parts})
+    fig.suptitle(f"gilbench on {first['host']} ({int(first['usable_cpus'])} usable CPUs), {' and '.join(pythons)}",
                  fontsize=12)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, frameon=False)
     fig.tight_layout(rect=(0, 0.7 / (3.6 * len(parts) + 0.8), 1, 0.97))

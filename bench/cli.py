@@ -103,6 +103,43 @@ def check_writable(folder: Path) -> None:
         raise UsageError(f"output folder {str(folder)!r} holds a 'latest' that is not gilbench's link; not touching it")
 
 
+PIP_NAMES = {"PIL": "Pillow", "yaml": "PyYAML", "sklearn": "scikit-learn"}
+
+
+def check_imports(python: str, workloads) -> None:
+    """Every workload module must import under `python`; if not, say exactly what to install."""
+    import json
+    import subprocess
+
+    from bench.environment import HARNESS_ROOT
+
+    probe = (
+        "import json, sys\nfrom bench import registry\nout = {}\n"
+        "for ref in sys.argv[1:]:\n"
+        "    try:\n        registry.load(ref)\n"
+        "    except ModuleNotFoundError as e:\n        out[ref] = ['missing', e.name]\n"
+        "    except Exception as e:\n        out[ref] = ['error', f'{type(e).__name__}: {e}']\n"
+        "print(json.dumps(out))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(HARNESS_ROOT), os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([python, "-c", probe, *[wl.ref for wl in workloads]], capture_output=True, text=True,
+                         env=env, timeout=120)
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"--python {python!r} cannot run gilbench's cell runner: {last}")
+    problems = json.loads(out.stdout.strip().splitlines()[-1])
+    for wl in workloads:
+        if wl.ref in problems:
+            kind, what = problems[wl.ref]
+            if kind == "missing":
+                top = (what or "").split(".")[0]
+                raise UsageError(
+                    f"--python {python!r} cannot import {top!r} for workload {wl.name!r}; "
+                    f"install it with: {python} -m pip install {PIP_NAMES.get(top, top)}"
+                )
+            raise UsageError(f"--python {python!r} cannot load workload {wl.name!r}: {what}")
+
+
 def check_python(path: str) -> str:
     """An interpreter path that exists, runs, and is CPython >= 3.11."""
     import subprocess
@@ -150,8 +187,15 @@ def config_from_args(args):
     from bench import environment, orchestrator, registry, variants
 
     workloads = [registry.resolve(n) for n in parse_names_raw(args.workloads, "workload")]
-    wanted = parse_names(args.variants, list(variants.VARIANTS), "variant")
     pythons = [check_python(p) for p in args.python] if args.python else [sys.executable]
+    for python in pythons:
+        if python != sys.executable:
+            check_imports(python, workloads)
+    if args.variants.strip() == "all":  # every variant that every given interpreter can run
+        can = [variants.availability(p) for p in pythons]
+        wanted = [v for v in variants.VARIANTS if all(a.get(v) is None for a in can)]
+    else:
+        wanted = parse_names(args.variants, list(variants.VARIANTS), "variant")
     for python in pythons:
         unavailable = variants.availability(python)
         for v in wanted:
@@ -312,7 +356,9 @@ def cmd_list(args) -> int:
     print("workloads:")
     for wl in registry.builtin_workloads():
         print(f"  {wl.name:<12} {wl.description}")
-        print(f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}")
+        standard = wl.module.SIZES.get("standard", next(iter(wl.module.SIZES.values())))
+        print(f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
+              + ", ".join(f"{k} (standard: {v})" for k, v in standard.items()))
     print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
     for name, why in variants.availability(sys.executable).items():
         state = "available" if why is None else f"unavailable: {why}"
@@ -352,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the benchmark matrix and write CSV")
     run.add_argument("--workloads", default="count,thumbnail", help="comma list: names, module names or .py paths")
-    run.add_argument("--variants", default="serial,threading,multiprocessing,thread-pool,process-pool,ceiling")
+    run.add_argument("--variants", default="serial,threading,multiprocessing,thread-pool,process-pool,ceiling",
+                     help="comma list, or 'all' (every variant the interpreters can run)")
     run.add_argument("--workers", default="auto", help="'auto' (1, 2, 4, ... up to the usable CPUs) or a comma list")
     run.add_argument("--size", default="standard", help="smoke, quick, standard or full")
     run.add_argument("--param", action="append", default=[], metavar="[WORKLOAD.]KEY=VALUE",

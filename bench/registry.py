@@ -25,7 +25,7 @@ from types import ModuleType
 
 from bench.errors import UsageError
 
-BUILTIN = ("count", "thumbnail")
+BUILTIN = ("count", "thumbnail", "hashing", "sleep", "mandelbrot")
 SIZE_NAMES = ("smoke", "quick", "standard", "full")
 REQUIRED = ("SIZES", "make_tasks", "run_task", "check")
 

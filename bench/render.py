@@ -120,8 +120,6 @@ def compare(targets: list, out) -> list[Path]:
 
     from bench import analysis, charts
 
-    if len(targets) < 2:
-        raise UsageError("compare needs at least two runs (folders or results CSVs)")
     tables, labels = [], []
     for target in targets:
         frame = storage.load_results(target)
@@ -131,6 +129,10 @@ def compare(targets: list, out) -> list[Path]:
         for (exe, _), part in table.groupby(["python_executable", "start_method"], sort=False):
             tables.append(part)
             labels.append(run_label(part))
+    order = sorted(range(len(tables)), key=lambda i: bool(tables[i]["free_threaded"].iloc[0]))  # GIL builds first
+    tables, labels = [tables[i] for i in order], [labels[i] for i in order]
+    if len(tables) < 2:
+        raise UsageError("compare needs at least two runs, or one run made under two or more interpreters (--python)")
     seen = {}
     for i, label in enumerate(labels):  # same host and Python twice: number them
         if labels.count(label) > 1:

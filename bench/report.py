@@ -110,6 +110,38 @@ def workload_findings(part) -> list[str]:
     return lines
 
 
+def gil_comparison(table) -> list[str]:
+    """With runs under a GIL build and a free-threaded build: the single-thread cost and what threads gain."""
+    lines = []
+    gil = table[~table["free_threaded"]]
+    ft = table[table["free_threaded"]]
+    if gil.empty or ft.empty:
+        return lines
+    for workload in sorted(set(gil["workload"]) & set(ft["workload"])):
+        g, f = gil[gil["workload"] == workload], ft[ft["workload"] == workload]
+        gs, fs = g[g["variant"] == "serial"], f[f["variant"] == "serial"]
+        if gs.empty or fs.empty:
+            continue
+        cost = fs["median_s"].iloc[0] / gs["median_s"].iloc[0]
+        text = (f"**{workload}**: the free-threaded build ({f['python_version'].iloc[0]}) runs the serial loop in "
+                f"{fs['median_s'].iloc[0]:.3f} s vs {gs['median_s'].iloc[0]:.3f} s with the GIL "
+                f"({cost:.2f}x the time: {'a single-thread cost' if cost > 1.02 else 'no single-thread cost'})")
+        gt, ftt = g[g["variant"].isin(THREADS)], f[f["variant"].isin(THREADS)]
+        if not gt.empty and not ftt.empty:
+            n = int(min(gt["workers"].max(), ftt["workers"].max()))
+            best_g = gt[gt["workers"] == n]["speedup"].max()
+            best_f = ftt[ftt["workers"] == n]
+            row = best_f.loc[best_f["speedup"].idxmax()]
+            text += (f"; at {n} threads: {_x(best_g)} over its own serial with the GIL, {_x(row['speedup'])} without "
+                     f"({row['variant']}, {row['busy_cores']:.2f} busy cores)")
+            overall = gs["median_s"].iloc[0] / row["median_s"]
+            text += f", i.e. {_x(overall)} against the GIL build's serial baseline"
+        if f["gil_enabled"].any():
+            text += "; warning: the GIL was re-enabled inside the free-threaded workers (an extension module without free-threading support)"
+        lines.append(text + ".")
+    return lines
+
+
 # ---------------------------------------------------------------- blocks -> markdown / html
 
 
@@ -129,6 +161,10 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
     if missing:
         blocks.append(("p", "**No serial baseline** for " + ", ".join(missing) + ": speedups cannot be computed there; "
                             "times and busy cores are still shown."))
+    comparison = gil_comparison(table)
+    if comparison:
+        blocks.append(("h2", "GIL vs free-threaded"))
+        blocks.append(("ul", comparison))
     if "overview" in charts:
         blocks.append(("h2", "Overview"))
         blocks.append(("img", charts["overview"]))

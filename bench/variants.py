@@ -29,14 +29,54 @@ VARIANTS = {
     "multiprocessing": "N multiprocessing.Process objects, each given a static slice of the tasks (the tutorial's code)",
     "thread-pool": "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically",
     "process-pool": "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
+    "interpreter-pool": "concurrent.futures.InterpreterPoolExecutor: N subinterpreters, each with its own GIL, in one process",
     "ceiling": "the machine's limit: N independent processes, each 1/N of the work, timed from a barrier, no IPC",
 }
 PROCESS_VARIANTS = {"multiprocessing", "process-pool", "ceiling"}
 
 
+def interpreter_pool_class():
+    """InterpreterPoolExecutor from the standard library (3.14+) or the PEP 734 backport (3.13)."""
+    try:
+        from concurrent.futures import InterpreterPoolExecutor
+
+        return InterpreterPoolExecutor
+    except ImportError:
+        pass
+    for backport in ("interpreters_backport", "interpreters_backports"):  # 0.5 and earlier names
+        try:
+            module = __import__(f"{backport}.concurrent.futures", fromlist=["InterpreterPoolExecutor"])
+            return module.InterpreterPoolExecutor
+        except (ImportError, AttributeError):
+            continue
+    return None
+
+
+def _local_availability() -> dict[str, str | None]:
+    found = {name: None for name in VARIANTS}
+    if interpreter_pool_class() is None:
+        found["interpreter-pool"] = (
+            f"needs Python >= 3.14, or 3.13 with the backport (pip install interpreters-pep-734); "
+            f"this is {sys.version.split()[0]}"
+        )
+    return found
+
+
 def availability(python: str | None = None) -> dict[str, str | None]:
     """Variant name -> None when it can run under `python` (default: this one), else the reason it cannot."""
-    return {name: None for name in VARIANTS}
+    if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
+        return _local_availability()
+    import json
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    probe = "import json; from bench.variants import _local_availability as a; print(json.dumps(a()))"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    out = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
+    if out.returncode != 0:
+        reason = (out.stderr.strip().splitlines() or ["it failed to start"])[-1]
+        return {name: f"{python} cannot run gilbench's cell runner: {reason}" for name in VARIANTS}
+    return json.loads(out.stdout)
 
 
 class WorkerDied(RuntimeError):
@@ -244,13 +284,14 @@ def run_process_pool(ref, tasks, workers, start_method) -> Execution:
             records.append(rec)
         last_result = time.perf_counter()
     except BrokenProcessPool:
-        # The pool SIGTERMs the survivors once one worker dies: name the one that died first.
+        # The pool SIGTERMs the survivors once one worker dies, but our exception can arrive before it
+        # has reaped them: take the list, wait for the shutdown, then read the final exit codes.
         procs = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=True, cancel_futures=True)
         dead = [p for p in procs if p.exitcode not in (None, 0, -signal.SIGTERM)] or [
             p for p in procs if p.exitcode not in (None, 0)
         ]
         reason = "; ".join(f"worker pid {p.pid} died: {describe_exit(p.exitcode)}" for p in dead)
-        pool.shutdown(wait=True, cancel_futures=True)
         raise WorkerDied(reason or "a worker of the process pool died abruptly") from None
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -303,11 +344,32 @@ def run_ceiling(ref, tasks, workers, start_method) -> Execution:
     return Execution(first, last, first, last, [results[i] for i in sorted(results)], records)
 
 
+def run_interpreter_pool(ref, tasks, workers, start_method) -> Execution:
+    """Subinterpreters (PEP 734): threads of one process, each running its own interpreter with its own GIL.
+
+    The callable and its arguments are pickled into each interpreter, which imports the
+    workload module itself; a module that cannot load in a subinterpreter fails the cell
+    with the import error, which is the finding.
+    """
+    pool_class = interpreter_pool_class()
+    if pool_class is None:
+        raise RuntimeError(_local_availability()["interpreter-pool"])
+    t0 = time.perf_counter()
+    with pool_class(max_workers=workers) as pool:
+        results, records = {}, []
+        for i, (result, rec) in enumerate(pool.map(instrumented, [ref] * len(tasks), range(len(tasks)), tasks)):
+            results[i] = result
+            records.append(rec)
+        last_result = time.perf_counter()
+    return _finish(t0, results, records, last_result)
+
+
 RUNNERS = {
     "serial": run_serial,
     "threading": run_threading,
     "multiprocessing": run_multiprocessing,
     "thread-pool": run_thread_pool,
     "process-pool": run_process_pool,
+    "interpreter-pool": run_interpreter_pool,
     "ceiling": run_ceiling,
 }

@@ -1,0 +1,31 @@
+"""The README documents every column of every CSV; the schema is typed once, in bench/storage.py."""
+
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from bench.storage import ResultRow, TaskRow
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+SUMMARY_COLUMNS = ["repeats", "median_s", "min_s", "max_s", "ci_low_s", "ci_high_s", "startup_share", "serial_s",
+                   "speedup", "speedup_low", "speedup_high", "efficiency", "karp_flatt", "ceiling_speedup",
+                   "ceiling_efficiency", "amdahl_p", "amdahl_r2"]
+
+
+@pytest.mark.parametrize("row_type", [ResultRow, TaskRow])
+def test_readme_documents_every_column(row_type):
+    documented = set(re.findall(r"`([a-z_0-9]+)`", README))
+    missing = [f.name for f in fields(row_type) if f.name not in documented]
+    assert not missing, f"README lacks {missing}"
+
+
+def test_readme_documents_summary_columns(tmp_path):
+    from bench import analysis, storage
+    from tests.helpers import gil_run
+
+    table = analysis.summarize(storage.load_results(gil_run(tmp_path / "run")))
+    for column in SUMMARY_COLUMNS:
+        assert column in table.columns
+        assert f"`{column}`" in README, column
