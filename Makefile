@@ -13,11 +13,18 @@ PYTHON_FT ?=
 FT_VENV ?= .venv-ft
 FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,threading,thread-pool,process-pool,ceiling
 
-.PHONY: help install bench bench-ft plot report test clean
+# make reference LABEL=my-machine: the reference matrix, copied to results/reference/LABEL
+LABEL ?= $(shell hostname)-$(shell nproc)cpu
+REFERENCE_ARGS ?= --workloads count,thumbnail,hashing,sleep,mandelbrot --variants all --workers reference --repeat 5
+
+.PHONY: help install bench bench-all bench-ft bench-pytest reference plot report test clean
 
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
+	@echo "make bench-all   every variant available here, dask and joblib included (installs them)"
 	@echo "make bench-ft PYTHON_FT=/path/to/python3.13t   GIL vs free-threaded, on one chart"
+	@echo "make reference LABEL=name   the reference matrix into results/reference/name (commit it)"
+	@echo "make bench-pytest   the same cells through pytest-benchmark; JSON imported into results/"
 	@echo "make plot     redraw the charts of $(RUN)"
 	@echo "make report   rewrite the report of $(RUN)"
 	@echo "make test     run the test suite"
@@ -29,6 +36,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
+
+# dask and joblib: optional extras, installed for the tests and for bench-all
+DIST_STAMP := $(VENV)/.installed-distributed-stamp
+$(DIST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,distributed]'
+	@touch $(DIST_STAMP)
 
 install: $(STAMP)
 
@@ -47,13 +60,31 @@ bench-ft: $(STAMP) $(FT_VENV)/.installed-stamp
 	$(BIN)/gilbench run --python $(BIN)/python --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)
 	$(BIN)/gilbench compare results/latest --out results/latest/compare
 
+reference: $(STAMP)
+	$(BIN)/gilbench run $(REFERENCE_ARGS) --out results/.reference-work $(BENCH_ARGS)
+	rm -rf results/reference/$(LABEL) && mkdir -p results/reference
+	cp -rL results/.reference-work/latest results/reference/$(LABEL)
+	@# keep the repository light: report.html embeds the PNGs again, and every chart can be redrawn from the CSVs
+	find results/reference/$(LABEL) \( -name report.html -o -name '*.svg' ! -name overview.svg \) -delete
+	@echo "reference run: results/reference/$(LABEL)/report.md"
+
+# pytest-benchmark front door: the same cells, saved as pytest-benchmark JSON, then imported.
+PYTEST_BENCH_SIZE ?= standard
+bench-pytest: $(STAMP)
+	$(BIN)/python -m pytest tests/test_benchmarks.py --benchmark-enable --benchmark-only \
+		--gilbench-size $(PYTEST_BENCH_SIZE) --benchmark-autosave --benchmark-json results/pytest-benchmark.json $(PYTEST_ARGS)
+	$(BIN)/gilbench import results/pytest-benchmark.json
+
 plot: $(STAMP)
 	$(BIN)/gilbench plot $(RUN)
 
 report: $(STAMP)
 	$(BIN)/gilbench report $(RUN)
 
-test: $(STAMP)
+bench-all: $(DIST_STAMP)
+	$(BIN)/gilbench run --variants all $(BENCH_ARGS)
+
+test: $(DIST_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

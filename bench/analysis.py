@@ -101,6 +101,7 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
             "python_version": group["python_version"].iloc[0],
             "free_threaded": bool(group["free_threaded"].iloc[0]),
             "gil_enabled": bool(group["gil_enabled"].all()),
+            "python_gil_env": str(group["python_gil_env"].iloc[0]),
             "usable_cpus": int(group["usable_cpus"].iloc[0]),
             "tasks": int(group["tasks"].iloc[0]),
             "repeats": len(values),
@@ -154,8 +155,12 @@ def missing_baselines(table) -> list[str]:
 
 
 def format_table(table) -> str:
-    shown = table[["workload", "variant", "workers", "median_s", "speedup", "busy_cores", "startup_s"]].copy()
-    shown = shown.sort_values(["workload", "variant", "workers"], kind="stable")
+    columns = ["workload", "variant", "workers", "median_s", "speedup", "busy_cores", "startup_s"]
+    shown = table.copy()
+    if shown["python_executable"].nunique() > 1:
+        shown["python"] = [f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"])]
+        columns.insert(0, "python")
+    shown = shown[columns].sort_values(columns[:3] + ["workers"], kind="stable")
     return shown.to_string(
         index=False,
         formatters={

@@ -42,7 +42,7 @@ def run_cell(spec: dict) -> dict:
     if not tasks:
         raise ValueError("the workload made no tasks")
     runner = variants.RUNNERS[spec["variant"]]
-    ex = runner(spec["workload_ref"], tasks, spec["workers"], spec["start_method"])
+    ex = runner(spec["workload_ref"], tasks, spec["workers"], spec["start_method"], **spec.get("options", {}))
     if len(ex.records) != len(tasks):
         raise ValueError(f"{len(ex.records)} of {len(tasks)} tasks reported back")
     module.check(params, tasks, ex.results)  # a wrong result fails the cell, never counts as fast

@@ -34,8 +34,15 @@ def parse_names(text: str, accepted, what: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+REFERENCE_COUNTS = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
+
+
 def parse_workers(text: str, usable: int) -> list[int]:
-    """'auto' -> 1, 2, 4, ... up to the usable CPUs, plus that count itself; else a comma list."""
+    """'auto' -> 1, 2, 4, ... up to the usable CPUs, plus that count itself;
+    'reference' -> 1, 2, 4, 6, 8, 12, 16, ... up to the usable CPUs, plus that count and twice it
+    (oversubscribed); else a comma list of positive integers."""
+    if text.strip() == "reference":
+        return sorted({n for n in REFERENCE_COUNTS if n <= usable} | {usable, 2 * usable})
     if text.strip() == "auto":
         counts, n = [], 1
         while n < usable:
@@ -44,11 +51,11 @@ def parse_workers(text: str, usable: int) -> list[int]:
         return sorted(set(counts) | {usable})
     parts = [p.strip() for p in text.split(",")]
     if not text.strip() or any(not p for p in parts):
-        raise UsageError(f"--workers {text!r}: empty entry (accepted: 'auto' or positive integers like 1,2,4)")
+        raise UsageError(f"--workers {text!r}: empty entry (accepted: 'auto', 'reference' or positive integers like 1,2,4)")
     counts = []
     for part in parts:
         if not part.isdigit() or int(part) < 1:
-            raise UsageError(f"--workers {text!r}: {part!r} is not a positive integer (accepted: 'auto' or 1,2,4)")
+            raise UsageError(f"--workers {text!r}: {part!r} is not a positive integer (accepted: 'auto', 'reference' or 1,2,4)")
         counts.append(int(part))
     return sorted(set(counts))
 
@@ -140,6 +147,33 @@ def check_imports(python: str, workloads) -> None:
             raise UsageError(f"--python {python!r} cannot load workload {wl.name!r}: {what}")
 
 
+DASK_CONNECT_TIMEOUT = 5
+
+
+def check_dask_scheduler(address: str, workers: int) -> None:
+    """The scheduler answers within the connect timeout and has the worker threads asked for."""
+    import logging
+
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError("--dask-scheduler needs the distributed package: pip install 'gilbench[distributed]'") from None
+    from bench.variants import dask_threads
+
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    try:
+        client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UsageError(f"--dask-scheduler {address!r} did not answer within {DASK_CONNECT_TIMEOUT} s ({reason})") from None
+    try:
+        threads = sum(dask_threads(client).values())
+    finally:
+        client.close()
+    if threads < workers:
+        raise UsageError(f"--dask-scheduler {address!r} has {threads} worker threads; --workers asks for up to {workers}")
+
+
 def check_python(path: str) -> str:
     """An interpreter path that exists, runs, and is CPython >= 3.11."""
     import subprocess
@@ -223,8 +257,13 @@ def config_from_args(args):
         if args.gil not in ("0", "1"):
             raise UsageError(f"--gil {args.gil!r} is not 0 or 1 (PYTHON_GIL for every worker)")
         child_env["PYTHON_GIL"] = args.gil
+    if args.dask_scheduler:
+        if "dask" not in wanted:
+            raise UsageError("--dask-scheduler is given but the dask variant is not selected (add it to --variants)")
+        check_dask_scheduler(args.dask_scheduler, max(workers))
     check_writable(Path(args.out))
     return orchestrator.RunConfig(
+        dask_scheduler=args.dask_scheduler,
         workloads=workloads, variants=wanted, workers=workers, size=args.size, overrides=overrides,
         repeat=repeat, start_method=args.start_method, timeout=timeout, out=Path(args.out), pythons=pythons,
         images_dir=args.images, seed=args.seed, progress=not args.no_progress, strict=args.strict,
@@ -247,6 +286,8 @@ def recorded_args(args) -> list[str]:
         out.append("--strict")
     if args.gil is not None:
         out += ["--gil", args.gil]
+    if args.dask_scheduler:
+        out += ["--dask-scheduler", args.dask_scheduler]
     return out
 
 
@@ -350,6 +391,17 @@ def _read_csv_text(path) -> str:
     return pd.read_csv(path).to_string(index=False, float_format=lambda v: f"{v:.2f}")
 
 
+def cmd_import(args) -> int:
+    from bench import pytest_door, render
+
+    run_dir = pytest_door.import_json(args.json, args.out)
+    print(f"imported into {run_dir / 'results.csv'}")
+    if not args.no_report:
+        paths = render.report(run_dir)
+        print(f"report:  {paths[0]}  (and report.html)")
+    return EXIT_OK
+
+
 def cmd_list(args) -> int:
     from bench import registry, variants
 
@@ -400,7 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workloads", default="count,thumbnail", help="comma list: names, module names or .py paths")
     run.add_argument("--variants", default="serial,threading,multiprocessing,thread-pool,process-pool,ceiling",
                      help="comma list, or 'all' (every variant the interpreters can run)")
-    run.add_argument("--workers", default="auto", help="'auto' (1, 2, 4, ... up to the usable CPUs) or a comma list")
+    run.add_argument("--workers", default="auto",
+                     help="'auto' (1, 2, 4, ... up to the usable CPUs), 'reference' (1, 2, 4, 6, 8, 12, 16, ... "
+                          "up to the usable CPUs, plus twice that), or a comma list")
     run.add_argument("--size", default="standard", help="smoke, quick, standard or full")
     run.add_argument("--param", action="append", default=[], metavar="[WORKLOAD.]KEY=VALUE",
                      help="override one parameter of the size profile (repeatable), e.g. iterations=2e8")
@@ -413,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the cells under this interpreter (repeatable: one set of cells per interpreter)")
     run.add_argument("--gil", metavar="0|1", help="set PYTHON_GIL for every cell and worker (free-threaded builds)")
     run.add_argument("--strict", action="store_true", help="stop at the first invalid input image instead of skipping it")
+    run.add_argument("--dask-scheduler", metavar="ADDRESS",
+                     help="run the dask variant on an existing cluster (e.g. tcp://host:8786) instead of a LocalCluster")
     run.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run with the options it was started with")
     run.add_argument("--seed", type=int, help="seed of the shuffled order (recorded either way)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -433,6 +489,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("runs", nargs="+", metavar="RUN")
     compare.add_argument("--out", default="results/compare", help="folder for compare.png/svg/csv")
     compare.set_defaults(func=cmd_compare)
+
+    imp = sub.add_parser("import", help="turn pytest-benchmark JSON (make bench-pytest) into a gilbench run folder")
+    imp.add_argument("json", metavar="PYTEST_BENCHMARK_JSON")
+    imp.add_argument("--out", default="results", help="results folder (the run lands in OUT/runs/<run id>)")
+    imp.add_argument("--no-report", action="store_true", help="write only the CSVs")
+    imp.set_defaults(func=cmd_import)
 
     lst = sub.add_parser("list", help="workloads, variants, and which variants this interpreter can run")
     lst.set_defaults(func=cmd_list)

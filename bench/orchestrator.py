@@ -64,6 +64,7 @@ class RunConfig:
     strict: bool = False  # fail on the first invalid input image instead of skipping it
     child_env: dict[str, str] = field(default_factory=dict)  # e.g. PYTHON_GIL for every cell
     cli_args: list[str] = field(default_factory=list)  # recorded, so --resume can rebuild this config
+    dask_scheduler: str | None = None  # run the dask variant on this existing cluster instead of a LocalCluster
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> dict:
             "workers": cell.workers,
             "start_method": config.start_method,
             "scratch_dir": scratch,
+            "options": {"scheduler": config.dask_scheduler} if cell.variant == "dask" and config.dask_scheduler else {},
         }
         spec_path, result_path = os.path.join(scratch, "spec.json"), os.path.join(scratch, "result.json")
         with open(spec_path, "w") as fh:
@@ -224,7 +226,8 @@ def make_rows(run_id: str, rep: Repetition, result: dict, env: dict, started: st
     tasks = [
         TaskRow(
             run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant, workers=cell.workers,
-            repeat=rep.repeat, warmup=rep.warmup, task=t["index"], pid=t["pid"], thread_id=t["thread_id"],
+            repeat=rep.repeat, warmup=rep.warmup, task=t["index"], python_executable=cell.python,
+            pid=t["pid"], thread_id=t["thread_id"],
             host=t.get("host", env["host"]), start_s=t["start"], end_s=t["end"], wall_s=t["end"] - t["start"],
             cpu_s=t["cpu_s"], cpu_share=t["cpu_s"] / (t["end"] - t["start"]) if t["end"] > t["start"] else nan,
         )

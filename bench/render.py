@@ -80,9 +80,8 @@ def plot(target, out=None) -> tuple[Analysed, dict[str, list[Path]]]:
         tasks_part = None
         if a.tasks is not None:
             row = part.iloc[0]
-            tasks_part = a.tasks[(a.tasks["workload"] == row["workload"]) & (a.tasks["size"] == row["size"])]
-            if a.frame["python_executable"].nunique() > 1:
-                tasks_part = None  # tasks.csv does not say which interpreter ran a task
+            tasks_part = a.tasks[(a.tasks["workload"] == row["workload"]) & (a.tasks["size"] == row["size"])
+                                 & (a.tasks["python_executable"] == row["python_executable"])]
         if part["speedup"].notna().any():
             written[key] = charts.chart_workload(part, tasks_part, a.out)
         else:

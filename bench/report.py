@@ -79,6 +79,13 @@ def workload_findings(part) -> list[str]:
     if variants.empty or variants["speedup"].isna().all():
         return ["No speedups: this workload has no successful serial baseline."]
     best = variants.loc[variants["speedup"].idxmax()]
+    first = part.iloc[0]
+    if first["free_threaded"] and part["gil_enabled"].any():
+        if str(first["python_gil_env"]) == "1":
+            lines.append("The GIL was on in this free-threaded build because PYTHON_GIL=1 was given (--gil 1).")
+        else:
+            lines.append("**GIL re-enabled**: this is a free-threaded build, but the GIL was on inside the workers: "
+                         "a module the workload imports lacks free-threading support and turned it back on.")
     serial = part[part["variant"] == "serial"]
     if not serial.empty:
         lines.append(f"Serial baseline: {serial['median_s'].iloc[0]:.3f} s (median of {int(serial['repeats'].iloc[0])}).")

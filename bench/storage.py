@@ -77,6 +77,7 @@ class TaskRow:
     repeat: int
     warmup: bool
     task: int
+    python_executable: str  # the interpreter that ran the cell (one run may use several)
     pid: int
     thread_id: int
     host: str

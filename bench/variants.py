@@ -30,9 +30,12 @@ VARIANTS = {
     "thread-pool": "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically",
     "process-pool": "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
     "interpreter-pool": "concurrent.futures.InterpreterPoolExecutor: N subinterpreters, each with its own GIL, in one process",
+    "dask": "dask.distributed: a LocalCluster of N single-threaded worker processes, or N threads of an existing cluster",
+    "joblib": "joblib.Parallel(n_jobs=N) with its default (loky) process backend",
     "ceiling": "the machine's limit: N independent processes, each 1/N of the work, timed from a barrier, no IPC",
 }
-PROCESS_VARIANTS = {"multiprocessing", "process-pool", "ceiling"}
+PROCESS_VARIANTS = {"multiprocessing", "process-pool", "ceiling", "dask", "joblib"}
+EXTRAS = "pip install 'gilbench[distributed]'"
 
 
 def interpreter_pool_class():
@@ -53,7 +56,12 @@ def interpreter_pool_class():
 
 
 def _local_availability() -> dict[str, str | None]:
+    import importlib.util
+
     found = {name: None for name in VARIANTS}
+    for variant, module in (("dask", "distributed"), ("joblib", "joblib")):
+        if importlib.util.find_spec(module) is None:
+            found[variant] = f"needs the {module} package: {EXTRAS}"
     if interpreter_pool_class() is None:
         found["interpreter-pool"] = (
             f"needs Python >= 3.14, or 3.13 with the backport (pip install interpreters-pep-734); "
@@ -104,6 +112,8 @@ class TaskRecord:
     cpu_s: float  # time.thread_time() delta: the task's own CPU time, excluding time waiting for the GIL
     peak_rss_kb: int  # this process's peak resident set so far (getrusage ru_maxrss)
     gil_enabled: bool | None
+    host: str = ""
+    wall_start: float = 0.0  # time.time() at the start: comparable across machines (to NTP's accuracy)
 
 
 @dataclass
@@ -127,15 +137,28 @@ def instrumented(ref: str, index: int, task):
     """Run one task and time it from inside its worker. Module-level, so every executor can call it."""
     run_task = registry.load(ref).run_task
     cpu0 = time.thread_time()
+    wall_start = time.time()
     start = time.perf_counter()
     result = run_task(task)
     end = time.perf_counter()
     cpu = time.thread_time() - cpu0
     rec = TaskRecord(
         index, os.getpid(), threading.get_native_id(), start, end, cpu,
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, gil_enabled(),
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, gil_enabled(), _hostname(), wall_start,
     )
     return result, rec
+
+
+_host = None
+
+
+def _hostname() -> str:
+    global _host
+    if _host is None:
+        import socket
+
+        _host = socket.gethostname()
+    return _host
 
 
 def static_slices(n_tasks: int, workers: int) -> list[range]:
@@ -156,7 +179,7 @@ def _finish(t0, results_by_index, records, last_result, chunksize=1) -> Executio
     return Execution(t0, t_end, first_start, last_result, ordered, records, chunksize)
 
 
-def run_serial(ref, tasks, workers, start_method) -> Execution:
+def run_serial(ref, tasks, workers, start_method, **options) -> Execution:
     t0 = time.perf_counter()
     results, records = {}, []
     for i, task in enumerate(tasks):
@@ -165,7 +188,7 @@ def run_serial(ref, tasks, workers, start_method) -> Execution:
     return _finish(t0, results, records, time.perf_counter())
 
 
-def run_threading(ref, tasks, workers, start_method) -> Execution:
+def run_threading(ref, tasks, workers, start_method, **options) -> Execution:
     results, records, errors = {}, [], []
     done_at = []
 
@@ -232,7 +255,7 @@ def _reap(procs) -> None:
         p.join()
 
 
-def run_multiprocessing(ref, tasks, workers, start_method) -> Execution:
+def run_multiprocessing(ref, tasks, workers, start_method, **options) -> Execution:
     ctx = multiprocessing.get_context(start_method)
     t0 = time.perf_counter()
     procs, readers = [], {}
@@ -255,7 +278,7 @@ def run_multiprocessing(ref, tasks, workers, start_method) -> Execution:
     return _finish(t0, results, records, last_result)
 
 
-def run_thread_pool(ref, tasks, workers, start_method) -> Execution:
+def run_thread_pool(ref, tasks, workers, start_method, **options) -> Execution:
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results, records = {}, []
@@ -272,7 +295,7 @@ def chunksize_for(n_tasks: int, workers: int) -> int:
     return max(1, -(-n_tasks // (4 * workers)))
 
 
-def run_process_pool(ref, tasks, workers, start_method) -> Execution:
+def run_process_pool(ref, tasks, workers, start_method, **options) -> Execution:
     chunksize = chunksize_for(len(tasks), workers)
     t0 = time.perf_counter()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(start_method))
@@ -312,7 +335,7 @@ def _ceiling_worker(conn, barrier, ref, indices, tasks):
         conn.close()
 
 
-def run_ceiling(ref, tasks, workers, start_method) -> Execution:
+def run_ceiling(ref, tasks, workers, start_method, **options) -> Execution:
     """What this machine can give N processes doing 1/N of the work each, with nothing in the way.
 
     The processes start, import, and wait at a barrier; the clock runs from the first task's
@@ -344,7 +367,7 @@ def run_ceiling(ref, tasks, workers, start_method) -> Execution:
     return Execution(first, last, first, last, [results[i] for i in sorted(results)], records)
 
 
-def run_interpreter_pool(ref, tasks, workers, start_method) -> Execution:
+def run_interpreter_pool(ref, tasks, workers, start_method, **options) -> Execution:
     """Subinterpreters (PEP 734): threads of one process, each running its own interpreter with its own GIL.
 
     The callable and its arguments are pickled into each interpreter, which imports the
@@ -364,6 +387,76 @@ def run_interpreter_pool(ref, tasks, workers, start_method) -> Execution:
     return _finish(t0, results, records, last_result)
 
 
+def run_joblib(ref, tasks, workers, start_method, **options) -> Execution:
+    """joblib.Parallel with its default backend (loky: reusable worker processes)."""
+    from joblib import Parallel, delayed
+
+    t0 = time.perf_counter()
+    outcomes = Parallel(n_jobs=workers)(delayed(instrumented)(ref, i, t) for i, t in enumerate(tasks))
+    last_result = time.perf_counter()
+    try:  # loky keeps its workers for reuse; this cell is done with them
+        from joblib.externals.loky import get_reusable_executor
+
+        get_reusable_executor().shutdown(wait=True)
+    except Exception:  # noqa: BLE001 - the cell's process group is swept afterwards anyway
+        pass
+    results = {i: r for i, (r, _) in enumerate(outcomes)}
+    return _finish(t0, results, [rec for _, rec in outcomes], last_result)
+
+
+def dask_threads(client) -> dict[str, int]:
+    """Worker address -> threads, as the scheduler sees them."""
+    return {addr: info.get("nthreads", 1) for addr, info in client.scheduler_info()["workers"].items()}
+
+
+def run_dask(ref, tasks, workers, start_method, scheduler: str | None = None, connect_timeout: float = 10,
+             **options) -> Execution:
+    """dask.distributed: a LocalCluster of `workers` single-threaded processes (its start-up counted), or
+    `workers` threads of the cluster at `scheduler`. Task records come back with their host."""
+    import logging
+
+    from dask.distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    wall0 = time.time()
+    cluster = None
+    if scheduler:
+        client = Client(scheduler, timeout=connect_timeout)
+        threads = dask_threads(client)
+        chosen, have = [], 0
+        for addr, n in sorted(threads.items()):
+            if have >= workers:
+                break
+            chosen.append(addr)
+            have += n
+        if have < workers:
+            client.close()
+            raise RuntimeError(f"the cluster at {scheduler} has {sum(threads.values())} worker threads; {workers} asked")
+        if have > workers:
+            client.close()
+            raise RuntimeError(f"cannot pick exactly {workers} threads from the cluster's workers {threads}")
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+        chosen = None
+    try:
+        futures = client.map(instrumented, [ref] * len(tasks), range(len(tasks)), tasks, pure=False, workers=chosen)
+        outcomes = client.gather(futures)
+        last_result = time.perf_counter()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    records = [rec for _, rec in outcomes]
+    for rec in records:  # other hosts' monotonic clocks are unrelated to ours: place tasks by wall clock
+        duration = rec.end - rec.start
+        rec.start = t0 + (rec.wall_start - wall0)
+        rec.end = rec.start + duration
+    results = {i: r for i, (r, _) in enumerate(outcomes)}
+    return _finish(t0, results, records, last_result)
+
+
 RUNNERS = {
     "serial": run_serial,
     "threading": run_threading,
@@ -371,5 +464,7 @@ RUNNERS = {
     "thread-pool": run_thread_pool,
     "process-pool": run_process_pool,
     "interpreter-pool": run_interpreter_pool,
+    "dask": run_dask,
+    "joblib": run_joblib,
     "ceiling": run_ceiling,
 }

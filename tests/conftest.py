@@ -15,6 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+def pytest_addoption(parser):
+    group = parser.getgroup("gilbench", "gilbench's pytest-benchmark front door (tests/test_benchmarks.py)")
+    group.addoption("--gilbench-size", default="smoke", help="size profile of the benchmark cells (default smoke)")
+    group.addoption("--gilbench-rounds", type=int, default=5, help="measured rounds per cell (default 5)")
+    group.addoption("--gilbench-warmup-rounds", type=int, default=1, help="warm-up rounds per cell (default 1)")
+
+
 def _descendants():
     return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
 

@@ -1,0 +1,175 @@
+"""Other interpreters: validation, GIL state seen in the workers, subinterpreters.
+
+Free-threaded tests run when an interpreter is found (GILBENCH_PYTHON_FT, or the path the
+shared build script uses) and are skipped with the reason otherwise; .ci/run builds one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from bench import cli, storage
+from tests.conftest import gilbench
+
+FT_CANDIDATES = [os.environ.get("GILBENCH_PYTHON_FT", ""), "/opt/python-ft/bin/python3.13t",
+                 "/opt/python-ft/bin/python3.14t", shutil.which("python3.14t") or "", shutil.which("python3.13t") or ""]
+PY313_CANDIDATES = [os.environ.get("GILBENCH_PYTHON_313", ""),
+                    *sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.13*/bin/python3.13")),
+                    "/usr/bin/python3.13", "/usr/local/bin/python3.13"]
+
+
+def _first(paths):
+    """The first candidate that exists and really runs (a pyenv shim may exist and fail)."""
+    for path in paths:
+        if path and os.access(path, os.X_OK):
+            if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+                return path
+    return None
+
+
+FT = _first(FT_CANDIDATES)
+needs_ft = pytest.mark.skipif(FT is None, reason="no free-threaded Python (set GILBENCH_PYTHON_FT, or build one "
+                                                  "with ../shared/tools/build-python-ft.sh)")
+
+
+def test_missing_interpreter(capsys):
+    assert cli.main(["run", "--python", "/no/such/python3.13t"]) == 2
+    assert "--python '/no/such/python3.13t' does not exist or is not executable" in capsys.readouterr().err
+
+
+def test_not_python(tmp_path, capsys):
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho hello\n")
+    fake.chmod(0o755)
+    assert cli.main(["run", "--python", str(fake), "--out", str(tmp_path / "o")]) == 2
+    assert "is not a Python interpreter" in capsys.readouterr().err
+
+
+def test_too_old_python(tmp_path, capsys):
+    fake = tmp_path / "python3.9"
+    fake.write_text("#!/bin/sh\necho 3.9\n")  # answers the version probe like a 3.9 would
+    fake.chmod(0o755)
+    assert cli.main(["run", "--python", str(fake), "--out", str(tmp_path / "o")]) == 2
+    assert "is Python 3.9; gilbench needs 3.11 or newer" in capsys.readouterr().err
+
+
+def test_interpreter_lacking_a_workload_module_is_told_what_to_install(tmp_path, capsys):
+    # a venv without Pillow, made from this very interpreter
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    assert cli.main(["run", "--python", python, "--workloads", "thumbnail", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot import 'PIL' for workload 'thumbnail'; install it with: {python} -m pip install Pillow" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_this_interpreter_records_the_gil(tmp_path):
+    proc = gilbench("run", "--workloads", "count", "--variants", "serial,thread-pool", "--workers", "2",
+                    "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(tmp_path / "latest")
+    ft = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    assert (frame["free_threaded"] == ft).all() and (frame["gil_enabled"] == (not ft)).all()
+
+
+@needs_ft
+def test_free_threaded_interpreter_runs_threads_without_the_gil(tmp_path):
+    proc = gilbench("run", "--python", FT, "--workloads", "count", "--variants", "serial,thread-pool,process-pool",
+                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(tmp_path / "latest")
+    assert frame["free_threaded"].all() and not frame["gil_enabled"].any()
+    assert (frame["python_executable"] == FT).all() and (frame["python_gil_env"] == "").all()
+    assert frame["python_version"].str.startswith("3.1").all()
+
+
+@needs_ft
+def test_python_gil_1_is_passed_to_workers_and_recorded(tmp_path):
+    proc = gilbench("run", "--python", FT, "--gil", "1", "--workloads", "count", "--variants", "thread-pool,process-pool",
+                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress",
+                    "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(tmp_path / "latest")
+    assert frame["free_threaded"].all() and frame["gil_enabled"].all() and (frame["python_gil_env"] == "1").all()
+
+
+LEGACY_EXTENSION = r"""
+#include <Python.h>
+/* No Py_mod_gil slot: a free-threaded interpreter turns the GIL back on when this is imported. */
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "gilbench_legacy", NULL, -1, NULL};
+PyMODINIT_FUNC PyInit_gilbench_legacy(void) { return PyModule_Create(&def); }
+"""
+
+
+@needs_ft
+def test_gil_silently_re_enabled_by_an_extension_is_detected(tmp_path):
+    if not shutil.which("gcc"):
+        pytest.skip("needs gcc to build a C extension without free-threading support")
+    include = subprocess.run([FT, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    suffix = subprocess.run([FT, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / "legacy.c").write_text(LEGACY_EXTENSION)
+    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{include}", str(tmp_path / "legacy.c"), "-o",
+                    str(tmp_path / f"gilbench_legacy{suffix}")], check=True)
+    workload = tmp_path / "legacy_count.py"
+    workload.write_text(
+        "import sysconfig\n"
+        "if sysconfig.get_config_var('Py_GIL_DISABLED'):  # built for the free-threaded interpreter only\n"
+        "    import gilbench_legacy  # re-enables the GIL\n"
+        "from workloads.count import SIZES, make_tasks, run_task, check\n"
+    )
+    proc = gilbench("run", "--python", FT, "--workloads", workload, "--variants", "serial,thread-pool",
+                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path / "o", "--no-progress",
+                    env={"PYTHONPATH": f"{tmp_path}"})
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(tmp_path / "o" / "latest")
+    assert frame["free_threaded"].all() and frame["gil_enabled"].all()  # seen inside the workers
+    assert "GIL re-enabled" in (tmp_path / "o" / "latest" / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def py313_with_backport(tmp_path_factory):
+    base = _first(PY313_CANDIDATES)
+    if base is None:
+        pytest.skip("no Python 3.13 found (pyenv's, or GILBENCH_PYTHON_313) for the interpreters-pep-734 backport")
+    venv = tmp_path_factory.mktemp("py313") / "venv"
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "interpreters-pep-734"],
+                         capture_output=True, text=True)
+    if pip.returncode != 0:
+        pytest.skip(f"could not install interpreters-pep-734 for {base}: {pip.stderr.strip().splitlines()[-1:]}")
+    return str(venv / "bin" / "python")
+
+
+def test_interpreter_pool_unavailable_here_says_why(capsys):
+    from bench import variants
+
+    why = variants.availability()["interpreter-pool"]
+    if sys.version_info >= (3, 14):
+        pytest.skip("this interpreter has InterpreterPoolExecutor")
+    assert "needs Python >= 3.14, or 3.13 with the backport" in why
+    assert cli.main(["list"]) == 0
+    assert "unavailable: needs Python >= 3.14" in capsys.readouterr().out
+
+
+def test_interpreter_pool_under_313_with_the_backport(py313_with_backport, tmp_path):
+    proc = gilbench("run", "--python", py313_with_backport, "--workloads", "count,hashing",
+                    "--variants", "serial,interpreter-pool", "--workers", "1,2", "--repeat", "1", "--size", "smoke",
+                    "--out", tmp_path, "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(tmp_path / "latest")
+    pool = frame[frame["variant"] == "interpreter-pool"]
+    assert len(pool) == 2 * 2 * 2 and pool["ok"].all()
+    assert (pool["worker_processes"] == 1).all()  # subinterpreters: one process
+    tasks = storage.load_tasks(tmp_path / "latest")
+    two = tasks[(tasks["variant"] == "interpreter-pool") & (tasks["workers"] == 2) & ~tasks["warmup"]]
+    assert two.groupby(["workload"])["thread_id"].nunique().min() >= 1
