@@ -113,6 +113,7 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
             "startup_s": float(group["startup_s"].median()),
             "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
             "busy_cores": float(group["busy_cores"].median()),
+            "cpu_s": float(group["cpu_s"].median()),
             "peak_rss_mb": float(group["peak_rss_mb"].median()),
         })
     table = pd.DataFrame.from_records(records)
@@ -120,6 +121,9 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
     keys = pd.MultiIndex.from_frame(table[BASELINE])
     table["serial_s"] = serial["median_s"].reindex(keys).to_numpy()
     table["speedup"] = table["serial_s"] / table["median_s"]
+    # The same work costs more CPU when it runs in parallel if workers contend (shared reference
+    # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
+    table["cpu_inflation"] = table["cpu_s"] / serial["cpu_s"].reindex(keys).to_numpy()
     # The interval of a speedup: bootstrap the ratio of the two medians, resampling both independently.
     serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == "serial"}
     lows, highs = [], []

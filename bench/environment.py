@@ -71,6 +71,8 @@ def collect_cpu(env: dict) -> None:
     env["usable_cpus"] = usable_cpus()
     env["cpu_model"] = cpu_model()
     env["load_avg_1m"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
+    # What other programs use right now (the load average still counts a run that just ended).
+    env["cpu_busy_percent"] = round(psutil.cpu_percent(interval=0.5), 1)
 
 
 def collect_system(env: dict) -> None:
@@ -115,10 +117,10 @@ def collect_environment() -> dict:
 def warnings_for(env: dict, max_workers: int) -> list[str]:
     """Reasons the numbers may be disturbed; the run goes on regardless."""
     notes = []
-    if env["load_avg_1m"] > 0.5 * env["usable_cpus"]:
+    busy = env.get("cpu_busy_percent", 0.0)
+    if busy > 25:
         notes.append(
-            f"the machine is busy (load average {env['load_avg_1m']} on {env['usable_cpus']} usable CPUs): "
-            "timings will be noisy"
+            f"the machine is busy ({busy:.0f} % of its CPUs in use before the run started): timings will be noisy"
         )
     if max_workers > env["usable_cpus"]:
         notes.append(

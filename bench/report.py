@@ -47,6 +47,12 @@ def describe_variant(row, usable) -> str:
                 reasons.append(f"the threads overlapped on {busy:.1f} cores: the work releases the GIL for {share} of its time (C code)")
             else:
                 reasons.append(f"no GIL: the threads ran Python in parallel on {busy:.1f} cores")
+    inflation = row.get("cpu_inflation", math.nan)
+    if n > 1 and inflation == inflation and inflation > 1.15 and busy >= 1.2:
+        reasons.append(
+            f"the same work cost {inflation:.2f}x the serial CPU time: the workers slowed each other down "
+            "(contention: shared reference counts or caches, memory bandwidth, or cores slowing when all are busy)"
+        )
     if n > usable:
         reasons.append(f"oversubscribed: {n} workers share {usable} usable CPUs, so no further speedup is possible")
     if row["startup_share"] > 0.15:
@@ -130,7 +136,7 @@ def gil_comparison(table) -> list[str]:
         if gs.empty or fs.empty:
             continue
         cost = fs["median_s"].iloc[0] / gs["median_s"].iloc[0]
-        text = (f"**{workload}**: the free-threaded build ({f['python_version'].iloc[0]}) runs the serial loop in "
+        text = (f"**{workload}**: the free-threaded build ({f['python_version'].iloc[0]}t) runs the serial baseline in "
                 f"{fs['median_s'].iloc[0]:.3f} s vs {gs['median_s'].iloc[0]:.3f} s with the GIL "
                 f"({cost:.2f}x the time: {'a single-thread cost' if cost > 1.02 else 'no single-thread cost'})")
         gt, ftt = g[g["variant"].isin(THREADS)], f[f["variant"].isin(THREADS)]

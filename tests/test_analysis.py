@@ -22,6 +22,8 @@ def test_speedup_efficiency_and_karp_flatt_by_hand(tmp_path):
     assert cell.loc[("ceiling", 2), "speedup"] == pytest.approx(2.0)
     assert pp["ceiling_efficiency"] == pytest.approx((2.0 / 1.05) / 2.0)
     assert pp["startup_share"] == pytest.approx(0.02 / 1.05)
+    # CPU inflation: task CPU of the cell over the serial cell's: 1.9 cores x 1.03 s / (1 core x 2.0 s)
+    assert pp["cpu_inflation"] == pytest.approx(1.9 * 1.03 / 2.0)
 
 
 def test_amdahl_fit_recovers_the_serial_fraction():

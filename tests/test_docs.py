@@ -11,7 +11,7 @@ from bench.storage import ResultRow, TaskRow
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SUMMARY_COLUMNS = ["repeats", "median_s", "min_s", "max_s", "ci_low_s", "ci_high_s", "startup_share", "serial_s",
                    "speedup", "speedup_low", "speedup_high", "efficiency", "karp_flatt", "ceiling_speedup",
-                   "ceiling_efficiency", "amdahl_p", "amdahl_r2"]
+                   "ceiling_efficiency", "amdahl_p", "amdahl_r2", "cpu_s", "cpu_inflation"]
 
 
 @pytest.mark.parametrize("row_type", [ResultRow, TaskRow])

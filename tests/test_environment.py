@@ -37,7 +37,7 @@ def test_usable_cpus_follows_affinity():
 
 
 def test_warnings_for_busy_machine_and_oversubscription():
-    env = {"load_avg_1m": 3.0, "usable_cpus": 2}
+    env = {"cpu_busy_percent": 80.0, "usable_cpus": 2}
     notes = environment.warnings_for(env, 4)
-    assert any("busy" in n for n in notes) and any("4 workers exceed the 2 usable CPUs" in n for n in notes)
-    assert environment.warnings_for({"load_avg_1m": 0.1, "usable_cpus": 2}, 2) == []
+    assert any("busy (80 % of its CPUs" in n for n in notes) and any("4 workers exceed the 2 usable CPUs" in n for n in notes)
+    assert environment.warnings_for({"cpu_busy_percent": 3.0, "usable_cpus": 2}, 2) == []

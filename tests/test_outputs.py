@@ -69,6 +69,20 @@ def test_report_text_follows_the_data(tmp_path):
     assert "no GIL: the threads ran Python in parallel" in text
 
 
+def test_report_names_contention_when_cpu_time_grows(tmp_path):
+    from tests.helpers import row
+
+    rows = []
+    for r in (1, 2, 3):
+        rows.append(row("serial", 1, 2.0, r, gil_enabled=False, free_threaded=True))
+        rows.append(row("thread-pool", 1, 2.0, r, gil_enabled=False, free_threaded=True))
+        # two threads, both busy, but 1.5x the CPU for the same work: 1.33x instead of 2x
+        rows.append(row("thread-pool", 2, 1.5, r, busy=2.0, gil_enabled=False, free_threaded=True))
+    run = write_run(tmp_path / "ft", rows)
+    render.report(run)
+    assert "the same work cost 1.50x the serial CPU time" in (run / "report.md").read_text()
+
+
 def test_compare_two_hosts(tmp_path):
     a = gil_run(tmp_path / "a", host="laptop")
     b = gil_run(tmp_path / "b", host="server", usable=16)
