@@ -17,7 +17,7 @@ COLOURS = {
     "process-pool": "#0072B2",
     "interpreter-pool": "#009E73",
     "dask": "#CC79A7",
-    "joblib": "#F0E442",
+    "joblib": "#000000",  # black: serial is never drawn as a line, and Okabe-Ito's yellow vanishes on white
 }
 MARKERS = {"threading": "o", "thread-pool": "s", "multiprocessing": "^", "process-pool": "D",
            "interpreter-pool": "v", "dask": "P", "joblib": "X", "serial": "*"}
@@ -156,7 +156,12 @@ def groups(table):
     parts of the same workload (e.g. one run under two interpreters)."""
     from bench.analysis import BASELINE
 
+    from bench.registry import BUILTIN
+
     parts = [part.copy() for _, part in table.groupby(BASELINE, sort=False)]
+    order = {name: i for i, name in enumerate(BUILTIN)}
+    parts.sort(key=lambda p: (order.get(p["workload"].iloc[0], len(order)), p["workload"].iloc[0],
+                              bool(p["free_threaded"].iloc[0])))
     seen: dict[str, int] = {}
     for part in parts:
         w = part["workload"].iloc[0]
