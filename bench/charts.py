@@ -78,8 +78,8 @@ def draw_speedup(ax, part, *, fits=True, title=None):
         dodge = 1 + 0.025 * (k - (len(variants) - 1) / 2)  # side by side, so error bars do not hide each other
         ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
                     markersize=5, linewidth=1.8, capsize=3, label=variant)
-        p = v["amdahl_p"].iloc[0]
-        if fits and p == p and len(v) >= 2:
+        p, r2 = v["amdahl_p"].iloc[0], v["amdahl_r2"].iloc[0]
+        if fits and p == p and len(v) >= 2 and r2 >= 0.5:  # a fit that does not describe the data is not drawn
             grid = np.geomspace(min(counts), max(counts), 60)
             ax.plot(grid, amdahl(grid, p), color=COLOURS.get(variant), linestyle=(0, (4, 3)), linewidth=1, alpha=0.8)
     _workers_axis(ax, counts)
