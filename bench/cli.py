@@ -307,6 +307,9 @@ def cmd_run(args) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
+    # A parent may hand us SIGINT ignored (non-interactive shells start background jobs that way);
+    # Ctrl-C or `kill -INT` must still stop a run cleanly, so take the default handler back.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run_dir, failed = orchestrator.execute(config, env, resume_dir=Path(args.resume) if args.resume else None)
     except orchestrator.Interrupted as stop:
@@ -319,6 +322,7 @@ def cmd_run(args) -> int:
         raise UsageError(f"cannot write results: {exc.strerror or exc} ({getattr(exc, 'filename', '') or args.out})") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     print_summary(run_dir)
     print(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
     if not args.no_report:

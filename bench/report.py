@@ -27,13 +27,20 @@ def _pct(v):
     return "-" if v != v else f"{v * 100:.0f} %"
 
 
-def describe_variant(row, usable, falling: bool = False) -> str:
+def describe_variant(row, usable, falling: bool = False, one_worker_s: float = math.nan) -> str:
     """One sentence on one variant at its largest worker count, with the reason the data supports."""
     v, n, s, busy = row["variant"], int(row["workers"]), row["speedup"], row["busy_cores"]
     text = f"**{v}**: {_x(s)} at {n} workers, {busy:.2f} busy cores, efficiency {_pct(row['efficiency'])}"
     if row["ceiling_efficiency"] == row["ceiling_efficiency"]:
         text += f" ({_pct(row['ceiling_efficiency'])} of the machine's ceiling)"
     reasons = []
+    if n > 1 and s > 1.05 * min(n, usable):
+        base = f"; this variant at 1 worker took {one_worker_s:.3f} s" if one_worker_s == one_worker_s else ""
+        reasons.append(
+            f"above linear, which {min(n, usable)} cores cannot give to CPU-bound work: the serial baseline "
+            f"({row['serial_s']:.3f} s{base}) was measured in a slow spell of this machine - the speedup's 95 % "
+            f"interval is {row['speedup_low']:.2f}x-{row['speedup_high']:.2f}x"
+        )
     if v in THREADS or v == "interpreter-pool":
         if busy < GIL_BOUND_BUSY and n > 1:
             if row["gil_enabled"]:
@@ -124,7 +131,8 @@ def workload_findings(part) -> list[str]:
     for variant, rows in variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
         falling = len(rows) > 1 and rows["speedup"].iloc[-1] < 0.9 * rows["speedup"].iloc[0]
-        lines.append(describe_variant(rows.iloc[-1], usable, falling))
+        one = rows[rows["workers"] == 1]["median_s"]
+        lines.append(describe_variant(rows.iloc[-1], usable, falling, float(one.iloc[0]) if len(one) else math.nan))
     return lines
 
 

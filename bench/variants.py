@@ -278,15 +278,20 @@ def run_multiprocessing(ref, tasks, workers, start_method, **options) -> Executi
     return _finish(t0, results, records, last_result)
 
 
-def run_thread_pool(ref, tasks, workers, start_method, **options) -> Execution:
+def _run_in_executor(executor_class, ref, tasks, workers) -> Execution:
+    """A concurrent.futures executor whose creation and shutdown are part of the repetition."""
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with executor_class(max_workers=workers) as pool:
         results, records = {}, []
         for i, (result, rec) in enumerate(pool.map(instrumented, [ref] * len(tasks), range(len(tasks)), tasks)):
             results[i] = result
             records.append(rec)
         last_result = time.perf_counter()
     return _finish(t0, results, records, last_result)
+
+
+def run_thread_pool(ref, tasks, workers, start_method, **options) -> Execution:
+    return _run_in_executor(ThreadPoolExecutor, ref, tasks, workers)
 
 
 def chunksize_for(n_tasks: int, workers: int) -> int:
@@ -377,14 +382,7 @@ def run_interpreter_pool(ref, tasks, workers, start_method, **options) -> Execut
     pool_class = interpreter_pool_class()
     if pool_class is None:
         raise RuntimeError(_local_availability()["interpreter-pool"])
-    t0 = time.perf_counter()
-    with pool_class(max_workers=workers) as pool:
-        results, records = {}, []
-        for i, (result, rec) in enumerate(pool.map(instrumented, [ref] * len(tasks), range(len(tasks)), tasks)):
-            results[i] = result
-            records.append(rec)
-        last_result = time.perf_counter()
-    return _finish(t0, results, records, last_result)
+    return _run_in_executor(pool_class, ref, tasks, workers)
 
 
 def run_joblib(ref, tasks, workers, start_method, **options) -> Execution:

@@ -107,14 +107,17 @@ def _start_slow_run(out, marker, repeat=3):
     args = ["--workloads", FAULTY, "--variants", "serial,threading,multiprocessing,process-pool", "--workers", "1,2",
             "--repeat", str(repeat), "--size", "smoke", "--param", "fault=slow", "--param", "fault_task=0",
             "--out", out, "--seed", "1"]
+    ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731 - as `cmd &` in a script
     proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--no-progress", "--no-report", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=marked_env(marker), cwd=ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=marked_env(marker), cwd=ROOT,
+                            preexec_fn=ignore_sigint)
     return proc
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_fast_keeps_rows_and_resume_finishes(signum, tmp_path, no_stray_cells):
-    """README: Ctrl-C or SIGTERM during a run; --resume."""
+    """README: Ctrl-C or SIGTERM during a run; --resume. Also when gilbench was started with SIGINT
+    ignored, as a non-interactive shell starts background jobs."""
     proc = _start_slow_run(tmp_path, no_stray_cells)
     results = None
     deadline = time.monotonic() + 30
@@ -126,7 +129,12 @@ def test_interrupt_stops_fast_keeps_rows_and_resume_finishes(signum, tmp_path, n
     _wait_for_rows(results, 3, proc)
     sent = time.monotonic()
     proc.send_signal(signum)
-    out, err = proc.communicate(timeout=10)
+    try:
+        out, err = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # the cell's watchdog takes its process group down with it
+        proc.communicate()
+        pytest.fail(f"gilbench ignored signal {signum!r} for 10 s")
     assert time.monotonic() - sent < 5
     assert proc.returncode == 130
     run_dir = results.parent

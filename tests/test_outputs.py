@@ -83,6 +83,21 @@ def test_report_names_contention_when_cpu_time_grows(tmp_path):
     assert "the same work cost 1.50x the serial CPU time" in (run / "report.md").read_text()
 
 
+def test_report_flags_a_speedup_above_linear(tmp_path):
+    from tests.helpers import row
+
+    rows = []
+    for r in (1, 2, 3):
+        rows.append(row("serial", 1, 2.4, r))  # a baseline measured in a slow spell
+        rows.append(row("process-pool", 1, 2.0, r))
+        rows.append(row("process-pool", 2, 1.0, r, busy=2.0))
+    run = write_run(tmp_path / "r", rows)
+    render.report(run)
+    text = (run / "report.md").read_text()
+    assert "2.40x at 2 workers" in text and "above linear, which 2 cores cannot give" in text
+    assert "this variant at 1 worker took 2.000 s" in text
+
+
 def test_compare_two_hosts(tmp_path):
     a = gil_run(tmp_path / "a", host="laptop")
     b = gil_run(tmp_path / "b", host="server", usable=16)
