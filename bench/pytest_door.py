@@ -5,7 +5,7 @@ tests/test_benchmarks.py parametrizes over the registry and calls `measure_cell`
 fresh child process, exactly as `gilbench run` does. The cell's own rows (ResultRow and
 TaskRow, the CSV schema) travel in `extra_info["gilbench"]`, so `gilbench import` writes the
 same results.csv. pytest-benchmark's own timings (min/mean/... in its table and JSON) are of
-the whole round and so include starting the child process (about 0.1 s); the imported CSV
+the whole round and so include starting the child process and its imports; the imported CSV
 carries the cell's own startup_s/compute_s/total_s.
 """
 

@@ -53,7 +53,8 @@ def analyse(target, out=None) -> Analysed:
         env = {k: first[k] for k in ("host", "cpu_model", "logical_cpus", "physical_cores", "usable_cpus", "os",
                                      "python_version", "free_threaded", "gil_enabled", "harness_commit", "packages")}
     out = Path(out) if out else run_dir
-    out.mkdir(parents=True, exist_ok=True) if os.access(out.parent, os.W_OK) else None
+    if not out.exists() and os.access(out.parent, os.W_OK):
+        out.mkdir(parents=True)
     if not out.is_dir() or not os.access(out, os.W_OK):
         raise UsageError(f"cannot write the outputs to {str(out)!r} (not a writable folder); give --out DIR")
     return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table))
