@@ -84,3 +84,15 @@ def test_parse_params_targets_workloads():
     assert cli.parse_params(["thumbnail.images=3"], wls) == {"thumbnail": {"images": "3"}}
     with pytest.raises(UsageError, match="workload 'cnt' is not selected"):
         cli.parse_params(["cnt.iterations=3"], wls)
+
+
+def test_output_piped_into_head_is_not_an_error():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(f"'{sys.executable}' -m bench list | head -1", shell=True, capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert proc.stdout == "workloads:\n"
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
