@@ -52,7 +52,7 @@ def _workers_axis(ax, counts):
 
 
 def _usable_marker(ax, usable, counts):
-    if counts and min(counts) <= usable <= max(counts) * 1.01 or usable < max(counts, default=0):
+    if counts and min(counts) <= usable <= max(counts):
         ax.axvline(usable, color="#777777", linestyle=":", linewidth=1)
         ax.annotate(f"{usable} usable CPUs", (usable, 1), xycoords=("data", "axes fraction"),
                     xytext=(3, -12), textcoords="offset points", fontsize=8, color="#555555")
@@ -211,7 +211,7 @@ def _suffix(part) -> str:
     return getattr(part, "attrs", {}).get("suffix", "")
 
 
-def pick_timeline(tasks, workers_available):
+def pick_timeline(workers_available):
     """The largest worker count measured for both threading and multiprocessing (falling back to pools)."""
     for pair in (("threading", "multiprocessing"), ("thread-pool", "process-pool")):
         both = set(workers_available.get(pair[0], [])) & set(workers_available.get(pair[1], []))
@@ -229,7 +229,7 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
 
     measured = tasks_part[~tasks_part["warmup"]]
     available = {v: sorted(g["workers"].unique()) for v, g in measured.groupby("variant")}
-    pair, n = pick_timeline(measured, available)
+    pair, n = pick_timeline(available)
     if pair is None:
         return []
     cmap, norm = colormaps["cividis"], Normalize(0, 1)

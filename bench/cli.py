@@ -22,16 +22,24 @@ EXIT_OK, EXIT_FAILED_CELLS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # ---------------------------------------------------------------- parsing and validation
 
 
-def parse_names(text: str, accepted, what: str) -> list[str]:
+def split_list(text: str) -> list[str] | None:
+    """A comma list without duplicates, or None when it is empty or has an empty entry."""
     names = [n.strip() for n in text.split(",")]
     if not text.strip() or any(not n for n in names):
+        return None
+    return list(dict.fromkeys(names))
+
+
+def parse_names(text: str, accepted, what: str) -> list[str]:
+    names = split_list(text)
+    if names is None:
         raise UsageError(f"empty name in {what} list {text!r} (accepted: {', '.join(accepted)})")
     for name in names:
         if name not in accepted:
             close = difflib.get_close_matches(name, accepted, n=2)
             hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
             raise UsageError(f"unknown {what} {name!r}{hint}; accepted: {', '.join(accepted)}")
-    return list(dict.fromkeys(names))
+    return names
 
 
 REFERENCE_COUNTS = (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
@@ -323,13 +331,19 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
-    print_summary(run_dir)
-    print(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
-    if not args.no_report:
-        from bench import render
+    from bench import render
 
+    try:
+        analysed = render.analyse(run_dir)  # once: the table printed here is the one the report draws
+    except UsageError as exc:
+        analysed = None
+        print(f"gilbench: nothing to summarise: {exc}", file=sys.stderr)
+    if analysed is not None:
+        print_summary(analysed.table)
+    print(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
+    if analysed is not None and not args.no_report:
         try:
-            paths = render.report(run_dir)
+            paths = render.report(run_dir, analysed=analysed)
             print(f"report:  {paths[0]}  (and report.html)")
             print(f"charts:  {run_dir}/overview.png, scaling-*.png, speedup-*.png, timeline-*.png")
         except UsageError as exc:
@@ -342,20 +356,15 @@ def cmd_run(args) -> int:
 
 
 def parse_names_raw(text: str, what: str) -> list[str]:
-    names = [n.strip() for n in text.split(",")]
-    if not text.strip() or any(not n for n in names):
+    names = split_list(text)
+    if names is None:
         raise UsageError(f"empty entry in the {what} list {text!r}")
-    return list(dict.fromkeys(names))
+    return names
 
 
-def print_summary(run_dir: Path) -> None:
-    from bench import analysis, storage
+def print_summary(table) -> None:
+    from bench import analysis
 
-    frame = storage.load_results(run_dir)
-    table = analysis.summarize(frame)
-    if table.empty:
-        print("no successful repetitions to summarise")
-        return
     print()
     print(analysis.format_table(table))
 

@@ -77,12 +77,18 @@ class Repetition:
         return self.repeat == 0
 
 
+def effective_params(wl: Workload, config: RunConfig) -> dict:
+    """The size profile with the user's overrides, and the user's image folder for image workloads."""
+    params = wl.params(config.size, config.overrides.get(wl.name))
+    if config.images_dir and "images" in params:
+        params["images_dir"] = os.path.abspath(config.images_dir)
+    return params
+
+
 def build_cells(config: RunConfig) -> list[Cell]:
     cells = []
     for wl in config.workloads:
-        params = wl.params(config.size, config.overrides.get(wl.name))
-        if config.images_dir and "images" in params:
-            params["images_dir"] = os.path.abspath(config.images_dir)
+        params = effective_params(wl, config)
         params_json = json.dumps(params, sort_keys=True)
         for python in config.pythons:
             for variant in config.variants:
@@ -247,9 +253,9 @@ def prepare_inputs(config: RunConfig, log=print) -> dict[str, dict]:
         if hook is None:
             prepared[wl.name] = {}
             continue
-        params = wl.params(config.size, config.overrides.get(wl.name))
-        if config.images_dir and "images" in params:
-            params.update(images_dir=os.path.abspath(config.images_dir), strict=config.strict)
+        params = effective_params(wl, config)
+        if "images_dir" in params:
+            params["strict"] = config.strict
         config.cache_dir.mkdir(parents=True, exist_ok=True)
         extra = dict(hook(params, str(config.cache_dir)) or {})
         for name, reason in extra.pop("skipped", []):

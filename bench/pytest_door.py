@@ -11,6 +11,7 @@ carries the cell's own startup_s/compute_s/total_s.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -24,6 +25,14 @@ from bench.errors import UsageError
 from bench.storage import ResultRow, TaskRow
 
 SCHEMA = "gilbench-pytest/1"
+
+
+@functools.lru_cache(maxsize=1)
+def session_environment() -> dict:
+    """Collected once per pytest process (it samples CPU use for half a second)."""
+    from bench import environment
+
+    return environment.collect_environment()
 
 
 def all_cases(size: str):
@@ -43,14 +52,14 @@ class CellBench:
     """A callable for benchmark.pedantic: each call is one repetition of one cell, in a child process."""
 
     def __init__(self, workload: str, variant: str, workers: int, size: str, warmup_rounds: int, run_id: str):
-        from bench import environment, orchestrator, registry
+        from bench import orchestrator, registry
 
         self.wl = registry.resolve(workload)
         self.config = orchestrator.RunConfig(workloads=[self.wl], variants=[variant], workers=[workers], size=size,
                                              progress=False)
         self.cell = orchestrator.build_cells(self.config)[0]
         self.prepared = orchestrator.prepare_inputs(self.config)[self.wl.name]
-        self.env = environment.collect_environment()
+        self.env = session_environment()
         self.warmup_rounds, self.run_id = warmup_rounds, run_id
         self.rows: list[ResultRow] = []
         self.task_rows: list[TaskRow] = []

@@ -68,10 +68,10 @@ def write_summary(a: Analysed) -> Path:
     return path
 
 
-def plot(target, out=None) -> tuple[Analysed, dict[str, list[Path]]]:
+def plot(target, out=None, analysed: Analysed | None = None) -> tuple[Analysed, dict[str, list[Path]]]:
     from bench import charts
 
-    a = analyse(target, out)
+    a = analysed or analyse(target, out)
     written = {"summary": [write_summary(a)]}
     drawable = a.table[a.table["speedup"].notna()]
     if not drawable.empty:
@@ -90,10 +90,10 @@ def plot(target, out=None) -> tuple[Analysed, dict[str, list[Path]]]:
     return a, written
 
 
-def report(target, out=None) -> list[Path]:
+def report(target, out=None, analysed: Analysed | None = None) -> list[Path]:
     from bench import report as rep
 
-    a, charts_written = plot(target, out)
+    a, charts_written = plot(target, out, analysed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
     blocks = rep.build_blocks(a.table, a.env, {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
                               a.missing, str(a.results_csv))
