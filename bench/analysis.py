@@ -19,13 +19,13 @@ import numpy as np
 CELL = ["workload", "size", "params", "python_executable", "start_method", "variant", "workers"]
 BASELINE = ["workload", "size", "params", "python_executable", "start_method"]
 SERIES = BASELINE + ["variant"]
-CEILING = "ceiling"
+from .variants import VARIANTS
+
+# The baseline and the machine's ceiling, as bench/variants.py defines them.
+BASELINE_VARIANT = next(name for name, v in VARIANTS.items() if v.family == "serial")
+CEILING = next(name for name, v in VARIANTS.items() if v.ceiling)
 BOOTSTRAP = 2000
 CONFIDENCE = 0.95
-
-
-class NoBaseline(ValueError):
-    """A workload has no successful serial cell to compute speedups against."""
 
 
 def measured(frame):
@@ -117,7 +117,7 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
             "peak_rss_mb": float(group["peak_rss_mb"].median()),
         })
     table = pd.DataFrame.from_records(records)
-    serial = table[table["variant"] == "serial"].set_index(BASELINE)
+    serial = table[table["variant"] == BASELINE_VARIANT].set_index(BASELINE)
     keys = pd.MultiIndex.from_frame(table[BASELINE])
     table["serial_s"] = serial["median_s"].reindex(keys).to_numpy()
     table["speedup"] = table["serial_s"] / table["median_s"]
@@ -125,7 +125,7 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
     # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
     table["cpu_inflation"] = table["cpu_s"] / serial["cpu_s"].reindex(keys).to_numpy()
     # The interval of a speedup: bootstrap the ratio of the two medians, resampling both independently.
-    serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == "serial"}
+    serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == BASELINE_VARIANT}
     lows, highs = [], []
     for i, base in zip(table.index, table[BASELINE].to_numpy()):
         j = serial_pos.get(tuple(base))
@@ -143,7 +143,7 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
     table["amdahl_p"], table["amdahl_r2"] = math.nan, math.nan
     for _, idx in table.groupby(SERIES, sort=False).groups.items():
         part = table.loc[idx]
-        if part["variant"].iloc[0] == "serial":
+        if part["variant"].iloc[0] == BASELINE_VARIANT:
             continue
         p, r2 = fit_amdahl(part["workers"], part["speedup"])
         table.loc[idx, "amdahl_p"], table.loc[idx, "amdahl_r2"] = p, r2

@@ -1,16 +1,15 @@
 """The cell runner: one repetition of one cell, in a fresh process of its own.
 
-    python -m bench.cell SPEC.json RESULT.json
+    python -P -m gilbench.cell SPEC.json RESULT.json [WATCH_FD]
 
 The orchestrator starts this in a new session (its own process group) so that a timeout or
-Ctrl-C can kill it together with every worker it started. It reads the cell's spec, runs the
+Ctrl-C can kill it together with every worker it started. It reads a `CellSpec`, runs the
 variant over the workload's tasks, checks the results *outside* the timed region, and writes
-one JSON result. Standard library only, so it runs under any interpreter given with --python.
+one `CellResult`. Standard library only, so it runs under any interpreter given with --python.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
@@ -18,11 +17,13 @@ import sys
 import sysconfig
 import time
 import traceback
-from dataclasses import asdict
+from dataclasses import replace
+
+from .protocol import CellResult, CellSpec
 
 
 def interpreter_info() -> dict:
-    from bench.variants import gil_enabled
+    from .variants import gil_enabled
 
     return {
         "python_version": platform.python_version(),
@@ -33,16 +34,19 @@ def interpreter_info() -> dict:
     }
 
 
-def run_cell(spec: dict) -> dict:
-    from bench import registry, variants
+def run_cell(spec: CellSpec) -> CellResult:
+    from . import registry, variants
 
-    module = registry.load(spec["workload_ref"])
-    params = dict(spec["params"], scratch_dir=spec["scratch_dir"])
-    tasks = module.make_tasks(params, spec["workers"])
+    for folder in spec.search_path:  # users' dotted workload modules, after gilbench and the stdlib
+        if folder not in sys.path:
+            sys.path.append(folder)
+    module = registry.load(spec.workload_ref)
+    params = dict(spec.params, scratch_dir=spec.scratch_dir)
+    tasks = module.make_tasks(params, spec.workers)
     if not tasks:
         raise ValueError("the workload made no tasks")
-    runner = variants.RUNNERS[spec["variant"]]
-    ex = runner(spec["workload_ref"], tasks, spec["workers"], spec["start_method"], **spec.get("options", {}))
+    runner = variants.VARIANTS[spec.variant].runner
+    ex = runner(spec.workload_ref, tasks, spec.workers, spec.start_method, **spec.options)
     if len(ex.records) != len(tasks):
         raise ValueError(f"{len(ex.records)} of {len(tasks)} tasks reported back")
     module.check(params, tasks, ex.results)  # a wrong result fails the cell, never counts as fast
@@ -52,23 +56,19 @@ def run_cell(spec: dict) -> dict:
     peak_by_pid = {os.getpid(): resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
     for rec in ex.records:
         peak_by_pid[rec.pid] = max(peak_by_pid.get(rec.pid, 0), rec.peak_rss_kb)
-    gil_states = {rec.gil_enabled for rec in ex.records}
-    return {
-        "ok": True,
-        "error": "",
-        "tasks": len(tasks),
-        "chunksize": ex.chunksize,
-        "startup_s": total_s - compute_s,
-        "compute_s": compute_s,
-        "total_s": total_s,
-        "cpu_s": sum(rec.cpu_s for rec in ex.records),
-        "peak_rss_mb": sum(peak_by_pid.values()) / 1024,
-        "worker_processes": len({rec.pid for rec in ex.records}),
-        "worker_gil_enabled": all(s is not False for s in gil_states),
-        "task_records": [
-            dict(asdict(rec), start=rec.start - ex.t0, end=rec.end - ex.t0) for rec in ex.records
-        ],
-    }
+    return CellResult(
+        ok=True,
+        tasks=len(tasks),
+        chunksize=ex.chunksize,
+        startup_s=total_s - compute_s,
+        compute_s=compute_s,
+        total_s=total_s,
+        cpu_s=sum(rec.cpu_s for rec in ex.records),
+        peak_rss_mb=sum(peak_by_pid.values()) / 1024,
+        worker_processes=len({rec.pid for rec in ex.records}),
+        worker_gil_enabled=all(rec.gil_enabled is not False for rec in ex.records),
+        task_records=[replace(rec, start_s=rec.start_s - ex.t0, end_s=rec.end_s - ex.t0) for rec in ex.records],
+    )
 
 
 def start_watchdog(fd: int) -> None:
@@ -96,20 +96,18 @@ def main(argv: list[str]) -> int:
     spec_path, result_path = argv[:2]
     if len(argv) > 2:
         start_watchdog(int(argv[2]))
-    with open(spec_path) as fh:
-        spec = json.load(fh)
     started = time.time()
     try:
+        with open(spec_path) as fh:
+            spec = CellSpec.from_json(fh.read())
         result = run_cell(spec)
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a failed cell with its reason
         traceback.print_exc()
-        message = f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
-        result = {"ok": False, "error": message[:500]}
-    result.update(interpreter_info(), wall_started=started)
-    tmp = result_path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(result, fh)
-    os.replace(tmp, result_path)
+        result = CellResult.failed(f"{type(exc).__name__}: {exc}".strip().replace("\n", " "))
+    result = replace(result, **interpreter_info(), wall_started=started)
+    from .storage import atomic_write
+
+    atomic_write(result_path, result.to_json())
     return 0
 
 

@@ -6,22 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.analysis import CEILING, amdahl
+from .analysis import BASELINE_VARIANT, CEILING, amdahl
+from .variants import VARIANTS
+from .storage import atomic_write
 
-# Okabe-Ito: distinguishable with every common colour-vision deficiency.
-COLOURS = {
-    "serial": "#000000",
-    "threading": "#E69F00",
-    "thread-pool": "#D55E00",
-    "multiprocessing": "#56B4E9",
-    "process-pool": "#0072B2",
-    "interpreter-pool": "#009E73",
-    "dask": "#CC79A7",
-    "joblib": "#000000",  # black: serial is never drawn as a line, and Okabe-Ito's yellow vanishes on white
-}
-MARKERS = {"threading": "o", "thread-pool": "s", "multiprocessing": "^", "process-pool": "D",
-           "interpreter-pool": "v", "dask": "P", "joblib": "X", "serial": "*"}
-ORDER = list(COLOURS)
+UNKNOWN_COLOUR, UNKNOWN_MARKER = "#999999", "o"  # a variant in an old CSV that this gilbench does not define
 FORMATS = ("png", "svg")
 
 
@@ -32,13 +21,22 @@ def _plt():
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "font.size": 10, "axes.grid": True,
-                         "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False})
+                         "grid.alpha": 0.3, "svg.fonttype": "none", "axes.spines.top": False, "axes.spines.right": False})
     return plt
 
 
 def _variants(part):
-    present = [v for v in part["variant"].unique() if v not in ("serial", CEILING)]
-    return sorted(present, key=lambda v: ORDER.index(v) if v in ORDER else len(ORDER))
+    present = [v for v in part["variant"].unique() if v not in (BASELINE_VARIANT, CEILING)]
+    order = list(VARIANTS)
+    return sorted(present, key=lambda v: order.index(v) if v in order else len(order))
+
+
+def colour(variant: str) -> str:
+    return VARIANTS[variant].colour if variant in VARIANTS else UNKNOWN_COLOUR
+
+
+def marker(variant: str) -> str:
+    return VARIANTS[variant].marker if variant in VARIANTS else UNKNOWN_MARKER
 
 
 def _workers_axis(ax, counts):
@@ -76,12 +74,12 @@ def draw_speedup(ax, part, *, fits=True, title=None):
         v = part[part["variant"] == variant].sort_values("workers")
         yerr = np.vstack([(v["speedup"] - v["speedup_low"]).clip(lower=0), (v["speedup_high"] - v["speedup"]).clip(lower=0)])
         dodge = 1 + 0.025 * (k - (len(variants) - 1) / 2)  # side by side, so error bars do not hide each other
-        ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
+        ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=colour(variant), marker=marker(variant),
                     markersize=5, linewidth=1.8, capsize=3, label=variant)
         p, r2 = v["amdahl_p"].iloc[0], v["amdahl_r2"].iloc[0]
         if fits and p == p and len(v) >= 2 and r2 >= 0.5:  # a fit that does not describe the data is not drawn
             grid = np.geomspace(min(counts), max(counts), 60)
-            ax.plot(grid, amdahl(grid, p), color=COLOURS.get(variant), linestyle=(0, (4, 3)), linewidth=1, alpha=0.8)
+            ax.plot(grid, amdahl(grid, p), color=colour(variant), linestyle=(0, (4, 3)), linewidth=1, alpha=0.8)
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
     ax.set_ylabel("speedup over serial (x)")
@@ -99,7 +97,7 @@ def draw_efficiency(ax, part):
                 label="machine ceiling (measured)")
     for variant in _variants(part):
         v = part[part["variant"] == variant].sort_values("workers")
-        ax.plot(v["workers"], v["efficiency"] * 100, color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
+        ax.plot(v["workers"], v["efficiency"] * 100, color=colour(variant), marker=marker(variant),
                 markersize=5, linewidth=1.8, label=variant)
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
@@ -114,7 +112,7 @@ def draw_busy(ax, part):
     ax.axhline(1.0, color="#B22222", linestyle=":", linewidth=1.2, label="one core (what the GIL allows)")
     for variant in _variants(part):
         v = part[part["variant"] == variant].sort_values("workers")
-        ax.plot(v["workers"], v["busy_cores"], color=COLOURS.get(variant), marker=MARKERS.get(variant, "o"),
+        ax.plot(v["workers"], v["busy_cores"], color=colour(variant), marker=marker(variant),
                 markersize=5, linewidth=1.8, label=variant)
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
@@ -131,10 +129,8 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
     paths = []
     for fmt in FORMATS:
         path = out / f"{stem}.{fmt}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format=fmt, bbox_inches="tight")
-        tmp.replace(path)  # a half-written chart never replaces a good one
-        paths.append(path)
+        # a half-written chart never replaces a good one
+        paths.append(atomic_write(path, None, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight")))
     return paths
 
 
@@ -154,9 +150,9 @@ def _label(part) -> str:
 def groups(table):
     """One part per (workload, size, interpreter, start method); a file-name suffix tells apart
     parts of the same workload (e.g. one run under two interpreters)."""
-    from bench.analysis import BASELINE
+    from .analysis import BASELINE
 
-    from bench.registry import BUILTIN
+    from .registry import BUILTIN
 
     parts = [part.copy() for _, part in table.groupby(BASELINE, sort=False)]
     order = {name: i for i, name in enumerate(BUILTIN)}
@@ -301,8 +297,8 @@ def chart_compare(tables: list, labels: list[str], out: Path) -> list[Path]:
             counts |= set(part["workers"])
             for variant in _variants(part):
                 v = part[part["variant"] == variant].sort_values("workers")
-                ax.plot(v["workers"], v["speedup"], color=COLOURS.get(variant), linestyle=styles[i % len(styles)],
-                        marker=MARKERS.get(variant, "o"), markersize=4, linewidth=1.6, label=f"{variant} - {label}")
+                ax.plot(v["workers"], v["speedup"], color=colour(variant), linestyle=styles[i % len(styles)],
+                        marker=marker(variant), markersize=4, linewidth=1.6, label=f"{variant} - {label}")
         counts = sorted(counts)
         ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1)
         _workers_axis(ax, counts)

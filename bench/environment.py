@@ -12,7 +12,10 @@ from importlib import metadata
 from pathlib import Path
 
 PACKAGES = ("Pillow", "numpy", "pandas", "matplotlib", "psutil", "dask", "distributed", "joblib")
-HARNESS_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+# In the repository the package's folder is bench/ (mapped to `gilbench` by pyproject.toml);
+# installed from a wheel it is site-packages/gilbench/, where git has nothing to say.
+SOURCE_CHECKOUT = PACKAGE_DIR.parent if PACKAGE_DIR.name == "bench" else None
 
 
 def collect_python(env: dict) -> None:
@@ -96,14 +99,23 @@ def collect_packages(env: dict) -> None:
 
 
 def harness_commit() -> str:
+    """The git commit of a source checkout, else the installed distribution's version (`gilbench 0.2.0`)."""
+    if SOURCE_CHECKOUT is not None and (SOURCE_CHECKOUT / ".git").exists():
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(SOURCE_CHECKOUT), "describe", "--always", "--dirty", "--abbrev=12"],
+                capture_output=True, text=True, timeout=5,
+            )
+            if out.returncode == 0:
+                return out.stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            pass
     try:
-        out = subprocess.run(
-            ["git", "-C", str(HARNESS_ROOT), "describe", "--always", "--dirty", "--abbrev=12"],
-            capture_output=True, text=True, timeout=5,
-        )
-        return out.stdout.strip() if out.returncode == 0 else ""
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
+        return f"gilbench {metadata.version('gilbench')}"
+    except metadata.PackageNotFoundError:
+        from . import __version__
+
+        return f"gilbench {__version__} (not installed)"
 
 
 def collect_environment() -> dict:

@@ -1,7 +1,7 @@
 """The orchestrator: builds the matrix, orders the repetitions, runs each in a fresh child
 process, enforces timeouts, shows progress and appends every finished repetition to the CSVs.
 
-It only schedules and records; all measuring happens in bench.cell, in the child.
+It only schedules and records; all measuring happens in gilbench.cell, in the child.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import storage
-from bench.environment import HARNESS_ROOT
-from bench.registry import Workload
-from bench.storage import ResultRow, TaskRow
+from . import interpreters, storage, variants
+from .options import OPTIONS_FILE, RunConfig
+from .protocol import CellResult, CellSpec
+from .registry import Workload
+from .errors import UsageError
+from .storage import ResultRow, TaskRow
 
 
 @dataclass(frozen=True)
@@ -43,28 +44,6 @@ class Interrupted(Exception):
     def __init__(self, run_dir: Path, finished: int, planned: int):
         super().__init__(f"interrupted after {finished} of {planned} repetitions")
         self.run_dir, self.finished, self.planned = run_dir, finished, planned
-
-
-@dataclass
-class RunConfig:
-    workloads: list[Workload]
-    variants: list[str]
-    workers: list[int]
-    size: str = "standard"
-    overrides: dict[str, dict[str, str]] = field(default_factory=dict)  # workload -> {param: text}
-    repeat: int = 3
-    start_method: str = "fork"
-    timeout: float = 300.0
-    out: Path = Path("results")
-    pythons: list[str] = field(default_factory=lambda: [sys.executable])
-    images_dir: str | None = None
-    seed: int | None = None
-    cache_dir: Path = Path(os.environ.get("GILBENCH_CACHE", Path.home() / ".cache" / "gilbench"))
-    progress: bool = True
-    strict: bool = False  # fail on the first invalid input image instead of skipping it
-    child_env: dict[str, str] = field(default_factory=dict)  # e.g. PYTHON_GIL for every cell
-    cli_args: list[str] = field(default_factory=list)  # recorded, so --resume can rebuild this config
-    dask_scheduler: str | None = None  # run the dask variant on this existing cluster instead of a LocalCluster
 
 
 @dataclass(frozen=True)
@@ -92,8 +71,7 @@ def build_cells(config: RunConfig) -> list[Cell]:
         params_json = json.dumps(params, sort_keys=True)
         for python in config.pythons:
             for variant in config.variants:
-                counts = [1] if variant == "serial" else config.workers
-                for workers in counts:
+                for workers in variants.worker_counts(variant, config.workers):
                     cells.append(Cell(wl.name, wl.ref, config.size, params_json, variant, workers, python))
     return cells
 
@@ -149,36 +127,29 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HARNESS_ROOT), env.get("PYTHONPATH")]))
-    env.update(extra or {})
-    return env
-
-
-def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> dict:
+def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> CellResult:
     """Run one repetition in a fresh child process (its own process group) and return its result."""
     with tempfile.TemporaryDirectory(prefix="gilbench-cell-") as scratch:
-        spec = {
-            "workload_ref": cell.ref,
-            "params": {**json.loads(cell.params_json), **prepared},
-            "variant": cell.variant,
-            "workers": cell.workers,
-            "start_method": config.start_method,
-            "scratch_dir": scratch,
-            "options": {"scheduler": config.dask_scheduler} if cell.variant == "dask" and config.dask_scheduler else {},
-        }
+        spec = CellSpec(
+            workload_ref=cell.ref,
+            params={**json.loads(cell.params_json), **prepared},
+            variant=cell.variant,
+            workers=cell.workers,
+            start_method=config.start_method,
+            scratch_dir=scratch,
+            search_path=[os.getcwd()] if not cell.ref.endswith(".py") and not cell.ref.startswith("gilbench.") else [],
+            options={"scheduler": config.dask_scheduler} if cell.variant == "dask" and config.dask_scheduler else {},
+        )
         spec_path, result_path = os.path.join(scratch, "spec.json"), os.path.join(scratch, "result.json")
-        with open(spec_path, "w") as fh:
-            json.dump(spec, fh)
+        storage.atomic_write(spec_path, spec.to_json())
         log_path = os.path.join(scratch, "cell.log")
         watch_read, watch_write = os.pipe()  # the cell's lifeline: closes when this process dies
         with open(log_path, "wb") as log:
             try:
                 proc = subprocess.Popen(
-                    [cell.python, "-m", "bench.cell", spec_path, result_path, str(watch_read)],
+                    interpreters.module_command(cell.python, "gilbench.cell", spec_path, result_path, str(watch_read)),
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(watch_read,),
-                    env=child_env(config.child_env), start_new_session=True,  # its own process group
+                    env=interpreters.child_env(config.child_env), start_new_session=True,  # its own process group
                 )
             finally:
                 os.close(watch_read)
@@ -192,37 +163,31 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> dict:
                 proc.wait()
                 os.close(watch_write)
         if timed_out:
-            return {"ok": False, "error": f"timed out after {config.timeout:g} s: killed the cell's process group"}
+            return CellResult.failed(f"timed out after {config.timeout:g} s: killed the cell's process group")
         try:
             with open(result_path) as fh:
-                return json.load(fh)
-        except (OSError, ValueError):
-            from bench.variants import describe_exit
-
+                return CellResult.from_json(fh.read())
+        except OSError:
             tail = Path(log_path).read_text(errors="replace").strip().splitlines()[-1:] or [""]
-            reason = f"cell process ended without a result ({describe_exit(proc.returncode)})"
-            return {"ok": False, "error": f"{reason}: {tail[0]}"[:500] if tail[0] else reason}
+            reason = f"cell process ended without a result ({variants.describe_exit(proc.returncode)})"
+            return CellResult.failed(f"{reason}: {tail[0]}" if tail[0] else reason)
+        except ValueError as exc:  # a cell of another gilbench version, or a torn file
+            return CellResult.failed(f"cell result unreadable: {exc}")
 
 
-def make_rows(run_id: str, rep: Repetition, result: dict, env: dict, started: str, config: RunConfig):
+def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, started: str, config: RunConfig):
     cell = rep.cell
-    nan = math.nan
-    compute_s = result.get("compute_s", nan)
-    cpu_s = result.get("cpu_s", nan)
+    busy = result.cpu_s / result.compute_s if result.compute_s > 0 else math.nan
     row = ResultRow(
         run_id=run_id, timestamp=started, workload=cell.workload, size=cell.size, params=cell.params_json,
-        variant=cell.variant, workers=cell.workers, tasks=result.get("tasks", 0),
-        chunksize=result.get("chunksize", 0), repeat=rep.repeat, warmup=rep.warmup,
-        startup_s=result.get("startup_s", nan), compute_s=compute_s, total_s=result.get("total_s", nan),
-        cpu_s=cpu_s, busy_cores=cpu_s / compute_s if compute_s and compute_s > 0 else nan,
-        peak_rss_mb=result.get("peak_rss_mb", nan), worker_processes=result.get("worker_processes", 0),
-        ok=bool(result.get("ok")), error=result.get("error", ""),
-        host=env["host"],
-        python_version=result.get("python_version", ""),
-        python_implementation=result.get("python_implementation", ""),
-        python_executable=cell.python,
-        free_threaded=bool(result.get("free_threaded", False)),
-        gil_enabled=bool(result.get("worker_gil_enabled", result.get("gil_enabled", True))),
+        variant=cell.variant, workers=cell.workers, tasks=result.tasks, chunksize=result.chunksize,
+        repeat=rep.repeat, warmup=rep.warmup, startup_s=result.startup_s, compute_s=result.compute_s,
+        total_s=result.total_s, cpu_s=result.cpu_s, busy_cores=busy, peak_rss_mb=result.peak_rss_mb,
+        worker_processes=result.worker_processes, ok=result.ok, error=result.error, host=env["host"],
+        python_version=result.python_version, python_implementation=result.python_implementation,
+        python_executable=cell.python, free_threaded=result.free_threaded,
+        gil_enabled=bool(result.worker_gil_enabled if result.worker_gil_enabled is not None
+                         else result.gil_enabled is not False),
         python_gil_env=config.child_env.get("PYTHON_GIL", os.environ.get("PYTHON_GIL", "")),
         start_method=config.start_method, logical_cpus=env["logical_cpus"],
         physical_cores=env["physical_cores"], usable_cpus=env["usable_cpus"], cpu_model=env["cpu_model"],
@@ -230,14 +195,10 @@ def make_rows(run_id: str, rep: Repetition, result: dict, env: dict, started: st
         packages=env["packages"],
     )
     tasks = [
-        TaskRow(
-            run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant, workers=cell.workers,
-            repeat=rep.repeat, warmup=rep.warmup, task=t["index"], python_executable=cell.python,
-            pid=t["pid"], thread_id=t["thread_id"],
-            host=t.get("host", env["host"]), start_s=t["start"], end_s=t["end"], wall_s=t["end"] - t["start"],
-            cpu_s=t["cpu_s"], cpu_share=t["cpu_s"] / (t["end"] - t["start"]) if t["end"] > t["start"] else nan,
-        )
-        for t in result.get("task_records", [])
+        storage.task_row(rec, run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant,
+                         workers=cell.workers, repeat=rep.repeat, warmup=rep.warmup, python_executable=cell.python,
+                         host=env["host"])
+        for rec in result.task_records
     ]
     return row, tasks
 
@@ -257,7 +218,10 @@ def prepare_inputs(config: RunConfig, log=print) -> dict[str, dict]:
         if "images_dir" in params:
             params["strict"] = config.strict
         config.cache_dir.mkdir(parents=True, exist_ok=True)
-        extra = dict(hook(params, str(config.cache_dir)) or {})
+        try:
+            extra = dict(hook(params, str(config.cache_dir)) or {})
+        except ValueError as exc:  # the workload rejected its inputs (e.g. --strict and a bad image)
+            raise UsageError(str(exc)) from None
         for name, reason in extra.pop("skipped", []):
             print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
         prepared[wl.name] = extra
@@ -282,11 +246,13 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     from tqdm import tqdm
 
     seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
+    if resume_dir is not None:  # the same plan as the interrupted run: its seed, read back from its folder
+        seed = json.loads((Path(resume_dir) / storage.ENVIRONMENT).read_text())["seed"]
     cells = build_cells(config)
     order = plan(cells, config.repeat, random.Random(seed))
     prepared = prepare_inputs(config, log)  # bad inputs fail here, before a run folder exists
     if resume_dir is not None:
-        run_dir = Path(resume_dir)
+        run_dir = Path(resume_dir).resolve()  # `results/latest` names the run itself, not the link
         run_id = json.loads((run_dir / storage.ENVIRONMENT).read_text())["run_id"]
         done = finished_keys(run_dir)
         order = [r for r in order if repetition_key(r.cell.workload, r.cell.size, r.cell.variant, r.cell.workers,
@@ -294,13 +260,14 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         log(f"resuming run {run_id}: {len(done)} repetitions already done, {len(order)} to go")
     else:
         run_id, run_dir = new_run_dir(config.out)
-        with open(run_dir / storage.ENVIRONMENT, "w") as fh:
-            json.dump({**env, "run_id": run_id, "seed": seed, "cli_args": config.cli_args, "config": {
+        storage.atomic_write(run_dir / OPTIONS_FILE, json.dumps(config.options.recorded(), indent=2))
+        storage.atomic_write(run_dir / storage.ENVIRONMENT, json.dumps({
+            **env, "run_id": run_id, "seed": seed, "config": {  # the options as resolved, for the report
                 "size": config.size, "repeat": config.repeat, "start_method": config.start_method,
                 "timeout_s": config.timeout, "workers": config.workers, "variants": config.variants,
                 "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
                 "child_env": config.child_env,
-            }}, fh, indent=2)
+            }}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
         log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + 1 warm-up) = {len(order)} repetitions")

@@ -15,14 +15,13 @@ import functools
 import json
 import os
 import socket
-import sys
 from dataclasses import asdict, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import storage
-from bench.errors import UsageError
-from bench.storage import ResultRow, TaskRow
+from . import storage
+from .errors import UsageError
+from .storage import ResultRow, TaskRow
 
 SCHEMA = "gilbench-pytest/1"
 
@@ -30,20 +29,20 @@ SCHEMA = "gilbench-pytest/1"
 @functools.lru_cache(maxsize=1)
 def session_environment() -> dict:
     """Collected once per pytest process (it samples CPU use for half a second)."""
-    from bench import environment
+    from . import environment
 
     return environment.collect_environment()
 
 
 def all_cases(size: str):
     """(workload, variant, workers) for every built-in workload and every variant available here."""
-    from bench import registry, variants
+    from . import registry, variants
 
-    available = [v for v, why in variants.availability().items() if why is None]
+    available = [v for v, why in variants.local_availability().items() if why is None]
     cases = []
     for name in registry.BUILTIN:
         for variant in available:
-            for workers in ([1] if variant == "serial" else [1, 2]):
+            for workers in variants.worker_counts(variant, [1, 2]):
                 cases.append((name, variant, workers))
     return cases
 
@@ -52,11 +51,11 @@ class CellBench:
     """A callable for benchmark.pedantic: each call is one repetition of one cell, in a child process."""
 
     def __init__(self, workload: str, variant: str, workers: int, size: str, warmup_rounds: int, run_id: str):
-        from bench import orchestrator, registry
+        from . import options, orchestrator, registry
 
         self.wl = registry.resolve(workload)
-        self.config = orchestrator.RunConfig(workloads=[self.wl], variants=[variant], workers=[workers], size=size,
-                                             progress=False)
+        self.config = options.resolve(options.RunOptions(workloads=workload, variants=variant, workers=str(workers),
+                                                         size=size, no_progress=True, no_report=True))
         self.cell = orchestrator.build_cells(self.config)[0]
         self.prepared = orchestrator.prepare_inputs(self.config)[self.wl.name]
         self.env = session_environment()
@@ -66,7 +65,7 @@ class CellBench:
         self.calls = 0
 
     def __call__(self):
-        from bench import orchestrator
+        from . import orchestrator
 
         warmup = self.calls < self.warmup_rounds
         repeat = 0 if warmup else self.calls - self.warmup_rounds + 1
@@ -99,7 +98,7 @@ def new_run_id() -> str:
 
 def import_json(path, out="results") -> Path:
     """pytest-benchmark JSON -> a run folder with results.csv and tasks.csv of gilbench's schema."""
-    from bench import orchestrator
+    from . import orchestrator
 
     try:
         data = json.loads(Path(path).read_text())
@@ -121,15 +120,13 @@ def import_json(path, out="results") -> Path:
             tasks += [TaskRow(**{k: v for k, v in t.items() if k in known_t}) for t in info["tasks"]]
         except (KeyError, TypeError) as exc:
             raise UsageError(f"{str(path)!r}: benchmark {bench.get('name')!r} has malformed gilbench rows ({exc})") from None
-    from bench.cli import check_writable
-
-    check_writable(Path(out))
+    storage.check_writable(Path(out))
     run_id, run_dir = orchestrator.new_run_dir(Path(out))
     env = dict(ours[0]["extra_info"]["gilbench"].get("environment", {}))
     env.update(run_id=run_id, source=str(Path(path).resolve()), front_door="pytest-benchmark",
                config={"size": rows[0].size if rows else "", "repeat": max((r.repeat for r in rows), default=0),
                        "start_method": rows[0].start_method if rows else ""})
-    (run_dir / storage.ENVIRONMENT).write_text(json.dumps(env, indent=2))
+    storage.atomic_write(run_dir / storage.ENVIRONMENT, json.dumps(env, indent=2))
     storage.append_rows(run_dir / storage.RESULTS, [r.__class__(**{**asdict(r), "run_id": run_id}) for r in rows],
                         ResultRow)
     storage.append_rows(run_dir / storage.TASKS, [t.__class__(**{**asdict(t), "run_id": run_id}) for t in tasks],

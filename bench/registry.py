@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
-from bench.errors import UsageError
+from .errors import UsageError
 
 BUILTIN = ("count", "thumbnail", "hashing", "sleep", "mandelbrot")
 SIZE_NAMES = ("smoke", "quick", "standard", "full")
@@ -98,7 +98,7 @@ def load(ref: str) -> ModuleType:
 def resolve(name: str) -> Workload:
     """A workload by built-in name, dotted module name or path to a .py file."""
     if name in BUILTIN:
-        ref = f"workloads.{name}"
+        ref = f"gilbench.workloads.{name}"
     elif name.endswith(".py"):
         if not os.path.isfile(name):
             raise UsageError(f"workload file {name!r} does not exist")
@@ -106,6 +106,8 @@ def resolve(name: str) -> Workload:
         name = os.path.splitext(os.path.basename(name))[0]
     elif "." in name:
         ref = name
+        if os.getcwd() not in sys.path:  # a user's dotted module, looked up after everything else (as in cells)
+            sys.path.append(os.getcwd())
     else:
         close = difflib.get_close_matches(name, BUILTIN, n=3)
         hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""

@@ -12,8 +12,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import storage
-from bench.errors import UsageError
+from . import storage
+from .errors import UsageError
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Analysed:
 
 
 def analyse(target, out=None) -> Analysed:
-    from bench import analysis
+    from . import analysis
 
     results_csv = storage.resolve_run(target)
     frame = storage.load_results(results_csv)
@@ -61,15 +61,12 @@ def analyse(target, out=None) -> Analysed:
 
 
 def write_summary(a: Analysed) -> Path:
-    path = a.out / storage.SUMMARY
-    tmp = path.with_name(f".{path.name}.tmp")
-    a.table.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, path)
-    return path
+    return storage.atomic_write(a.out / storage.SUMMARY, None,
+                                lambda tmp: a.table.to_csv(tmp, index=False, float_format="%.6g"))
 
 
 def plot(target, out=None, analysed: Analysed | None = None) -> tuple[Analysed, dict[str, list[Path]]]:
-    from bench import charts
+    from . import charts
 
     a = analysed or analyse(target, out)
     written = {"summary": [write_summary(a)]}
@@ -91,7 +88,7 @@ def plot(target, out=None, analysed: Analysed | None = None) -> tuple[Analysed, 
 
 
 def report(target, out=None, analysed: Analysed | None = None) -> list[Path]:
-    from bench import report as rep
+    from . import report as rep
 
     a, charts_written = plot(target, out, analysed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
@@ -99,11 +96,7 @@ def report(target, out=None, analysed: Analysed | None = None) -> list[Path]:
                               a.missing, str(a.results_csv))
     paths = []
     for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
-        path = a.out / name
-        tmp = path.with_name(f".{name}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-        paths.append(path)
+        paths.append(storage.atomic_write(a.out / name, text))
     return paths + [p for v in charts_written.values() for p in v]
 
 
@@ -118,7 +111,7 @@ def compare(targets: list, out) -> list[Path]:
     """Overlay runs on one chart per workload, and write a table of speedup ratios."""
     import pandas as pd
 
-    from bench import analysis, charts
+    from . import analysis, charts
 
     tables, labels = [], []
     for target in targets:

@@ -12,10 +12,12 @@ import html
 import math
 from pathlib import Path
 
-from bench.analysis import CEILING
+from .analysis import BASELINE_VARIANT, CEILING
+from .variants import VARIANTS, in_family
 
-THREADS = {"threading", "thread-pool"}
-PROCESSES = {"multiprocessing", "process-pool", "dask", "joblib"}
+THREADS = in_family("threads")
+PROCESSES = in_family("processes")
+INTERPRETERS = in_family("interpreters")
 GIL_BOUND_BUSY = 1.25  # busy cores below this with N > 1 threads: they took turns
 
 
@@ -41,7 +43,7 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
             f"({row['serial_s']:.3f} s{base}) was measured in a slow spell of this machine - the speedup's 95 % "
             f"interval is {row['speedup_low']:.2f}x-{row['speedup_high']:.2f}x"
         )
-    if v in THREADS or v == "interpreter-pool":
+    if v in THREADS or v in INTERPRETERS:
         if busy < GIL_BOUND_BUSY and n > 1:
             if row["gil_enabled"]:
                 reasons.append("the threads took turns: only one held the GIL at a time, so the work never used more than one core")
@@ -91,7 +93,7 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
 def workload_findings(part) -> list[str]:
     usable = int(part["usable_cpus"].iloc[0])
     lines = []
-    variants = part[~part["variant"].isin(["serial", CEILING])]
+    variants = part[~part["variant"].isin([BASELINE_VARIANT, CEILING])]
     if variants.empty or variants["speedup"].isna().all():
         return ["No speedups: this workload has no successful serial baseline."]
     best = variants.loc[variants["speedup"].idxmax()]
@@ -102,7 +104,7 @@ def workload_findings(part) -> list[str]:
         else:
             lines.append("**GIL re-enabled**: this is a free-threaded build, but the GIL was on inside the workers: "
                          "a module the workload imports lacks free-threading support and turned it back on.")
-    serial = part[part["variant"] == "serial"]
+    serial = part[part["variant"] == BASELINE_VARIANT]
     if not serial.empty:
         lines.append(f"Serial baseline: {serial['median_s'].iloc[0]:.3f} s (median of {int(serial['repeats'].iloc[0])}).")
     lines.append(
@@ -145,7 +147,7 @@ def gil_comparison(table) -> list[str]:
         return lines
     for workload in sorted(set(gil["workload"]) & set(ft["workload"])):
         g, f = gil[gil["workload"] == workload], ft[ft["workload"] == workload]
-        gs, fs = g[g["variant"] == "serial"], f[f["variant"] == "serial"]
+        gs, fs = g[g["variant"] == BASELINE_VARIANT], f[f["variant"] == BASELINE_VARIANT]
         if gs.empty or fs.empty:
             continue
         cost = fs["median_s"].iloc[0] / gs["median_s"].iloc[0]
@@ -172,7 +174,7 @@ def gil_comparison(table) -> list[str]:
 
 
 def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[str], source: str):
-    from bench.charts import groups
+    from .charts import groups
 
     blocks = [("h1", "gilbench report"), ("p", f"Built from `{source}` alone; rebuild with `gilbench report`.")]
     if env:
@@ -187,6 +189,11 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
     if missing:
         blocks.append(("p", "**No serial baseline** for " + ", ".join(missing) + ": speedups cannot be computed there; "
                             "times and busy cores are still shown."))
+    present = [v for v in VARIANTS if v in set(table["variant"])]
+    present += sorted(set(table["variant"]) - set(present))  # variants an older or other gilbench defined
+    blocks.append(("h2", "Variants in this run"))
+    blocks.append(("ul", [f"**{v}**: " + (VARIANTS[v].description if v in VARIANTS else "not defined by this gilbench")
+                          for v in present]))
     comparison = gil_comparison(table)
     if comparison:
         blocks.append(("h2", "GIL vs free-threaded"))
@@ -205,8 +212,6 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
     blocks.append(("h2", "Summary"))
     blocks.append(("p", "Median of the measured repetitions; the interval is a 95 % bootstrap confidence interval "
                         "of the median. Speedup is against the serial median of the same workload and interpreter."))
-    cols = ["workload", "variant", "workers", "median_s", "ci", "speedup", "efficiency", "ceiling_efficiency",
-            "busy_cores", "startup_share", "karp_flatt", "peak_rss_mb"]
     rows = []
     for _, r in table.sort_values(["workload", "python_version", "variant", "workers"]).iterrows():
         rows.append([r["workload"], r["variant"], str(int(r["workers"])), f"{r['median_s']:.3f}",

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
-from bench.errors import UsageError
+from .errors import UsageError
 
 RESULTS = "results.csv"
 TASKS = "tasks.csv"
@@ -88,6 +88,60 @@ class TaskRow:
     cpu_share: float  # cpu_s / wall_s; 1 - cpu_share is time spent waiting (for the GIL, I/O, a core)
 
 
+def atomic_write(path, data, writer=None) -> Path:
+    """Write a file so that readers see the old one or the new one, never half of either.
+
+    `data` is text or bytes; or give `writer(tmp_path)` to let a library write the file itself.
+    The temporary name is unique per process, so two runs writing at once cannot mix.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if writer is not None:
+            writer(tmp)
+        elif isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def task_row(record, *, run_id, workload, size, variant, workers, repeat, warmup, python_executable, host):
+    """A worker's TaskRecord as its tasks.csv row: the record's fields and the cell it belongs to."""
+    wall_s = record.end_s - record.start_s
+    return TaskRow(
+        run_id=run_id, workload=workload, size=size, variant=variant, workers=workers, repeat=repeat, warmup=warmup,
+        task=record.task, python_executable=python_executable, pid=record.pid, thread_id=record.thread_id,
+        host=record.host or host, start_s=record.start_s, end_s=record.end_s, wall_s=wall_s, cpu_s=record.cpu_s,
+        cpu_share=record.cpu_s / wall_s if wall_s > 0 else float("nan"),
+    )
+
+
+def check_writable(folder: Path) -> None:
+    """A real write probe of the output folder (or the first part of it that exists): one line if it fails."""
+    import tempfile
+
+    folder = Path(folder)
+    probe_dir = folder
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise UsageError(f"output folder {str(folder)!r}: {str(probe_dir)!r} is not a folder")
+    try:  # os.access() says yes to root even where a write would fail
+        with tempfile.TemporaryFile(dir=probe_dir, prefix=".gilbench-probe-") as fh:
+            fh.write(b"\0" * 65536)  # a full disk fails here, not in the middle of a run
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise UsageError(f"output folder {str(folder)!r} is not writable ({exc.strerror})") from None
+    if os.path.exists(folder / "latest") and not os.path.islink(folder / "latest"):
+        raise UsageError(f"output folder {str(folder)!r} holds a 'latest' that is not gilbench's link; not touching it")
+
+
 def header(row_type) -> list[str]:
     return [f.name for f in fields(row_type)]
 
@@ -114,8 +168,8 @@ def append_rows(path: Path, rows: list, row_type) -> None:
     if not path.exists():
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(",".join(header(row_type)) + "\n")
-        try:
-            os.link(tmp, path)  # atomic create-if-absent: no reader ever sees a file without its header
+        try:  # unlike atomic_write, create-if-absent: a link never replaces a file another run made
+            os.link(tmp, path)  # no reader ever sees a file without its header
         except FileExistsError:
             pass
         finally:

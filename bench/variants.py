@@ -18,23 +18,30 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import Callable
 from multiprocessing.connection import wait
 
-from bench import registry
+from . import registry
+from .protocol import TaskRecord
 
-# name -> one-line description; the order is the order of tables and legends.
-VARIANTS = {
-    "serial": "a plain loop in one thread (the baseline)",
-    "threading": "N threading.Thread objects, each given a static slice of the tasks (the tutorial's code)",
-    "multiprocessing": "N multiprocessing.Process objects, each given a static slice of the tasks (the tutorial's code)",
-    "thread-pool": "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically",
-    "process-pool": "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
-    "interpreter-pool": "concurrent.futures.InterpreterPoolExecutor: N subinterpreters, each with its own GIL, in one process",
-    "dask": "dask.distributed: a LocalCluster of N single-threaded worker processes, or N threads of an existing cluster",
-    "joblib": "joblib.Parallel(n_jobs=N) with its default (loky) process backend",
-    "ceiling": "the machine's limit: N independent processes, each 1/N of the work, timed from a barrier, no IPC",
-}
-PROCESS_VARIANTS = {"multiprocessing", "process-pool", "ceiling", "dask", "joblib"}
+
+@dataclass(frozen=True)
+class Variant:
+    """Everything gilbench knows about one way of running tasks; every other module reads it from here."""
+
+    name: str  # as the CLI, CSV and charts spell it
+    description: str  # one line, for `gilbench list` and the report
+    runner: Callable  # (ref, tasks, workers, start_method, **options) -> Execution, inside the cell process
+    family: str  # "serial", "threads", "processes" or "interpreters": what the report says about it
+    colour: str  # Okabe-Ito, distinguishable with every common colour-vision deficiency
+    marker: str
+    default: bool = False  # in `gilbench run`'s default --variants
+    fixed_workers: int | None = None  # runs at this worker count only, whatever --workers says
+    ceiling: bool = False  # the machine's measured limit: drawn as a reference, not as a variant line
+    requires: str | None = None  # an importable module it needs (the reason it is unavailable without it)
+
+
+FAMILIES = ("serial", "threads", "processes", "interpreters")
 EXTRAS = "pip install 'gilbench[distributed]'"
 
 
@@ -55,36 +62,20 @@ def interpreter_pool_class():
     return None
 
 
-def _local_availability() -> dict[str, str | None]:
+def local_availability() -> dict[str, str | None]:
+    """Variant name -> None when this interpreter can run it, else the reason it cannot."""
     import importlib.util
 
-    found = {name: None for name in VARIANTS}
-    for variant, module in (("dask", "distributed"), ("joblib", "joblib")):
-        if importlib.util.find_spec(module) is None:
-            found[variant] = f"needs the {module} package: {EXTRAS}"
+    found: dict[str, str | None] = {name: None for name in VARIANTS}
+    for name, variant in VARIANTS.items():
+        if variant.requires and importlib.util.find_spec(variant.requires) is None:
+            found[name] = f"needs the {variant.requires} package: {EXTRAS}"
     if interpreter_pool_class() is None:
         found["interpreter-pool"] = (
             f"needs Python >= 3.14, or 3.13 with the backport (pip install interpreters-pep-734); "
             f"this is {sys.version.split()[0]}"
         )
     return found
-
-
-def availability(python: str | None = None) -> dict[str, str | None]:
-    """Variant name -> None when it can run under `python` (default: this one), else the reason it cannot."""
-    if python is None or os.path.realpath(python) == os.path.realpath(sys.executable):
-        return _local_availability()
-    import json
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    probe = "import json; from bench.variants import _local_availability as a; print(json.dumps(a()))"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    out = subprocess.run([python, "-c", probe], capture_output=True, text=True, env=env, timeout=60)
-    if out.returncode != 0:
-        reason = (out.stderr.strip().splitlines() or ["it failed to start"])[-1]
-        return {name: f"{python} cannot run gilbench's cell runner: {reason}" for name in VARIANTS}
-    return json.loads(out.stdout)
 
 
 class WorkerDied(RuntimeError):
@@ -100,20 +91,6 @@ def describe_exit(exitcode: int | None) -> str:
         except ValueError:
             return f"killed by signal {-exitcode}"
     return f"exit code {exitcode}"
-
-
-@dataclass
-class TaskRecord:
-    index: int
-    pid: int
-    thread_id: int
-    start: float  # time.perf_counter(): CLOCK_MONOTONIC on Linux, comparable across processes
-    end: float
-    cpu_s: float  # time.thread_time() delta: the task's own CPU time, excluding time waiting for the GIL
-    peak_rss_kb: int  # this process's peak resident set so far (getrusage ru_maxrss)
-    gil_enabled: bool | None
-    host: str = ""
-    wall_start: float = 0.0  # time.time() at the start: comparable across machines (to NTP's accuracy)
 
 
 @dataclass
@@ -143,8 +120,9 @@ def instrumented(ref: str, index: int, task):
     end = time.perf_counter()
     cpu = time.thread_time() - cpu0
     rec = TaskRecord(
-        index, os.getpid(), threading.get_native_id(), start, end, cpu,
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, gil_enabled(), _hostname(), wall_start,
+        task=index, pid=os.getpid(), thread_id=threading.get_native_id(), host=_hostname(), start_s=start,
+        end_s=end, cpu_s=cpu, peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        gil_enabled=gil_enabled(), wall_start=wall_start,
     )
     return result, rec
 
@@ -174,7 +152,7 @@ def static_slices(n_tasks: int, workers: int) -> list[range]:
 
 def _finish(t0, results_by_index, records, last_result, chunksize=1) -> Execution:
     t_end = time.perf_counter()
-    first_start = min((r.start for r in records), default=t0)
+    first_start = min((r.start_s for r in records), default=t0)
     ordered = [results_by_index[i] for i in sorted(results_by_index)]
     return Execution(t0, t_end, first_start, last_result, ordered, records, chunksize)
 
@@ -367,8 +345,8 @@ def run_ceiling(ref, tasks, workers, start_method, **options) -> Execution:
             p.join()
     finally:
         _reap(procs)
-    first = min(r.start for r in records)
-    last = max(r.end for r in records)
+    first = min(r.start_s for r in records)
+    last = max(r.end_s for r in records)
     return Execution(first, last, first, last, [results[i] for i in sorted(results)], records)
 
 
@@ -381,7 +359,7 @@ def run_interpreter_pool(ref, tasks, workers, start_method, **options) -> Execut
     """
     pool_class = interpreter_pool_class()
     if pool_class is None:
-        raise RuntimeError(_local_availability()["interpreter-pool"])
+        raise RuntimeError(local_availability()["interpreter-pool"])
     return _run_in_executor(pool_class, ref, tasks, workers)
 
 
@@ -448,21 +426,49 @@ def run_dask(ref, tasks, workers, start_method, scheduler: str | None = None, co
             cluster.close()
     records = [rec for _, rec in outcomes]
     for rec in records:  # other hosts' monotonic clocks are unrelated to ours: place tasks by wall clock
-        duration = rec.end - rec.start
-        rec.start = t0 + (rec.wall_start - wall0)
-        rec.end = rec.start + duration
+        duration = rec.end_s - rec.start_s
+        rec.start_s = t0 + (rec.wall_start - wall0)
+        rec.end_s = rec.start_s + duration
     results = {i: r for i, (r, _) in enumerate(outcomes)}
     return _finish(t0, results, records, last_result)
 
 
-RUNNERS = {
-    "serial": run_serial,
-    "threading": run_threading,
-    "multiprocessing": run_multiprocessing,
-    "thread-pool": run_thread_pool,
-    "process-pool": run_process_pool,
-    "interpreter-pool": run_interpreter_pool,
-    "dask": run_dask,
-    "joblib": run_joblib,
-    "ceiling": run_ceiling,
-}
+# The one definition of every variant. The order is the order of tables, legends and `gilbench list`.
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("serial", "a plain loop in one thread (the baseline)", run_serial, "serial", "#000000", "*",
+            default=True, fixed_workers=1),
+    Variant("threading", "N threading.Thread objects, each given a static slice of the tasks (the tutorial's code)",
+            run_threading, "threads", "#E69F00", "o", default=True),
+    Variant("multiprocessing",
+            "N multiprocessing.Process objects, each given a static slice of the tasks (the tutorial's code)",
+            run_multiprocessing, "processes", "#56B4E9", "^", default=True),
+    Variant("thread-pool", "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically", run_thread_pool,
+            "threads", "#D55E00", "s", default=True),
+    Variant("process-pool", "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
+            run_process_pool, "processes", "#0072B2", "D", default=True),
+    Variant("interpreter-pool",
+            "concurrent.futures.InterpreterPoolExecutor: N subinterpreters, each with its own GIL, in one process",
+            run_interpreter_pool, "interpreters", "#009E73", "v"),
+    Variant("dask", "dask.distributed: a LocalCluster of N single-threaded worker processes, or N threads of an "
+            "existing cluster", run_dask, "processes", "#CC79A7", "P", requires="distributed"),
+    # black: serial is never drawn as a line, and Okabe-Ito's yellow vanishes on white
+    Variant("joblib", "joblib.Parallel(n_jobs=N) with its default (loky) process backend", run_joblib, "processes",
+            "#000000", "X", requires="joblib"),
+    Variant("ceiling", "the machine's limit: N independent processes, each 1/N of the work, timed from a barrier, "
+            "no IPC", run_ceiling, "processes", "#444444", "_", default=True, ceiling=True),
+)}
+
+
+def default_variants() -> list[str]:
+    return [name for name, v in VARIANTS.items() if v.default]
+
+
+def in_family(family: str) -> set[str]:
+    """The names of the variants of one family (ceiling excluded: it is the machine, not a way to run code)."""
+    return {name for name, v in VARIANTS.items() if v.family == family and not v.ceiling}
+
+
+def worker_counts(variant: str, requested: list[int]) -> list[int]:
+    """The worker counts a variant runs at: its fixed count, or every requested one."""
+    fixed = VARIANTS[variant].fixed_workers
+    return [fixed] if fixed is not None else list(requested)

@@ -15,13 +15,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def pytest_addoption(parser):
-    group = parser.getgroup("gilbench", "gilbench's pytest-benchmark front door (tests/test_benchmarks.py)")
-    group.addoption("--gilbench-size", default="smoke", help="size profile of the benchmark cells (default smoke)")
-    group.addoption("--gilbench-rounds", type=int, default=5, help="measured rounds per cell (default 5)")
-    group.addoption("--gilbench-warmup-rounds", type=int, default=1, help="warm-up rounds per cell (default 1)")
-
-
 def _descendants():
     return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
 
@@ -66,7 +59,7 @@ def gilbench(*args, env=None, timeout=600, cwd=None):
     """Run the CLI as a user would, in a subprocess."""
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "bench", *map(str, args)], capture_output=True, text=True,
+        [sys.executable, "-m", "gilbench", *map(str, args)], capture_output=True, text=True,
         timeout=timeout, env=full_env, cwd=cwd or ROOT,
     )
 

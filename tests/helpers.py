@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from bench import storage
-from bench.storage import ResultRow, TaskRow
+from gilbench import storage
+from gilbench.storage import ResultRow, TaskRow
 
 BASE = {f.name: {"int": 1, "float": 0.0, "bool": False, "str": ""}[f.type] for f in fields(ResultRow)}
 BASE.update(run_id="r1", workload="count", size="smoke", params="{}", python_executable="/usr/bin/python3",

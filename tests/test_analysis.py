@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from bench import analysis, storage
+from gilbench import analysis, storage
 from tests.helpers import gil_run, row, write_run
 
 

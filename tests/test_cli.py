@@ -1,7 +1,7 @@
 import pytest
 
-from bench import cli
-from bench.errors import UsageError
+from gilbench import cli, options
+from gilbench.errors import UsageError
 
 
 @pytest.mark.parametrize(
@@ -61,10 +61,10 @@ def test_output_path_that_is_a_file(tmp_path, capsys):
 
 
 def test_workers_auto():
-    assert cli.parse_workers("auto", 2) == [1, 2]
-    assert cli.parse_workers("auto", 16) == [1, 2, 4, 8, 16]
-    assert cli.parse_workers("auto", 6) == [1, 2, 4, 6]
-    assert cli.parse_workers("4,1,2,2", 2) == [1, 2, 4]
+    assert options.parse_workers("auto", 2) == [1, 2]
+    assert options.parse_workers("auto", 16) == [1, 2, 4, 8, 16]
+    assert options.parse_workers("auto", 6) == [1, 2, 4, 6]
+    assert options.parse_workers("4,1,2,2", 2) == [1, 2, 4]
 
 
 def test_list_and_env(capsys):
@@ -77,13 +77,13 @@ def test_list_and_env(capsys):
 
 
 def test_parse_params_targets_workloads():
-    from bench import registry
+    from gilbench import registry
 
     wls = [registry.resolve("count"), registry.resolve("thumbnail")]
-    assert cli.parse_params(["iterations=1e6"], wls) == {"count": {"iterations": "1e6"}}
-    assert cli.parse_params(["thumbnail.images=3"], wls) == {"thumbnail": {"images": "3"}}
+    assert options.parse_params(["iterations=1e6"], wls) == {"count": {"iterations": "1e6"}}
+    assert options.parse_params(["thumbnail.images=3"], wls) == {"thumbnail": {"images": "3"}}
     with pytest.raises(UsageError, match="workload 'cnt' is not selected"):
-        cli.parse_params(["cnt.iterations=3"], wls)
+        options.parse_params(["cnt.iterations=3"], wls)
 
 
 def test_output_piped_into_head_is_not_an_error():
@@ -92,7 +92,7 @@ def test_output_piped_into_head_is_not_an_error():
 
     from tests.conftest import ROOT
 
-    proc = subprocess.run(f"'{sys.executable}' -m bench list | head -1", shell=True, capture_output=True, text=True,
+    proc = subprocess.run(f"'{sys.executable}' -m gilbench list | head -1", shell=True, capture_output=True, text=True,
                           cwd=ROOT, timeout=60)
     assert proc.stdout == "workloads:\n"
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr

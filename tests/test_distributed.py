@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cli, storage
+from gilbench import cli, storage
 from tests.conftest import ROOT, gilbench
 
 distributed = pytest.importorskip("distributed", reason="the dask variant needs: pip install 'gilbench[distributed]'")
@@ -114,11 +114,11 @@ def test_scheduler_that_does_not_answer(capsys, tmp_path):
 def test_missing_extras_are_listed_with_the_install_command(monkeypatch, capsys):
     import importlib.util
 
-    from bench import variants
+    from gilbench import variants
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("distributed", "joblib") else real(name, *a))
-    found = variants.availability()
+    found = variants.local_availability()
     assert found["dask"] == "needs the distributed package: pip install 'gilbench[distributed]'"
     assert found["joblib"] == "needs the joblib package: pip install 'gilbench[distributed]'"
     assert cli.main(["list"]) == 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.storage import ResultRow, TaskRow
+from gilbench.storage import ResultRow, TaskRow
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SUMMARY_COLUMNS = ["repeats", "median_s", "min_s", "max_s", "ci_low_s", "ci_high_s", "startup_share", "serial_s",
@@ -22,7 +22,7 @@ def test_readme_documents_every_column(row_type):
 
 
 def test_readme_documents_summary_columns(tmp_path):
-    from bench import analysis, storage
+    from gilbench import analysis, storage
     from tests.helpers import gil_run
 
     table = analysis.summarize(storage.load_results(gil_run(tmp_path / "run")))

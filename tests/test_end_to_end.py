@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from bench import storage
-from bench.variants import availability
+from gilbench import storage
+from gilbench.variants import local_availability as availability
 
 VARIANTS = [v for v, why in availability().items() if why is None]  # what this interpreter can run
 ALL = ",".join(VARIANTS)

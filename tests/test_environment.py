@@ -1,6 +1,6 @@
 import os
 
-from bench import environment
+from gilbench import environment
 
 
 def test_collect_environment_has_every_recorded_field():

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench import storage
+from gilbench import storage
 from tests.conftest import FIXTURES, ROOT
 
 FAULTY = str(FIXTURES / "faulty.py")
@@ -27,7 +27,7 @@ def marked_env(marker):
 
 
 def run(args, marker, timeout=120):
-    return subprocess.run([sys.executable, "-m", "bench", "run", "--no-progress", "--no-report", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
                           capture_output=True, text=True, env=marked_env(marker), cwd=ROOT, timeout=timeout)
 
 
@@ -108,7 +108,7 @@ def _start_slow_run(out, marker, repeat=3):
             "--repeat", str(repeat), "--size", "smoke", "--param", "fault=slow", "--param", "fault_task=0",
             "--out", out, "--seed", "1"]
     ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731 - as `cmd &` in a script
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "run", "--no-progress", "--no-report", *map(str, args)],
+    proc = subprocess.Popen([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=marked_env(marker), cwd=ROOT,
                             preexec_fn=ignore_sigint)
     return proc
@@ -142,7 +142,7 @@ def test_interrupt_stops_fast_keeps_rows_and_resume_finishes(signum, tmp_path, n
     kept = storage.load_results(run_dir)
     assert 3 <= len(kept) < 7 * 4  # finished rows kept; not all of them ran
 
-    resumed = subprocess.run([sys.executable, "-m", "bench", "run", "--resume", str(run_dir), "--no-progress",
+    resumed = subprocess.run([sys.executable, "-m", "gilbench", "run", "--resume", str(run_dir), "--no-progress",
                               "--no-report"], capture_output=True, text=True, env=marked_env(no_stray_cells),
                              cwd=ROOT, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
@@ -171,7 +171,7 @@ def test_orchestrator_killed_with_sigkill(tmp_path, no_stray_cells):
         time.sleep(0.1)
     kept = storage.load_results(run_dir)
     assert len(kept) >= 2
-    resumed = subprocess.run([sys.executable, "-m", "bench", "run", "--resume", str(run_dir), "--no-progress",
+    resumed = subprocess.run([sys.executable, "-m", "gilbench", "run", "--resume", str(run_dir), "--no-progress",
                               "--no-report"], capture_output=True, text=True, env=marked_env(no_stray_cells),
                              cwd=ROOT, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
@@ -182,7 +182,7 @@ def test_concurrent_runs_share_a_results_folder(tmp_path, no_stray_cells):
     """README: two runs write into the same results folder at once."""
     args = ["--workloads", "count", "--variants", "serial,threading", "--workers", "1,2", "--repeat", "2",
             "--size", "smoke", "--out", tmp_path]
-    procs = [subprocess.Popen([sys.executable, "-m", "bench", "run", "--no-progress", "--no-report", *map(str, args)],
+    procs = [subprocess.Popen([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=marked_env(no_stray_cells), cwd=ROOT)
              for _ in range(3)]
     for p in procs:
@@ -197,7 +197,7 @@ def test_concurrent_runs_share_a_results_folder(tmp_path, no_stray_cells):
 
 
 def test_resume_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
-    from bench import cli
+    from gilbench import cli
 
     assert cli.main(["run", "--resume", str(tmp_path)]) == 2
     assert "is not a gilbench run folder" in capsys.readouterr().err
@@ -205,7 +205,7 @@ def test_resume_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
 
 def test_full_disk_is_refused_before_anything_runs(full_disk_dir, capsys):
     """README: the output folder is on a full disk."""
-    from bench import cli
+    from gilbench import cli
 
     before = sorted(p.name for p in full_disk_dir.iterdir())
     assert cli.main(["run", "--out", str(full_disk_dir / "results"), "--size", "smoke"]) == 2
@@ -217,7 +217,7 @@ def test_start_method_not_available(monkeypatch, tmp_path, capsys):
     """README: a start method this platform lacks."""
     import multiprocessing
 
-    from bench import cli
+    from gilbench import cli
 
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     assert cli.main(["run", "--start-method", "fork", "--out", str(tmp_path / "o")]) == 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cli, storage
+from gilbench import cli, storage
 from tests.conftest import gilbench
 
 FT_CANDIDATES = [os.environ.get("GILBENCH_PYTHON_FT", ""), "/opt/python-ft/bin/python3.13t",
@@ -125,7 +125,7 @@ def test_gil_silently_re_enabled_by_an_extension_is_detected(tmp_path):
         "import sysconfig\n"
         "if sysconfig.get_config_var('Py_GIL_DISABLED'):  # built for the free-threaded interpreter only\n"
         "    import gilbench_legacy  # re-enables the GIL\n"
-        "from workloads.count import SIZES, make_tasks, run_task, check\n"
+        "from gilbench.workloads.count import SIZES, make_tasks, run_task, check\n"
     )
     proc = gilbench("run", "--python", FT, "--workloads", workload, "--variants", "serial,thread-pool",
                     "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path / "o", "--no-progress",
@@ -151,9 +151,9 @@ def py313_with_backport(tmp_path_factory):
 
 
 def test_interpreter_pool_unavailable_here_says_why(capsys):
-    from bench import variants
+    from gilbench import variants
 
-    why = variants.availability()["interpreter-pool"]
+    why = variants.local_availability()["interpreter-pool"]
     if sys.version_info >= (3, 14):
         pytest.skip("this interpreter has InterpreterPoolExecutor")
     assert "needs Python >= 3.14, or 3.13 with the backport" in why

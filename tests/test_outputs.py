@@ -6,7 +6,7 @@ import matplotlib
 import pytest
 from PIL import Image
 
-from bench import analysis, charts, cli, render, storage
+from gilbench import analysis, charts, cli, render, storage
 from tests.helpers import gil_run, row, write_run
 
 matplotlib.use("Agg")

@@ -7,8 +7,8 @@ from dataclasses import fields
 
 import pytest
 
-from bench import cli, storage
-from bench.storage import ResultRow
+from gilbench import cli, storage
+from gilbench.storage import ResultRow
 from tests.conftest import ROOT
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from bench import registry
-from bench.errors import UsageError
+from gilbench import registry
+from gilbench.errors import UsageError
 
 
 def test_builtin_workloads_follow_the_protocol():

@@ -4,9 +4,9 @@ from dataclasses import fields, replace
 
 import pytest
 
-from bench import storage
-from bench.errors import UsageError
-from bench.storage import ResultRow, TaskRow
+from gilbench import storage
+from gilbench.errors import UsageError
+from gilbench.storage import ResultRow, TaskRow
 
 
 def make_row(**changes):

@@ -43,7 +43,7 @@ def main() -> int:
         out = Path(tmp)
         for cycle in range(args.cycles):
             for w, v, n in CELLS:  # one repetition through each door, back to back: a pair
-                subprocess.run([sys.executable, "-m", "bench", "run", "--workloads", w, "--variants", v,
+                subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", w, "--variants", v,
                                 "--workers", str(n), "--size", args.size, "--repeat", "1", "--out",
                                 str(out / "run"), "--no-progress", "--no-report", "--seed", str(cycle)],
                                check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -53,7 +53,7 @@ def main() -> int:
                                 "no:cacheprovider", "-k", f"{w}-{v}-{n}", "--benchmark-enable", "--benchmark-only",
                                 "--gilbench-size", args.size, "--gilbench-rounds", "1",
                                 f"--benchmark-json={json_path}"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-                subprocess.run([sys.executable, "-m", "bench", "import", str(json_path), "--out", str(out / "imp"),
+                subprocess.run([sys.executable, "-m", "gilbench", "import", str(json_path), "--out", str(out / "imp"),
                                 "--no-report"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
                 b = medians(pd.read_csv(out / "imp" / "latest" / "results.csv"))[(w, v, n)]
                 pairs[(w, v, n)].append((a, b))

@@ -25,7 +25,7 @@ def main() -> int:
     parser.add_argument("--variants", default="serial,thread-pool,process-pool,dask,joblib")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "bench", "run", "--workloads", "count", "--variants", args.variants,
+        subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants", args.variants,
                         "--workers", str(args.workers), "--param", f"iterations={args.tasks}",
                         "--param", f"tasks={args.tasks}", "--repeat", str(args.repeat), "--out", tmp,
                         "--no-progress", "--no-report"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)

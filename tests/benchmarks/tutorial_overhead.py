@@ -53,7 +53,7 @@ def wall(cmd) -> float:
 
 def harness_once(out: Path) -> float:
     subprocess.run(
-        [sys.executable, "-m", "bench", "run", "--workloads", "count", "--variants", "multiprocessing",
+        [sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants", "multiprocessing",
          "--workers", "2", "--size", "full", "--repeat", "1", "--out", str(out), "--no-progress", "--no-report"],
         check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
     )

@@ -1,0 +1,141 @@
+"""Every child interpreter gilbench starts (cells, probes, `--python` checks) is started here.
+
+A child must find gilbench's own modules and nothing else in their place: not a `bench/`,
+`workloads/` or `gilbench/` in the user's working directory or PYTHONPATH, and, for another
+interpreter given with --python, not the packages of the environment gilbench is installed in
+(built for another Python). So a child is started with `-P` (no working directory or script
+folder on sys.path) and a PYTHONPATH whose first entry is a folder holding one entry, `gilbench`,
+linked to this package's own files; the interpreter's own site-packages follow as usual.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import UsageError
+
+_root: Path | None = None
+
+
+def package_root() -> Path:
+    """A folder whose only entry is `gilbench`: this package, with its workloads, and nothing beside it.
+
+    Made once per process. It links to the files themselves, so it works the same for a wheel
+    install (gilbench/ with workloads/ inside) and for an editable install of the repository
+    (bench/ and workloads/ mapped into one package).
+    """
+    global _root
+    if _root is None or not _root.is_dir():
+        from . import workloads
+
+        here = Path(__file__).resolve().parent
+        root = Path(tempfile.mkdtemp(prefix="gilbench-path-"))
+        package = root / "gilbench"
+        package.mkdir()
+        for entry in here.iterdir():
+            if entry.name not in ("__pycache__", "workloads"):
+                (package / entry.name).symlink_to(entry)
+        (package / "workloads").symlink_to(Path(workloads.__path__[0]).resolve())
+        atexit.register(shutil.rmtree, root, True)
+        _root = root
+    return _root
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, with gilbench's own folder first on every child's path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root()), env.get("PYTHONPATH")]))
+    env.update(extra or {})
+    return env
+
+
+def module_command(python: str, module: str, *args: str) -> list[str]:
+    """`python -P -m gilbench.X ARGS`: -P keeps the working directory off sys.path (Python >= 3.11)."""
+    return [python, "-P", "-m", module, *args]
+
+
+def probe(python: str, code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run a few lines under `python`, with gilbench importable as it is in a cell."""
+    return subprocess.run([python, "-P", "-c", code, *args], capture_output=True, text=True, env=child_env(),
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def check_python(path: str) -> str:
+    """An interpreter path that exists, runs, and is CPython >= 3.11."""
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise UsageError(f"--python {path!r} does not exist or is not executable")
+    try:
+        out = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UsageError(f"--python {path!r} does not run as Python: {exc}") from None
+    version = out.stdout.strip()
+    if out.returncode != 0 or not version.replace(".", "").isdigit():
+        raise UsageError(f"--python {path!r} is not a Python interpreter")
+    if tuple(map(int, version.split("."))) < (3, 11):
+        raise UsageError(f"--python {path!r} is Python {version}; gilbench needs 3.11 or newer")
+    return path
+
+
+def is_this(python: str) -> bool:
+    """The interpreter running gilbench. Not realpath: a venv's python links to its base interpreter's binary,
+    yet sees other packages."""
+    return os.path.abspath(python) == os.path.abspath(sys.executable)
+
+
+def availability(python: str | None = None) -> dict[str, str | None]:
+    """Variant name -> None when it can run under `python` (default: this one), else the reason it cannot."""
+    from . import variants
+
+    if python is None or is_this(python):
+        return variants.local_availability()
+    out = probe(python, "import json; from gilbench.variants import local_availability as a; print(json.dumps(a()))",
+                timeout=60)
+    if out.returncode != 0:
+        reason = (out.stderr.strip().splitlines() or ["it failed to start"])[-1]
+        return {name: f"{python} cannot run gilbench's cell runner: {reason}" for name in variants.VARIANTS}
+    return json.loads(out.stdout)
+
+
+PIP_NAMES = {"PIL": "Pillow", "yaml": "PyYAML", "sklearn": "scikit-learn"}
+
+_IMPORT_PROBE = """\
+import json, os, sys
+from gilbench import registry
+sys.path.append(os.getcwd())  # users' dotted workload modules, after everything else
+out = {}
+for ref in sys.argv[1:]:
+    try:
+        registry.load(ref)
+    except ModuleNotFoundError as e:
+        out[ref] = ['missing', e.name]
+    except Exception as e:
+        out[ref] = ['error', f'{type(e).__name__}: {e}']
+print(json.dumps(out))
+"""
+
+
+def check_imports(python: str, workloads) -> None:
+    """Every workload module must import under `python`; if not, say exactly what to install."""
+    out = probe(python, _IMPORT_PROBE, *[wl.ref for wl in workloads])
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UsageError(f"--python {python!r} cannot run gilbench's cell runner: {last}")
+    problems = json.loads(out.stdout.strip().splitlines()[-1])
+    for wl in workloads:
+        if wl.ref in problems:
+            kind, what = problems[wl.ref]
+            if kind == "missing":
+                top = (what or "").split(".")[0]
+                raise UsageError(
+                    f"--python {python!r} cannot import {top!r} for workload {wl.name!r}; "
+                    f"install it with: {python} -m pip install {PIP_NAMES.get(top, top)}"
+                )
+            raise UsageError(f"--python {python!r} cannot load workload {wl.name!r}: {what}")

@@ -1,0 +1,123 @@
+"""The one message format between the orchestrator and a cell process, typed and versioned.
+
+The parent writes a `CellSpec` as JSON; the cell writes back a `CellResult` (also for a
+failure: `ok` false and `error` set). pyperf's `Run` is the model: a field that is missing,
+unknown, or of a version this code does not read is an error here, never a silent NaN later.
+A task's `TaskRecord` is made inside the worker and travels unchanged to its tasks.csv row.
+Standard library only: other interpreters given with --python import this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+VERSION = 1
+
+
+class ProtocolError(ValueError):
+    """A message between parent and cell does not have the agreed shape."""
+
+
+def _strict(cls, data: dict, what: str) -> dict:
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - names)
+    missing = sorted(f.name for f in fields(cls) if f.name not in data and _required(f))
+    if unknown or missing:
+        raise ProtocolError(f"{what}: unknown field(s) {unknown}, missing field(s) {missing}")
+    return data
+
+
+def _required(f) -> bool:
+    from dataclasses import MISSING
+
+    return f.default is MISSING and f.default_factory is MISSING
+
+
+def _check_version(data: dict, what: str) -> None:
+    if data.get("version") != VERSION:
+        raise ProtocolError(f"{what} has version {data.get('version')!r}; this gilbench reads version {VERSION}")
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """What one repetition of one cell must do."""
+
+    workload_ref: str  # a dotted module name or a .py path
+    params: dict  # the workload's effective parameters, with what prepare() added
+    variant: str
+    workers: int
+    start_method: str
+    scratch_dir: str
+    search_path: list = field(default_factory=list)  # appended to sys.path for users' dotted workload modules
+    options: dict = field(default_factory=dict)  # variant options (e.g. the dask scheduler address)
+    version: int = VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "CellSpec":
+        data = json.loads(text)
+        _check_version(data, "cell spec")
+        return cls(**_strict(cls, data, "cell spec"))
+
+
+@dataclass
+class TaskRecord:
+    """One task, timed inside its worker. Its fields are the per-task columns of tasks.csv."""
+
+    task: int  # the task's index in the workload's task list
+    pid: int
+    thread_id: int  # threading.get_native_id(): the kernel's thread id
+    host: str
+    start_s: float  # time.perf_counter() (CLOCK_MONOTONIC); made relative to the repetition's start by the cell
+    end_s: float
+    cpu_s: float  # time.thread_time() delta: the task's own CPU time, not its wait for the GIL or a core
+    peak_rss_kb: int  # the worker's peak resident set so far (getrusage ru_maxrss)
+    gil_enabled: bool | None
+    wall_start: float  # time.time() at the start: comparable across machines (to NTP's accuracy)
+
+
+NAN = math.nan
+
+
+@dataclass
+class CellResult:
+    """What a cell sends back: its timings and task records, or why it failed."""
+
+    ok: bool
+    error: str = ""
+    tasks: int = 0
+    chunksize: int = 0
+    startup_s: float = NAN
+    compute_s: float = NAN
+    total_s: float = NAN
+    cpu_s: float = NAN
+    peak_rss_mb: float = NAN
+    worker_processes: int = 0
+    worker_gil_enabled: bool | None = None  # False if any worker ran with the GIL off
+    task_records: list = field(default_factory=list)  # TaskRecord
+    python_version: str = ""
+    python_implementation: str = ""
+    python_executable: str = ""
+    free_threaded: bool = False
+    gil_enabled: bool | None = None  # in the cell process itself
+    wall_started: float = NAN
+    version: int = VERSION
+
+    @classmethod
+    def failed(cls, error: str) -> "CellResult":
+        return cls(ok=False, error=error[:500])
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "CellResult":
+        data = json.loads(text)
+        _check_version(data, "cell result")
+        _strict(cls, data, "cell result")
+        records = [TaskRecord(**_strict(TaskRecord, r, "task record")) for r in data.pop("task_records", [])]
+        return cls(**data, task_records=records)
