@@ -35,7 +35,8 @@ def cmd_run(args) -> int:
         run_options = RunOptions.from_namespace(args)
     config = options.resolve(run_options)
     env = environment.collect_environment()
-    for note in environment.warnings_for(env, max(config.workers)):
+    most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])
+    for note in environment.warnings_for(env, most):
         print(f"gilbench: warning: {note}", file=sys.stderr)
 
     def on_sigterm(signum, frame):  # SIGTERM stops a run the way Ctrl-C does

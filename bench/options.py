@@ -39,9 +39,13 @@ class RunOptions:
     workers: str = _opt("auto", "'auto' (1, 2, 4, ... up to the usable CPUs), 'reference' (1, 2, 4, 6, 8, 12, 16, "
                                 "... up to the usable CPUs, plus twice that), or a comma list")
     size: str = _opt("standard", "smoke, quick, standard or full")
+    variant_workers: list = _opt([], "worker counts for one variant instead of --workers (repeatable), e.g. "
+                                     "threading=1,4,16", "VARIANT=LIST")
     param: list = _opt([], "override one parameter of the size profile (repeatable), e.g. iterations=2e8",
                        "[WORKLOAD.]KEY=VALUE")
-    repeat: str = _opt("5", "measured repetitions per cell, after one warm-up")
+    repeat: str = _opt("5", "measured repetitions per cell, after the warm-up")
+    warmup: str = _opt("1", "warm-up repetitions per cell, before the measured ones (recorded, flagged, left out "
+                            "of the statistics); 0 for none")
     start_method: str = _opt("fork", "multiprocessing start method: fork, forkserver, spawn")
     timeout: str = _opt("300", "seconds before a repetition is killed")
     images: str | None = _opt(None, "thumbnail your own images instead of generated photos", "DIR")
@@ -107,6 +111,8 @@ class RunConfig:
     size: str
     overrides: dict[str, dict[str, str]]  # workload -> {param: text}
     repeat: int
+    warmup: int
+    variant_workers: dict[str, list[int]]  # variant -> its own worker counts
     start_method: str
     timeout: float
     out: Path
@@ -253,6 +259,16 @@ def resolve(options: RunOptions) -> RunConfig:
                 raise UsageError(f"variant {v!r} cannot run under {python}: {unavailable[v]}")
     workers = parse_workers(options.workers, environment.usable_cpus())
     repeat = parse_positive(options.repeat, "--repeat")
+    if not options.warmup.strip().isdigit():
+        raise UsageError(f"--warmup {options.warmup!r} is not a whole number of repetitions (accepted: 0, 1, 2, ...)")
+    warmup = int(options.warmup)
+    variant_workers = {}
+    for item in options.variant_workers:
+        name, sep, counts = item.partition("=")
+        if not sep or name.strip() not in wanted:
+            raise UsageError(f"--variant-workers {item!r} is not VARIANT=LIST with a selected variant "
+                             f"(accepted: {', '.join(wanted)})")
+        variant_workers[name.strip()] = parse_workers(counts, environment.usable_cpus())
     timeout = parse_positive(options.timeout, "--timeout", float)
     methods = multiprocessing.get_all_start_methods()
     if options.start_method not in methods:
@@ -285,7 +301,7 @@ def resolve(options: RunOptions) -> RunConfig:
     storage.check_writable(Path(options.out))
     return RunConfig(
         options=options, workloads=workloads, variants=wanted, workers=workers, size=options.size,
-        overrides=overrides, repeat=repeat, start_method=options.start_method, timeout=timeout,
+        overrides=overrides, repeat=repeat, warmup=warmup, variant_workers=variant_workers, start_method=options.start_method, timeout=timeout,
         out=Path(options.out), pythons=pythons, images_dir=options.images, seed=seed,
         progress=not options.no_progress, strict=options.strict, child_env=child_env,
         dask_scheduler=options.dask_scheduler,

@@ -49,11 +49,11 @@ class Interrupted(Exception):
 @dataclass(frozen=True)
 class Repetition:
     cell: Cell
-    repeat: int  # 0 = warm-up
+    repeat: int  # 1..N measured; 0, -1, ... warm-ups
 
     @property
     def warmup(self) -> bool:
-        return self.repeat == 0
+        return self.repeat <= 0
 
 
 def effective_params(wl: Workload, config: RunConfig) -> dict:
@@ -71,7 +71,8 @@ def build_cells(config: RunConfig) -> list[Cell]:
         params_json = json.dumps(params, sort_keys=True)
         for python in config.pythons:
             for variant in config.variants:
-                for workers in variants.worker_counts(variant, config.workers):
+                requested = config.variant_workers.get(variant, config.workers)
+                for workers in variants.worker_counts(variant, requested):
                     cells.append(Cell(wl.name, wl.ref, config.size, params_json, variant, workers, python))
     return cells
 
@@ -80,14 +81,14 @@ def repetition_key(workload, size, variant, workers, repeat, python) -> tuple:
     return (str(workload), str(size), str(variant), int(workers), int(repeat), str(python))
 
 
-def plan(cells: list[Cell], repeat: int, rng: random.Random) -> list[Repetition]:
-    """A warm-up round, then `repeat` rounds; each round visits every cell once, in a new shuffled order.
+def plan(cells: list[Cell], repeat: int, rng: random.Random, warmup: int = 1) -> list[Repetition]:
+    """`warmup` warm-up rounds, then `repeat` rounds; each round visits every cell once, in a new shuffled order.
 
     Interleaving spreads drift (thermal throttling, a background job) evenly over all cells
     instead of letting it land on whichever cell happened to run last.
     """
     order = []
-    for r in range(repeat + 1):
+    for r in range(1 - warmup, repeat + 1):
         round_ = [Repetition(cell, r) for cell in cells]
         rng.shuffle(round_)
         order.extend(round_)
@@ -249,7 +250,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     if resume_dir is not None:  # the same plan as the interrupted run: its seed, read back from its folder
         seed = json.loads((Path(resume_dir) / storage.ENVIRONMENT).read_text())["seed"]
     cells = build_cells(config)
-    order = plan(cells, config.repeat, random.Random(seed))
+    order = plan(cells, config.repeat, random.Random(seed), config.warmup)
     prepared = prepare_inputs(config, log)  # bad inputs fail here, before a run folder exists
     if resume_dir is not None:
         run_dir = Path(resume_dir).resolve()  # `results/latest` names the run itself, not the link
@@ -263,14 +264,15 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         storage.atomic_write(run_dir / OPTIONS_FILE, json.dumps(config.options.recorded(), indent=2))
         storage.atomic_write(run_dir / storage.ENVIRONMENT, json.dumps({
             **env, "run_id": run_id, "seed": seed, "config": {  # the options as resolved, for the report
-                "size": config.size, "repeat": config.repeat, "start_method": config.start_method,
+                "size": config.size, "repeat": config.repeat, "warmup": config.warmup,
+                "start_method": config.start_method, "variant_workers": config.variant_workers,
                 "timeout_s": config.timeout, "workers": config.workers, "variants": config.variants,
                 "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
                 "child_env": config.child_env,
             }}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
-        log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + 1 warm-up) = {len(order)} repetitions")
+        log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + {config.warmup} warm-up) = {len(order)} repetitions")
     point_latest(config.out, run_dir)
 
     failed = finished = 0

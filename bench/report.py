@@ -184,8 +184,10 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
         blocks.append(("table", (["what", "value"], [[k, str(env[k])] for k in keys if k in env])))
         if "config" in env:
             c = env["config"]
+            warmups = c.get("warmup", 1)
+            after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} repetitions per cell "
-                                f"after a warm-up, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
+                                f"{after}, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
     if missing:
         blocks.append(("p", "**No serial baseline** for " + ", ".join(missing) + ": speedups cannot be computed there; "
                             "times and busy cores are still shown."))

@@ -28,6 +28,10 @@ from gilbench.errors import UsageError
         (["--param", "iterations"], "is not KEY=VALUE"),
         (["--param", "colour=red"], "no selected workload has 'colour'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--warmup", "-1"], "--warmup '-1' is not a whole number"),
+        (["--variant-workers", "threading"], "is not VARIANT=LIST"),
+        (["--variant-workers", "dask=1,2"], "with a selected variant"),
+        (["--variant-workers", "threading=0"], "'0' is not a positive integer"),
     ],
 )
 def test_bad_run_options_fail_before_anything_runs(args, message, tmp_path, capsys):
@@ -96,3 +100,22 @@ def test_output_piped_into_head_is_not_an_error():
                           cwd=ROOT, timeout=60)
     assert proc.stdout == "workloads:\n"
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
+
+
+def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
+    import random
+
+    from gilbench import orchestrator
+
+    config = options.resolve(options.RunOptions(workloads="count", variants="serial,threading,process-pool",
+                                                workers="1,2,4", variant_workers=["threading=1,4"], warmup="2",
+                                                repeat="3", out=str(tmp_path)))
+    cells = orchestrator.build_cells(config)
+    counts = {v: sorted(c.workers for c in cells if c.variant == v) for v in config.variants}
+    assert counts == {"serial": [1], "threading": [1, 4], "process-pool": [1, 2, 4]}
+    order = orchestrator.plan(cells, config.repeat, random.Random(0), config.warmup)
+    assert len(order) == len(cells) * 5
+    assert sorted({r.repeat for r in order if r.warmup}) == [-1, 0]
+    assert sorted({r.repeat for r in order if not r.warmup}) == [1, 2, 3]
+    no_warmup = orchestrator.plan(cells, 3, random.Random(0), 0)
+    assert not any(r.warmup for r in no_warmup) and len(no_warmup) == len(cells) * 3
