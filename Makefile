@@ -10,6 +10,7 @@ PYTEST_ARGS ?=
 
 # make bench-ft PYTHON_FT=/path/to/python3.13t: the same matrix under this and a free-threaded Python
 PYTHON_FT ?=
+PYTHON_FT_PREFIX ?= /opt/python-ft
 FT_VENV ?= .venv-ft
 FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,threading,thread-pool,process-pool,ceiling
 
@@ -17,7 +18,7 @@ FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,thre
 LABEL ?= $(shell hostname)-$(shell nproc)cpu
 REFERENCE_ARGS ?= --workloads count,thumbnail,hashing,sleep,mandelbrot --variants all --workers reference --repeat 5
 
-.PHONY: help install bench bench-all bench-ft bench-pytest reference plot report test clean
+.PHONY: help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
 
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
@@ -89,3 +90,11 @@ test: $(DIST_STAMP)
 
 clean:
 	rm -rf $(VENV) $(FT_VENV) results/runs results/latest .pytest_cache
+
+# The 16-core reference (issue: one prepared command on a lent machine). Here: the bundle and a rehearsal.
+ft-bundle:
+	scripts/make_ft_bundle.sh $(PYTHON_FT_PREFIX) .carry/python-ft.tar.xz
+	$(BIN)/python -m pip wheel --quiet --no-deps -w .carry .
+reference-16-rehearsal: $(STAMP)
+	$(BIN)/python scripts/reference_16core.py --out results/.reference-16-rehearsal --ft $(PYTHON_FT) \
+		--workers 1,2 --ft-workers 1,2 --threading-workers 2 --thread-pool-workers 1,2 --task-s 0.05 --budget 120

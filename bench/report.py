@@ -145,8 +145,11 @@ def gil_comparison(table) -> list[str]:
     ft = table[table["free_threaded"]]
     if gil.empty or ft.empty:
         return lines
-    for workload in sorted(set(gil["workload"]) & set(ft["workload"])):
-        g, f = gil[gil["workload"] == workload], ft[ft["workload"] == workload]
+    same_work = ["workload", "size", "params"]  # only the same work compares across interpreters
+    common = sorted(set(map(tuple, gil[same_work].to_numpy())) & set(map(tuple, ft[same_work].to_numpy())))
+    for workload, size, params in common:
+        g = gil[(gil["workload"] == workload) & (gil["size"] == size) & (gil["params"] == params)]
+        f = ft[(ft["workload"] == workload) & (ft["size"] == size) & (ft["params"] == params)]
         gs, fs = g[g["variant"] == BASELINE_VARIANT], f[f["variant"] == BASELINE_VARIANT]
         if gs.empty or fs.empty:
             continue
