@@ -93,7 +93,7 @@ def report(target, out=None, analysed: Analysed | None = None) -> list[Path]:
     a, charts_written = plot(target, out, analysed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
     blocks = rep.build_blocks(a.table, a.env, {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
-                              a.missing, str(a.results_csv))
+                              a.missing, str(a.results_csv), a.tasks)
     paths = []
     for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
         paths.append(storage.atomic_write(a.out / name, text))

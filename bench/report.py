@@ -90,7 +90,42 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
     return text + (": " + "; ".join(reasons) if reasons else "") + "."
 
 
-def workload_findings(part) -> list[str]:
+CEILING_SHARE_EXPECTED = 0.95  # a process pool within 5 % of the machine's own limit needs no excuse
+
+
+def ceiling_gap(part, tasks) -> list[str]:
+    """At the usable CPU count, each process variant against the measured ceiling; below 95 %, the evidence
+    from tasks.csv: start-up, how the tasks were chunked, and stragglers (the last worker's finish)."""
+    usable = int(part["usable_cpus"].iloc[0])
+    at = part[(part["workers"] == usable) & part["variant"].isin(PROCESSES)]
+    lines = []
+    for _, row in at.iterrows():
+        share = row["ceiling_efficiency"]
+        if share != share:
+            continue
+        text = (f"At {usable} workers, **{row['variant']}** reached {share * 100:.1f} % of the measured ceiling "
+                f"({_x(row['speedup'])} vs {_x(row['ceiling_speedup'])})")
+        if share >= CEILING_SHARE_EXPECTED or tasks is None:
+            lines.append(text + ".")
+            continue
+        mine = tasks[(tasks["variant"] == row["variant"]) & (tasks["workers"] == usable) & ~tasks["warmup"]
+                     & (tasks["python_executable"] == row["python_executable"])]
+        reasons = [f"start-up {row['startup_s']:.3f} s ({_pct(row['startup_share'])} of the time)"]
+        if not mine.empty:
+            per_rep = []
+            for _, rep in mine.groupby("repeat"):
+                ends = rep.groupby(["pid", "thread_id"])["end_s"].max()
+                per_rep.append((ends.max() - ends.median(), len(rep) / max(1, len(ends))))
+            straggle = sorted(x for x, _ in per_rep)[len(per_rep) // 2]
+            per_worker = sorted(y for _, y in per_rep)[len(per_rep) // 2]
+            reasons.append(f"{per_worker:.1f} tasks per worker")
+            reasons.append(f"the last worker finished {straggle:.3f} s after the median worker "
+                           f"({_pct(straggle / row['median_s'])} of the time: stragglers)")
+        lines.append(text + ": " + "; ".join(reasons) + " (from tasks.csv).")
+    return lines
+
+
+def workload_findings(part, tasks=None) -> list[str]:
     usable = int(part["usable_cpus"].iloc[0])
     lines = []
     variants = part[~part["variant"].isin([BASELINE_VARIANT, CEILING])]
@@ -130,6 +165,16 @@ def workload_findings(part) -> list[str]:
             lines.append(
                 f"Threads helped partly ({_x(t['speedup'])}, {t['busy_cores']:.2f} busy cores) but processes did better ({_x(p['speedup'])})."
             )
+    lines += ceiling_gap(part, tasks)
+    counts = {v: sorted(int(n) for n in rows["workers"]) for v, rows in variants.groupby("variant", sort=False)}
+    if len({tuple(c) for c in counts.values()}) > 1:
+        lines.append("Worker counts differ by variant (`--variant-workers`): "
+                     + "; ".join(f"{v} {', '.join(map(str, c))}" for v, c in counts.items()) + ".")
+    fewer = part[part["repeats"] < part["repeats"].max()]
+    if not fewer.empty:
+        lines.append(f"{len(fewer)} of {len(part)} cells have fewer repetitions than the others "
+                     f"({int(fewer['repeats'].min())} instead of {int(part['repeats'].max())}): "
+                     + ", ".join(f"{r['variant']} x{int(r['workers'])}" for _, r in fewer.iterrows()) + ".")
     for variant, rows in variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
         falling = len(rows) > 1 and rows["speedup"].iloc[-1] < 0.9 * rows["speedup"].iloc[0]
@@ -176,7 +221,7 @@ def gil_comparison(table) -> list[str]:
 # ---------------------------------------------------------------- blocks -> markdown / html
 
 
-def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[str], source: str):
+def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[str], source: str, tasks=None):
     from .charts import groups
 
     blocks = [("h1", "gilbench report"), ("p", f"Built from `{source}` alone; rebuild with `gilbench report`.")]
@@ -191,6 +236,16 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} repetitions per cell "
                                 f"{after}, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
+    if env.get("merged_from"):
+        plan = env.get("reference_plan", {})
+        text = ("This folder merges " + " and ".join(f"run `{rid}` ({label})" for label, rid in env["merged_from"].items())
+                + "; the environment above is the first run's.")
+        if plan:
+            text += (f" Planned: {plan.get('repeat')} repetitions per cell, no warm-up, every task at 16 workers sized "
+                     f"to about {plan.get('task_target_s')} s by a calibration on the machine; estimated "
+                     f"{plan.get('estimate_s')} s, took {plan.get('actual_s')} s. Each run stops at its share of the "
+                     "time budget, so cells it did not reach again keep fewer repetitions (said per workload below).")
+        blocks.append(("p", text))
     if missing:
         blocks.append(("p", "**No serial baseline** for " + ", ".join(missing) + ": speedups cannot be computed there; "
                             "times and busy cores are still shown."))
@@ -211,7 +266,7 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
         key = w + part.attrs.get("suffix", "")
         blocks.append(("h2", f"{w} - Python {part['python_version'].iloc[0]}"
                              f"{' (free-threaded)' if part['free_threaded'].iloc[0] else ''}, size {part['size'].iloc[0]}"))
-        blocks.append(("ul", workload_findings(part)))
+        blocks.append(("ul", workload_findings(part, tasks)))
         for chart in charts.get(key, []):
             blocks.append(("img", chart))
     blocks.append(("h2", "Summary"))
