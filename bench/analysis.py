@@ -8,6 +8,16 @@ Conventions (the README repeats them):
   machine's own limit; `ceiling_efficiency` = S(N) / S_ceiling(N).
 - Karp-Flatt serial fraction e = (1/S - 1/N) / (1 - 1/N), for N > 1.
 - Amdahl fit per variant: S(N) = 1 / (p + (1 - p) / N), p in [0, 1] by least squares.
+- Intervals are distribution-free and state their exact coverage (see `median_interval`). With
+  n repetitions the interval [x_(k), x_(n+1-k)] of the sorted times covers the true median with
+  probability 1 - 2 P(Binomial(n, 1/2) <= k - 1), whatever the distribution of the times. Five
+  repetitions give at best [min, max] at 93.75 %; nothing here is called 95 % that is not.
+  A bootstrap of five values would only ever return values among the five, so none is used.
+- A speedup's interval joins the two medians' intervals, each at sqrt(0.95): the ratio of the
+  true medians lies in [serial_low / variant_high, serial_high / variant_low] with probability at
+  least the product of their coverages (the samples are independent).
+- Disturbed repetitions (other programs or steal above the threshold) are left out; where a
+  repetition stayed disturbed through all its re-runs, its last attempt is kept and counted.
 """
 
 from __future__ import annotations
@@ -19,36 +29,66 @@ import numpy as np
 CELL = ["workload", "size", "params", "python_executable", "start_method", "variant", "workers"]
 BASELINE = ["workload", "size", "params", "python_executable", "start_method"]
 SERIES = BASELINE + ["variant"]
-from .variants import VARIANTS
+from .variants import VARIANTS  # noqa: E402
 
 # The baseline and the machine's ceiling, as bench/variants.py defines them.
 BASELINE_VARIANT = next(name for name, v in VARIANTS.items() if v.family == "serial")
 CEILING = next(name for name, v in VARIANTS.items() if v.ceiling)
-BOOTSTRAP = 2000
 CONFIDENCE = 0.95
+INTERVAL_METHOD = "order statistics (distribution-free)"
 
 
 def measured(frame):
-    """The rows that count: successful, non-warm-up repetitions."""
-    return frame[frame["ok"].astype(bool) & ~frame["warmup"].astype(bool)]
+    """The rows that count: successful, non-warm-up repetitions, without disturbed ones.
+
+    A repetition (cell and repeat number) that was disturbed on every attempt keeps its last
+    attempt, so a cell measured on a machine that stayed busy still has its values - marked.
+    """
+    import pandas as pd
+
+    rows = frame[frame["ok"].astype(bool) & ~frame["warmup"].astype(bool)]
+    if "disturbed" not in rows or not rows["disturbed"].astype(bool).any():
+        return rows
+    disturbed = rows["disturbed"].astype(bool)
+    key = CELL + ["repeat"]
+    clean_keys = set(map(tuple, rows.loc[~disturbed, key].to_numpy()))
+    last = rows[disturbed].sort_values("attempt").groupby(key, sort=False).tail(1)
+    kept = last[[tuple(k) not in clean_keys for k in last[key].to_numpy()]]
+    return pd.concat([rows[~disturbed], kept])
 
 
-def bootstrap_medians(values, rng, draws=BOOTSTRAP):
-    """Medians of `draws` resamples (with replacement) of the values."""
-    values = np.asarray(values, dtype=float)
-    if len(values) < 2:
-        return np.repeat(values[:1] if len(values) else [math.nan], draws)
-    return np.median(rng.choice(values, size=(draws, len(values)), replace=True), axis=1)
+def median_coverage(n: int, k: int) -> float:
+    """Exact probability that [x_(k), x_(n+1-k)] of n independent draws covers the true median."""
+    from scipy.stats import binom
+
+    if n < 1 or not 1 <= k <= (n + 1) // 2:
+        return 0.0
+    return float(1 - 2 * binom.cdf(k - 1, n, 0.5))
 
 
-def _interval(samples, confidence=CONFIDENCE) -> tuple[float, float]:
-    alpha = (1 - confidence) / 2
-    return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
+def median_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """The narrowest order-statistic interval of the median whose coverage reaches `confidence`, or, where
+    n is too small for that, the widest one there is ([min, max]); returns (low, high, exact coverage)."""
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, 0.0
+    k = 1
+    for candidate in range(1, (n + 1) // 2 + 1):
+        if median_coverage(n, candidate) >= confidence:
+            k = candidate
+    return float(x[k - 1]), float(x[n - k]), median_coverage(n, k)
 
 
-def bootstrap_median_ci(values, rng, confidence=CONFIDENCE, draws=BOOTSTRAP) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the median."""
-    return _interval(bootstrap_medians(values, rng, draws), confidence)
+def ratio_interval(num, den, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Interval of median(num) / median(den) from the two medians' intervals, each at sqrt(confidence);
+    returns (low, high, coverage), where the coverage is a lower bound (the product of the two)."""
+    part = math.sqrt(confidence)
+    n_low, n_high, n_cov = median_interval(num, part)
+    d_low, d_high, d_cov = median_interval(den, part)
+    if not d_low > 0:
+        return math.nan, math.nan, 0.0
+    return n_low / d_high, n_high / d_low, n_cov * d_cov
 
 
 def karp_flatt(speedup, workers):
@@ -80,20 +120,19 @@ def fit_amdahl(workers, speedup) -> tuple[float, float]:
     return p, r2
 
 
-def summarize(frame, metric: str = "total_s", seed: int = 0):
+def summarize(frame, metric: str = "total_s"):
     """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits."""
     import pandas as pd
 
     rows = measured(frame)
     if rows.empty:
         return pd.DataFrame()
-    rng = np.random.default_rng(seed)
-    records, boots = [], []
+    records, samples = [], []
     for key, group in rows.groupby(CELL, sort=False):
         values = group[metric].to_numpy(dtype=float)
-        boot = bootstrap_medians(values, rng)
-        boots.append(boot)
-        low, high = _interval(boot)
+        samples.append(values)
+        low, high, coverage = median_interval(values)
+        kept_disturbed = group["disturbed"].astype(bool) if "disturbed" in group else None
         total = group["total_s"].to_numpy(dtype=float)
         records.append({
             **dict(zip(CELL, key)),
@@ -110,6 +149,9 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
             "max_s": float(values.max()),
             "ci_low_s": low,
             "ci_high_s": high,
+            "ci_coverage": coverage,
+            "disturbed_kept": int(kept_disturbed.sum()) if kept_disturbed is not None else 0,
+            "other_cores_max": float(group["other_cores"].max()) if "other_cores" in group else math.nan,
             "startup_s": float(group["startup_s"].median()),
             "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
             "busy_cores": float(group["busy_cores"].median()),
@@ -124,17 +166,14 @@ def summarize(frame, metric: str = "total_s", seed: int = 0):
     # The same work costs more CPU when it runs in parallel if workers contend (shared reference
     # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
     table["cpu_inflation"] = table["cpu_s"] / serial["cpu_s"].reindex(keys).to_numpy()
-    # The interval of a speedup: bootstrap the ratio of the two medians, resampling both independently.
+    # The interval of a speedup: the serial and the variant medians' intervals joined (see ratio_interval).
     serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == BASELINE_VARIANT}
-    lows, highs = [], []
+    lows, highs, coverages = [], [], []
     for i, base in zip(table.index, table[BASELINE].to_numpy()):
         j = serial_pos.get(tuple(base))
-        if j is None:
-            lows.append(math.nan), highs.append(math.nan)
-            continue
-        low, high = _interval(boots[j] / rng.permutation(boots[i]))
-        lows.append(low), highs.append(high)
-    table["speedup_low"], table["speedup_high"] = lows, highs
+        low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
+        lows.append(low), highs.append(high), coverages.append(coverage)
+    table["speedup_low"], table["speedup_high"], table["speedup_coverage"] = lows, highs, coverages
     table["efficiency"] = table["speedup"] / table["workers"]
     table["karp_flatt"] = karp_flatt(table["speedup"], table["workers"])
     ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]
@@ -164,6 +203,9 @@ def format_table(table) -> str:
     if shown["python_executable"].nunique() > 1:
         shown["python"] = [f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"])]
         columns.insert(0, "python")
+    if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
+        shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
+        columns.append("note")
     shown = shown[columns].sort_values(columns[:3] + ["workers"], kind="stable")
     return shown.to_string(
         index=False,

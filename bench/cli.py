@@ -47,7 +47,8 @@ def cmd_run(args) -> int:
     # Ctrl-C or `kill -INT` must still stop a run cleanly, so take the default handler back.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        run_dir, failed = orchestrator.execute(config, env, resume_dir=Path(args.resume) if args.resume else None)
+        outcome = orchestrator.execute(config, env, resume_dir=Path(args.resume) if args.resume else None)
+        run_dir, failed = outcome.run_dir, outcome.failed
     except orchestrator.Interrupted as stop:
         print(f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
               f"{stop.run_dir}/results.csv; finish with: gilbench run --resume {stop.run_dir}", file=sys.stderr)
@@ -75,6 +76,12 @@ def cmd_run(args) -> int:
             print(f"charts:  {run_dir}/overview.png, scaling-*.png, speedup-*.png, timeline-*.png")
         except UsageError as exc:
             print(f"gilbench: no report: {exc}", file=sys.stderr)
+    if outcome.disturbed:
+        print(f"gilbench: {outcome.disturbed} repetition(s) were disturbed: other programs (or the hypervisor) took "
+              f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} were "
+              f"run again later" + (f", and {outcome.kept_disturbed} measurement(s) were still disturbed after "
+                                    f"{config.reruns} re-runs: kept and marked, their cells are flagged as measured "
+                                    "on a busy machine" if outcome.kept_disturbed else "") + ".", file=sys.stderr)
     if failed:
         print(f"gilbench: {failed} repetition(s) failed; see the 'error' column of {run_dir / 'results.csv'}",
               file=sys.stderr)

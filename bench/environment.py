@@ -76,6 +76,11 @@ def collect_cpu(env: dict) -> None:
     env["load_avg_1m"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
     # What other programs use right now (the load average still counts a run that just ended).
     env["cpu_busy_percent"] = round(psutil.cpu_percent(interval=0.5), 1)
+    from . import accounting
+
+    why = accounting.unavailable()
+    env["machine_accounting"] = ("per repetition: /proc/stat (all CPUs, steal) minus gilbench's own rusage, "
+                                 f"resolution 1/{accounting.USER_HZ} s") if why is None else f"unavailable: {why}"
 
 
 def collect_system(env: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import multiprocessing
 import os
 import sys
@@ -46,6 +47,9 @@ class RunOptions:
     repeat: str = _opt("5", "measured repetitions per cell, after the warm-up")
     warmup: str = _opt("1", "warm-up repetitions per cell, before the measured ones (recorded, flagged, left out "
                             "of the statistics); 0 for none")
+    disturbance_threshold: str = _opt("0.1", "a repetition during which other programs and the hypervisor took "
+                                             "more than this many cores is marked disturbed and run again", "CORES")
+    reruns: str = _opt("2", "how many times a disturbed repetition is run again before it is kept, marked", "N")
     start_method: str = _opt("fork", "multiprocessing start method: fork, forkserver, spawn")
     timeout: str = _opt("300", "seconds before a repetition is killed")
     images: str | None = _opt(None, "thumbnail your own images instead of generated photos", "DIR")
@@ -113,6 +117,8 @@ class RunConfig:
     repeat: int
     warmup: int
     variant_workers: dict[str, list[int]]  # variant -> its own worker counts
+    disturbance_threshold: float  # cores of other programs + steal above which a repetition is disturbed
+    reruns: int  # re-runs of a disturbed repetition
     start_method: str
     timeout: float
     out: Path
@@ -262,6 +268,15 @@ def resolve(options: RunOptions) -> RunConfig:
     if not options.warmup.strip().isdigit():
         raise UsageError(f"--warmup {options.warmup!r} is not a whole number of repetitions (accepted: 0, 1, 2, ...)")
     warmup = int(options.warmup)
+    try:
+        threshold = float(options.disturbance_threshold)
+    except ValueError:
+        threshold = math.nan
+    if not threshold >= 0 or threshold == math.inf:
+        raise UsageError(f"--disturbance-threshold {options.disturbance_threshold!r} is not a number of cores >= 0 "
+                         "(e.g. 0.1)")
+    if not options.reruns.strip().isdigit():
+        raise UsageError(f"--reruns {options.reruns!r} is not a whole number (accepted: 0, 1, 2, ...)")
     variant_workers = {}
     for item in options.variant_workers:
         name, sep, counts = item.partition("=")
@@ -301,7 +316,8 @@ def resolve(options: RunOptions) -> RunConfig:
     storage.check_writable(Path(options.out))
     return RunConfig(
         options=options, workloads=workloads, variants=wanted, workers=workers, size=options.size,
-        overrides=overrides, repeat=repeat, warmup=warmup, variant_workers=variant_workers, start_method=options.start_method, timeout=timeout,
+        overrides=overrides, repeat=repeat, warmup=warmup, variant_workers=variant_workers,
+        disturbance_threshold=threshold, reruns=int(options.reruns), start_method=options.start_method, timeout=timeout,
         out=Path(options.out), pythons=pythons, images_dir=options.images, seed=seed,
         progress=not options.no_progress, strict=options.strict, child_env=child_env,
         dask_scheduler=options.dask_scheduler,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import deque
 import os
 import random
 import signal
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import interpreters, storage, variants
+from . import accounting, interpreters, storage, variants
 from .options import OPTIONS_FILE, RunConfig
 from .protocol import CellResult, CellSpec
 from .registry import Workload
@@ -38,6 +39,19 @@ class Cell:
     python: str = sys.executable  # the interpreter that runs this cell
 
 
+@dataclass
+class Outcome:
+    """What a run did, for the closing lines of `gilbench run`."""
+
+    run_dir: Path
+    failed: int = 0
+    finished: int = 0
+    disturbed: int = 0  # repetitions during which other programs or steal took more than the threshold
+    rerun: int = 0  # of those, how many were queued to run again
+    kept_disturbed: int = 0  # measured repetitions still disturbed after their re-runs: kept, marked
+    most_other: float = 0.0  # the most cores other programs and steal took in one repetition
+
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM stopped the run; every finished repetition is on disk."""
 
@@ -50,6 +64,7 @@ class Interrupted(Exception):
 class Repetition:
     cell: Cell
     repeat: int  # 1..N measured; 0, -1, ... warm-ups
+    attempt: int = 1  # 2, 3, ...: a re-run of a repetition that other programs disturbed
 
     @property
     def warmup(self) -> bool:
@@ -128,8 +143,9 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> CellResult:
-    """Run one repetition in a fresh child process (its own process group) and return its result."""
+def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> tuple[CellResult, accounting.Usage]:
+    """Run one repetition in a fresh child process (its own process group); return its result and what the
+    rest of the machine used meanwhile (accounted from just before the cell starts to just after it is reaped)."""
     with tempfile.TemporaryDirectory(prefix="gilbench-cell-") as scratch:
         spec = CellSpec(
             workload_ref=cell.ref,
@@ -146,6 +162,7 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> CellResult:
         log_path = os.path.join(scratch, "cell.log")
         watch_read, watch_write = os.pipe()  # the cell's lifeline: closes when this process dies
         with open(log_path, "wb") as log:
+            before = accounting.snapshot()
             try:
                 proc = subprocess.Popen(
                     interpreters.module_command(cell.python, "gilbench.cell", spec_path, result_path, str(watch_read)),
@@ -163,28 +180,33 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> CellResult:
                 kill_group(proc.pid)  # timeout, Ctrl-C, or leftovers a crashed cell did not reap
                 proc.wait()
                 os.close(watch_write)
+            usage = accounting.between(before, accounting.snapshot())
         if timed_out:
-            return CellResult.failed(f"timed out after {config.timeout:g} s: killed the cell's process group")
+            return CellResult.failed(f"timed out after {config.timeout:g} s: killed the cell's process group"), usage
         try:
             with open(result_path) as fh:
-                return CellResult.from_json(fh.read())
+                return CellResult.from_json(fh.read()), usage
         except OSError:
             tail = Path(log_path).read_text(errors="replace").strip().splitlines()[-1:] or [""]
             reason = f"cell process ended without a result ({variants.describe_exit(proc.returncode)})"
-            return CellResult.failed(f"{reason}: {tail[0]}" if tail[0] else reason)
+            return CellResult.failed(f"{reason}: {tail[0]}" if tail[0] else reason), usage
         except ValueError as exc:  # a cell of another gilbench version, or a torn file
-            return CellResult.failed(f"cell result unreadable: {exc}")
+            return CellResult.failed(f"cell result unreadable: {exc}"), usage
 
 
-def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, started: str, config: RunConfig):
+def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, started: str, config: RunConfig,
+              usage: accounting.Usage | None = None):
     cell = rep.cell
+    usage = usage or accounting.Usage(math.nan, math.nan, math.nan)
     busy = result.cpu_s / result.compute_s if result.compute_s > 0 else math.nan
     row = ResultRow(
         run_id=run_id, timestamp=started, workload=cell.workload, size=cell.size, params=cell.params_json,
         variant=cell.variant, workers=cell.workers, tasks=result.tasks, chunksize=result.chunksize,
         repeat=rep.repeat, warmup=rep.warmup, startup_s=result.startup_s, compute_s=result.compute_s,
         total_s=result.total_s, cpu_s=result.cpu_s, busy_cores=busy, peak_rss_mb=result.peak_rss_mb,
-        worker_processes=result.worker_processes, ok=result.ok, error=result.error, host=env["host"],
+        worker_processes=result.worker_processes, other_cores=usage.other_cores, steal_cores=usage.steal_cores,
+        disturbed=result.ok and accounting.is_disturbed(usage, config.disturbance_threshold), attempt=rep.attempt,
+        ok=result.ok, error=result.error, host=env["host"],
         python_version=result.python_version, python_implementation=result.python_implementation,
         python_executable=cell.python, free_threaded=result.free_threaded,
         gil_enabled=bool(result.worker_gil_enabled if result.worker_gil_enabled is not None
@@ -268,32 +290,45 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 "start_method": config.start_method, "variant_workers": config.variant_workers,
                 "timeout_s": config.timeout, "workers": config.workers, "variants": config.variants,
                 "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
-                "child_env": config.child_env,
+                "child_env": config.child_env, "disturbance_threshold": config.disturbance_threshold,
+                "reruns": config.reruns,
             }}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
         log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + {config.warmup} warm-up) = {len(order)} repetitions")
     point_latest(config.out, run_dir)
 
-    failed = finished = 0
-    bar = tqdm(total=len(order), unit="rep", disable=not config.progress, file=sys.stderr, dynamic_ncols=True)
+    outcome = Outcome(run_dir)
+    queue = deque(order)
+    bar = tqdm(total=len(queue), unit="rep", disable=not config.progress, file=sys.stderr, dynamic_ncols=True)
     try:
-        for rep in order:
+        while queue:
+            rep = queue.popleft()
             cell = rep.cell
-            bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}", refresh=False)
+            note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""
+            bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}{note}", refresh=False)
             started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            result = run_repetition(cell, prepared[cell.workload], config)
-            row, task_rows = make_rows(run_id, rep, result, env, started, config)
+            result, usage = run_repetition(cell, prepared[cell.workload], config)
+            row, task_rows = make_rows(run_id, rep, result, env, started, config, usage)
             storage.append_rows(run_dir / storage.TASKS, task_rows, TaskRow)
             storage.append_rows(run_dir / storage.RESULTS, [row], ResultRow)
-            finished += 1
+            outcome.finished += 1
             if not row.ok:
-                failed += 1
+                outcome.failed += 1
                 bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (repeat {rep.repeat}): {row.error}",
                           file=sys.stderr)
+            if row.disturbed:
+                outcome.disturbed += 1
+                outcome.most_other = max(outcome.most_other, row.other_cores + row.steal_cores)
+                if not rep.warmup and rep.attempt <= config.reruns:  # again later in the run, a bounded number of times
+                    queue.append(Repetition(cell, rep.repeat, rep.attempt + 1))
+                    outcome.rerun += 1
+                    bar.total += 1
+                elif not rep.warmup:
+                    outcome.kept_disturbed += 1
             bar.update(1)
     except KeyboardInterrupt:
-        raise Interrupted(run_dir, finished, len(order)) from None
+        raise Interrupted(run_dir, outcome.finished, outcome.finished + len(queue) + 1) from None
     finally:
         bar.close()
-    return run_dir, failed
+    return outcome

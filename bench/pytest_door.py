@@ -72,8 +72,8 @@ class CellBench:
         self.calls += 1
         rep = orchestrator.Repetition(self.cell, repeat)
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        result = orchestrator.run_repetition(self.cell, self.prepared, self.config)
-        row, tasks = orchestrator.make_rows(self.run_id, rep, result, self.env, started, self.config)
+        result, usage = orchestrator.run_repetition(self.cell, self.prepared, self.config)
+        row, tasks = orchestrator.make_rows(self.run_id, rep, result, self.env, started, self.config, usage)
         self.rows.append(row)
         self.task_rows.extend(tasks)
         return row

@@ -40,8 +40,9 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
         base = f"; this variant at 1 worker took {one_worker_s:.3f} s" if one_worker_s == one_worker_s else ""
         reasons.append(
             f"above linear, which {min(n, usable)} cores cannot give to CPU-bound work: the serial baseline "
-            f"({row['serial_s']:.3f} s{base}) was measured in a slow spell of this machine - the speedup's 95 % "
-            f"interval is {row['speedup_low']:.2f}x-{row['speedup_high']:.2f}x"
+            f"({row['serial_s']:.3f} s{base}) was measured in a slow spell of this machine - the speedup's interval "
+            f"is {row['speedup_low']:.2f}x-{row['speedup_high']:.2f}x (coverage at least "
+            f"{row.get('speedup_coverage', math.nan) * 100:.1f} %)"
         )
     if v in THREADS or v in INTERPRETERS:
         if busy < GIL_BOUND_BUSY and n > 1:
@@ -128,9 +129,17 @@ def ceiling_gap(part, tasks) -> list[str]:
 def workload_findings(part, tasks=None) -> list[str]:
     usable = int(part["usable_cpus"].iloc[0])
     lines = []
+    busy = part[part["disturbed_kept"] > 0] if "disturbed_kept" in part else part.iloc[0:0]
+    if not busy.empty:
+        lines.append("**Measured on a busy machine**: other programs kept taking CPU through every re-run of "
+                     + ", ".join(f"{r['variant']} x{int(r['workers'])} ({int(r['disturbed_kept'])} of {int(r['repeats'])} "
+                                 f"repetitions, up to {r['other_cores_max']:.2f} cores)" for _, r in busy.iterrows())
+                     + "; those times are kept, and may be slower than this machine can do.")
     variants = part[~part["variant"].isin([BASELINE_VARIANT, CEILING])]
-    if variants.empty or variants["speedup"].isna().all():
-        return ["No speedups: this workload has no successful serial baseline."]
+    if variants.empty:
+        return lines + ["Only the serial baseline was run: there is no speedup to show."]
+    if variants["speedup"].isna().all():
+        return lines + ["No speedups: this workload has no successful serial baseline."]
     best = variants.loc[variants["speedup"].idxmax()]
     first = part.iloc[0]
     if first["free_threaded"] and part["gil_enabled"].any():
@@ -270,15 +279,20 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
         for chart in charts.get(key, []):
             blocks.append(("img", chart))
     blocks.append(("h2", "Summary"))
-    blocks.append(("p", "Median of the measured repetitions; the interval is a 95 % bootstrap confidence interval "
-                        "of the median. Speedup is against the serial median of the same workload and interpreter."))
+    coverages = sorted(set(round(float(c) * 100, 1) for c in table["ci_coverage"])) if "ci_coverage" in table else []
+    blocks.append(("p", "Median of the measured repetitions (disturbed ones left out). The interval is a "
+                        "distribution-free order-statistic interval of the median; its exact coverage depends only on "
+                        "the number of repetitions and is given per row (here: "
+                        + ", ".join(f"{c:g} %" for c in coverages) + "; 5 repetitions can give at most 93.75 %). "
+                        "Speedup is against the serial median of the same workload and interpreter."))
     rows = []
     for _, r in table.sort_values(["workload", "python_version", "variant", "workers"]).iterrows():
         rows.append([r["workload"], r["variant"], str(int(r["workers"])), f"{r['median_s']:.3f}",
-                     f"{r['ci_low_s']:.3f}-{r['ci_high_s']:.3f}", _x(r["speedup"]), _pct(r["efficiency"]),
+                     f"{r['ci_low_s']:.3f}-{r['ci_high_s']:.3f} ({r.get('ci_coverage', math.nan) * 100:.1f} %)",
+                     _x(r["speedup"]), _pct(r["efficiency"]),
                      _pct(r["ceiling_efficiency"]), f"{r['busy_cores']:.2f}", _pct(r["startup_share"]),
                      "-" if math.isnan(r["karp_flatt"]) else f"{r['karp_flatt']:.3f}", f"{r['peak_rss_mb']:.0f}"])
-    blocks.append(("table", (["workload", "variant", "workers", "median s", "95 % CI s", "speedup", "efficiency",
+    blocks.append(("table", (["workload", "variant", "workers", "median s", "interval s (coverage)", "speedup", "efficiency",
                               "of ceiling", "busy cores", "start-up", "Karp-Flatt", "peak RSS MB"], rows)))
     return blocks
 

@@ -45,6 +45,10 @@ class ResultRow:
     busy_cores: float
     peak_rss_mb: float
     worker_processes: int
+    other_cores: float  # CPU other programs used during the repetition, in cores (empty where unmeasured)
+    steal_cores: float  # CPU the hypervisor took from this VM during the repetition, in cores
+    disturbed: bool  # other programs + steal above --disturbance-threshold: left out of the statistics
+    attempt: int  # 1, or 2, 3, ... for the re-runs of a disturbed repetition
     ok: bool
     error: str
     host: str
@@ -146,6 +150,10 @@ def header(row_type) -> list[str]:
     return [f.name for f in fields(row_type)]
 
 
+# Columns added after the first CSVs were written: a file without them loads with these values.
+ADDED_COLUMNS = {"other_cores": "", "steal_cores": "", "disturbed": "False", "attempt": "1"}
+
+
 def _encode(rows) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -216,13 +224,18 @@ def load_results(target, row_type=ResultRow):
     first = text.split("\n", 1)[0]
     columns = next(csv.reader([first]), []) if first else []
     missing = [c for c in header(row_type) if c not in columns]
-    if not columns or len(missing) == len(header(row_type)):
+    added = [c for c in missing if c in ADDED_COLUMNS and row_type is ResultRow]
+    missing = [c for c in missing if c not in added]
+    if not columns or len(missing) == len(header(row_type)) - len(added):
         raise UsageError(f"{str(path)!r} is not a gilbench {row_type.__name__} CSV (no gilbench header)")
     if missing:
         raise UsageError(f"{str(path)!r} lacks the column(s) {', '.join(missing)}")
     try:
         text_columns = {f.name: str for f in fields(row_type) if f.type == "str" and f.name in columns}
         frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], dtype=text_columns)
+        for column in added:  # an older gilbench's CSV: filled in as it would have been then
+            frame[column] = ADDED_COLUMNS[column]
+            frame[column] = frame[column].replace("", float("nan"))
     except Exception as exc:  # noqa: BLE001 - pandas' parser errors vary; one line is what the user needs
         raise UsageError(f"{str(path)!r} does not parse as CSV: {str(exc).splitlines()[0]}") from None
     for f in fields(row_type):

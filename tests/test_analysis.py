@@ -39,12 +39,41 @@ def test_amdahl_fit_needs_two_worker_counts():
     assert all(math.isnan(v) for v in analysis.fit_amdahl([2], [1.9]))
 
 
-def test_bootstrap_interval_contains_the_median():
-    rng = np.random.default_rng(1)
-    values = [1.0, 1.1, 0.9, 1.05, 0.95, 1.2, 1.0]
-    low, high = analysis.bootstrap_median_ci(values, rng)
-    assert low <= np.median(values) <= high and high - low < 0.3
-    assert analysis.bootstrap_median_ci([2.0], rng) == (2.0, 2.0)
+@pytest.mark.parametrize("n,expected", [(5, 0.9375), (6, 0.96875), (8, 0.9921875), (10, 0.978515625), (20, 0.9586105)])
+def test_median_interval_states_its_exact_coverage(n, expected):
+    values = list(range(n))
+    low, high, coverage = analysis.median_interval(values)
+    assert coverage == pytest.approx(expected, abs=1e-6)
+    assert (coverage >= 0.95) == (n >= 6)  # five repetitions cannot give a 95 % interval of the median
+    if n == 5:
+        assert (low, high) == (0, 4)  # the best there is: [min, max], 93.75 %
+    assert analysis.median_interval([2.0]) == (2.0, 2.0, 0.0)  # one value: no interval at all
+
+
+@pytest.mark.parametrize("n", [5, 9, 15])
+def test_median_interval_covers_as_often_as_it_says(n):
+    """Simulated samples from a skewed, known distribution (lognormal, true median 1): the interval
+    covers the true median as often as its stated coverage, within simulation error."""
+    rng = np.random.default_rng(n)
+    trials = 4000
+    hits = 0
+    for _ in range(trials):
+        low, high, coverage = analysis.median_interval(rng.lognormal(0.0, 0.3, n))
+        hits += low <= 1.0 <= high
+    error = 4 * math.sqrt(coverage * (1 - coverage) / trials)
+    assert abs(hits / trials - coverage) < error
+
+
+def test_speedup_interval_covers_at_least_its_stated_coverage():
+    rng = np.random.default_rng(7)
+    trials, hits = 3000, 0
+    for _ in range(trials):
+        serial = 2.0 * rng.lognormal(0, 0.2, 7)  # true median 2.0
+        parallel = 1.0 * rng.lognormal(0, 0.2, 7)  # true median 1.0: true speedup 2.0
+        low, high, coverage = analysis.ratio_interval(serial, parallel)
+        hits += low <= 2.0 <= high
+    assert coverage == pytest.approx(analysis.median_coverage(7, 1) ** 2)  # [min, max] of 7 is 98.4 % each
+    assert hits / trials >= coverage - 3 * math.sqrt(coverage * (1 - coverage) / trials)
 
 
 def test_missing_baseline_is_reported(tmp_path):

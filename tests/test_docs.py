@@ -10,7 +10,8 @@ from gilbench.storage import ResultRow, TaskRow
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SUMMARY_COLUMNS = ["repeats", "median_s", "min_s", "max_s", "ci_low_s", "ci_high_s", "startup_share", "serial_s",
-                   "speedup", "speedup_low", "speedup_high", "efficiency", "karp_flatt", "ceiling_speedup",
+                   "speedup", "speedup_low", "speedup_high", "speedup_coverage", "ci_coverage", "disturbed_kept",
+                   "other_cores_max", "efficiency", "karp_flatt", "ceiling_speedup",
                    "ceiling_efficiency", "amdahl_p", "amdahl_r2", "cpu_s", "cpu_inflation"]
 
 
