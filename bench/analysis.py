@@ -214,3 +214,41 @@ def format_table(table) -> str:
             "busy_cores": "{:.2f}".format, "startup_s": "{:.3f}".format,
         },
     )
+
+
+VERDICTS = {"+": "faster", "-": "slower", "~": "no clear difference"}  # pyperf's and asv's marks
+
+
+MIN_VERDICT_COVERAGE = 0.8  # below this (e.g. two repetitions: 25 %) an interval cannot carry a verdict
+
+
+def verdict(low: float, high: float, coverage: float = 1.0) -> str:
+    """'+' when the whole interval of time(B) / time(A) lies below 1 (B is faster), '-' above 1, else '~';
+    '~' also where the interval's coverage is too low to say anything."""
+    if not (low == low and high == high) or not coverage >= MIN_VERDICT_COVERAGE:
+        return "~"
+    return "+" if high < 1 else "-" if low > 1 else "~"
+
+
+def compare_cells(base_rows, other_rows, metric: str = "total_s"):
+    """Per cell present in both: time ratio other / base (median over median) with its interval, coverage and
+    verdict; the same work only (workload, size, parameters, variant, workers)."""
+    import pandas as pd
+
+    keys = ["workload", "size", "params", "variant", "workers"]
+    base = {k: g[metric].to_numpy(dtype=float) for k, g in measured(base_rows).groupby(keys, sort=False)}
+    other = {k: g[metric].to_numpy(dtype=float) for k, g in measured(other_rows).groupby(keys, sort=False)}
+    records = []
+    for key in [k for k in base if k in other]:
+        low, high, coverage = ratio_interval(other[key], base[key])
+        mark = verdict(low, high, coverage)
+        records.append({**dict(zip(keys, key)), "base_median_s": float(np.median(base[key])),
+                        "other_median_s": float(np.median(other[key])),
+                        "time_ratio": float(np.median(other[key]) / np.median(base[key])),
+                        "ratio_low": low, "ratio_high": high, "coverage": coverage, "verdict": mark,
+                        "meaning": VERDICTS[mark] if coverage >= MIN_VERDICT_COVERAGE
+                        else "too few repetitions for a verdict"})
+    order = list(VARIANTS)
+    records.sort(key=lambda r: (r["workload"], order.index(r["variant"]) if r["variant"] in order else len(order),
+                                r["workers"]))
+    return pd.DataFrame.from_records(records)

@@ -119,16 +119,16 @@ def cmd_compare(args) -> int:
     from . import render
 
     paths = render.compare(args.runs, args.out)
-    print(f"speedup ratios: {paths[0]}")
-    print(f"chart: {paths[1]}")
-    print(_read_csv_text(paths[0]))
-    return EXIT_OK
-
-
-def _read_csv_text(path) -> str:
     import pandas as pd
 
-    return pd.read_csv(path).to_string(index=False, float_format=lambda v: f"{v:.2f}")
+    table = pd.read_csv(paths[0], keep_default_na=False)
+    for (run, base), part in table.groupby(["run", "base"], sort=False):
+        counts = part["verdict"].value_counts()
+        print(f"{run} vs {base}: {counts.get('+', 0)} faster, {counts.get('-', 0)} slower, "
+              f"{counts.get('~', 0)} no clear difference")
+        print("\n".join("  " + line for line in render.compare_lines(part)))
+    print(f"\nverdicts: {paths[0]}  (and {paths[2].name})\nspeedups: {paths[1]}\nchart:    {paths[3]}")
+    return EXIT_OK
 
 
 def cmd_import(args) -> int:

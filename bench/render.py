@@ -108,22 +108,24 @@ def run_label(frame) -> str:
 
 
 def compare(targets: list, out) -> list[Path]:
-    """Overlay runs on one chart per workload, and write a table of speedup ratios."""
+    """Overlay runs on one chart per workload; per cell, the time ratio to the first run with its interval and a
+    verdict (compare.csv, compare.md); and the speedup curves side by side (speedups.csv)."""
     import pandas as pd
 
     from . import analysis, charts
 
-    tables, labels = [], []
+    tables, labels, frames = [], [], []
     for target in targets:
         frame = storage.load_results(target)
         table = analysis.summarize(frame)
         if table.empty or table["speedup"].isna().all():
             raise UsageError(f"{str(target)!r} has no successful serial baseline to compare speedups")
-        for (exe, _), part in table.groupby(["python_executable", "start_method"], sort=False):
+        for (exe, method), part in table.groupby(["python_executable", "start_method"], sort=False):
             tables.append(part)
             labels.append(run_label(part))
+            frames.append(frame[(frame["python_executable"] == exe) & (frame["start_method"] == method)])
     order = sorted(range(len(tables)), key=lambda i: bool(tables[i]["free_threaded"].iloc[0]))  # GIL builds first
-    tables, labels = [tables[i] for i in order], [labels[i] for i in order]
+    tables, labels, frames = [tables[i] for i in order], [labels[i] for i in order], [frames[i] for i in order]
     if len(tables) < 2:
         raise UsageError("compare needs at least two runs, or one run made under two or more interpreters (--python)")
     seen = {}
@@ -131,22 +133,56 @@ def compare(targets: list, out) -> list[Path]:
         if labels.count(label) > 1:
             seen[label] = seen.get(label, 0) + 1
             labels[i] = f"{label} #{seen[label]}"
+    verdicts = []
+    for frame, label in zip(frames[1:], labels[1:]):
+        cells = analysis.compare_cells(frames[0], frame)
+        if not cells.empty:
+            cells.insert(0, "run", label)
+            cells.insert(1, "base", labels[0])
+            verdicts.append(cells)
+    if not verdicts:
+        raise UsageError("the runs have no cell in common (same workload, size, parameters, variant and workers): "
+                         "nothing to compare")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"compare --out {str(out)!r} is not a folder")
     out.mkdir(parents=True, exist_ok=True)
     written = charts.chart_compare(tables, labels, out)
+    table = pd.concat(verdicts)
+    path = storage.atomic_write(out / "compare.csv", None,
+                                lambda tmp: table.drop(columns=["params"]).to_csv(tmp, index=False, float_format="%.4g"))
     keyed = []
-    for table, label in zip(tables, labels):
-        t = table[["workload", "variant", "workers", "median_s", "speedup", "busy_cores"]].copy()
+    for t, label in zip(tables, labels):
+        t = t[["workload", "variant", "workers", "speedup"]].copy()
         t["run"] = label
         keyed.append(t)
-    both = pd.concat(keyed)
-    wide = both.pivot_table(index=["workload", "variant", "workers"], columns="run", values="speedup")
-    base = labels[0]
-    for label in labels[1:]:
-        if base in wide and label in wide:
-            wide[f"ratio {label} / {base}"] = wide[label] / wide[base]
-    path = out / "compare.csv"
-    wide.reset_index().to_csv(path, index=False, float_format="%.4g")
-    return [path, *written]
+    wide = pd.concat(keyed).pivot_table(index=["workload", "variant", "workers"], columns="run", values="speedup")
+    speedups = storage.atomic_write(out / "speedups.csv", None,
+                                    lambda tmp: wide.reset_index().to_csv(tmp, index=False, float_format="%.4g"))
+    storage.atomic_write(out / "compare.md", compare_markdown(table))
+    return [path, speedups, out / "compare.md", *written]
+
+
+def compare_lines(table) -> list[str]:
+    """One line per cell: what the terminal prints and compare.md lists."""
+    lines = []
+    for _, r in table.iterrows():
+        lines.append(f"{r['verdict']} {r['workload']:<11} {r['variant']:<16} x{int(r['workers']):<3} "
+                     f"{r['base_median_s']:.3f} s -> {r['other_median_s']:.3f} s  {r['time_ratio']:.2f}x the time "
+                     f"[{r['ratio_low']:.2f}-{r['ratio_high']:.2f}, coverage >= {r['coverage'] * 100:.1f} %]  "
+                     f"{r['meaning']}")
+    return lines
+
+
+def compare_markdown(table) -> str:
+    parts = ["# gilbench compare\n",
+             "Per cell: the time of a run over the time of the first, median over median, with an interval joined "
+             "from the two medians' order-statistic intervals (its coverage is a lower bound). `+` faster: the whole "
+             "interval below 1; `-` slower: above 1; `~` no clear difference.\n"]
+    for (run, base), part in table.groupby(["run", "base"], sort=False):
+        counts = part["verdict"].value_counts()
+        parts.append(f"## {run} vs {base}\n")
+        parts.append(f"{counts.get('+', 0)} faster, {counts.get('-', 0)} slower, {counts.get('~', 0)} no clear "
+                     "difference.\n")
+        parts.append("```\n" + "\n".join(compare_lines(part)) + "\n```\n")
+    return "\n".join(parts)

@@ -103,7 +103,8 @@ def test_compare_two_hosts(tmp_path):
     b = gil_run(tmp_path / "b", host="server", usable=16)
     paths = render.compare([a, b], tmp_path / "cmp")
     text = paths[0].read_text()
-    assert "laptop" in text and "server" in text and "ratio" in text
+    assert "laptop" in text and "server" in text and "time_ratio" in text and "verdict" in text
+    assert "laptop" in paths[1].read_text() and "server" in paths[1].read_text()  # speedups side by side
     with Image.open(tmp_path / "cmp" / "compare.png") as img:
         assert img.width > 600
 
@@ -137,3 +138,39 @@ def test_failed_report_keeps_previous_outputs(tmp_path):
     (run / "results.csv").write_text("garbage,no,header\n")
     assert cli.main(["report", str(run)]) == 2
     assert (run / "report.md").read_text() == before
+
+
+def _timed_run(folder, host, serial_times, pool_times):
+    rows = [row("serial", 1, t, repeat=i + 1, host=host) for i, t in enumerate(serial_times)]
+    rows += [row("process-pool", 2, t, repeat=i + 1, host=host, busy=1.9) for i, t in enumerate(pool_times)]
+    return write_run(folder, rows)
+
+
+def test_compare_gives_a_verdict_per_cell(tmp_path, capsys):
+    quiet = [1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01]
+    a = _timed_run(tmp_path / "a", "laptop", quiet, [0.55, 0.56, 0.54, 0.55, 0.57, 0.55, 0.56])
+    # serial: the same times within noise; process-pool: clearly slower (0.80 s against 0.55 s)
+    b = _timed_run(tmp_path / "b", "server", [1.01, 0.99, 1.00, 1.02, 0.98, 1.00, 0.99],
+                   [0.80, 0.81, 0.79, 0.80, 0.82, 0.80, 0.81])
+    assert cli.main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    out = capsys.readouterr().out
+    table = __import__("pandas").read_csv(tmp_path / "cmp" / "compare.csv")
+    verdicts = dict(zip(table["variant"], table["verdict"]))
+    assert verdicts == {"serial": "~", "process-pool": "-"}
+    assert "1 slower, 1 no clear difference" in out and "no clear difference" in (tmp_path / "cmp" / "compare.md").read_text()
+    pool = table[table["variant"] == "process-pool"].iloc[0]
+    assert pool["ratio_low"] > 1 and pool["time_ratio"] == pytest.approx(0.80 / 0.55, rel=1e-3)
+
+
+def test_compare_verdict_rules():
+    assert analysis.verdict(0.80, 0.95) == "+" and analysis.verdict(1.02, 1.3) == "-"
+    assert analysis.verdict(0.9, 1.1) == "~" and analysis.verdict(float("nan"), 1.0) == "~"
+    assert analysis.verdict(1.2, 1.5, coverage=0.25) == "~"  # two repetitions each: no verdict at all
+
+
+def test_compare_with_nothing_in_common_fails(tmp_path, capsys):
+    a = _timed_run(tmp_path / "a", "laptop", [1.0, 1.1, 0.9], [0.5, 0.6, 0.55])
+    b = write_run(tmp_path / "b", [row("serial", 1, 1.0, host="server", workload="mandelbrot"),
+                                   row("process-pool", 2, 0.5, host="server", workload="mandelbrot")])
+    assert cli.main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 2
+    assert "no cell in common" in capsys.readouterr().err
