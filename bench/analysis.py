@@ -174,6 +174,8 @@ def summarize(frame, metric: str = "total_s"):
         low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
         lows.append(low), highs.append(high), coverages.append(coverage)
     table["speedup_low"], table["speedup_high"], table["speedup_coverage"] = lows, highs, coverages
+    table["speedup_halfwidth"] = np.maximum(table["speedup_high"] / table["speedup"] - 1,
+                                            1 - table["speedup_low"] / table["speedup"])
     table["efficiency"] = table["speedup"] / table["workers"]
     table["karp_flatt"] = karp_flatt(table["speedup"], table["workers"])
     ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]
@@ -217,6 +219,12 @@ def format_table(table) -> str:
 
 
 VERDICTS = {"+": "faster", "-": "slower", "~": "no clear difference"}  # pyperf's and asv's marks
+
+
+def precision_met(table, precision: float):
+    """Per cell: is the speedup interval within +-precision of the speedup (relative half-width)?"""
+    half = np.maximum(table["speedup_high"] / table["speedup"] - 1, 1 - table["speedup_low"] / table["speedup"])
+    return (half <= precision).fillna(False)
 
 
 MIN_VERDICT_COVERAGE = 0.8  # below this (e.g. two repetitions: 25 %) an interval cannot carry a verdict

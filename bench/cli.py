@@ -76,6 +76,11 @@ def cmd_run(args) -> int:
             print(f"charts:  {run_dir}/overview.png, scaling-*.png, speedup-*.png, timeline-*.png")
         except UsageError as exc:
             print(f"gilbench: no report: {exc}", file=sys.stderr)
+    if config.auto:
+        print(f"gilbench: --repeat auto: {outcome.missed_precision} cell(s) still wider than "
+              f"+-{config.precision * 100:g} % when the run ended (see the report)" if outcome.missed_precision
+              else f"gilbench: --repeat auto: every cell's speedup interval is within +-{config.precision * 100:g} %",
+              file=sys.stderr)
     if outcome.disturbed:
         print(f"gilbench: {outcome.disturbed} repetition(s) were disturbed: other programs (or the hypervisor) took "
               f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} were "

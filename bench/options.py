@@ -22,6 +22,9 @@ from .errors import UsageError
 from .registry import Workload
 
 OPTIONS_FILE = "options.json"
+# --repeat auto starts with this many rounds: an order-statistic interval of the median reaches 95 %
+# only from six values on, and a speedup joins two medians.
+AUTO_FIRST_ROUNDS = 6
 
 
 def _opt(default, help: str, metavar: str | None = None):
@@ -44,7 +47,10 @@ class RunOptions:
                                      "threading=1,4,16", "VARIANT=LIST")
     param: list = _opt([], "override one parameter of the size profile (repeatable), e.g. iterations=2e8",
                        "[WORKLOAD.]KEY=VALUE")
-    repeat: str = _opt("5", "measured repetitions per cell, after the warm-up")
+    repeat: str = _opt("5", "measured repetitions per cell, after the warm-up; 'auto': rounds go on until every "
+                            "cell's speedup interval is within --precision, or --budget runs out")
+    precision: str = _opt("0.05", "with --repeat auto: the relative half-width every speedup interval must reach")
+    budget: str = _opt("120", "with --repeat auto: seconds of measuring after which no new round starts", "SECONDS")
     warmup: str = _opt("1", "warm-up repetitions per cell, before the measured ones (recorded, flagged, left out "
                             "of the statistics); 0 for none")
     disturbance_threshold: str = _opt("0.1", "a repetition during which other programs and the hypervisor took "
@@ -114,7 +120,10 @@ class RunConfig:
     workers: list[int]
     size: str
     overrides: dict[str, dict[str, str]]  # workload -> {param: text}
-    repeat: int
+    repeat: int  # rounds planned from the start (with auto: the first rounds)
+    auto: bool  # --repeat auto: more rounds while some cell misses the precision and the budget lasts
+    precision: float
+    budget_s: float
     warmup: int
     variant_workers: dict[str, list[int]]  # variant -> its own worker counts
     disturbance_threshold: float  # cores of other programs + steal above which a repetition is disturbed
@@ -264,7 +273,12 @@ def resolve(options: RunOptions) -> RunConfig:
             if unavailable.get(v):
                 raise UsageError(f"variant {v!r} cannot run under {python}: {unavailable[v]}")
     workers = parse_workers(options.workers, environment.usable_cpus())
-    repeat = parse_positive(options.repeat, "--repeat")
+    auto = options.repeat.strip() == "auto"
+    if not auto and not options.repeat.strip().isdigit():
+        raise UsageError(f"--repeat {options.repeat!r} is not a positive integer or 'auto'")
+    repeat = AUTO_FIRST_ROUNDS if auto else parse_positive(options.repeat, "--repeat")
+    precision = parse_positive(options.precision, "--precision", float)
+    budget_s = parse_positive(options.budget, "--budget", float)
     if not options.warmup.strip().isdigit():
         raise UsageError(f"--warmup {options.warmup!r} is not a whole number of repetitions (accepted: 0, 1, 2, ...)")
     warmup = int(options.warmup)
@@ -316,7 +330,7 @@ def resolve(options: RunOptions) -> RunConfig:
     storage.check_writable(Path(options.out))
     return RunConfig(
         options=options, workloads=workloads, variants=wanted, workers=workers, size=options.size,
-        overrides=overrides, repeat=repeat, warmup=warmup, variant_workers=variant_workers,
+        overrides=overrides, repeat=repeat, auto=auto, precision=precision, budget_s=budget_s, warmup=warmup, variant_workers=variant_workers,
         disturbance_threshold=threshold, reruns=int(options.reruns), start_method=options.start_method, timeout=timeout,
         out=Path(options.out), pythons=pythons, images_dir=options.images, seed=seed,
         progress=not options.no_progress, strict=options.strict, child_env=child_env,

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,6 +51,7 @@ class Outcome:
     rerun: int = 0  # of those, how many were queued to run again
     kept_disturbed: int = 0  # measured repetitions still disturbed after their re-runs: kept, marked
     most_other: float = 0.0  # the most cores other programs and steal took in one repetition
+    missed_precision: int = 0  # --repeat auto: cells whose speedup interval was still wider than the precision
 
 
 class Interrupted(Exception):
@@ -251,6 +253,27 @@ def prepare_inputs(config: RunConfig, log=print) -> dict[str, dict]:
     return prepared
 
 
+def auto_round(run_dir: Path, cells: list[Cell], config: RunConfig, repeat: int, elapsed_s: float,
+               rng: random.Random, outcome: "Outcome") -> list[Repetition]:
+    """The next round for --repeat auto: the cells whose speedup interval is still wider than the precision,
+    with their serial baselines, shuffled; none when every cell meets it or the round would not fit the budget."""
+    from . import analysis
+
+    table = analysis.summarize(storage.load_results(run_dir))
+    if table.empty:
+        return []
+    missed = table[~analysis.precision_met(table, config.precision)]
+    outcome.missed_precision = len(missed)
+    rounds_done = repeat - 1 + config.warmup
+    if missed.empty or elapsed_s + elapsed_s / max(1, rounds_done) > config.budget_s:
+        return []
+    wanted = {(r.workload, r.variant, int(r.workers), r.python_executable) for r in missed.itertuples()}
+    wanted |= {(w, analysis.BASELINE_VARIANT, 1, p) for w, _, _, p in wanted}
+    extra = [Repetition(c, repeat) for c in cells if (c.workload, c.variant, c.workers, c.python) in wanted]
+    rng.shuffle(extra)
+    return extra
+
+
 def finished_keys(run_dir: Path) -> set[tuple]:
     """Repetitions already recorded in a run folder (successful or not): --resume skips them."""
     frame = storage.load_results(run_dir)
@@ -291,7 +314,8 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 "timeout_s": config.timeout, "workers": config.workers, "variants": config.variants,
                 "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
                 "child_env": config.child_env, "disturbance_threshold": config.disturbance_threshold,
-                "reruns": config.reruns,
+                "reruns": config.reruns, "repeat_auto": config.auto, "precision": config.precision,
+                "budget_s": config.budget_s,
             }}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
@@ -300,9 +324,20 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
 
     outcome = Outcome(run_dir)
     queue = deque(order)
+    measuring_since = time.perf_counter()
+    next_repeat = config.repeat + 1
     bar = tqdm(total=len(queue), unit="rep", disable=not config.progress, file=sys.stderr, dynamic_ncols=True)
     try:
-        while queue:
+        while queue or config.auto:
+            if not queue:  # --repeat auto: another round of the cells that missed the precision, if the budget lasts
+                extra = auto_round(run_dir, cells, config, next_repeat, time.perf_counter() - measuring_since,
+                                   random.Random(seed + next_repeat), outcome)
+                if not extra:
+                    break
+                queue.extend(extra)
+                bar.total += len(extra)
+                next_repeat += 1
+                continue
             rep = queue.popleft()
             cell = rep.cell
             note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""
@@ -317,14 +352,14 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 outcome.failed += 1
                 bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (repeat {rep.repeat}): {row.error}",
                           file=sys.stderr)
-            if row.disturbed:
+            if row.disturbed and not rep.warmup:  # a disturbed warm-up is marked, and counts for nothing anyway
                 outcome.disturbed += 1
                 outcome.most_other = max(outcome.most_other, row.other_cores + row.steal_cores)
-                if not rep.warmup and rep.attempt <= config.reruns:  # again later in the run, a bounded number of times
+                if rep.attempt <= config.reruns:  # again later in the run, a bounded number of times
                     queue.append(Repetition(cell, rep.repeat, rep.attempt + 1))
                     outcome.rerun += 1
                     bar.total += 1
-                elif not rep.warmup:
+                else:
                     outcome.kept_disturbed += 1
             bar.update(1)
     except KeyboardInterrupt:

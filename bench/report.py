@@ -126,6 +126,25 @@ def ceiling_gap(part, tasks) -> list[str]:
     return lines
 
 
+def context_check(part) -> list[str]:
+    """The run's own calibration of context bias: at 1 worker every variant does the serial work in another
+    context (a worker thread, a forked process); its speedup should be 1.00x. Say whether it is, within the
+    interval, and by how much it is not."""
+    one = part[(part["workers"] == 1) & ~part["variant"].isin([BASELINE_VARIANT])]
+    one = one[one["speedup"].notna()]
+    if one.empty:
+        return []
+    outside = one[(one["speedup_low"] > 1) | (one["speedup_high"] < 1)]
+    listed = ", ".join(f"{r['variant']} {_x(r['speedup'])}" for _, r in one.iterrows())
+    if outside.empty:
+        return [f"Context check at 1 worker (same work as serial, in a worker thread or process): {listed}; every "
+                "interval contains 1.00x, so no bias of the serial baseline shows beyond this run's noise."]
+    side = "slower" if (outside["speedup"] > 1).all() else "faster" if (outside["speedup"] < 1).all() else "off"
+    return [f"Context check at 1 worker: {listed}. The intervals of "
+            + ", ".join(outside["variant"]) + f" exclude 1.00x: the serial baseline ran {side} than the same work in "
+            "a worker, so every speedup of this workload carries that bias (see README, 'Reading the numbers')."]
+
+
 def workload_findings(part, tasks=None) -> list[str]:
     usable = int(part["usable_cpus"].iloc[0])
     lines = []
@@ -174,6 +193,7 @@ def workload_findings(part, tasks=None) -> list[str]:
             lines.append(
                 f"Threads helped partly ({_x(t['speedup'])}, {t['busy_cores']:.2f} busy cores) but processes did better ({_x(p['speedup'])})."
             )
+    lines += context_check(part)
     lines += ceiling_gap(part, tasks)
     counts = {v: sorted(int(n) for n in rows["workers"]) for v, rows in variants.groupby("variant", sort=False)}
     if len({tuple(c) for c in counts.values()}) > 1:
@@ -253,6 +273,19 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} repetitions per cell "
                                 f"{after}, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
+    config = env.get("config", {})
+    if config.get("repeat_auto") and "speedup_halfwidth" in table:
+        met = table["speedup_halfwidth"] <= config["precision"]
+        missed = table[~met]
+        text = (f"`--repeat auto`: rounds went on while a cell's speedup interval was wider than "
+                f"+-{config['precision'] * 100:g} % and the {config['budget_s']:g} s budget lasted; "
+                f"{int(met.sum())} of {len(table)} cells met the target, with {int(table['repeats'].min())} to "
+                f"{int(table['repeats'].max())} repetitions.")
+        if not missed.empty:
+            text += " Not met: " + ", ".join(
+                f"{r['workload']} {r['variant']} x{int(r['workers'])} (+-{r['speedup_halfwidth'] * 100:.0f} %)"
+                for _, r in missed.iterrows()) + "."
+        blocks.append(("p", text))
     if env.get("merged_from"):
         plan = env.get("reference_plan", {})
         text = ("This folder merges " + " and ".join(f"run `{rid}` ({label})" for label, rid in env["merged_from"].items())

@@ -92,3 +92,24 @@ def test_a_machine_that_stays_busy_keeps_marked_results_and_says_so(tmp_path, no
     assert "busy machine" in proc.stdout  # the terminal table marks the cell
     report = (tmp_path / "latest" / "report.md").read_text()
     assert "**Measured on a busy machine**" in report and "serial x1 (2 of 2 repetitions" in report
+
+
+def test_repeat_auto_adds_rounds_only_for_cells_that_miss_the_precision(tmp_path, no_stray_cells):
+    """A loose precision is met after the first rounds; an impossible one runs until the budget and says so."""
+    env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)
+    base = [sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants", "serial,process-pool",
+            "--workers", "2", "--size", "smoke", "--repeat", "auto", "--no-progress"]
+    loose = subprocess.run([*base, "--precision", "10", "--out", str(tmp_path / "loose")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert loose.returncode == 0, loose.stderr
+    frame = storage.load_results(tmp_path / "loose" / "latest")
+    assert frame.loc[~frame["warmup"], "repeat"].max() == 6  # the first rounds only
+    assert "every cell's speedup interval is within" in loose.stderr
+    tight = subprocess.run([*base, "--precision", "0.0001", "--budget", "8", "--out", str(tmp_path / "tight")],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert tight.returncode == 0, tight.stderr
+    frame = storage.load_results(tmp_path / "tight" / "latest")
+    assert frame["repeat"].max() > 6  # more rounds were run...
+    assert "2 cell(s) still wider than" in tight.stderr  # ...and it stopped at the budget, saying so
+    report = (tmp_path / "tight" / "latest" / "report.md").read_text()
+    assert "0 of 2 cells met the target" in report
