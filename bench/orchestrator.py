@@ -183,6 +183,8 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> tuple[CellR
                 proc.wait()
                 os.close(watch_write)
             usage = accounting.between(before, accounting.snapshot())
+            if spec.options.get("scheduler"):  # the work ran in an outside cluster's processes: not separable here
+                usage = accounting.Usage(math.nan, math.nan, math.nan)
         if timed_out:
             return CellResult.failed(f"timed out after {config.timeout:g} s: killed the cell's process group"), usage
         try:
@@ -221,7 +223,8 @@ def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, start
     )
     tasks = [
         storage.task_row(rec, run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant,
-                         workers=cell.workers, repeat=rep.repeat, warmup=rep.warmup, python_executable=cell.python,
+                         workers=cell.workers, repeat=rep.repeat, warmup=rep.warmup, attempt=rep.attempt,
+                         python_executable=cell.python,
                          host=env["host"])
         for rec in result.task_records
     ]

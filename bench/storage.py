@@ -80,6 +80,7 @@ class TaskRow:
     workers: int
     repeat: int
     warmup: bool
+    attempt: int  # as in results.csv: the re-runs of a disturbed repetition have their own tasks
     task: int
     python_executable: str  # the interpreter that ran the cell (one run may use several)
     pid: int
@@ -114,12 +115,12 @@ def atomic_write(path, data, writer=None) -> Path:
     return path
 
 
-def task_row(record, *, run_id, workload, size, variant, workers, repeat, warmup, python_executable, host):
+def task_row(record, *, run_id, workload, size, variant, workers, repeat, warmup, attempt, python_executable, host):
     """A worker's TaskRecord as its tasks.csv row: the record's fields and the cell it belongs to."""
     wall_s = record.end_s - record.start_s
     return TaskRow(
         run_id=run_id, workload=workload, size=size, variant=variant, workers=workers, repeat=repeat, warmup=warmup,
-        task=record.task, python_executable=python_executable, pid=record.pid, thread_id=record.thread_id,
+        attempt=attempt, task=record.task, python_executable=python_executable, pid=record.pid, thread_id=record.thread_id,
         host=record.host or host, start_s=record.start_s, end_s=record.end_s, wall_s=wall_s, cpu_s=record.cpu_s,
         cpu_share=record.cpu_s / wall_s if wall_s > 0 else float("nan"),
     )
@@ -152,6 +153,7 @@ def header(row_type) -> list[str]:
 
 # Columns added after the first CSVs were written: a file without them loads with these values.
 ADDED_COLUMNS = {"other_cores": "", "steal_cores": "", "disturbed": "False", "attempt": "1"}
+ADDED_TASK_COLUMNS = {"attempt": "1"}
 
 
 def _encode(rows) -> bytes:
@@ -224,7 +226,8 @@ def load_results(target, row_type=ResultRow):
     first = text.split("\n", 1)[0]
     columns = next(csv.reader([first]), []) if first else []
     missing = [c for c in header(row_type) if c not in columns]
-    added = [c for c in missing if c in ADDED_COLUMNS and row_type is ResultRow]
+    fill = ADDED_COLUMNS if row_type is ResultRow else ADDED_TASK_COLUMNS
+    added = [c for c in missing if c in fill]
     missing = [c for c in missing if c not in added]
     if not columns or len(missing) == len(header(row_type)) - len(added):
         raise UsageError(f"{str(path)!r} is not a gilbench {row_type.__name__} CSV (no gilbench header)")
@@ -234,7 +237,7 @@ def load_results(target, row_type=ResultRow):
         text_columns = {f.name: str for f in fields(row_type) if f.type == "str" and f.name in columns}
         frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], dtype=text_columns)
         for column in added:  # an older gilbench's CSV: filled in as it would have been then
-            frame[column] = ADDED_COLUMNS[column]
+            frame[column] = fill[column]
             frame[column] = frame[column].replace("", float("nan"))
     except Exception as exc:  # noqa: BLE001 - pandas' parser errors vary; one line is what the user needs
         raise UsageError(f"{str(path)!r} does not parse as CSV: {str(exc).splitlines()[0]}") from None

@@ -48,6 +48,6 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
     tasks = []
     for v, pids, share in (("threading", (10, 10), 0.5), ("multiprocessing", (11, 12), 0.98)):
         for i, pid in enumerate(pids):
-            tasks.append(TaskRow("r1", "count", "smoke", v, 2, 1, False, i, "/usr/bin/python3", pid, 100 + i, host,
+            tasks.append(TaskRow("r1", "count", "smoke", v, 2, 1, False, 1, i, "/usr/bin/python3", pid, 100 + i, host,
                                  0.0, 1.0, 1.0, share, share))
     return write_run(folder, rows, tasks)

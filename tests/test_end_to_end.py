@@ -33,6 +33,10 @@ def test_results_have_every_cell_and_repetition(smoke_run):
     _, out = smoke_run
     frame = storage.load_results(out / "latest")
     cells = 2 * (1 + (len(VARIANTS) - 1) * 2)  # two workloads; serial at 1 worker, the others at 1 and 2
+    reruns = frame[frame["attempt"] > 1]  # repetitions another program disturbed were run again
+    disturbed = frame[frame["disturbed"]]
+    assert len(reruns) <= len(disturbed[~disturbed["warmup"]]), disturbed[["variant", "other_cores"]].to_string()
+    frame = frame[frame["attempt"] == 1]
     assert len(frame) == cells * 3  # one warm-up + two repeats
     assert frame["ok"].all(), frame[~frame["ok"]]["error"].tolist()
     assert set(frame["variant"]) == set(VARIANTS)
@@ -49,8 +53,8 @@ def test_tasks_csv_matches_results(smoke_run):
     _, out = smoke_run
     frame = storage.load_results(out / "latest")
     tasks = storage.load_tasks(out / "latest")
-    per_rep = tasks.groupby(["workload", "variant", "workers", "repeat"]).size()
-    expected = frame.set_index(["workload", "variant", "workers", "repeat"])["tasks"]
+    per_rep = tasks.groupby(["workload", "variant", "workers", "repeat", "attempt"]).size()
+    expected = frame.set_index(["workload", "variant", "workers", "repeat", "attempt"])["tasks"]
     assert (per_rep.reindex(expected.index) == expected).all()
     assert ((tasks["cpu_share"] > 0) & (tasks["cpu_share"] <= 1.2)).all()
 

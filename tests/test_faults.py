@@ -181,7 +181,7 @@ def test_orchestrator_killed_with_sigkill(tmp_path, no_stray_cells):
 def test_concurrent_runs_share_a_results_folder(tmp_path, no_stray_cells):
     """README: two runs write into the same results folder at once."""
     args = ["--workloads", "count", "--variants", "serial,threading", "--workers", "1,2", "--repeat", "2",
-            "--size", "smoke", "--out", tmp_path]
+            "--size", "smoke", "--reruns", "0", "--out", tmp_path]  # the runs disturb each other: no re-runs here
     procs = [subprocess.Popen([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=marked_env(no_stray_cells), cwd=ROOT)
              for _ in range(3)]
