@@ -83,6 +83,10 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
     ax.set_ylabel("speedup over serial (x)")
+    if "speedup_coverage" in part and part["speedup_coverage"].notna().any():  # say what the bars are
+        low = float(part.loc[part["variant"] != "serial", "speedup_coverage"].min())
+        ax.annotate(f"bars: order-statistic interval, coverage >= {low * 100:.1f} %", (1, 0), xycoords="axes fraction",
+                    xytext=(-4, 4), textcoords="offset points", ha="right", va="bottom", fontsize=7, color="#555555")
     ax.set_ylim(bottom=0)
     if title:
         ax.set_title(title)

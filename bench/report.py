@@ -92,6 +92,7 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
 
 
 CEILING_SHARE_EXPECTED = 0.95  # a process pool within 5 % of the machine's own limit needs no excuse
+STRAGGLER_SHARE = 0.05  # workers finishing this far apart (share of the time) left cores idle: worth naming
 
 
 def ceiling_gap(part, tasks) -> list[str]:
@@ -109,19 +110,26 @@ def ceiling_gap(part, tasks) -> list[str]:
         if share >= CEILING_SHARE_EXPECTED or tasks is None:
             lines.append(text + ".")
             continue
-        mine = tasks[(tasks["variant"] == row["variant"]) & (tasks["workers"] == usable) & ~tasks["warmup"]
+        mine = tasks[(tasks["workload"] == row["workload"]) & (tasks["size"] == row["size"])
+                     & (tasks["variant"] == row["variant"]) & (tasks["workers"] == usable) & ~tasks["warmup"]
                      & (tasks["python_executable"] == row["python_executable"])]
         reasons = [f"start-up {row['startup_s']:.3f} s ({_pct(row['startup_share'])} of the time)"]
         if not mine.empty:
             per_rep = []
-            for _, rep in mine.groupby("repeat"):
+            for _, rep in mine.groupby(["repeat", "attempt"] if "attempt" in mine else ["repeat"]):
                 ends = rep.groupby(["pid", "thread_id"])["end_s"].max()
-                per_rep.append((ends.max() - ends.median(), len(rep) / max(1, len(ends))))
+                per_rep.append((ends.max() - ends.min(), len(rep) / max(1, len(ends))))
             straggle = sorted(x for x, _ in per_rep)[len(per_rep) // 2]
             per_worker = sorted(y for _, y in per_rep)[len(per_rep) // 2]
             reasons.append(f"{per_worker:.1f} tasks per worker")
-            reasons.append(f"the last worker finished {straggle:.3f} s after the median worker "
-                           f"({_pct(straggle / row['median_s'])} of the time: stragglers)")
+            share_idle = straggle / row["median_s"]
+            reasons.append(f"the workers' last tasks ended up to {straggle:.3f} s apart ({_pct(share_idle)} of the time"
+                           + (": stragglers, while the others sat idle)" if share_idle > STRAGGLER_SHARE else ")"))
+        ceiling_row = part[(part["variant"] == CEILING) & (part["workers"] == usable)]
+        if not ceiling_row.empty and row["speedup_high"] >= ceiling_row["speedup_low"].iloc[0]:
+            reasons.append(f"its speedup interval ({row['speedup_low']:.2f}x-{row['speedup_high']:.2f}x) overlaps "
+                           f"the ceiling's ({ceiling_row['speedup_low'].iloc[0]:.2f}x-"
+                           f"{ceiling_row['speedup_high'].iloc[0]:.2f}x): the gap may be this run's noise")
         lines.append(text + ": " + "; ".join(reasons) + " (from tasks.csv).")
     return lines
 
