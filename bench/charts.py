@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import BASELINE_VARIANT, CEILING, amdahl
+from .analysis import AMDAHL_MIN_R2, BASELINE_VARIANT, CEILING, amdahl
 from .variants import VARIANTS
 from .storage import atomic_write
 
@@ -77,7 +77,7 @@ def draw_speedup(ax, part, *, fits=True, title=None):
         ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=colour(variant), marker=marker(variant),
                     markersize=5, linewidth=1.8, capsize=3, label=variant)
         p, r2 = v["amdahl_p"].iloc[0], v["amdahl_r2"].iloc[0]
-        if fits and p == p and len(v) >= 2 and r2 >= 0.5:  # a fit that does not describe the data is not drawn
+        if fits and p == p and len(v) >= 2 and r2 >= AMDAHL_MIN_R2:  # a fit that does not describe the data is not drawn
             grid = np.geomspace(min(counts), max(counts), 60)
             ax.plot(grid, amdahl(grid, p), color=colour(variant), linestyle=(0, (4, 3)), linewidth=1, alpha=0.8)
     _workers_axis(ax, counts)

@@ -47,7 +47,7 @@ def cmd_run(args) -> int:
     # Ctrl-C or `kill -INT` must still stop a run cleanly, so take the default handler back.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        outcome = orchestrator.execute(config, env, resume_dir=Path(args.resume) if args.resume else None)
+        outcome = orchestrator.execute(config, env, log=say, resume_dir=Path(args.resume) if args.resume else None)
         run_dir, failed = outcome.run_dir, outcome.failed
     except orchestrator.Interrupted as stop:
         print(f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
@@ -67,13 +67,13 @@ def cmd_run(args) -> int:
         analysed = None
         print(f"gilbench: nothing to summarise: {exc}", file=sys.stderr)
     if analysed is not None:
-        print_summary(analysed.table)
-    print(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
+        say(analysis_table(analysed.table))
+    say(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
     if analysed is not None and not config.options.no_report:
         try:
             paths = render.report(run_dir, analysed=analysed)
-            print(f"report:  {paths[0]}  (and report.html)")
-            print(f"charts:  {run_dir}/overview.png, scaling-*.png, speedup-*.png, timeline-*.png")
+            say(f"report:  {paths[0]}  (and report.html)")
+            say(f"charts:  {run_dir}/overview.png, scaling-*.png, speedup-*.png, timeline-*.png")
         except UsageError as exc:
             print(f"gilbench: no report: {exc}", file=sys.stderr)
     if config.auto:
@@ -94,11 +94,24 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
-def print_summary(table) -> None:
+def analysis_table(table) -> str:
     from . import analysis
 
-    print()
-    print(analysis.format_table(table))
+    return "\n" + analysis.format_table(table)
+
+
+def say(text: str) -> None:
+    """Print to stdout; if the reader has gone (`gilbench run | head`), go on without it: the run still writes
+    its report and exits with the status its results call for."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def cmd_plot(args) -> int:
@@ -228,7 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"gilbench: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.showwarning = _one_line_warning  # the README's one line, not Python's source location
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
@@ -241,7 +261,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ngilbench: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # `gilbench list | head`: the reader left; not an error of ours
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except BrokenPipeError:  # `gilbench list | head`: the reader left; not an error of ours (`run` uses say())
+        _silence_stdout()
         return EXIT_OK

@@ -53,11 +53,15 @@ class Workload:
                 raise UsageError(
                     f"workload {self.name!r} has no parameter {key!r} (accepted: {', '.join(params) or 'none'})"
                 )
-            params[key] = _coerce(self.name, key, text, params[key])
+            zero_allowed = any(profile.get(key) == 0 for profile in sizes.values())
+            params[key] = _coerce(self.name, key, text, params[key], zero_allowed)
         return params
 
 
-def _coerce(workload: str, key: str, text: str, like):
+def _coerce(workload: str, key: str, text: str, like, zero_allowed: bool = False):
+    """A parameter's text as the profile's type. Counts are whole numbers >= 1, or >= 0 where a profile
+    uses 0 (it means 'automatic' there, as count's `tasks: 0` does)."""
+    low = 0 if zero_allowed else 1
     try:
         if isinstance(like, bool):
             if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
@@ -65,16 +69,22 @@ def _coerce(workload: str, key: str, text: str, like):
             return text.lower() in ("true", "1", "yes")
         if isinstance(like, int):
             value = float(text)  # accepts 2e8 as well as 200000000
-            if value != int(value) or value < 0:
-                raise ValueError
-            return int(value)
-        if isinstance(like, float):
-            return float(text)
+        elif isinstance(like, float):
+            value = float(text)
+        else:
+            return text
     except ValueError:
-        raise UsageError(
-            f"parameter {key}={text!r} of workload {workload!r} is not a valid {type(like).__name__}"
-        ) from None
-    return text
+        kind = "a whole number" if isinstance(like, int) and not isinstance(like, bool) else type(like).__name__
+        raise UsageError(f"parameter {key}={text!r} of workload {workload!r} is not {kind}"
+                         + (f" (accepted: a whole number >= {low})" if kind == "a whole number" else "")) from None
+    if isinstance(like, int):
+        if value != value or value != int(value) or value < low:
+            raise UsageError(f"parameter {key}={text!r} of workload {workload!r} is out of range "
+                             f"(accepted: a whole number >= {low}{', 0 meaning automatic' if low == 0 else ''})")
+        return int(value)
+    if not value > 0 or value == float("inf"):
+        raise UsageError(f"parameter {key}={text!r} of workload {workload!r} is out of range (accepted: a number > 0)")
+    return value
 
 
 def load(ref: str) -> ModuleType:

@@ -108,8 +108,9 @@ def run_label(frame) -> str:
 
 
 def compare(targets: list, out) -> list[Path]:
-    """Overlay runs on one chart per workload; per cell, the time ratio to the first run with its interval and a
-    verdict (compare.csv, compare.md); and the speedup curves side by side (speedups.csv)."""
+    """Overlay runs on one chart per workload; per cell, the time ratio to the first run given with its interval and
+    a verdict (compare.csv, compare.md); and the speedup curves side by side (speedups.csv). Runs keep the order
+    given (within one run, its interpreters in the order it ran them)."""
     import pandas as pd
 
     from . import analysis, charts
@@ -124,15 +125,13 @@ def compare(targets: list, out) -> list[Path]:
             tables.append(part)
             labels.append(run_label(part))
             frames.append(frame[(frame["python_executable"] == exe) & (frame["start_method"] == method)])
-    order = sorted(range(len(tables)), key=lambda i: bool(tables[i]["free_threaded"].iloc[0]))  # GIL builds first
-    tables, labels, frames = [tables[i] for i in order], [labels[i] for i in order], [frames[i] for i in order]
     if len(tables) < 2:
         raise UsageError("compare needs at least two runs, or one run made under two or more interpreters (--python)")
-    seen = {}
-    for i, label in enumerate(labels):  # same host and Python twice: number them
-        if labels.count(label) > 1:
-            seen[label] = seen.get(label, 0) + 1
-            labels[i] = f"{label} #{seen[label]}"
+    plain = list(labels)
+    for i, label in enumerate(plain):  # host and Python alike: the run id and its start tell them apart
+        if plain.count(label) > 1:
+            first = frames[i].iloc[0]
+            labels[i] = f"{label}, run {first['run_id']} ({str(first['timestamp'])[:16].replace('T', ' ')})"
     verdicts = []
     for frame, label in zip(frames[1:], labels[1:]):
         cells = analysis.compare_cells(frames[0], frame)

@@ -12,7 +12,7 @@ import html
 import math
 from pathlib import Path
 
-from .analysis import BASELINE_VARIANT, CEILING, MIN_VERDICT_COVERAGE, verdict
+from .analysis import AMDAHL_MIN_R2, BASELINE_VARIANT, CEILING, MIN_VERDICT_COVERAGE, verdict
 from .variants import VARIANTS, in_family
 
 THREADS = in_family("threads")
@@ -86,8 +86,11 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
                        "outweighs the work, which Amdahl's law does not model")
     elif p == p and p >= 0.95:
         reasons.append(f"Amdahl fit: serial fraction p = {p:.2f}, i.e. no parallel part at all")
-    elif p == p:
+    elif p == p and row["amdahl_r2"] >= AMDAHL_MIN_R2:
         reasons.append(f"Amdahl fit: serial fraction p = {p:.3f} (R^2 {row['amdahl_r2']:.2f})")
+    elif p == p:
+        reasons.append(f"Amdahl's law does not describe this curve (R^2 {row['amdahl_r2']:.2f}), so no serial "
+                       "fraction is quoted")
     return text + (": " + "; ".join(reasons) if reasons else "") + "."
 
 

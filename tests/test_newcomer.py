@@ -1,0 +1,78 @@
+"""What a new user hit (issue 16, the parts done so far): exit codes through a pipe, parameter ranges,
+one-line warnings, compare's labels, and fits that describe nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from gilbench import cli, registry, render
+from gilbench.errors import UsageError
+from tests.conftest import FIXTURES, ROOT
+from tests.helpers import gil_run, row, write_run
+
+
+def test_a_failed_run_piped_into_head_still_exits_non_zero(tmp_path, no_stray_cells):
+    command = (f"set -o pipefail; '{sys.executable}' -m gilbench run --workloads '{FIXTURES / 'faulty.py'}' "
+               f"--variants serial --repeat 1 --size smoke --param fault=raise --no-progress --out '{tmp_path}' | head -1")
+    proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={"GILBENCH_TEST_MARKER": no_stray_cells, "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 1, proc.stderr  # every repetition failed: the closed pipe must not hide that
+    assert "repetition(s) failed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("text,message", [
+    ("-5", "out of range (accepted: a whole number >= 1)"),
+    ("0", "out of range (accepted: a whole number >= 1)"),
+    ("1.5", "out of range"),
+    ("many", "is not a whole number (accepted: a whole number >= 1)"),
+])
+def test_counts_are_validated_by_range(text, message):
+    count = registry.resolve("count")
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        count.params("smoke", {"iterations": text})
+
+
+def test_zero_stays_valid_where_a_profile_uses_it():
+    assert registry.resolve("count").params("smoke", {"tasks": "0"})["tasks"] == 0  # 0 = one task per worker
+    with pytest.raises(UsageError, match=r"accepted: a whole number >= 0, 0 meaning automatic"):
+        registry.resolve("count").params("smoke", {"tasks": "-1"})
+    with pytest.raises(UsageError, match="accepted: a number > 0"):
+        registry.resolve("sleep").params("smoke", {"delay_s": "0"})
+
+
+def test_a_torn_last_line_is_one_line_on_the_terminal(tmp_path, capsys):
+    run = gil_run(tmp_path / "run")
+    with open(run / "results.csv", "a") as fh:
+        fh.write("r1,2026-01-01,count")  # an interrupted write: no newline
+    assert cli.main(["plot", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("gilbench: warning: ") and "torn last line" in err
+    assert "UserWarning" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_compare_keeps_the_order_given_and_labels_what_tells_runs_apart(tmp_path):
+    a = gil_run(tmp_path / "a")
+    b = gil_run(tmp_path / "b")
+    for folder, run_id in ((a, "run-A"), (b, "run-B")):  # same host, same Python: only the run tells them apart
+        text = (folder / "results.csv").read_text().replace("r1,", f"{run_id},")
+        (folder / "results.csv").write_text(text)
+    paths = render.compare([b, a], tmp_path / "cmp")
+    table = __import__("pandas").read_csv(paths[0])
+    assert table["base"].nunique() == 1 and table["base"].iloc[0].startswith("hostA, Python 3.11.7 (GIL on), run run-B")
+    assert "run run-B" in table["base"].iloc[0] and "run run-A" in table["run"].iloc[0]  # the first given is the base
+    assert "#1" not in " ".join(table["run"]) + " ".join(table["base"])
+
+
+def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
+    rows = [row("serial", 1, 2.0, repeat=r) for r in (1, 2, 3)]
+    for r in (1, 2, 3):  # a curve that rises and falls: Amdahl's law cannot describe it
+        rows += [row("threading", 1, 1.0, repeat=r), row("threading", 2, 2.0, repeat=r),
+                 row("threading", 4, 0.9, repeat=r)]
+    run = write_run(tmp_path / "run", rows)
+    render.report(run)
+    text = (run / "report.md").read_text()
+    assert "Amdahl's law does not describe this curve" in text
+    assert "Amdahl fit: serial fraction p = 0." not in text
