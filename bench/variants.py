@@ -233,11 +233,12 @@ def _reap(procs) -> None:
         p.join()
 
 
-def run_multiprocessing(ref, tasks, workers, start_method, **options) -> Execution:
+def _run_processes(ref, tasks, slices, start_method) -> Execution:
+    """One multiprocessing.Process per slice of task indices, all started, then joined."""
     ctx = multiprocessing.get_context(start_method)
     t0 = time.perf_counter()
     procs, readers = [], {}
-    for indices in static_slices(len(tasks), workers):
+    for indices in slices:
         reader, writer = ctx.Pipe(duplex=False)
         p = ctx.Process(target=_process_worker, args=(writer, ref, indices, [tasks[i] for i in indices]))
         procs.append(p)
@@ -254,6 +255,15 @@ def run_multiprocessing(ref, tasks, workers, start_method, **options) -> Executi
     finally:
         _reap(procs)
     return _finish(t0, results, records, last_result)
+
+
+def run_multiprocessing(ref, tasks, workers, start_method, **options) -> Execution:
+    return _run_processes(ref, tasks, static_slices(len(tasks), workers), start_method)
+
+
+def run_process_per_task(ref, tasks, workers, start_method, **options) -> Execution:
+    """The tutorial's practical example: one process per task (per image), all started, then joined."""
+    return _run_processes(ref, tasks, [range(i, i + 1) for i in range(len(tasks))], start_method)
 
 
 def _run_in_executor(executor_class, ref, tasks, workers) -> Execution:
@@ -442,6 +452,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("multiprocessing",
             "N multiprocessing.Process objects, each given a static slice of the tasks (the tutorial's code)",
             run_multiprocessing, "processes", "#56B4E9", "^", default=True),
+    Variant("process-per-task", "one multiprocessing.Process per task, all started, then joined, whatever --workers "
+            "says (the tutorial's thumbnail example: a process per image)", run_process_per_task, "processes",
+            "#882255", "p"),
     Variant("thread-pool", "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically", run_thread_pool,
             "threads", "#D55E00", "s", default=True),
     Variant("process-pool", "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
