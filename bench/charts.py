@@ -52,8 +52,16 @@ def _workers_axis(ax, counts):
 def _usable_marker(ax, usable, counts):
     if counts and min(counts) <= usable <= max(counts):
         ax.axvline(usable, color="#777777", linestyle=":", linewidth=1)
+        # above the plotting area, so the label never runs into the markers at that worker count
         ax.annotate(f"{usable} usable CPUs", (usable, 1), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12), textcoords="offset points", fontsize=8, color="#555555")
+                    xytext=(0, 2), textcoords="offset points", fontsize=8, color="#555555", ha="center",
+                    va="bottom", annotation_clip=False)
+
+
+def _dodge(k: int, n: int) -> float:
+    """Variants side by side at one worker count (a factor on the log-ish worker axis), so equal values
+    (threads under the GIL all at 1.0 busy core) do not hide each other."""
+    return 1 + 0.025 * (k - (n - 1) / 2)
 
 
 def _ceiling(part):
@@ -73,7 +81,7 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
         yerr = np.vstack([(v["speedup"] - v["speedup_low"]).clip(lower=0), (v["speedup_high"] - v["speedup"]).clip(lower=0)])
-        dodge = 1 + 0.025 * (k - (len(variants) - 1) / 2)  # side by side, so error bars do not hide each other
+        dodge = _dodge(k, len(variants))  # side by side, so error bars do not hide each other
         ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=colour(variant), marker=marker(variant),
                     markersize=5, linewidth=1.8, capsize=3, label=variant)
         p, r2 = v["amdahl_p"].iloc[0], v["amdahl_r2"].iloc[0]
@@ -99,9 +107,10 @@ def draw_efficiency(ax, part):
     if len(c):
         ax.plot(c["workers"], c["efficiency"] * 100, color="#444444", linewidth=5, alpha=0.25,
                 label="machine ceiling (measured)")
-    for variant in _variants(part):
+    variants = _variants(part)
+    for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
-        ax.plot(v["workers"], v["efficiency"] * 100, color=colour(variant), marker=marker(variant),
+        ax.plot(v["workers"] * _dodge(k, len(variants)), v["efficiency"] * 100, color=colour(variant), marker=marker(variant),
                 markersize=5, linewidth=1.8, label=variant)
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
@@ -114,9 +123,10 @@ def draw_busy(ax, part):
     counts = sorted(part["workers"].unique())
     ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
     ax.axhline(1.0, color="#B22222", linestyle=":", linewidth=1.2, label="one core (what the GIL allows)")
-    for variant in _variants(part):
+    variants = _variants(part)
+    for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
-        ax.plot(v["workers"], v["busy_cores"], color=colour(variant), marker=marker(variant),
+        ax.plot(v["workers"] * _dodge(k, len(variants)), v["busy_cores"], color=colour(variant), marker=marker(variant),
                 markersize=5, linewidth=1.8, label=variant)
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
