@@ -52,10 +52,11 @@ def _workers_axis(ax, counts):
 def _usable_marker(ax, usable, counts):
     if counts and min(counts) <= usable <= max(counts):
         ax.axvline(usable, color="#777777", linestyle=":", linewidth=1)
-        # above the plotting area, so the label never runs into the markers at that worker count
+        # along the line, just left of it, from the top down: markers sit on the line's other worker counts
+        # or below the top, so the label no longer runs into them
         ax.annotate(f"{usable} usable CPUs", (usable, 1), xycoords=("data", "axes fraction"),
-                    xytext=(0, 2), textcoords="offset points", fontsize=8, color="#555555", ha="center",
-                    va="bottom", annotation_clip=False)
+                    xytext=(-2, -3), textcoords="offset points", fontsize=7, color="#555555", ha="right",
+                    va="top", rotation=90)
 
 
 def _dodge(k: int, n: int) -> float:
@@ -93,8 +94,7 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     ax.set_ylabel("speedup over serial (x)")
     if "speedup_coverage" in part and part["speedup_coverage"].notna().any():  # say what the bars are
         low = float(part.loc[part["variant"] != "serial", "speedup_coverage"].min())
-        ax.annotate(f"bars: order-statistic interval, coverage >= {low * 100:.1f} %", (1, 0), xycoords="axes fraction",
-                    xytext=(-4, 4), textcoords="offset points", ha="right", va="bottom", fontsize=7, color="#555555")
+        ax.set_xlabel(f"workers   (bars: order-statistic interval, coverage >= {low * 100:.1f} %)")
     ax.set_ylim(bottom=0)
     if title:
         ax.set_title(title)
