@@ -36,7 +36,6 @@ BASELINE_VARIANT = next(name for name, v in VARIANTS.items() if v.family == "ser
 CEILING = next(name for name, v in VARIANTS.items() if v.ceiling)
 CONFIDENCE = 0.95
 AMDAHL_MIN_R2 = 0.5  # a fit explaining less of the variance than this describes nothing: not drawn, not quoted
-INTERVAL_METHOD = "order statistics (distribution-free)"
 
 
 def measured(frame):

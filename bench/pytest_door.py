@@ -54,8 +54,12 @@ class CellBench:
         from . import options, orchestrator, registry
 
         self.wl = registry.resolve(workload)
+        import tempfile
+
+        # nothing is written by a front-door cell: probe a folder that is writable, not the user's working folder
         self.config = options.resolve(options.RunOptions(workloads=workload, variants=variant, workers=str(workers),
-                                                         size=size, no_progress=True, no_report=True))
+                                                         size=size, no_progress=True, no_report=True,
+                                                         out=tempfile.gettempdir()))
         self.cell = orchestrator.build_cells(self.config)[0]
         self.prepared = orchestrator.prepare_inputs(self.config)[self.wl.name]
         self.env = session_environment()
