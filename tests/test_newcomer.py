@@ -76,3 +76,19 @@ def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
     text = (run / "report.md").read_text()
     assert "Amdahl's law does not describe this curve" in text
     assert "Amdahl fit: serial fraction p = 0." not in text
+
+
+def test_a_photo_with_exif_orientation_6_is_thumbnailed_upright(tmp_path):
+    """A 100x50 landscape-stored JPEG with EXIF orientation 6 (rotate 90 degrees) is a portrait photo: its
+    thumbnail must be taller than wide, as every real thumbnailer makes it."""
+    from PIL import Image
+
+    from gilbench.workloads import thumbnail
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display
+    Image.new("RGB", (100, 50), (200, 30, 30)).save(tmp_path / "portrait.jpg", exif=exif)
+    out = thumbnail.run_task((str(tmp_path / "portrait.jpg"), str(tmp_path / "thumb.jpg")))
+    with Image.open(out) as thumb:
+        assert thumb.size == (25, 50)  # before: 50x25, lying on its side
+    assert "EXIF orientation" in thumbnail.DESCRIPTION

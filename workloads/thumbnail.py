@@ -10,9 +10,10 @@ import random
 import warnings
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-DESCRIPTION = "Pillow open + GaussianBlur + thumbnail(50x50) + save: C code that releases the GIL in parts"
+DESCRIPTION = ("Pillow open + EXIF orientation + GaussianBlur + thumbnail(50x50) + save: C code that releases the "
+               "GIL in parts")
 
 # images: how many photos (one task each; 32 and 48 divide evenly among 1, 2, 4, 8, 16 workers);
 # width x height: their size (full = the tutorial's 12-megapixel photos).
@@ -125,6 +126,7 @@ def make_tasks(params, workers):
 def run_task(task):
     src, dst = task
     with Image.open(src) as img:
+        img = ImageOps.exif_transpose(img)  # as real thumbnailers do: a portrait photo stays upright
         if img.mode.startswith("I"):  # 16/32-bit greyscale: scale to 8 bits instead of clipping to white
             img = img.convert("I").point(lambda v: v / 256).convert("L")
         elif img.mode not in BLUR_MODES:  # palette, 1-bit, float...: blur needs 8 bits per channel
