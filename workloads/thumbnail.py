@@ -25,6 +25,7 @@ SIZES = {
 }
 
 THUMBNAIL_SIZE = (50, 50)
+ORIENTATION = 0x0112  # the EXIF tag
 BLUR_MODES = {"L", "RGB", "RGBA", "CMYK", "LA"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 SEED = 20260101
@@ -126,7 +127,8 @@ def make_tasks(params, workers):
 def run_task(task):
     src, dst = task
     with Image.open(src) as img:
-        img = ImageOps.exif_transpose(img)  # as real thumbnailers do: a portrait photo stays upright
+        if img.getexif().get(ORIENTATION, 1) != 1:  # as real thumbnailers do: a portrait photo stays upright
+            img = ImageOps.exif_transpose(img)  # (only then: without EXIF it would copy the whole image)
         if img.mode.startswith("I"):  # 16/32-bit greyscale: scale to 8 bits instead of clipping to white
             img = img.convert("I").point(lambda v: v / 256).convert("L")
         elif img.mode not in BLUR_MODES:  # palette, 1-bit, float...: blur needs 8 bits per channel
