@@ -73,7 +73,8 @@ def cmd_run(args) -> int:
         try:
             paths = render.report(run_dir, analysed=analysed)
             say(f"report:  {paths[0]}  (and report.html)")
-            say(f"charts:  {run_dir}/overview.png, scaling-*.png, speedup-*.png, timeline-*.png")
+            pngs = sorted(p.name for p in paths[2:] if p.suffix == ".png" and p.exists())  # only what was drawn
+            say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
         except UsageError as exc:
             print(f"gilbench: no report: {exc}", file=sys.stderr)
     if config.auto:

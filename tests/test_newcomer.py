@@ -92,3 +92,17 @@ def test_a_photo_with_exif_orientation_6_is_thumbnailed_upright(tmp_path):
     with Image.open(out) as thumb:
         assert thumb.size == (25, 50)  # before: 50x25, lying on its side
     assert "EXIF orientation" in thumbnail.DESCRIPTION
+
+
+def test_run_lists_only_the_charts_it_drew(tmp_path, no_stray_cells):
+    """A timeline needs threads and processes at one worker count: without processes none is drawn, and the
+    closing lines name the files that exist, not a pattern that promises a timeline."""
+    proc = subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants",
+                           "serial,threading", "--workers", "2", "--size", "smoke", "--repeat", "1", "--no-progress",
+                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env=dict(__import__("os").environ, GILBENCH_TEST_MARKER=no_stray_cells))
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("charts:"))
+    named = [n.strip() for n in line.split("/")[-1].split(",")]
+    assert "*" not in line and named and all((tmp_path / "latest" / n).exists() for n in named)
+    assert "speedup-count.png" in named and not any(n.startswith("timeline") for n in named)
