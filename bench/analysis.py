@@ -238,6 +238,11 @@ def verdict(low: float, high: float, coverage: float = 1.0) -> str:
     return "+" if high < 1 else "-" if low > 1 else "~"
 
 
+def verdict_meaning(mark: str, coverage: float) -> str:
+    """The words for a verdict, where the terminal, compare.md and the report say it."""
+    return VERDICTS[mark] if coverage >= MIN_VERDICT_COVERAGE else "too few repetitions for a verdict"
+
+
 def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     """Per cell present in both: time ratio other / base (median over median) with its interval, coverage and
     verdict; the same work only (workload, size, parameters, variant, workers)."""
@@ -254,8 +259,7 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
                         "other_median_s": float(np.median(other[key])),
                         "time_ratio": float(np.median(other[key]) / np.median(base[key])),
                         "ratio_low": low, "ratio_high": high, "coverage": coverage, "verdict": mark,
-                        "meaning": VERDICTS[mark] if coverage >= MIN_VERDICT_COVERAGE
-                        else "too few repetitions for a verdict"})
+                        "meaning": verdict_meaning(mark, coverage)})
     order = list(VARIANTS)
     records.sort(key=lambda r: (r["workload"], order.index(r["variant"]) if r["variant"] in order else len(order),
                                 r["workers"]))

@@ -93,7 +93,7 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
     ax.set_ylabel("speedup over serial (x)")
     if "speedup_coverage" in part and part["speedup_coverage"].notna().any():  # say what the bars are
-        low = float(part.loc[part["variant"] != "serial", "speedup_coverage"].min())
+        low = float(part.loc[part["variant"] != BASELINE_VARIANT, "speedup_coverage"].min())
         ax.set_xlabel(f"workers   (bars: order-statistic interval, coverage >= {low * 100:.1f} %)")
     ax.set_ylim(bottom=0)
     if title:

@@ -86,8 +86,7 @@ class RunOptions:
     @classmethod
     def from_namespace(cls, args) -> "RunOptions":
         given = {f.name: getattr(args, f.name) for f in fields(cls)}
-        return cls(**{k: v for k, v in given.items() if v is not None or k in ("images", "gil", "dask_scheduler",
-                                                                                  "seed")})
+        return cls(**{k: v for k, v in given.items() if v is not None})  # absent: the field's own default
 
     def recorded(self) -> dict:
         """The options with relative paths made absolute, so a resume from any folder finds the same files."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 import os
 import random
 import signal
@@ -17,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,8 +24,8 @@ from pathlib import Path
 from . import accounting, interpreters, storage, variants
 from .options import OPTIONS_FILE, RunConfig
 from .protocol import CellResult, CellSpec
-from .registry import Workload
 from .errors import UsageError
+from .registry import Workload
 from .storage import ResultRow, TaskRow
 
 

@@ -40,8 +40,23 @@ def _check_version(data: dict, what: str) -> None:
         raise ProtocolError(f"{what} has version {data.get('version')!r}; this gilbench reads version {VERSION}")
 
 
+class _Message:
+    """JSON in and out, versioned and strict, for the two messages below (pyperf's _as_json / _json_load)."""
+
+    KIND = "message"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def _load(cls, text: str) -> dict:
+        data = json.loads(text)
+        _check_version(data, cls.KIND)
+        return _strict(cls, data, cls.KIND)
+
+
 @dataclass(frozen=True)
-class CellSpec:
+class CellSpec(_Message):
     """What one repetition of one cell must do."""
 
     workload_ref: str  # a dotted module name or a .py path
@@ -53,15 +68,11 @@ class CellSpec:
     search_path: list = field(default_factory=list)  # appended to sys.path for users' dotted workload modules
     options: dict = field(default_factory=dict)  # variant options (e.g. the dask scheduler address)
     version: int = VERSION
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
+    KIND = "cell spec"
 
     @classmethod
     def from_json(cls, text: str) -> "CellSpec":
-        data = json.loads(text)
-        _check_version(data, "cell spec")
-        return cls(**_strict(cls, data, "cell spec"))
+        return cls(**cls._load(text))
 
 
 @dataclass
@@ -84,7 +95,7 @@ NAN = math.nan
 
 
 @dataclass
-class CellResult:
+class CellResult(_Message):
     """What a cell sends back: its timings and task records, or why it failed."""
 
     ok: bool
@@ -107,17 +118,14 @@ class CellResult:
     wall_started: float = NAN
     version: int = VERSION
 
+    KIND = "cell result"
+
     @classmethod
     def failed(cls, error: str) -> "CellResult":
         return cls(ok=False, error=error[:500])
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
     @classmethod
     def from_json(cls, text: str) -> "CellResult":
-        data = json.loads(text)
-        _check_version(data, "cell result")
-        _strict(cls, data, "cell result")
+        data = cls._load(text)
         records = [TaskRecord(**_strict(TaskRecord, r, "task record")) for r in data.pop("task_records", [])]
         return cls(**data, task_records=records)

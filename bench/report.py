@@ -12,7 +12,7 @@ import html
 import math
 from pathlib import Path
 
-from .analysis import AMDAHL_MIN_R2, BASELINE_VARIANT, CEILING, MIN_VERDICT_COVERAGE, verdict
+from .analysis import AMDAHL_MIN_R2, BASELINE_VARIANT, CEILING, verdict, verdict_meaning
 from .variants import VARIANTS, in_family
 
 THREADS = in_family("threads")
@@ -243,9 +243,7 @@ def gil_comparison(table) -> list[str]:
         low, high = fs["ci_low_s"].iloc[0] / gs["ci_high_s"].iloc[0], fs["ci_high_s"].iloc[0] / gs["ci_low_s"].iloc[0]
         coverage = fs["ci_coverage"].iloc[0] * gs["ci_coverage"].iloc[0] if "ci_coverage" in fs else math.nan
         mark = verdict(low, high, coverage)
-        meaning = {"-": "slower: a single-thread cost", "+": "faster than the GIL build",
-                   "~": "no clear difference"}[mark] if coverage >= MIN_VERDICT_COVERAGE else \
-            "too few repetitions for a verdict"
+        meaning = verdict_meaning(mark, coverage) + (": a single-thread cost" if mark == "-" else "")
         text = (f"**{workload}**: the free-threaded build ({f['python_version'].iloc[0]}t) runs the serial baseline in "
                 f"{fs['median_s'].iloc[0]:.3f} s vs {gs['median_s'].iloc[0]:.3f} s with the GIL "
                 f"({cost:.2f}x the time, interval {low:.2f}-{high:.2f} at coverage >= {coverage * 100:.1f} %: "

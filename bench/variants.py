@@ -40,6 +40,10 @@ class Variant:
     ceiling: bool = False  # the machine's measured limit: drawn as a reference, not as a variant line
     requires: str | None = None  # an importable module it needs (the reason it is unavailable without it)
 
+    def __post_init__(self):  # a mistyped family would silently drop the variant from the report's sentences
+        if self.family not in FAMILIES:
+            raise ValueError(f"variant {self.name!r}: family {self.family!r} is not one of {', '.join(FAMILIES)}")
+
 
 FAMILIES = ("serial", "threads", "processes", "interpreters")
 EXTRAS = "pip install 'gilbench[distributed]'"

@@ -24,9 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 ITERATIONS = 200_000_000
 
-TUTORIAL = f'''
-from multiprocessing import Process
-
+# The tutorial's loop, shared by its two scripts below.
+COUNT_LOOP = f'''
 COUNT = {ITERATIONS}
 
 
@@ -34,7 +33,8 @@ def count(n):
     result = 0
     for _ in range(n):
         result += 1
-
+'''
+TUTORIAL = "from multiprocessing import Process\n" + COUNT_LOOP + '''
 
 if __name__ == "__main__":
     p1 = Process(target=count, args=(COUNT // 2,))
@@ -44,15 +44,7 @@ if __name__ == "__main__":
     p1.join()
     p2.join()
 '''
-SERIAL = f'''
-COUNT = {ITERATIONS}
-
-
-def count(n):
-    result = 0
-    for _ in range(n):
-        result += 1
-
+SERIAL = COUNT_LOOP + '''
 
 if __name__ == "__main__":
     count(COUNT // 2)
