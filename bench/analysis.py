@@ -8,6 +8,22 @@ Conventions (the README repeats them):
   machine's own limit; `ceiling_efficiency` = S(N) / S_ceiling(N).
 - Karp-Flatt serial fraction e = (1/S - 1/N) / (1 - 1/N), for N > 1.
 - Amdahl fit per variant: S(N) = 1 / (p + (1 - p) / N), p in [0, 1] by least squares.
+- Universal Scalability Law (Gunther) per variant: S(N) = N / (1 + sigma (N-1) + kappa N (N-1)), sigma
+  the contention (the part that queues: the GIL, a lock), kappa the coherency cost (workers paying for
+  each other: shared state, cache lines, reference counts). Fitted as Gunther fits it, by least squares
+  on the linear form N/S - 1 = sigma (N-1) + kappa N (N-1), sigma in [0, 1], kappa >= 0, each point weighted
+  by S^2/N so that the fit minimises errors of the speedup itself. Where kappa > 0
+  the curve peaks at N* = sqrt((1 - sigma) / kappa) and falls after it: Amdahl's law (the USL with
+  kappa = 0) cannot fall. Intervals of sigma and kappa: a percentile bootstrap over rounds (a round's
+  repetitions of every cell are kept together, so a slow spell of the machine moves them all); with
+  few rounds it can only be as wide as the rounds differ, and says so by its coverage in the README.
+- Which law describes a curve better: the information criterion AICc (AIC where the points are too few
+  for the small-sample correction); the USL's extra parameter must earn 2 units of it. A law whose fit
+  explains less than half of the variance (R^2 < 0.5) and misses the speedups by more than 10 % (root
+  mean square, relative) describes nothing and is neither drawn nor quoted.
+- Weak scaling (--scaling weak): a cell at N workers does N workers' shares of work; the baseline is the
+  serial variant doing one share. Scaled (Gustafson) speedup = N * T_serial(1 share) / T(N), and
+  efficiency = speedup / N = T(1) / T(N): 100 % means N cores did N times the work in the same time.
 - Intervals are distribution-free and state their exact coverage (see `median_interval`). With
   n repetitions the interval [x_(k), x_(n+1-k)] of the sorted times covers the true median with
   probability 1 - 2 P(Binomial(n, 1/2) <= k - 1), whatever the distribution of the times. Five
@@ -26,8 +42,8 @@ import math
 
 import numpy as np
 
-CELL = ["workload", "size", "params", "python_executable", "start_method", "variant", "workers"]
-BASELINE = ["workload", "size", "params", "python_executable", "start_method"]
+CELL = ["workload", "size", "params", "scaling", "python_executable", "start_method", "variant", "workers"]
+BASELINE = ["workload", "size", "params", "scaling", "python_executable", "start_method"]
 SERIES = BASELINE + ["variant"]
 from .variants import VARIANTS  # noqa: E402
 
@@ -36,6 +52,15 @@ BASELINE_VARIANT = next(name for name, v in VARIANTS.items() if v.family == "ser
 CEILING = next(name for name, v in VARIANTS.items() if v.ceiling)
 CONFIDENCE = 0.95
 AMDAHL_MIN_R2 = 0.5  # a fit explaining less of the variance than this describes nothing: not drawn, not quoted
+MIN_R2 = AMDAHL_MIN_R2  # the same rule for every law
+# ...or whose typical error is within this share of the speedup: R^2 says nothing about a flat curve (threads
+# under the GIL at 1.0x everywhere), whose variance is all noise, yet a law that lands within 10 % (about this
+# machine's noise between repetitions) describes it.
+MAX_RELATIVE_ERROR = 0.10
+USL_MIN_COUNTS = 3  # two parameters and S(1) = 1: fewer worker counts leave nothing to test the fit against
+AIC_MARGIN = 2.0  # the USL's second parameter must lower the information criterion by this much
+BOOTSTRAP_RESAMPLES = 200
+BOOTSTRAP_SEED = 20261126  # a fixed seed: the same CSV gives the same intervals
 
 
 def measured(frame):
@@ -120,6 +145,115 @@ def fit_amdahl(workers, speedup) -> tuple[float, float]:
     return p, r2
 
 
+def usl(workers, sigma, kappa):
+    n = np.asarray(workers, dtype=float)
+    return n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
+
+
+def usl_peak(sigma: float, kappa: float) -> float:
+    """Workers at which the USL curve peaks, N* = sqrt((1 - sigma) / kappa); NaN where kappa is 0 (no peak)."""
+    if not kappa > 1e-6 or sigma != sigma:
+        return math.nan
+    return max(1.0, math.sqrt(max(0.0, 1.0 - sigma) / kappa))  # below 1: never faster than one worker
+
+
+def _usl_coefficients(n, s) -> tuple[float, float]:
+    from scipy.optimize import lsq_linear
+
+    # Each row weighted by S^2 / N, the slope of S in N/S: the linear fit then minimises (to first order) the
+    # errors in speedup, not in N/S, which would let the largest worker count outweigh all others.
+    weight = s**2 / n
+    design = np.column_stack([n - 1.0, n * (n - 1.0)]) * weight[:, None]
+    fit = lsq_linear(design, (n / s - 1.0) * weight, bounds=([0.0, 0.0], [1.0, np.inf]))
+    return float(fit.x[0]), float(fit.x[1])
+
+
+def _r2(model, s) -> float:
+    residual = float(np.sum((model - s) ** 2))
+    total = float(np.sum((s - s.mean()) ** 2))
+    return 1 - residual / total if total > 0 else (1.0 if residual < 1e-12 else 0.0)
+
+
+def relative_error(model, speedup) -> float:
+    """Root-mean-square error of a fit relative to the mean measured speedup."""
+    s = np.asarray(speedup, dtype=float)
+    keep = np.isfinite(s)
+    if not keep.any():
+        return math.nan
+    return float(np.sqrt(np.mean((np.asarray(model, dtype=float)[keep] - s[keep]) ** 2)) / np.mean(s[keep]))
+
+
+def describes(r2: float, error: float) -> bool:
+    """A law describes a curve when it explains at least half of the variance or lands within 10 % of it."""
+    return bool(r2 >= MIN_R2 or error <= MAX_RELATIVE_ERROR)
+
+
+def fit_usl(workers, speedup) -> tuple[float, float, float]:
+    """USL sigma, kappa and the fit's R^2 (in speedup terms); NaNs with fewer than USL_MIN_COUNTS worker counts
+    or a speedup that is not positive."""
+    n, s = np.asarray(workers, dtype=float), np.asarray(speedup, dtype=float)
+    keep = np.isfinite(s) & np.isfinite(n) & (s > 0)
+    n, s = n[keep], s[keep]
+    if len(set(n)) < USL_MIN_COUNTS:
+        return math.nan, math.nan, math.nan
+    sigma, kappa = _usl_coefficients(n, s)
+    return sigma, kappa, _r2(usl(n, sigma, kappa), s)
+
+
+def information(residual: float, points: int, parameters: int) -> float:
+    """AICc (AIC where points <= parameters + 1, too few for the correction) of a least-squares fit."""
+    rss = max(residual, 1e-12 * points)
+    aic = points * math.log(rss / points) + 2 * parameters
+    if points - parameters - 1 > 0:
+        aic += 2 * parameters * (parameters + 1) / (points - parameters - 1)
+    return aic
+
+
+def better_law(workers, speedup, p, sigma, kappa) -> str:
+    """'usl', 'amdahl' or 'none': which law describes the curve, by the information criterion (the USL must earn
+    its second parameter) among the laws that describe it at all (see `describes`)."""
+    n, s = np.asarray(workers, dtype=float), np.asarray(speedup, dtype=float)
+    keep = np.isfinite(s) & np.isfinite(n)
+    n, s = n[keep], s[keep]
+    if not len(n):
+        return "none"
+    fits = {}
+    if p == p:
+        fits["amdahl"] = (amdahl(n, p), 1)
+    if sigma == sigma:
+        fits["usl"] = (usl(n, sigma, kappa), 2)
+    good = {law: (model, k) for law, (model, k) in fits.items() if describes(_r2(model, s), relative_error(model, s))}
+    if len(good) == 2:
+        ic = {law: information(float(np.sum((model - s) ** 2)), len(n), k) for law, (model, k) in good.items()}
+        return "usl" if ic["usl"] < ic["amdahl"] - AIC_MARGIN else "amdahl"
+    return next(iter(good), "none")
+
+
+def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[float], list[float]]:
+    """sigma and kappa refitted on resampled rounds: `points` maps workers -> {round: time}, `serial` is
+    {round: time}, `scale` workers -> work scale (weak scaling); a drawn set of rounds is used for every cell."""
+    rounds = sorted(set(serial).union(*[set(p) for p in points.values()]))
+    sigmas, kappas = [], []
+    if len(rounds) < 2:
+        return sigmas, kappas
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        drawn = rng.choice(rounds, size=len(rounds), replace=True)
+        base = [serial[r] for r in drawn if r in serial]
+        if not base:
+            continue
+        n, s = [], []
+        for workers, times in points.items():
+            mine = [times[r] for r in drawn if r in times]
+            if mine:
+                n.append(workers)
+                s.append(scale[workers] * np.median(base) / np.median(mine))
+        n, s = np.asarray(n, dtype=float), np.asarray(s, dtype=float)
+        if len(set(n)) >= USL_MIN_COUNTS and (s > 0).all():
+            sigma, kappa = _usl_coefficients(n, s)
+            sigmas.append(sigma), kappas.append(kappa)
+    return sigmas, kappas
+
+
 def summarize(frame, metric: str = "total_s"):
     """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits."""
     import pandas as pd
@@ -127,10 +261,11 @@ def summarize(frame, metric: str = "total_s"):
     rows = measured(frame)
     if rows.empty:
         return pd.DataFrame()
-    records, samples = [], []
+    records, samples, by_round = [], [], []
     for key, group in rows.groupby(CELL, sort=False):
         values = group[metric].to_numpy(dtype=float)
         samples.append(values)
+        by_round.append(dict(zip(group["repeat"].astype(int), values)))
         low, high, coverage = median_interval(values)
         kept_disturbed = group["disturbed"].astype(bool) if "disturbed" in group else None
         total = group["total_s"].to_numpy(dtype=float)
@@ -143,6 +278,7 @@ def summarize(frame, metric: str = "total_s"):
             "python_gil_env": str(group["python_gil_env"].iloc[0]),
             "usable_cpus": int(group["usable_cpus"].iloc[0]),
             "tasks": int(group["tasks"].iloc[0]),
+            "scale": int(group["scale"].iloc[0]),
             "repeats": len(values),
             "median_s": float(np.median(values)),
             "min_s": float(values.min()),
@@ -162,32 +298,60 @@ def summarize(frame, metric: str = "total_s"):
     serial = table[table["variant"] == BASELINE_VARIANT].set_index(BASELINE)
     keys = pd.MultiIndex.from_frame(table[BASELINE])
     table["serial_s"] = serial["median_s"].reindex(keys).to_numpy()
-    table["speedup"] = table["serial_s"] / table["median_s"]
+    # Strong scaling: scale is 1 and this is serial / variant. Weak: the cell did `scale` shares of the work
+    # the serial cell did once, so the same ratio times the scale is Gustafson's scaled speedup.
+    table["speedup"] = table["scale"] * table["serial_s"] / table["median_s"]
     # The same work costs more CPU when it runs in parallel if workers contend (shared reference
     # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
-    table["cpu_inflation"] = table["cpu_s"] / serial["cpu_s"].reindex(keys).to_numpy()
+    table["cpu_inflation"] = table["cpu_s"] / (table["scale"] * serial["cpu_s"].reindex(keys).to_numpy())
     # The interval of a speedup: the serial and the variant medians' intervals joined (see ratio_interval).
     serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == BASELINE_VARIANT}
     lows, highs, coverages = [], [], []
     for i, base in zip(table.index, table[BASELINE].to_numpy()):
         j = serial_pos.get(tuple(base))
         low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
-        lows.append(low), highs.append(high), coverages.append(coverage)
+        scale = table.at[i, "scale"]
+        lows.append(low * scale), highs.append(high * scale), coverages.append(coverage)
     table["speedup_low"], table["speedup_high"], table["speedup_coverage"] = lows, highs, coverages
     table["speedup_halfwidth"] = np.maximum(table["speedup_high"] / table["speedup"] - 1,
                                             1 - table["speedup_low"] / table["speedup"])
     table["efficiency"] = table["speedup"] / table["workers"]
-    table["karp_flatt"] = karp_flatt(table["speedup"], table["workers"])
+    strong = table["scaling"] != "weak"
+    table["karp_flatt"] = np.where(strong, karp_flatt(table["speedup"], table["workers"]), np.nan)  # a strong-scaling law
     ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]
     table["ceiling_speedup"] = ceiling.reindex(pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])).to_numpy()
     table["ceiling_efficiency"] = table["speedup"] / table["ceiling_speedup"]
-    table["amdahl_p"], table["amdahl_r2"] = math.nan, math.nan
+    for column in ("amdahl_p", "amdahl_r2", "amdahl_error", "usl_sigma", "usl_sigma_low", "usl_sigma_high", "usl_kappa",
+                   "usl_kappa_low", "usl_kappa_high", "usl_r2", "usl_error", "usl_peak_workers"):
+        table[column] = math.nan
+    table["law"] = ""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
     for _, idx in table.groupby(SERIES, sort=False).groups.items():
         part = table.loc[idx]
         if part["variant"].iloc[0] == BASELINE_VARIANT:
             continue
-        p, r2 = fit_amdahl(part["workers"], part["speedup"])
+        p, r2 = fit_amdahl(part["workers"], part["speedup"]) if part["scaling"].iloc[0] != "weak" else (math.nan,) * 2
+        sigma, kappa, usl_r2 = fit_usl(part["workers"], part["speedup"])
         table.loc[idx, "amdahl_p"], table.loc[idx, "amdahl_r2"] = p, r2
+        if p == p:
+            table.loc[idx, "amdahl_error"] = relative_error(amdahl(part["workers"], p), part["speedup"])
+        table.loc[idx, "law"] = better_law(part["workers"], part["speedup"], p, sigma, kappa)
+        if sigma != sigma:
+            continue
+        table.loc[idx, ["usl_sigma", "usl_kappa", "usl_r2"]] = sigma, kappa, usl_r2
+        table.loc[idx, "usl_error"] = relative_error(usl(part["workers"], sigma, kappa), part["speedup"])
+        table.loc[idx, "usl_peak_workers"] = usl_peak(sigma, kappa)
+        j = serial_pos.get(tuple(part[BASELINE].iloc[0]))
+        if j is None:
+            continue
+        points = {int(w): by_round[i] for i, w in zip(idx, part["workers"])}
+        scales = {int(w): float(sc) for w, sc in zip(part["workers"], part["scale"])}
+        sigmas, kappas = bootstrap_usl(points, by_round[j], scales, rng)
+        if sigmas:
+            table.loc[idx, ["usl_sigma_low", "usl_sigma_high"]] = np.percentile(sigmas, [2.5, 97.5])
+            table.loc[idx, ["usl_kappa_low", "usl_kappa_high"]] = low_high = np.percentile(kappas, [2.5, 97.5])
+            if not low_high[0] >= 1e-4:  # kappa indistinguishable from 0: no peak to speak of
+                table.loc[idx, "usl_peak_workers"] = math.nan
     return table
 
 
@@ -209,10 +373,13 @@ def format_table(table) -> str:
         shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
         columns.append("note")
     shown = shown[columns].sort_values(columns[:3] + ["workers"], kind="stable")
+    if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)
+        shown = shown.rename(columns={"speedup": "scaled_speedup"})
     return shown.to_string(
         index=False,
         formatters={
             "median_s": "{:.3f}".format, "speedup": lambda v: "-" if v != v else f"{v:.2f}x",
+            "scaled_speedup": lambda v: "-" if v != v else f"{v:.2f}x",
             "busy_cores": "{:.2f}".format, "startup_s": "{:.3f}".format,
         },
     )

@@ -68,6 +68,7 @@ def run_cell(spec: CellSpec) -> CellResult:
         worker_processes=len({rec.pid for rec in ex.records}),
         worker_gil_enabled=all(rec.gil_enabled is not False for rec in ex.records),
         task_records=[replace(rec, start_s=rec.start_s - ex.t0, end_s=rec.end_s - ex.t0) for rec in ex.records],
+        origin_s=ex.t0,
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import AMDAHL_MIN_R2, BASELINE_VARIANT, CEILING, amdahl
+from .analysis import BASELINE_VARIANT, CEILING, amdahl, usl
 from .variants import VARIANTS
 from .storage import atomic_write
 
@@ -70,8 +70,29 @@ def _ceiling(part):
     return c["workers"].to_numpy(), c["speedup"].to_numpy()
 
 
+FIT_STYLES = {"amdahl": (0, (4, 3)), "usl": (0, (6, 2, 1, 2))}  # dashed: Amdahl; dash-dot: USL
+
+
+def weak(part) -> bool:
+    return "scaling" in part and (part["scaling"] == "weak").any()
+
+
+def draw_fit(ax, v, counts) -> str | None:
+    """The law that describes this variant's curve better (the summary's `law`), drawn in its own line style over
+    the measured range; nothing where neither law describes the curve."""
+    law = v["law"].iloc[0] if "law" in v else ""
+    if law not in FIT_STYLES:
+        return None
+    grid = np.geomspace(min(counts), max(counts), 60)
+    first = v.iloc[0]
+    y = amdahl(grid, first["amdahl_p"]) if law == "amdahl" else usl(grid, first["usl_sigma"], first["usl_kappa"])
+    ax.plot(grid, y, color=colour(v["variant"].iloc[0]), linestyle=FIT_STYLES[law], linewidth=1, alpha=0.8)
+    return law
+
+
 def draw_speedup(ax, part, *, fits=True, title=None):
-    """Speedup vs workers: a line per variant with CI error bars, ideal, machine ceiling, Amdahl fits."""
+    """Speedup vs workers: a line per variant with CI error bars, ideal, machine ceiling, and per variant the law
+    (Amdahl or USL) that describes its curve, where one does."""
     counts = sorted(part["workers"].unique())
     ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
     cw, cs = _ceiling(part)
@@ -79,19 +100,21 @@ def draw_speedup(ax, part, *, fits=True, title=None):
         ax.plot(cw, cs, color="#444444", linewidth=5, alpha=0.25, solid_capstyle="round",
                 label="machine ceiling (measured)")
     variants = _variants(part)
+    drawn = set()
     for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
         yerr = np.vstack([(v["speedup"] - v["speedup_low"]).clip(lower=0), (v["speedup_high"] - v["speedup"]).clip(lower=0)])
         dodge = _dodge(k, len(variants))  # side by side, so error bars do not hide each other
         ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=colour(variant), marker=marker(variant),
                     markersize=5, linewidth=1.8, capsize=3, label=variant)
-        p, r2 = v["amdahl_p"].iloc[0], v["amdahl_r2"].iloc[0]
-        if fits and p == p and len(v) >= 2 and r2 >= AMDAHL_MIN_R2:  # a fit that does not describe the data is not drawn
-            grid = np.geomspace(min(counts), max(counts), 60)
-            ax.plot(grid, amdahl(grid, p), color=colour(variant), linestyle=(0, (4, 3)), linewidth=1, alpha=0.8)
+        if fits:  # a fit that does not describe the data is not drawn
+            drawn.add(draw_fit(ax, v, counts))
+    for law, label in (("amdahl", "Amdahl fit"), ("usl", "USL fit (contention + coherency)")):
+        if law in drawn:  # legend entries for the line styles, in grey: the colour is the variant's
+            ax.plot([], [], color="#555555", linestyle=FIT_STYLES[law], linewidth=1, label=label)
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
-    ax.set_ylabel("speedup over serial (x)")
+    ax.set_ylabel("scaled speedup N x T(1 share) / T(N)" if weak(part) else "speedup over serial (x)")
     if "speedup_coverage" in part and part["speedup_coverage"].notna().any():  # say what the bars are
         low = float(part.loc[part["variant"] != BASELINE_VARIANT, "speedup_coverage"].min())
         ax.set_xlabel(f"workers   (bars: order-statistic interval, coverage >= {low * 100:.1f} %)")
@@ -114,7 +137,7 @@ def draw_efficiency(ax, part):
                 markersize=5, linewidth=1.8, label=variant)
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
-    ax.set_ylabel("efficiency = speedup / workers (%)")
+    ax.set_ylabel("weak-scaling efficiency T(1) / T(N) (%)" if weak(part) else "efficiency = speedup / workers (%)")
     ax.set_ylim(0, max(110, float(np.nanmax(part["efficiency"].to_numpy() * 100)) + 10))
 
 
@@ -158,7 +181,8 @@ def _label(part) -> str:
     row = part.iloc[0]
     gil = "free-threaded, GIL off" if row["free_threaded"] and not row["gil_enabled"] else (
         "free-threaded, GIL on" if row["free_threaded"] else "GIL")
-    return f"{row['workload']} ({row['size']}) - Python {row['python_version']} ({gil}), {row['host']}"
+    size = f"{row['size']} per worker, weak scaling" if row.get("scaling") == "weak" else row["size"]
+    return f"{row['workload']} ({size}) - Python {row['python_version']} ({gil}), {row['host']}"
 
 
 def groups(table):
@@ -190,9 +214,9 @@ def chart_workload(table_part, tasks_part, out: Path) -> list[Path]:
     suffix = _suffix(table_part)
     written = []
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
-    draw_speedup(axes[0], table_part, title="speedup (dashed: Amdahl fit)")
+    draw_speedup(axes[0], table_part, title="scaled speedup (weak scaling)" if weak(table_part) else "speedup")
     draw_efficiency(axes[1], table_part)
-    axes[1].set_title("efficiency")
+    axes[1].set_title("efficiency: same time for N x the work?" if weak(table_part) else "efficiency")
     draw_busy(axes[2], table_part)
     axes[2].set_title("busy cores: the GIL made visible")
     fig.suptitle(_label(table_part), fontsize=12)
@@ -323,5 +347,89 @@ def chart_compare(tables: list, labels: list[str], out: Path) -> list[Path]:
     fig.suptitle("compare: " + " vs ".join(labels), fontsize=11)
     fig.tight_layout()
     paths = _save(fig, out, "compare")
+    plt.close(fig)
+    return paths
+
+
+STATE_COLOURS = {"running": "#2e8b57", "waiting for a core": "#e69f00", "blocked": "#d9d9d9"}
+STATE_WINDOW_SWITCHES = 20  # a state chart shows 20 switch intervals (100 ms at CPython's default): hand-offs visible
+
+
+def pick_states(summary_part, usable: int) -> list[tuple[str, int]]:
+    """The panels of a state chart: every traced variant (not serial, not the ceiling) at the largest traced worker
+    count that fits the usable CPUs, and one process variant oversubscribed, where the run went past the CPUs."""
+    traced = summary_part[summary_part["unavailable"].fillna("") == ""]
+    panels = []
+    order = list(VARIANTS)
+    present = sorted(set(traced["variant"]) - {BASELINE_VARIANT, CEILING},
+                     key=lambda v: order.index(v) if v in order else len(order))
+    for variant in present:
+        counts = sorted(traced[traced["variant"] == variant]["workers"].astype(int))
+        fitting = [n for n in counts if 1 < n <= usable] or [n for n in counts if n > 1]
+        if fitting:
+            panels.append((variant, fitting[-1]))
+    for variant in present:
+        if VARIANTS.get(variant) and VARIANTS[variant].family == "processes":
+            over = [n for n in traced[traced["variant"] == variant]["workers"].astype(int) if n > usable]
+            if over and (variant, max(over)) not in panels:
+                panels.append((variant, max(over)))
+                break
+    return panels
+
+
+def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usable: int) -> list[Path]:
+    """A state timeline per traced cell: the worker threads as rows, coloured by what each was doing (read by a
+    sampler from /proc): running, waiting for a core, blocked (the GIL, a lock, I/O)."""
+    panels = pick_states(summary_part, usable)
+    if not panels or trace_part is None or trace_part.empty:
+        return []
+    plt = _plt()
+    from matplotlib.patches import Patch
+
+    heights = []
+    for variant, n in panels:
+        mine = trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
+        heights.append(max(1, mine.groupby(["pid", "thread_id"]).ngroups))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 1.3 + sum(0.32 * h + 0.9 for h in heights)),
+                             squeeze=False, gridspec_kw={"height_ratios": [h + 2 for h in heights]})
+    for ax, (variant, n) in zip(axes[:, 0], panels):
+        row = summary_part[(summary_part["variant"] == variant) & (summary_part["workers"] == n)].iloc[0]
+        mine = trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
+        starts = mine.groupby(["pid", "thread_id"])["start_s"].min().sort_values()
+        lanes = {key: i for i, key in enumerate(starts.index)}
+        window = STATE_WINDOW_SWITCHES * float(row["switch_interval_s"])
+        busy = mine[mine["state"] != "blocked"]
+        first = float(busy["start_s"].min()) if not busy.empty else float(mine["start_s"].min())
+        last = float(mine["end_s"].max())
+        mid = first + (last - first) / 2
+        low, high = (first, last) if last - first <= window else (mid - window / 2, mid + window / 2)
+        for state, colour in STATE_COLOURS.items():
+            for key, lane in lanes.items():
+                seg = mine[(mine["pid"] == key[0]) & (mine["thread_id"] == key[1]) & (mine["state"] == state)
+                           & (mine["end_s"] > low) & (mine["start_s"] < high)]
+                if not seg.empty:
+                    ax.broken_barh(list(zip(seg["start_s"], seg["end_s"] - seg["start_s"])), (lane - 0.38, 0.76),
+                                   facecolors=colour, linewidth=0)
+        ax.set_xlim(low, high)
+        ax.set_ylim(len(lanes) - 0.5, -0.5)
+        ax.set_yticks(range(len(lanes)))
+        threads = variant in VARIANTS and VARIANTS[variant].family in ("threads", "interpreters", "serial")
+        ax.set_yticklabels([f"thread {tid}" if threads else f"process {pid}" for pid, tid in lanes])
+        ax.grid(axis="y", visible=False)
+        over = f" on {usable} CPUs (oversubscribed)" if n > usable else ""
+        ax.set_title(f"{variant}, {n} workers{over}: running {row['running_share']:.0%}, waiting for a core "
+                     f"{row['waiting_share']:.0%}, blocked {row['blocked_share']:.0%} of the worker threads' time; "
+                     f"{row['handoffs_per_s']:.0f} hand-offs/s", fontsize=9, loc="left")
+        ax.set_xlabel(f"seconds since the repetition started ({(high - low) * 1000:.0f} ms shown"
+                      + (f" of {(last - first) * 1000:.0f} ms" if high - low < last - first - 1e-9 else "") + ")")
+    first_row = summary_part.iloc[0]
+    fig.legend([Patch(facecolor=c) for c in STATE_COLOURS.values()],
+               ["running", "waiting for a core (runnable, in a run queue)", "blocked (the GIL, a lock, I/O, sleep)"],
+               loc="lower center", ncol=3, frameon=False)
+    fig.suptitle(f"thread states - {title}\nsampled from /proc every {first_row['interval_s'] * 1000:.1f} ms by a "
+                 f"separate process (switch interval {first_row['switch_interval_s'] * 1000:.0f} ms); the sampler "
+                 f"used {summary_part['sampler_cpu_share'].median():.0%} of one core", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    paths = _save(fig, out, f"states-{stem}")
     plt.close(fig)
     return paths

@@ -25,6 +25,7 @@ OPTIONS_FILE = "options.json"
 # --repeat auto starts with this many rounds: an order-statistic interval of the median reaches 95 %
 # only from six values on, and a speedup joins two medians.
 AUTO_FIRST_ROUNDS = 6
+SCALINGS = ("strong", "weak")
 
 
 def _opt(default, help: str, metavar: str | None = None):
@@ -43,6 +44,9 @@ class RunOptions:
     workers: str = _opt("auto", "'auto' (1, 2, 4, ... up to the usable CPUs), 'reference' (1, 2, 4, 6, 8, 12, 16, "
                                 "... up to the usable CPUs, plus twice that), or a comma list")
     size: str = _opt("standard", "smoke, quick, standard or full")
+    scaling: str = _opt("strong", "strong: the same total work at every worker count (does it get faster?); "
+                                  "weak: one size profile of work per worker (with more cores, can I do more "
+                                  "work in the same time?)")
     variant_workers: list = _opt([], "worker counts for one variant instead of --workers (repeatable), e.g. "
                                      "threading=1,4,16", "VARIANT=LIST")
     param: list = _opt([], "override one parameter of the size profile (repeatable), e.g. iterations=2e8",
@@ -67,6 +71,9 @@ class RunOptions:
     dask_scheduler: str | None = _opt(None, "run the dask variant on an existing cluster (e.g. tcp://host:8786) "
                                             "instead of a LocalCluster", "ADDRESS")
     seed: str | None = _opt(None, "seed of the shuffled order (recorded either way)")
+    trace: bool = _opt(False, "after the measured rounds, one more repetition per cell with a sampler reading every "
+                              "thread's state (running, waiting for a core, blocked) from /proc: the state timeline "
+                              "(Linux; not counted in the statistics)")
     no_progress: bool = _opt(False, "no progress bar")
     no_report: bool = _opt(False, "write only the CSVs, no charts or report")
 
@@ -118,6 +125,7 @@ class RunConfig:
     variants: list[str]
     workers: list[int]
     size: str
+    scaling: str  # strong or weak
     overrides: dict[str, dict[str, str]]  # workload -> {param: text}
     repeat: int  # rounds planned from the start (with auto: the first rounds)
     auto: bool  # --repeat auto: more rounds while some cell misses the precision and the budget lasts
@@ -137,6 +145,7 @@ class RunConfig:
     strict: bool
     child_env: dict[str, str]  # e.g. PYTHON_GIL for every cell
     dask_scheduler: str | None
+    trace: bool = False
     cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE",
                                                                        Path.home() / ".cache" / "gilbench")))
 
@@ -301,6 +310,16 @@ def resolve(options: RunOptions) -> RunConfig:
     methods = multiprocessing.get_all_start_methods()
     if options.start_method not in methods:
         raise UsageError(f"--start-method {options.start_method!r} is not available here (accepted: {', '.join(methods)})")
+    if options.scaling not in SCALINGS:
+        raise UsageError(f"--scaling {options.scaling!r} is not one of {', '.join(SCALINGS)}")
+    if options.scaling == "weak":
+        for wl in workloads:
+            if not wl.weak_parameter:
+                raise UsageError(f"workload {wl.name!r} does not say what one worker's share of work is (set "
+                                 "WEAK_SCALING = '<parameter>' in its module), so --scaling weak cannot grow it")
+            if not isinstance(wl.params(options.size).get(wl.weak_parameter), (int, float)):
+                raise UsageError(f"workload {wl.name!r}: WEAK_SCALING names {wl.weak_parameter!r}, which is not a "
+                                 f"numeric parameter of its size profile {options.size!r}")
     overrides = parse_params(options.param, workloads)
     for wl in workloads:  # unknown sizes and parameters fail here, before anything runs
         wl.params(options.size, overrides.get(wl.name))
@@ -329,9 +348,10 @@ def resolve(options: RunOptions) -> RunConfig:
     storage.check_writable(Path(options.out))
     return RunConfig(
         options=options, workloads=workloads, variants=wanted, workers=workers, size=options.size,
+        scaling=options.scaling,
         overrides=overrides, repeat=repeat, auto=auto, precision=precision, budget_s=budget_s, warmup=warmup, variant_workers=variant_workers,
         disturbance_threshold=threshold, reruns=int(options.reruns), start_method=options.start_method, timeout=timeout,
         out=Path(options.out), pythons=pythons, images_dir=options.images, seed=seed,
         progress=not options.no_progress, strict=options.strict, child_env=child_env,
-        dask_scheduler=options.dask_scheduler,
+        dask_scheduler=options.dask_scheduler, trace=options.trace,
     )

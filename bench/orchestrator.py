@@ -38,6 +38,15 @@ class Cell:
     variant: str
     workers: int
     python: str = sys.executable  # the interpreter that runs this cell
+    scale: int = 1  # shares of work: 1, or the worker count under --scaling weak
+    work_parameter: str | None = None  # the parameter that is multiplied by the scale (the workload's WEAK_SCALING)
+
+    def params(self, prepared: dict) -> dict:
+        """What the cell's workload is given: the recorded parameters, the work parameter times the scale."""
+        params = {**json.loads(self.params_json), **prepared}
+        if self.scale != 1:
+            params[self.work_parameter] = params[self.work_parameter] * self.scale
+        return params
 
 
 @dataclass
@@ -81,16 +90,24 @@ def effective_params(wl: Workload, config: RunConfig) -> dict:
     return params
 
 
-def build_cells(config: RunConfig) -> list[Cell]:
+def cell_scale(variant: str, workers: int, scaling: str) -> int:
+    """Shares of work a cell does: under weak scaling one per worker (the serial baseline does one)."""
+    return workers if scaling == "weak" and variants.VARIANTS[variant].family != "serial" else 1
+
+
+def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> list[Cell]:
+    """The matrix. `recorded`: per workload, what its prepare() found the inputs to be (e.g. the number of images
+    taken from a user's folder), which replaces the profile's values in the recorded parameters."""
     cells = []
     for wl in config.workloads:
-        params = effective_params(wl, config)
+        params = {**effective_params(wl, config), **(recorded or {}).get(wl.name, {})}
         params_json = json.dumps(params, sort_keys=True)
         for python in config.pythons:
             for variant in config.variants:
                 requested = config.variant_workers.get(variant, config.workers)
                 for workers in variants.worker_counts(variant, requested):
-                    cells.append(Cell(wl.name, wl.ref, config.size, params_json, variant, workers, python))
+                    cells.append(Cell(wl.name, wl.ref, config.size, params_json, variant, workers, python,
+                                      cell_scale(variant, workers, config.scaling), wl.weak_parameter))
     return cells
 
 
@@ -145,13 +162,15 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> tuple[CellResult, accounting.Usage]:
+def run_repetition(cell: Cell, prepared: dict, config: RunConfig,
+                   trace: tuple[float, str] | None = None) -> tuple[CellResult, accounting.Usage]:
     """Run one repetition in a fresh child process (its own process group); return its result and what the
-    rest of the machine used meanwhile (accounted from just before the cell starts to just after it is reaped)."""
+    rest of the machine used meanwhile (accounted from just before the cell starts to just after it is reaped).
+    `trace`: (interval, path): a sampler process reads the cell's thread states from /proc into path."""
     with tempfile.TemporaryDirectory(prefix="gilbench-cell-") as scratch:
         spec = CellSpec(
             workload_ref=cell.ref,
-            params={**json.loads(cell.params_json), **prepared},
+            params=cell.params(prepared),
             variant=cell.variant,
             workers=cell.workers,
             start_method=config.start_method,
@@ -173,6 +192,13 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> tuple[CellR
                 )
             finally:
                 os.close(watch_read)
+            sampler = None
+            if trace is not None:  # a separate process, so it never competes for the cell's GIL
+                sampler = subprocess.Popen(
+                    interpreters.module_command(sys.executable, "gilbench.sampler", str(proc.pid), str(trace[0]),
+                                                trace[1], str(config.timeout + 10)),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    env=interpreters.child_env())
             timed_out = False
             try:
                 proc.wait(timeout=config.timeout)
@@ -182,6 +208,8 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> tuple[CellR
                 kill_group(proc.pid)  # timeout, Ctrl-C, or leftovers a crashed cell did not reap
                 proc.wait()
                 os.close(watch_write)
+                if sampler is not None:
+                    stop_sampler(sampler)
             usage = accounting.between(before, accounting.snapshot())
             if spec.options.get("scheduler"):  # the work ran in an outside cluster's processes: not separable here
                 usage = accounting.Usage(math.nan, math.nan, math.nan)
@@ -198,6 +226,73 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig) -> tuple[CellR
             return CellResult.failed(f"cell result unreadable: {exc}"), usage
 
 
+def stop_sampler(sampler: subprocess.Popen) -> None:
+    """It stops by itself when the cell's process is gone; SIGTERM makes sure, SIGKILL if it hangs."""
+    sampler.terminate()
+    try:
+        sampler.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        sampler.kill()
+        sampler.wait()
+
+
+def switch_interval(python: str) -> float:
+    """sys.getswitchinterval() of an interpreter: how often a thread waiting for the GIL asks for it."""
+    if interpreters.is_this(python):
+        return sys.getswitchinterval()
+    out = interpreters.probe(python, "import sys; print(sys.getswitchinterval())", timeout=60)
+    try:
+        return float(out.stdout.strip())
+    except ValueError:
+        return 0.005
+
+
+def trace_cell(run_id: str, cell: Cell, prepared: dict, config: RunConfig, switch_s: float):
+    """One extra repetition of a cell under the sampler (--trace): its trace.csv rows and trace_summary.csv row.
+    Not a measurement: it is never written to results.csv."""
+    from . import sampler, states
+
+    unavailable = sampler.available() or ""
+    interval = states.sampling_interval(switch_s)
+    readings = {"samples": [], "cpu_s": math.nan, "wall_s": math.nan}
+    with tempfile.TemporaryDirectory(prefix="gilbench-trace-") as scratch:
+        path = os.path.join(scratch, "samples.json")
+        result, _ = run_repetition(cell, prepared, config, None if unavailable else (interval, path))
+        if not unavailable:
+            try:
+                with open(path) as fh:
+                    readings = json.load(fh)
+            except (OSError, ValueError) as exc:
+                unavailable = f"the sampler left no readings ({exc})"
+    threads = states.classify(readings["samples"])
+    origin = result.origin_s if result.ok else math.nan
+    workers = {(r.pid, r.thread_id) for r in result.task_records}
+    window = (min((r.start_s for r in result.task_records), default=0.0),
+              max((r.end_s for r in result.task_records), default=0.0))
+    rows = []
+    if origin == origin:
+        for (pid, tid), spans in threads.items():
+            for start, end, state in states.segments(spans):
+                rows.append(storage.TraceRow(run_id, cell.workload, cell.size, cell.variant, cell.workers, cell.python,
+                                             pid, tid, (pid, tid) in workers, state, start - origin, end - origin))
+    shifted = {k: [(s - origin, e - origin, st) for s, e, st in v] for k, v in threads.items()} if origin == origin else {}
+    summary = states.summarize(shifted, workers, window) if shifted else {
+        "running_share": math.nan, "waiting_share": math.nan, "blocked_share": math.nan, "handoffs_per_s": math.nan,
+        "threads": 0}
+    if not result.ok and not unavailable:
+        unavailable = f"the traced repetition failed: {result.error}"
+    wall = readings.get("wall_s", math.nan)
+    row = storage.TraceSummaryRow(
+        run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant, workers=cell.workers,
+        python_executable=cell.python, python_version=result.python_version, free_threaded=result.free_threaded,
+        gil_enabled=bool(result.worker_gil_enabled if result.worker_gil_enabled is not None
+                         else result.gil_enabled is not False),
+        ok=result.ok, unavailable=unavailable, switch_interval_s=switch_s, interval_s=interval,
+        samples=len(readings["samples"]), compute_s=window[1] - window[0], sampler_cpu_s=readings.get("cpu_s", math.nan),
+        sampler_cpu_share=readings.get("cpu_s", math.nan) / wall if wall and wall == wall else math.nan, **summary)
+    return rows, row
+
+
 def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, started: str, config: RunConfig,
               usage: accounting.Usage | None = None):
     cell = rep.cell
@@ -205,6 +300,7 @@ def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, start
     busy = result.cpu_s / result.compute_s if result.compute_s > 0 else math.nan
     row = ResultRow(
         run_id=run_id, timestamp=started, workload=cell.workload, size=cell.size, params=cell.params_json,
+        scaling=config.scaling, scale=cell.scale,
         variant=cell.variant, workers=cell.workers, tasks=result.tasks, chunksize=result.chunksize,
         repeat=rep.repeat, warmup=rep.warmup, startup_s=result.startup_s, compute_s=result.compute_s,
         total_s=result.total_s, cpu_s=result.cpu_s, busy_cores=busy, peak_rss_mb=result.peak_rss_mb,
@@ -231,18 +327,31 @@ def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, start
     return row, tasks
 
 
-def prepare_inputs(config: RunConfig, log=print) -> dict[str, dict]:
+def largest_scale(config: RunConfig) -> int:
+    """The most shares of work any cell does (weak scaling: the largest worker count), so inputs are made once."""
+    if config.scaling != "weak":
+        return 1
+    return max(cell_scale(v, n, "weak") for v in config.variants
+               for n in variants.worker_counts(v, config.variant_workers.get(v, config.workers)))
+
+
+def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[str, dict]]:
     """Each workload's prepare() runs once per run, here, before any cell (inputs are cached on disk).
 
-    A workload may report inputs it skipped (`skipped`: [[name, reason], ...]); each is said once.
+    Returns what each workload's cells are given, and per workload what it reports of its inputs:
+    `record` (parameters as they really are, e.g. how many images a user's folder gave) and `skipped`
+    ([[name, reason], ...]: every file left out, each said once here, then counted by reason).
     """
-    prepared = {}
+    prepared, inputs = {}, {}
     for wl in config.workloads:
         hook = getattr(wl.module, "prepare", None)
         if hook is None:
             prepared[wl.name] = {}
             continue
         params = effective_params(wl, config)
+        scale = largest_scale(config)
+        if scale > 1:  # inputs for the largest cell: N shares of the work parameter
+            params[wl.weak_parameter] *= scale
         if "images_dir" in params:
             params["strict"] = config.strict
         config.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -250,10 +359,45 @@ def prepare_inputs(config: RunConfig, log=print) -> dict[str, dict]:
             extra = dict(hook(params, str(config.cache_dir)) or {})
         except ValueError as exc:  # the workload rejected its inputs (e.g. --strict and a bad image)
             raise UsageError(str(exc)) from None
-        for name, reason in extra.pop("skipped", []):
+        skipped = extra.pop("skipped", [])
+        record = extra.pop("record", {})
+        for name, reason in skipped:
             print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
+        if record and scale > 1 and wl.weak_parameter in record:
+            if record[wl.weak_parameter] < params[wl.weak_parameter]:
+                raise UsageError(f"--scaling weak: {wl.name} needs {params[wl.weak_parameter]} {wl.weak_parameter} for "
+                                 f"{scale} workers; its inputs give {record[wl.weak_parameter]}")
+            record = {**record, wl.weak_parameter: record[wl.weak_parameter] // scale}  # one worker's share
+        if record or skipped:
+            inputs[wl.name] = {**record, "skipped": skipped}
+            print(f"gilbench: {wl.name}: {describe_inputs(inputs[wl.name])}", file=sys.stderr)
         prepared[wl.name] = extra
-    return prepared
+    return prepared, inputs
+
+
+def recorded(inputs: dict[str, dict]) -> dict[str, dict]:
+    """prepare_inputs()'s reports as parameter updates for build_cells (the skipped files are not parameters)."""
+    return {name: {k: v for k, v in found.items() if k != "skipped"} for name, found in inputs.items()}
+
+
+def describe_inputs(found: dict) -> str:
+    """One line on a workload's inputs: what was used, and the skipped files counted by reason."""
+    from collections import Counter
+
+    parts = []
+    if "images" in found:
+        parts.append(f"{found['images']} images ({found.get('pixels', 0) / 1e6:.1f} megapixels) taken from "
+                     f"{found.get('images_dir', '')}, of {found.get('images_found', found['images'])} found"
+                     + (f" (the size profile asks for {found['images_requested']})"
+                        if found.get("images_requested", found["images"]) > found["images"] else "")
+                     + (f" ({found['images_not_examined']} beyond the count not opened; --param thumbnail.images=N "
+                        "takes more)" if found.get("images_not_examined") else ""))
+    skipped = found.get("skipped", [])
+    if skipped:
+        by_reason = Counter("duplicate" if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
+                            for _, reason in skipped)
+        parts.append(f"skipped {len(skipped)}: " + ", ".join(f"{n} {r}" for r, n in by_reason.most_common()))
+    return "; ".join(parts) or "no inputs reported"
 
 
 def auto_round(run_dir: Path, cells: list[Cell], config: RunConfig, repeat: int, elapsed_s: float,
@@ -297,9 +441,9 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
     if resume_dir is not None:  # the same plan as the interrupted run: its seed, read back from its folder
         seed = json.loads((Path(resume_dir) / storage.ENVIRONMENT).read_text())["seed"]
-    cells = build_cells(config)
+    prepared, inputs = prepare_inputs(config, log)  # bad inputs fail here, before a run folder exists
+    cells = build_cells(config, recorded(inputs))
     order = plan(cells, config.repeat, random.Random(seed), config.warmup)
-    prepared = prepare_inputs(config, log)  # bad inputs fail here, before a run folder exists
     if resume_dir is not None:
         run_dir = Path(resume_dir).resolve()  # `results/latest` names the run itself, not the link
         run_id = json.loads((run_dir / storage.ENVIRONMENT).read_text())["run_id"]
@@ -318,8 +462,8 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
                 "child_env": config.child_env, "disturbance_threshold": config.disturbance_threshold,
                 "reruns": config.reruns, "repeat_auto": config.auto, "precision": config.precision,
-                "budget_s": config.budget_s,
-            }}, indent=2))
+                "budget_s": config.budget_s, "scaling": config.scaling,
+            }, "inputs": inputs}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
         log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + {config.warmup} warm-up) = {len(order)} repetitions")
@@ -365,8 +509,30 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 else:
                     outcome.kept_disturbed += 1
             bar.update(1)
+        if config.trace:
+            trace_phase(run_id, run_dir, cells, prepared, config, bar, seed)
     except KeyboardInterrupt:
         raise Interrupted(run_dir, outcome.finished, outcome.finished + len(queue) + 1) from None
     finally:
         bar.close()
     return outcome
+
+
+def trace_phase(run_id: str, run_dir: Path, cells: list[Cell], prepared: dict, config: RunConfig, bar, seed: int):
+    """--trace: after the measured rounds, one traced repetition per cell (shuffled; cells already traced in an
+    interrupted run are skipped on --resume)."""
+    done = set()
+    summary_path = run_dir / storage.TRACE_SUMMARY
+    if summary_path.exists():
+        frame = storage.load_results(summary_path, storage.TraceSummaryRow)
+        done = {(r.workload, r.variant, int(r.workers), r.python_executable) for r in frame.itertuples()}
+    todo = [c for c in cells if (c.workload, c.variant, c.workers, c.python) not in done]
+    random.Random(seed + 1).shuffle(todo)
+    bar.total += len(todo)
+    switch = {python: switch_interval(python) for python in {c.python for c in todo}}
+    for cell in todo:
+        bar.set_postfix_str(f"trace {cell.workload} {cell.variant} x{cell.workers}", refresh=False)
+        rows, summary = trace_cell(run_id, cell, prepared[cell.workload], config, switch[cell.python])
+        storage.append_rows(run_dir / storage.TRACE, rows, storage.TraceRow)
+        storage.append_rows(summary_path, [summary], storage.TraceSummaryRow)
+        bar.update(1)

@@ -116,6 +116,7 @@ class CellResult(_Message):
     free_threaded: bool = False
     gil_enabled: bool | None = None  # in the cell process itself
     wall_started: float = NAN
+    origin_s: float = NAN  # time.perf_counter() when the repetition started: task times are relative to it
     version: int = VERSION
 
     KIND = "cell result"

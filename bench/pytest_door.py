@@ -60,8 +60,9 @@ class CellBench:
         self.config = options.resolve(options.RunOptions(workloads=workload, variants=variant, workers=str(workers),
                                                          size=size, no_progress=True, no_report=True,
                                                          out=tempfile.gettempdir()))
-        self.cell = orchestrator.build_cells(self.config)[0]
-        self.prepared = orchestrator.prepare_inputs(self.config)[self.wl.name]
+        prepared, inputs = orchestrator.prepare_inputs(self.config)
+        self.cell = orchestrator.build_cells(self.config, orchestrator.recorded(inputs))[0]
+        self.prepared = prepared[self.wl.name]
         self.env = session_environment()
         self.warmup_rounds, self.run_id = warmup_rounds, run_id
         self.rows: list[ResultRow] = []
@@ -120,7 +121,8 @@ def import_json(path, out="results") -> Path:
     for bench in ours:
         info = bench["extra_info"]["gilbench"]
         try:
-            rows += [ResultRow(**{k: v for k, v in r.items() if k in known_r}) for r in info["rows"]]
+            rows += [ResultRow(**{"scaling": "strong", "scale": 1, **{k: v for k, v in r.items() if k in known_r}})
+                     for r in info["rows"]]  # JSON from before weak scaling: strong, as it was
             tasks += [TaskRow(**{k: v for k, v in t.items() if k in known_t}) for t in info["tasks"]]
         except (KeyError, TypeError) as exc:
             raise UsageError(f"{str(path)!r}: benchmark {bench.get('name')!r} has malformed gilbench rows ({exc})") from None

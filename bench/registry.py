@@ -8,6 +8,8 @@ A workload is a plain module (see README.md, "Write your own workload"):
     def run_task(task): ...                           # module-level: every executor can call it
     def check(params, tasks, results): ...            # raise if the results are wrong
     def prepare(params, cache_dir): ...               # optional: build inputs once, return extra params
+    WEAK_SCALING = "iterations"                       # optional: the parameter that is the amount of work;
+                                                      # --scaling weak gives each worker one profile's worth
 
 This module is imported by every worker (and by other interpreters given with --python),
 so it uses the standard library only.
@@ -41,6 +43,11 @@ class Workload:
     @property
     def description(self) -> str:
         return getattr(self.module, "DESCRIPTION", "") or (self.module.__doc__ or "").strip().split("\n")[0]
+
+    @property
+    def weak_parameter(self) -> str | None:
+        """The parameter that holds the amount of work (WEAK_SCALING): --scaling weak multiplies it by N."""
+        return getattr(self.module, "WEAK_SCALING", None)
 
     def params(self, size: str, overrides: dict[str, str] | None = None) -> dict:
         """The parameters of a size profile with the user's overrides, each coerced to the profile's type."""

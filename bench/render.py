@@ -25,6 +25,8 @@ class Analysed:
     tasks: object
     env: dict
     missing: list[str]
+    trace: object = None  # trace.csv and trace_summary.csv of a run made with --trace
+    trace_summary: object = None
 
 
 def analyse(target, out=None) -> Analysed:
@@ -57,7 +59,12 @@ def analyse(target, out=None) -> Analysed:
         out.mkdir(parents=True)
     if not out.is_dir() or not os.access(out, os.W_OK):
         raise UsageError(f"cannot write the outputs to {str(out)!r} (not a writable folder); give --out DIR")
-    return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table))
+    trace, trace_summary = None, None
+    try:
+        trace, trace_summary = storage.load_trace(run_dir)
+    except UsageError as exc:
+        warnings.warn(f"ignoring the state timeline: {exc}")
+    return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary)
 
 
 def write_summary(a: Analysed) -> Path:
@@ -84,6 +91,14 @@ def plot(target, out=None, analysed: Analysed | None = None) -> tuple[Analysed, 
             written[key] = charts.chart_workload(part, tasks_part, a.out)
         else:
             written[key] = []
+        if a.trace_summary is not None:
+            row = part.iloc[0]
+            pick = lambda f: f[(f["workload"] == row["workload"]) & (f["size"] == row["size"])  # noqa: E731
+                               & (f["python_executable"] == row["python_executable"])]
+            mine = pick(a.trace_summary)
+            if not mine.empty:
+                written[key] += charts.chart_states(mine, pick(a.trace) if a.trace is not None else None, a.out,
+                                                    key, charts._label(part), int(row["usable_cpus"]))
     return a, written
 
 
@@ -93,7 +108,7 @@ def report(target, out=None, analysed: Analysed | None = None) -> list[Path]:
     a, charts_written = plot(target, out, analysed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
     blocks = rep.build_blocks(a.table, a.env, {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
-                              a.missing, str(a.results_csv), a.tasks)
+                              a.missing, str(a.results_csv), a.tasks, a.trace_summary)
     paths = []
     for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
         paths.append(storage.atomic_write(a.out / name, text))

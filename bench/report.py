@@ -12,7 +12,7 @@ import html
 import math
 from pathlib import Path
 
-from .analysis import AMDAHL_MIN_R2, BASELINE_VARIANT, CEILING, verdict, verdict_meaning
+from .analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, describes, verdict, verdict_meaning
 from .variants import VARIANTS, in_family
 
 THREADS = in_family("threads")
@@ -80,18 +80,73 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
         )
     elif v not in THREADS and ceiling == ceiling and n > 1 and ceiling < 0.9 * min(n, usable) and busy >= 1.2:
         reasons.append(f"the machine itself tops out at {_x(ceiling)} here (measured ceiling), so part of the loss is the hardware's")
-    p = row["amdahl_p"]
-    if falling:
-        reasons.append("speedup falls as workers are added: a cost that grows with the workers (such as start-up) "
-                       "outweighs the work, which Amdahl's law does not model")
-    elif p == p and p >= 0.95:
-        reasons.append(f"Amdahl fit: serial fraction p = {p:.2f}, i.e. no parallel part at all")
-    elif p == p and row["amdahl_r2"] >= AMDAHL_MIN_R2:
-        reasons.append(f"Amdahl fit: serial fraction p = {p:.3f} (R^2 {row['amdahl_r2']:.2f})")
-    elif p == p:
-        reasons.append(f"Amdahl's law does not describe this curve (R^2 {row['amdahl_r2']:.2f}), so no serial "
-                       "fraction is quoted")
+    reasons += law_sentences(row, falling)
     return text + (": " + "; ".join(reasons) if reasons else "") + "."
+
+
+def _between(value, low, high, digits=2) -> str:
+    interval = f" [{low:.{digits}f}-{high:.{digits}f}]" if low == low and high == high else ""
+    return f"{value:.{digits}f}{interval}"
+
+
+def _quality(r2, error) -> str:
+    return f"R^2 {r2:.2f}, typical error {error:.0%}"
+
+
+def _contention(sigma: float, gil: bool) -> str:
+    """sigma (or Amdahl's p, the same thing where kappa = 0) in words."""
+    if sigma >= 0.95:
+        return (" - each added thread waits for the GIL: the work runs one thread at a time, no parallel part at all"
+                if gil else " - no parallel part at all: the work runs one worker at a time")
+    if sigma >= 0.5:
+        return (f" - each added thread mostly waits for the GIL: {sigma:.0%} of the work runs one thread at a time"
+                if gil else f" - {sigma:.0%} of the work queues, one worker at a time")
+    if sigma >= 0.05:
+        return f" - {sigma:.0%} of the work does not overlap (it waits its turn: a queue, a lock, the GIL)"
+    return ""
+
+
+def law_sentences(row, falling: bool = False) -> list[str]:
+    """Which scaling law describes this variant's curve, its parameters with their intervals, and what they mean
+    for this kind of worker. Quoted only where a law's fit explains at least half of the variance."""
+    v, law = row["variant"], row.get("law", "")
+    sigma, kappa, peak = row.get("usl_sigma", math.nan), row.get("usl_kappa", math.nan), row.get("usl_peak_workers", math.nan)
+    threads = v in THREADS or v in INTERPRETERS
+    gil = bool(row["gil_enabled"]) and v in THREADS
+    if law == "usl":
+        text = (f"USL fit: contention sigma = {_between(sigma, row['usl_sigma_low'], row['usl_sigma_high'])}, "
+                f"coherency kappa = {_between(kappa, row['usl_kappa_low'], row['usl_kappa_high'], 4)} "
+                f"({_quality(row['usl_r2'], row['usl_error'])}; intervals: bootstrap over rounds)")
+        text += _contention(sigma, gil)
+        if peak == peak:  # kappa > 0, and its interval excludes 0
+            who = ("threads pay for handing the GIL back and forth" if gil else
+                   "threads pay for shared state (reference counts, cache lines)" if threads else
+                   "workers pay for each other (start-up, IPC, cores they share)")
+            text += f"; kappa > 0: {who}, " + ("so no worker count beats one worker: the curve falls from the start"
+                                              if peak < 1.05 else f"so the curve peaks near {peak:.1f} workers and falls after")
+        r2 = row.get("amdahl_r2", math.nan)
+        if r2 == r2:
+            text += ("; it describes the curve better than Amdahl's law, by the information criterion"
+                     if describes(r2, row["amdahl_error"]) else
+                     f"; Amdahl's law does not describe this curve ({_quality(r2, row['amdahl_error'])})")
+        return [text]
+    if law == "amdahl":
+        p = row["amdahl_p"]
+        text = (f"Amdahl fit: serial fraction p = {p:.3f} ({_quality(row['amdahl_r2'], row['amdahl_error'])})"
+                + _contention(p, gil))
+        text += (f"; the USL's coherency term (kappa = {kappa:.4f}) does not earn its place" if sigma == sigma else
+                 f"; too few worker counts to test the USL (it needs {USL_MIN_COUNTS})")
+        return [text]
+    out = []
+    if falling:
+        out.append("speedup falls as workers are added: a cost that grows with the workers outweighs the work")
+    fitted = [f"{name} {_quality(row.get(law + '_r2', math.nan), row.get(law + '_error', math.nan))}"
+              for name, law in (("Amdahl", "amdahl"), ("USL", "usl")) if row.get(law + "_r2", math.nan) == row.get(law + "_r2", math.nan)]
+    if fitted:
+        out.append("neither Amdahl's law nor the USL describes this curve (" + ", ".join(fitted) + "), so no law is quoted")
+    if sigma != sigma:
+        out.append(f"too few worker counts for the USL (it needs {USL_MIN_COUNTS})")
+    return out
 
 
 CEILING_SHARE_EXPECTED = 0.95  # a process pool within 5 % of the machine's own limit needs no excuse
@@ -267,7 +322,49 @@ def gil_comparison(table) -> list[str]:
 # ---------------------------------------------------------------- blocks -> markdown / html
 
 
-def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[str], source: str, tasks=None):
+def state_findings(part, summary) -> list[str]:
+    """What the sampler saw in each traced cell of this workload and interpreter (--trace), in words."""
+    if summary is None:
+        return []
+    row0 = part.iloc[0]
+    mine = summary[(summary["workload"] == row0["workload"]) & (summary["size"] == row0["size"])
+                   & (summary["python_executable"] == row0["python_executable"])]
+    if mine.empty:
+        return []
+    gone = mine[mine["unavailable"].fillna("") != ""]
+    if len(gone) == len(mine):
+        return [f"Thread states: unavailable - {gone['unavailable'].iloc[0]}."]
+    usable = int(row0["usable_cpus"])
+    lines = []
+    order = list(VARIANTS)
+    traced = mine[mine["unavailable"].fillna("") == ""].copy()
+    traced["rank"] = [order.index(v) if v in order else len(order) for v in traced["variant"]]
+    for _, r in traced.sort_values(["rank", "workers"]).iterrows():
+        if r["variant"] in (BASELINE_VARIANT, CEILING) or int(r["workers"]) < 2:
+            continue
+        text = (f"**{r['variant']}** x{int(r['workers'])}: running {_pct(r['running_share'])}, waiting for a core "
+                f"{_pct(r['waiting_share'])}, blocked {_pct(r['blocked_share'])}, {r['handoffs_per_s']:.0f} hand-offs/s")
+        if r["blocked_share"] > 0.3 and r["handoffs_per_s"] > 0.2 / r["switch_interval_s"] and r["gil_enabled"] \
+                and r["variant"] in THREADS:
+            text += (f" - the threads took turns holding the GIL, about every {1000 / r['handoffs_per_s']:.0f} ms "
+                     f"(switch interval {r['switch_interval_s'] * 1000:.0f} ms)")
+        elif r["waiting_share"] > 0.25 and int(r["workers"]) > usable:
+            text += f" - more runnable workers than the {usable} CPUs: they queued for a core"
+        elif r["running_share"] > 0.8:
+            text += " - every worker ran at once"
+        lines.append(text + ".")
+    cost = traced["sampler_cpu_share"].median()
+    lines.append(f"Thread states come from one extra repetition per cell (`--trace`, not in the statistics), read from "
+                 f"/proc every {traced['interval_s'].median() * 1000:.1f} ms by a separate process; that sampler used "
+                 f"{_pct(cost)} of one core (median over cells), CPU the workers could not use on a machine with "
+                 f"{usable} CPUs.")
+    if not gone.empty:
+        lines.append(f"{len(gone)} traced cells have no state timeline: {gone['unavailable'].iloc[0]}.")
+    return lines
+
+
+def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[str], source: str, tasks=None,
+                 trace_summary=None):
     from .charts import groups
 
     blocks = [("h1", "gilbench report"), ("p", f"Built from `{source}` alone; rebuild with `gilbench report`.")]
@@ -282,6 +379,13 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} repetitions per cell "
                                 f"{after}, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
+    for name, found in (env.get("inputs") or {}).items():
+        from .orchestrator import describe_inputs
+
+        blocks.append(("p", f"Inputs of **{name}**: {describe_inputs(found)}."
+                            + (" Skipped files, each with its reason:" if found.get("skipped") else "")))
+        if found.get("skipped"):
+            blocks.append(("ul", [f"`{file}`: {reason}" for file, reason in found["skipped"]]))
     config = env.get("config", {})
     if config.get("repeat_auto") and "speedup_halfwidth" in table:
         met = table["speedup_halfwidth"] <= config["precision"]
@@ -305,6 +409,15 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
                      f"{plan.get('estimate_s')} s, took {plan.get('actual_s')} s. Each run stops at its share of the "
                      "time budget, so cells it did not reach again keep fewer repetitions (said per workload below).")
         blocks.append(("p", text))
+    if "scaling" in table and (table["scaling"] == "weak").any():
+        blocks.append(("h2", "Weak scaling"))
+        blocks.append(("p", "This run asks the weak-scaling question: **with more cores, can I do more work in the "
+                            "same time?** Each worker got one size profile's share of the work, so a cell at N workers "
+                            "did N times the serial cell's work (`scale` in results.csv). Efficiency is T(1) / T(N), "
+                            "the serial time for one share over this cell's time for N shares: 100 % means N workers "
+                            "did N times the work in the same time. The speedup shown is Gustafson's scaled speedup, "
+                            "N x T(1) / T(N): how much more work per second than one worker. Strong scaling (the "
+                            "default) asks the other question: does the same work get done faster?"))
     if missing:
         blocks.append(("p", "**No serial baseline** for " + ", ".join(missing) + ": speedups cannot be computed there; "
                             "times and busy cores are still shown."))
@@ -325,9 +438,21 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
         key = w + part.attrs.get("suffix", "")
         blocks.append(("h2", f"{w} - Python {part['python_version'].iloc[0]}"
                              f"{' (free-threaded)' if part['free_threaded'].iloc[0] else ''}, size {part['size'].iloc[0]}"))
-        blocks.append(("ul", workload_findings(part, tasks)))
+        blocks.append(("ul", workload_findings(part, tasks) + state_findings(part, trace_summary)))
         for chart in charts.get(key, []):
             blocks.append(("img", chart))
+    laws = law_table(table)
+    if laws:
+        blocks.append(("h2", "Scaling laws"))
+        blocks.append(("p", "Per variant, the law that describes its curve (fitted to the speedups; see README, "
+                            "'Scaling laws'). Amdahl: a serial fraction p that never runs in parallel; the curve "
+                            "flattens at 1/p and never falls. USL: contention sigma (work that queues: the GIL, a "
+                            "lock) and coherency kappa (a cost every pair of workers pays: shared state, cache lines, "
+                            "hand-offs); with kappa > 0 the curve peaks at N* = sqrt((1 - sigma) / kappa) and falls. "
+                            "The USL is preferred only where its extra parameter lowers the information criterion "
+                            "(AICc) by 2; a law that explains less than half of the variance and misses by more than "
+                            "10 % is not quoted ('none'). Intervals: 2.5-97.5 % of a bootstrap over rounds."))
+        blocks.append(("table", laws))
     blocks.append(("h2", "Summary"))
     coverages = sorted(set(round(float(c) * 100, 1) for c in table["ci_coverage"])) if "ci_coverage" in table else []
     blocks.append(("p", "Median of the measured repetitions (disturbed ones left out). The interval is a "
@@ -345,6 +470,29 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
     blocks.append(("table", (["workload", "variant", "workers", "median s", "interval s (coverage)", "speedup", "efficiency",
                               "of ceiling", "busy cores", "start-up", "Karp-Flatt", "peak RSS MB"], rows)))
     return blocks
+
+
+def law_table(table):
+    """The Scaling laws table: one row per variant curve (not serial)."""
+    if "law" not in table:
+        return None
+    rows = []
+    series = table[(table["variant"] != BASELINE_VARIANT) & table["speedup"].notna()]
+    several = table["python_executable"].nunique() > 1
+    for _, part in series.groupby(["workload", "python_executable", "variant"], sort=False):
+        r = part.iloc[0]
+        peak = r["usl_peak_workers"]
+        rows.append([r["workload"] + (f" ({r['python_version']}{'t' if r['free_threaded'] else ''})" if several else ""),
+                     r["variant"], ", ".join(str(int(n)) for n in sorted(part["workers"])), r["law"] or "none",
+                     "-" if r["amdahl_p"] != r["amdahl_p"] else f"{r['amdahl_p']:.3f} ({r['amdahl_error']:.0%})",
+                     "-" if r["usl_sigma"] != r["usl_sigma"] else _between(r["usl_sigma"], r["usl_sigma_low"], r["usl_sigma_high"]),
+                     "-" if r["usl_kappa"] != r["usl_kappa"] else _between(r["usl_kappa"], r["usl_kappa_low"], r["usl_kappa_high"], 4),
+                     "-" if peak != peak else f"{peak:.1f}",
+                     "-" if r["usl_error"] != r["usl_error"] else f"{r['usl_error']:.0%}"])
+    order = list(VARIANTS)
+    rows.sort(key=lambda x: (x[0], order.index(x[1]) if x[1] in order else len(order)))
+    return (["workload", "variant", "workers", "law", "Amdahl p (error)", "USL sigma", "USL kappa", "USL peak N*",
+             "USL error"], rows) if rows else None
 
 
 def to_markdown(blocks, base: Path) -> str:

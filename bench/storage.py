@@ -19,6 +19,8 @@ from .errors import UsageError
 
 RESULTS = "results.csv"
 TASKS = "tasks.csv"
+TRACE = "trace.csv"
+TRACE_SUMMARY = "trace_summary.csv"
 SUMMARY = "summary.csv"
 ENVIRONMENT = "environment.json"
 
@@ -31,7 +33,9 @@ class ResultRow:
     timestamp: str  # ISO 8601, UTC, when the repetition started
     workload: str
     size: str
-    params: str  # the workload's effective parameters, as JSON
+    params: str  # the workload's effective parameters, as JSON (weak scaling: one worker's share)
+    scaling: str  # strong (a fixed total of work) or weak (a fixed share per worker: the total grows with N)
+    scale: int  # shares of work the cell did: 1, or under weak scaling its worker count
     variant: str
     workers: int
     tasks: int
@@ -93,6 +97,52 @@ class TaskRow:
     cpu_share: float  # cpu_s / wall_s; 1 - cpu_share is time spent waiting (for the GIL, I/O, a core)
 
 
+@dataclass(frozen=True)
+class TraceRow:
+    """One stretch of one thread in one state, in the traced repetition of a cell (--trace)."""
+
+    run_id: str
+    workload: str
+    size: str
+    variant: str
+    workers: int
+    python_executable: str
+    pid: int
+    thread_id: int  # the kernel's thread id, as in tasks.csv
+    worker: bool  # the thread ran tasks (False: the cell's main thread, a pool's helper threads)
+    state: str  # running, waiting for a core, blocked
+    start_s: float  # seconds since the repetition started, as in tasks.csv
+    end_s: float
+
+
+@dataclass(frozen=True)
+class TraceSummaryRow:
+    """One traced repetition: where its worker threads' time went, between the first task's start and the last's end."""
+
+    run_id: str
+    workload: str
+    size: str
+    variant: str
+    workers: int
+    python_executable: str
+    python_version: str
+    free_threaded: bool
+    gil_enabled: bool
+    ok: bool  # the traced repetition itself succeeded
+    unavailable: str  # why there is no state timeline (empty when there is one)
+    switch_interval_s: float  # sys.getswitchinterval() of the interpreter
+    interval_s: float  # the sampler's interval (a fifth of the switch interval)
+    samples: int  # readings of one thread, all threads together
+    threads: int  # worker threads seen
+    compute_s: float  # the window: first task start to last task end
+    running_share: float
+    waiting_share: float  # runnable, waiting in a run queue for a core
+    blocked_share: float  # waiting for the GIL, a lock, I/O, a sleep
+    handoffs_per_s: float  # a worker thread going from blocked to running, per second
+    sampler_cpu_s: float  # the sampler's own CPU time
+    sampler_cpu_share: float  # of one core, over the sampler's wall time
+
+
 def atomic_write(path, data, writer=None) -> Path:
     """Write a file so that readers see the old one or the new one, never half of either.
 
@@ -152,7 +202,8 @@ def header(row_type) -> list[str]:
 
 
 # Columns added after the first CSVs were written: a file without them loads with these values.
-ADDED_COLUMNS = {"other_cores": "", "steal_cores": "", "disturbed": "False", "attempt": "1"}
+ADDED_COLUMNS = {"other_cores": "", "steal_cores": "", "disturbed": "False", "attempt": "1", "scaling": "strong",
+                 "scale": "1"}
 ADDED_TASK_COLUMNS = {"attempt": "1"}
 
 
@@ -168,7 +219,7 @@ def _cell(value):
     if isinstance(value, float):
         if value != value:
             return ""  # NaN: a failed repetition has no timing
-        return repr(round(value, 9))
+        return repr(round(float(value), 9))  # float(): a numpy float's repr is 'np.float64(...)' under numpy 2
     return value
 
 
@@ -226,7 +277,7 @@ def load_results(target, row_type=ResultRow):
     first = text.split("\n", 1)[0]
     columns = next(csv.reader([first]), []) if first else []
     missing = [c for c in header(row_type) if c not in columns]
-    fill = ADDED_COLUMNS if row_type is ResultRow else ADDED_TASK_COLUMNS
+    fill = ADDED_COLUMNS if row_type is ResultRow else ADDED_TASK_COLUMNS if row_type is TaskRow else {}
     added = [c for c in missing if c in fill]
     missing = [c for c in missing if c not in added]
     if not columns or len(missing) == len(header(row_type)) - len(added):
@@ -260,6 +311,15 @@ def _as_bool(value):
     if isinstance(value, bool):
         return value
     return str(value).strip().lower() in ("true", "1")
+
+
+def load_trace(run_dir):
+    """(trace.csv, trace_summary.csv) of a run traced with --trace, or (None, None)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / TRACE_SUMMARY).exists():
+        return None, None
+    trace = load_results(run_dir / TRACE, TraceRow) if (run_dir / TRACE).exists() else None
+    return trace, load_results(run_dir / TRACE_SUMMARY, TraceSummaryRow)
 
 
 def load_tasks(run_dir):

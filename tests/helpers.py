@@ -8,7 +8,7 @@ from gilbench import storage
 from gilbench.storage import ResultRow, TaskRow
 
 BASE = {f.name: {"int": 1, "float": 0.0, "bool": False, "str": ""}[f.type] for f in fields(ResultRow)}
-BASE.update(run_id="r1", workload="count", size="smoke", params="{}", python_executable="/usr/bin/python3",
+BASE.update(run_id="r1", workload="count", size="smoke", params="{}", python_executable="/usr/bin/python3", scaling="strong",
             python_version="3.11.7", start_method="fork", host="hostA", ok=True, warmup=False, gil_enabled=True,
             usable_cpus=2, logical_cpus=2, physical_cores=2)
 

@@ -6,16 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from gilbench.storage import ResultRow, TaskRow
+from gilbench.storage import ResultRow, TaskRow, TraceRow, TraceSummaryRow
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 SUMMARY_COLUMNS = ["repeats", "median_s", "min_s", "max_s", "ci_low_s", "ci_high_s", "startup_share", "serial_s",
                    "speedup", "speedup_low", "speedup_high", "speedup_coverage", "ci_coverage", "disturbed_kept",
                    "other_cores_max", "efficiency", "karp_flatt", "ceiling_speedup",
-                   "ceiling_efficiency", "amdahl_p", "amdahl_r2", "cpu_s", "cpu_inflation"]
+                   "ceiling_efficiency", "amdahl_p", "amdahl_r2", "amdahl_error", "cpu_s", "cpu_inflation", "usl_sigma",
+                   "usl_sigma_low", "usl_sigma_high", "usl_kappa", "usl_kappa_low", "usl_kappa_high", "usl_r2",
+                   "usl_error", "usl_peak_workers", "law", "scaling", "scale"]
 
 
-@pytest.mark.parametrize("row_type", [ResultRow, TaskRow])
+@pytest.mark.parametrize("row_type", [ResultRow, TaskRow, TraceRow, TraceSummaryRow])
 def test_readme_documents_every_column(row_type):
     documented = set(re.findall(r"`([a-z_0-9]+)`", README))
     missing = [f.name for f in fields(row_type) if f.name not in documented]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 
 import pytest
@@ -46,8 +47,8 @@ def odd_images(tmp_path_factory):
 
 def test_valid_images_are_processed_and_each_invalid_one_reported_once(odd_images, tmp_path):
     proc = gilbench("run", "--workloads", "thumbnail", "--images", odd_images, "--variants", "serial,thread-pool",
-                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress",
-                    "--no-report")
+                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--param", "thumbnail.images=20",
+                    "--out", tmp_path, "--no-progress", "--no-report")
     assert proc.returncode == 0, proc.stderr
     for name, reason in INVALID.items():
         lines = [line for line in proc.stderr.splitlines() if f"skipping {name}:" in line]
@@ -76,4 +77,80 @@ def test_folder_of_only_invalid_images(tmp_path):
     folder.mkdir()
     (folder / "a.jpg").write_bytes(b"")
     proc = gilbench("run", "--workloads", "thumbnail", "--images", folder, "--out", tmp_path / "o", "--no-progress")
-    assert proc.returncode == 2 and "none of the 1 images can be read: a.jpg: empty file" in proc.stderr
+    assert proc.returncode == 2 and "none of the 1 images under" in proc.stderr and "can be read: a.jpg: empty file" in proc.stderr
+
+
+@pytest.fixture
+def photo_tree(tmp_path):
+    """Photos one and two levels down, and everything a real folder holds besides."""
+    root = tmp_path / "photos"
+    (root / "2024" / "summer").mkdir(parents=True)
+    (root / ".thumbnails").mkdir()
+    Image.new("RGB", (300, 200), (100, 150, 200)).save(root / "a.jpg")
+    Image.new("RGB", (64, 48), (10, 150, 20)).save(root / "2024" / "b.png")
+    Image.new("RGB", (80, 60), (200, 10, 20)).save(root / "2024" / "summer" / "c.JPG")
+    Image.new("RGB", (40, 30)).save(root / "2024" / "summer" / "d.webp")
+    (root / "notes.txt").write_text("not a photo")
+    (root / "logo.svg").write_text("<svg/>")
+    (root / ".DS_Store").write_bytes(b"x")
+    (root / ".thumbnails" / "a.jpg").write_bytes(b"x")
+    os.symlink("a.jpg", root / "same-as-a.jpg")
+    os.symlink("gone.jpg", root / "dangling.jpg")
+    os.symlink("2024", root / "album")
+    return root
+
+
+EXPECTED_SKIPS = {".thumbnails/": "hidden folder", "album/": "link to a folder, not followed", ".DS_Store": "hidden file",
+                  "dangling.jpg": "broken symbolic link", "same-as-a.jpg": "the same file as a.jpg",
+                  "logo.svg": "not an image file name", "notes.txt": "not an image file name"}
+
+
+def test_images_folder_is_searched_recursively_and_every_skip_is_reported(photo_tree, tmp_path):
+    """Subfolders are searched; each file left out is said once with its reason, counted by reason, and kept in
+    environment.json and the report; a symlink to a photo already taken is not processed twice."""
+    out = tmp_path / "out"
+    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--variants", "serial",
+                    "--repeat", "1", "--warmup", "0", "--size", "quick", "--out", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    for name, reason in EXPECTED_SKIPS.items():
+        lines = [line for line in proc.stderr.splitlines() if f"skipping {name}:" in line]
+        assert len(lines) == 1 and reason in lines[0], (name, proc.stderr)
+    summary = [line for line in proc.stderr.splitlines() if line.startswith("gilbench: thumbnail: ")]
+    assert len(summary) == 1
+    assert "4 images" in summary[0] and "of 4 found (the size profile asks for 16)" in summary[0]
+    assert "skipped 7: 2 not an image file name" in summary[0] and "1 duplicate" in summary[0]
+    env = json.loads((out / "latest" / "environment.json").read_text())
+    found = env["inputs"]["thumbnail"]
+    assert sorted(name for name, _ in found["skipped"]) == sorted(EXPECTED_SKIPS)
+    assert found["pixels"] == 300 * 200 + 64 * 48 + 80 * 60 + 40 * 30
+    frame = storage.load_results(out / "latest")
+    params = json.loads(frame["params"].iloc[0])
+    assert params["images"] == 4 and params["images_dir"] == str(photo_tree) and params["width"] == "original"
+    assert (frame["tasks"] == 4).all()  # the four photos, each once (the link to a.jpg is not a fifth)
+    report_text = (out / "latest" / "report.md").read_text()
+    assert "`dangling.jpg`: broken symbolic link" in report_text and "Inputs of **thumbnail**" in report_text
+
+
+def test_the_size_profile_is_a_count_of_images_taken_from_the_folder(photo_tree, tmp_path):
+    """smoke takes 4 images; --param thumbnail.images=2 takes the first 2 by path, the same 2 every run, and the
+    CSV says 2."""
+    out = tmp_path / "out"
+    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree / "2024", "--variants", "serial",
+                    "--repeat", "1", "--warmup", "0", "--size", "smoke", "--param", "thumbnail.images=2",
+                    "--out", out, "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    frame = storage.load_results(out / "latest")
+    assert (frame["tasks"] == 2).all()
+    params = json.loads(frame["params"].iloc[0])
+    assert params["images"] == 2 and params["pixels"] == 64 * 48 + 80 * 60  # b.png, summer/c.JPG: sorted by path
+    assert params["images_not_examined"] == 1
+
+
+def test_strict_stops_at_any_file_it_would_skip(photo_tree, tmp_path):
+    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--strict", "--size", "smoke",
+                    "--out", tmp_path / "out", "--no-progress")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "gilbench: error: image '.thumbnails/': hidden folder, not searched (--strict stops at the first file it "
+        "would skip)")
+    assert not (tmp_path / "out").exists()

@@ -74,7 +74,7 @@ def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
     run = write_run(tmp_path / "run", rows)
     render.report(run)
     text = (run / "report.md").read_text()
-    assert "Amdahl's law does not describe this curve" in text
+    assert "neither Amdahl's law nor the USL describes this curve" in text
     assert "Amdahl fit: serial fraction p = 0." not in text
 
 

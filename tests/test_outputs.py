@@ -36,7 +36,8 @@ def test_speedup_chart_has_one_line_per_variant():
     labels = ax.get_legend_handles_labels()[1]
     assert len(ax.containers) == 4  # one error-bar line per variant
     assert sorted(labels) == sorted(["ideal (linear)", "machine ceiling (measured)", "threading", "thread-pool",
-                                     "multiprocessing", "process-pool"])
+                                     "multiprocessing", "process-pool", "Amdahl fit"])  # the fits' line style, once
+    assert (table[table["variant"] != "serial"]["law"] == "amdahl").all()  # two worker counts: too few for the USL
     assert [int(t) for t in ax.get_xticks()] == [1, 2]  # the worker counts measured
     plt.close(fig)
 

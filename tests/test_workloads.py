@@ -66,3 +66,10 @@ def test_images_folder_validation(tmp_path):
         thumbnail.list_images(tmp_path / "nope")
     with pytest.raises(ValueError, match="holds no images"):
         thumbnail.list_images(tmp_path)
+    (tmp_path / "deeper").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "deeper" / "x.jpg")
+    (tmp_path / "readme.txt").write_text("x")
+    found, skipped = thumbnail.list_images(tmp_path)
+    assert [os.path.relpath(p, tmp_path) for p in found] == ["deeper/x.jpg"]  # one level down is found
+    assert skipped == [["readme.txt", "not an image file name (accepted: .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, "
+                                      ".webp)"]]

@@ -11,6 +11,9 @@ SIZES = {
     "full": {"iterations": 200_000_000, "tasks": 0},
 }
 
+# --scaling weak: one worker's share is one profile's iterations; N workers count N times as far.
+WEAK_SCALING = "iterations"
+
 
 def make_tasks(params, workers):
     n_tasks = params["tasks"] or workers

@@ -11,6 +11,8 @@ SIZES = {
     "standard": {"tasks": 32, "mb": 16},
     "full": {"tasks": 64, "mb": 64},
 }
+# --scaling weak: one worker's share is one profile's tasks (buffers hashed).
+WEAK_SCALING = "tasks"
 
 _buffers = {}
 

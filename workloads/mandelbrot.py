@@ -10,6 +10,10 @@ SIZES = {
     "full": {"width": 1200, "height": 900, "max_iter": 300, "tasks": 0},
 }
 
+# --scaling weak: one worker's share is one profile's rows; N workers compute N times as many rows of the
+# same region (finer in height), so the work per row stays the same on average.
+WEAK_SCALING = "height"
+
 
 def make_tasks(params, workers):
     n = params["tasks"] or 4 * workers

@@ -12,6 +12,9 @@ SIZES = {
     "full": {"tasks": 64, "delay_s": 0.1},
 }
 
+# --scaling weak: one worker's share is one profile's sleeps.
+WEAK_SCALING = "tasks"
+
 
 def make_tasks(params, workers):
     return [(i, params["delay_s"]) for i in range(params["tasks"])]

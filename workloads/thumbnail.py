@@ -24,6 +24,9 @@ SIZES = {
     "full": {"images": 48, "width": 4000, "height": 3000},
 }
 
+# --scaling weak: one worker's share is one profile's images; N workers thumbnail N times as many.
+WEAK_SCALING = "images"
+
 THUMBNAIL_SIZE = (50, 50)
 ORIENTATION = 0x0112  # the EXIF tag
 BLUR_MODES = {"L", "RGB", "RGBA", "CMYK", "LA"}
@@ -34,7 +37,7 @@ SEED = 20260101
 def prepare(params, cache_dir):
     """Find the input images: the user's folder (`images_dir`) or generated photos, cached."""
     if params.get("images_dir"):
-        return check_images(list_images(params["images_dir"]), strict=params.get("strict", False))
+        return take_images(params["images_dir"], params["images"], strict=params.get("strict", False))
     folder = Path(cache_dir) / "thumbnail" / f"{params['width']}x{params['height']}-seed{SEED}"
     folder.mkdir(parents=True, exist_ok=True)
     inputs = []
@@ -46,16 +49,80 @@ def prepare(params, cache_dir):
     return {"inputs": inputs}
 
 
+ACCEPTED = f"recursively, files ending in {', '.join(sorted(IMAGE_SUFFIXES))} (any case)"
+
+
 def list_images(folder):
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"images folder {str(folder)!r} does not exist or is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    if not files:
-        raise ValueError(
-            f"images folder {str(folder)!r} holds no images (accepted: {', '.join(sorted(IMAGE_SUFFIXES))})"
-        )
-    return [str(p) for p in files]
+    """Every file under `folder`, searched recursively in sorted order: (candidates, skipped), where skipped is
+    [[relative name, reason], ...] for each file that is not a candidate. Links to files are followed (a link to
+    a file already listed is a duplicate); links to folders, and hidden files and folders, are not."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ValueError(f"images folder {str(root)!r} does not exist or is not a folder")
+    candidates, skipped, seen = [], [], {}
+    for here, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in list(dirs):
+            rel = os.path.relpath(os.path.join(here, name), root)
+            if name.startswith("."):
+                skipped.append([rel + "/", "hidden folder, not searched"])
+                dirs.remove(name)
+            elif os.path.islink(os.path.join(here, name)):
+                skipped.append([rel + "/", "link to a folder, not followed"])
+                dirs.remove(name)
+        for name in sorted(files):
+            path = os.path.join(here, name)
+            rel = os.path.relpath(path, root)
+            if name.startswith("."):
+                skipped.append([rel, "hidden file"])
+            elif os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
+                skipped.append([rel, "not an image file name (accepted: " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"])
+            elif not os.path.exists(path):
+                skipped.append([rel, "broken symbolic link"])
+            elif os.path.realpath(path) in seen:
+                skipped.append([rel, f"the same file as {seen[os.path.realpath(path)]} (counted once)"])
+            elif not os.path.isfile(path):
+                skipped.append([rel, "not a regular file"])
+            else:
+                seen[os.path.realpath(path)] = rel
+                candidates.append(path)
+    if not candidates:
+        raise ValueError(f"images folder {str(root)!r} holds no images (searched {ACCEPTED}"
+                         + (f"; skipped {len(skipped)} other files" if skipped else "") + ")")
+    return candidates, skipped
+
+
+def take_images(folder, count, strict=False):
+    """The first `count` readable images under `folder` (sorted by path: the same ones every run), with a record of
+    what ran (their number and pixels, the folder) and every file skipped on the way, with its reason."""
+    candidates, skipped = list_images(folder)
+    if strict and skipped:
+        name, reason = skipped[0]
+        raise ValueError(f"image {name!r}: {reason} (--strict stops at the first file it would skip)")
+    inputs, pixels = [], 0
+    examined = 0
+    for path in candidates:
+        if len(inputs) == count:
+            break
+        examined += 1
+        rel = os.path.relpath(path, folder)
+        problem = image_problem(path)
+        if problem is None:
+            inputs.append(path)
+            with Image.open(path) as img:
+                pixels += img.width * img.height
+        elif strict:
+            raise ValueError(f"image {rel!r}: {problem} (--strict stops at the first file it would skip)")
+        else:
+            skipped.append([rel, problem])
+    if not inputs:
+        raise ValueError(f"none of the {examined} images under {str(folder)!r} can be read: "
+                         + "; ".join(f"{n}: {r}" for n, r in skipped))
+    return {"inputs": inputs, "skipped": skipped,
+            "record": {"images": len(inputs), "images_dir": str(folder), "pixels": pixels,
+                       "width": "original", "height": "original",  # the user's photos at their own size
+                       "images_requested": count, "images_found": len(candidates),
+                       "images_not_examined": len(candidates) - examined}}
 
 
 def image_problem(path) -> str | None:
@@ -76,22 +143,6 @@ def image_problem(path) -> str | None:
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         return f"corrupt image ({exc})"
     return None
-
-
-def check_images(paths, strict=False):
-    """Valid images go on; each invalid one is reported once, by name, with the reason."""
-    inputs, skipped = [], []
-    for path in paths:
-        problem = image_problem(path)
-        if problem is None:
-            inputs.append(path)
-        elif strict:
-            raise ValueError(f"image {os.path.basename(path)!r}: {problem} (--strict stops at the first invalid image)")
-        else:
-            skipped.append([os.path.basename(path), problem])
-    if not inputs:
-        raise ValueError(f"none of the {len(paths)} images can be read: " + "; ".join(f"{n}: {r}" for n, r in skipped))
-    return {"inputs": inputs, "skipped": skipped}
 
 
 def _write_photo(path, width, height, seed):
@@ -118,7 +169,7 @@ def _write_photo(path, width, height, seed):
 def make_tasks(params, workers):
     out = Path(params["scratch_dir"])
     tasks = []
-    for i, src in enumerate(params["inputs"]):
+    for i, src in enumerate(params["inputs"][:params["images"]]):  # prepare() may have found more
         digest = hashlib.sha1(src.encode()).hexdigest()[:8]
         tasks.append((src, str(out / f"thumb-{i:04d}-{digest}.jpg")))
     return tasks
