@@ -18,7 +18,7 @@ FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,thre
 LABEL ?= $(shell hostname)-$(shell nproc)cpu
 REFERENCE_ARGS ?= --workloads count,thumbnail,hashing,sleep,mandelbrot --variants all --workers reference --repeat 5
 
-.PHONY: help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
+.PHONY: lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
 
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-pytest   the same cells through pytest-benchmark; JSON imported into results/"
 	@echo "make plot     redraw the charts of $(RUN)"
 	@echo "make report   rewrite the report of $(RUN)"
+	@echo "make lesson   install Jupyter, run the lesson notebook (docs/lesson.ipynb) here into results/lesson/"
 	@echo "make test     run the test suite"
 	@echo "make clean    remove the virtual environment and local runs (results/runs)"
 
@@ -45,6 +46,20 @@ $(DIST_STAMP): $(STAMP)
 	@touch $(DIST_STAMP)
 
 install: $(STAMP)
+
+# The lesson notebook: Jupyter as an optional extra, installed on first use.
+LESSON_STAMP := $(VENV)/.installed-lesson-stamp
+$(LESSON_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,lesson]'
+	@touch $@
+
+lesson: $(LESSON_STAMP)
+	GILBENCH_FT_PYTHON=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb --out results/lesson/lesson.ipynb
+	@echo "executed with this machine's numbers; open it with: $(BIN)/jupyter lab results/lesson/lesson.ipynb"
+
+# The committed notebook's outputs (the project's 2-core VM): make lesson-refresh PYTHON_FT=/opt/python-ft/bin/python3.13t
+lesson-refresh: $(LESSON_STAMP)
+	GILBENCH_FT_PYTHON=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb
 
 bench: $(STAMP)
 	$(BIN)/gilbench run $(BENCH_ARGS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +16,39 @@ UNKNOWN_COLOUR, UNKNOWN_MARKER = "#999999", "o"  # a variant in an old CSV that 
 FORMATS = ("png", "svg")
 
 
+_collecting: list[dict] = []  # figures kept instead of written, for the Python API (see `collect`)
+
+
+@contextlib.contextmanager
+def collect():
+    """Inside this block the chart functions write nothing: each figure is kept under its file stem
+    ('speedup-count', 'states-count', ...) in the dict this yields, for a notebook to show."""
+    figures: dict = {}
+    _collecting.append(figures)
+    try:
+        yield figures
+    finally:
+        _collecting.remove(figures)
+
+
+def _finish(fig, out, stem: str) -> list[Path]:
+    """Write the figure (PNG and SVG) and close it; or, inside `collect()`, keep it."""
+    import matplotlib.pyplot as plt
+
+    if _collecting:
+        _collecting[-1][stem] = fig
+        plt.close(fig)  # off pyplot's list (a notebook would show it twice), still drawable
+        return []
+    paths = _save(fig, out, stem)
+    plt.close(fig)
+    return paths
+
+
 def _plt():
     import matplotlib
 
-    matplotlib.use("Agg")
+    if "ipykernel" not in sys.modules:  # in a notebook, keep its inline backend so figures show
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "font.size": 10, "axes.grid": True,
@@ -226,15 +257,13 @@ def chart_workload(table_part, tasks_part, out: Path) -> list[Path]:
             handles.setdefault(lab, h)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(6, len(handles)), frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 0.95))
-    written += _save(fig, out, f"scaling-{name}{suffix}")
-    plt.close(fig)
+    written += _finish(fig, out, f"scaling-{name}{suffix}")
 
     fig, ax = plt.subplots(figsize=(7, 4.6))
     draw_speedup(ax, table_part, title=_label(table_part))
     ax.legend(loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
     fig.tight_layout()
-    written += _save(fig, out, f"speedup-{name}{suffix}")
-    plt.close(fig)
+    written += _finish(fig, out, f"speedup-{name}{suffix}")
     if tasks_part is not None and not tasks_part.empty:
         written += chart_timeline(table_part, tasks_part, out, name + suffix)
     return written
@@ -290,8 +319,7 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label="CPU share of task wall time\n(dark: waiting for the GIL or a core)",
                  fraction=0.03, pad=0.02)
     fig.suptitle(f"task timeline - {_label(table_part)}", fontsize=11)
-    paths = _save(fig, out, f"timeline-{stem}")
-    plt.close(fig)
+    paths = _finish(fig, out, f"timeline-{stem}")
     return paths
 
 
@@ -317,8 +345,7 @@ def chart_overview(table, out: Path) -> list[Path]:
                  fontsize=12)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, frameon=False)
     fig.tight_layout(rect=(0, 0.7 / (3.6 * len(parts) + 0.8), 1, 0.97))
-    paths = _save(fig, out, "overview")
-    plt.close(fig)
+    paths = _finish(fig, out, "overview")
     return paths
 
 
@@ -346,8 +373,7 @@ def chart_compare(tables: list, labels: list[str], out: Path) -> list[Path]:
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle("compare: " + " vs ".join(labels), fontsize=11)
     fig.tight_layout()
-    paths = _save(fig, out, "compare")
-    plt.close(fig)
+    paths = _finish(fig, out, "compare")
     return paths
 
 
@@ -430,6 +456,5 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
                  f"separate process (switch interval {first_row['switch_interval_s'] * 1000:.0f} ms); the sampler "
                  f"used {summary_part['sampler_cpu_share'].median():.0%} of one core", fontsize=10)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    paths = _save(fig, out, f"states-{stem}")
-    plt.close(fig)
+    paths = _finish(fig, out, f"states-{stem}")
     return paths

@@ -26,18 +26,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; finish with --resume
 def cmd_run(args) -> int:
     import signal
 
-    from . import environment, options, orchestrator, storage
-
-    if args.resume:
-        run_options = RunOptions.read(args.resume)
-        storage.load_results(args.resume)  # a folder whose CSV does not parse cannot be resumed
-    else:
-        run_options = RunOptions.from_namespace(args)
-    config = options.resolve(run_options)
-    env = environment.collect_environment()
-    most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])
-    for note in environment.warnings_for(env, most):
-        print(f"gilbench: warning: {note}", file=sys.stderr)
+    from . import api, orchestrator
 
     def on_sigterm(signum, frame):  # SIGTERM stops a run the way Ctrl-C does
         raise KeyboardInterrupt
@@ -46,37 +35,27 @@ def cmd_run(args) -> int:
     # A parent may hand us SIGINT ignored (non-interactive shells start background jobs that way);
     # Ctrl-C or `kill -INT` must still stop a run cleanly, so take the default handler back.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        outcome = orchestrator.execute(config, env, log=say, resume_dir=Path(args.resume) if args.resume else None)
-        run_dir, failed = outcome.run_dir, outcome.failed
+    try:  # the Python API's run(), with this namespace's options
+        run = api.run(resume=args.resume, log=say,
+                      **({} if args.resume else vars(RunOptions.from_namespace(args))))
     except orchestrator.Interrupted as stop:
         print(f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
               f"{stop.run_dir}/results.csv; finish with: gilbench run --resume {stop.run_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except OSError as exc:
-        where = getattr(exc, "filename", "") or config.out
-        raise RunError(f"cannot write results: {exc.strerror or exc} ({where})") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
-    from . import render
-
-    try:
-        analysed = render.analyse(run_dir)  # once: the table printed here is the one the report draws
-    except UsageError as exc:
-        analysed = None
-        print(f"gilbench: nothing to summarise: {exc}", file=sys.stderr)
-    if analysed is not None:
-        say(analysis_table(analysed.table))
+    outcome, run_dir, failed = run.outcome, run.folder, run.outcome.failed
+    config = outcome.config
+    if run._analysed is None:
+        print(f"gilbench: nothing to summarise: {run.problem}", file=sys.stderr)
+    else:
+        say(analysis_table(run.summary))
     say(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
-    if analysed is not None and not config.options.no_report:
-        try:
-            paths = render.report(run_dir, analysed=analysed)
-            say(f"report:  {paths[0]}  (and report.html)")
-            pngs = sorted(p.name for p in paths[2:] if p.suffix == ".png" and p.exists())  # only what was drawn
-            say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
-        except UsageError as exc:
-            print(f"gilbench: no report: {exc}", file=sys.stderr)
+    if run.written:
+        say(f"report:  {run.written[0]}  (and report.html)")
+        pngs = sorted(p.name for p in run.written[2:] if p.suffix == ".png" and p.exists())  # only what was drawn
+        say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
     if config.auto:
         print(f"gilbench: --repeat auto: {outcome.missed_precision} cell(s) still wider than "
               f"+-{config.precision * 100:g} % when the run ended (see the report)" if outcome.missed_precision

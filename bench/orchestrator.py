@@ -24,7 +24,7 @@ from pathlib import Path
 from . import accounting, interpreters, storage, variants
 from .options import OPTIONS_FILE, RunConfig
 from .protocol import CellResult, CellSpec
-from .errors import UsageError
+from .errors import RunError, UsageError
 from .registry import Workload
 from .storage import ResultRow, TaskRow
 
@@ -54,6 +54,7 @@ class Outcome:
     """What a run did, for the closing lines of `gilbench run`."""
 
     run_dir: Path
+    config: RunConfig | None = None  # what ran (for the closing lines)
     failed: int = 0
     finished: int = 0
     disturbed: int = 0  # repetitions during which other programs or steal took more than the threshold
@@ -63,11 +64,12 @@ class Outcome:
     missed_precision: int = 0  # --repeat auto: cells whose speedup interval was still wider than the precision
 
 
-class Interrupted(Exception):
+class Interrupted(RunError):
     """Ctrl-C or SIGTERM stopped the run; every finished repetition is on disk."""
 
     def __init__(self, run_dir: Path, finished: int, planned: int):
-        super().__init__(f"interrupted after {finished} of {planned} repetitions")
+        super().__init__(f"interrupted after {finished} of {planned} repetitions; they are kept in {run_dir}; "
+                         f"finish with: gilbench run --resume {run_dir}")
         self.run_dir, self.finished, self.planned = run_dir, finished, planned
 
 
@@ -436,7 +438,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     With resume_dir, the same plan (same seed) is rebuilt and the repetitions already in its
     results.csv are skipped, so an interrupted run finishes as if it had never stopped.
     """
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a terminal's bar, or tqdm's notebook widget in Jupyter
 
     seed = config.seed if config.seed is not None else int.from_bytes(os.urandom(4), "big")
     if resume_dir is not None:  # the same plan as the interrupted run: its seed, read back from its folder
@@ -469,7 +471,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + {config.warmup} warm-up) = {len(order)} repetitions")
     point_latest(config.out, run_dir)
 
-    outcome = Outcome(run_dir)
+    outcome = Outcome(run_dir, config)
     queue = deque(order)
     measuring_since = time.perf_counter()
     next_repeat = config.repeat + 1

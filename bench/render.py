@@ -73,10 +73,24 @@ def write_summary(a: Analysed) -> Path:
 
 
 def plot(target, out=None, analysed: Analysed | None = None) -> tuple[Analysed, dict[str, list[Path]]]:
+    a = analysed or analyse(target, out)
+    return a, {"summary": [write_summary(a)], **draw(a)}
+
+
+def figures(a: Analysed) -> dict:
+    """Every chart of a run as a matplotlib Figure, by file stem ('overview', 'speedup-count', ...); nothing written."""
     from . import charts
 
-    a = analysed or analyse(target, out)
-    written = {"summary": [write_summary(a)]}
+    with charts.collect() as found:
+        draw(a)
+    return found
+
+
+def draw(a: Analysed) -> dict[str, list[Path]]:
+    """The charts of a run, per workload (and interpreter): the files written, by report key."""
+    from . import charts
+
+    written = {}
     drawable = a.table[a.table["speedup"].notna()]
     if not drawable.empty:
         written["overview"] = charts.chart_overview(drawable, a.out)
@@ -99,7 +113,7 @@ def plot(target, out=None, analysed: Analysed | None = None) -> tuple[Analysed, 
             if not mine.empty:
                 written[key] += charts.chart_states(mine, pick(a.trace) if a.trace is not None else None, a.out,
                                                     key, charts._label(part), int(row["usable_cpus"]))
-    return a, written
+    return written
 
 
 def report(target, out=None, analysed: Analysed | None = None) -> list[Path]:

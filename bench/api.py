@@ -1,0 +1,227 @@
+"""gilbench's Python API: what `gilbench run`, `report` and `compare` do, for notebooks and scripts.
+
+    import gilbench
+
+    run = gilbench.run(workloads="count", variants=["serial", "threading", "multiprocessing"],
+                       workers=[1, 2], size="quick", repeat=3)
+    run.summary                      # pandas DataFrame: one row per cell (speedup, busy cores, fits, ...)
+    run.figure("speedup-count")      # a matplotlib Figure
+    print(run.report())              # the report, as Markdown (also written to run.folder)
+    gilbench.load("results/latest")  # a finished run, from its folder
+    gilbench.compare(run_a, run_b)   # per cell: time ratio, interval, verdict
+
+The command line is a thin shell over these functions: the same options (the fields of
+`gilbench.RunOptions`, as keyword arguments), the same checks, the same files. Errors come as one
+exception type per kind of failure, with the CLI's one-line message:
+
+- `gilbench.UsageError`: bad input; nothing was run or written.
+- `gilbench.RunError`: a run that started could not finish (its results could not be written, or it
+  was interrupted); every finished repetition is kept in its folder: `gilbench.run(resume=folder)`.
+
+Repetitions that fail (a workload that raises, a worker that dies) do not raise: they are rows with
+`ok` false in `run.results`, counted in `run.failed`, as `gilbench run` exits 1 for them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+from .errors import RunError, UsageError
+from .options import RunOptions
+
+__all__ = ["Run", "RunOptions", "RunError", "UsageError", "compare", "load", "run"]
+
+
+class Run:
+    """A run folder and what gilbench computes from it: tables as pandas DataFrames, charts as matplotlib Figures,
+    the report. Everything is read from the folder's CSVs, so a loaded run and a fresh one are the same thing."""
+
+    def __init__(self, folder, outcome=None, analysed=None, written: list | None = None):
+        self.folder = Path(folder)
+        self.outcome = outcome  # orchestrator.Outcome of a run made in this session (None when loaded)
+        self._analysed = analysed
+        self.written = written or []  # report and chart files written by run()
+        self.problem = ""  # why there is no summary (every repetition failed), if so
+
+    def __repr__(self) -> str:
+        return f"gilbench.Run({str(self.folder)!r})"
+
+    def _repr_markdown_(self) -> str:  # what a notebook shows for a bare `run`
+        env = self.environment
+        return (f"**gilbench run** `{env.get('run_id', self.folder.name)}` on {env.get('host', '?')} "
+                f"({env.get('usable_cpus', '?')} usable CPUs): {len(self.results)} repetitions, {self.failed} failed; "
+                f"folder `{self.folder}`")
+
+    @property
+    def analysed(self):
+        from . import render
+
+        if self._analysed is None:
+            self._analysed = render.analyse(self.folder)
+        return self._analysed
+
+    @property
+    def results(self):
+        """results.csv: one row per repetition (warm-ups and failures included, flagged)."""
+        from . import storage
+
+        return storage.load_results(self.folder)
+
+    @property
+    def summary(self):
+        """One row per cell: medians, intervals, speedup, efficiency, busy cores, Amdahl and USL fits (summary.csv)."""
+        return self.analysed.table
+
+    @property
+    def tasks(self):
+        """tasks.csv: one row per task (worker, start, end, CPU time), or None."""
+        return self.analysed.tasks
+
+    @property
+    def trace(self):
+        """trace.csv of a run made with trace=True: every thread's states over time, or None."""
+        return self.analysed.trace
+
+    @property
+    def trace_summary(self):
+        """trace_summary.csv: per traced cell, the share of time running, waiting for a core, blocked; hand-offs/s."""
+        return self.analysed.trace_summary
+
+    @property
+    def environment(self) -> dict:
+        return self.analysed.env
+
+    @property
+    def failed(self) -> int:
+        """Repetitions that failed (see the `error` column of `results`)."""
+        frame = self.results
+        return int((~frame["ok"].astype(bool)).sum())
+
+    def figures(self) -> dict:
+        """Every chart of the run as a matplotlib Figure, by the name its file has: 'overview', 'speedup-count',
+        'scaling-count', 'timeline-count', 'states-count' (with --trace), ... Nothing is written."""
+        from . import render
+
+        return render.figures(self.analysed)
+
+    def figure(self, name: str):
+        """One chart by name (see `figures`)."""
+        found = self.figures()
+        if name not in found:
+            raise UsageError(f"run {self.folder.name!r} has no chart {name!r} (accepted: {', '.join(sorted(found))})")
+        return found[name]
+
+    def report(self) -> str:
+        """Write report.md and report.html (and the charts) into the run folder; return the Markdown."""
+        from . import render
+
+        paths = render.report(self.folder, analysed=self.analysed)
+        self.written = paths
+        return paths[0].read_text()
+
+
+def _option_text(name: str, value) -> object:
+    """A Python value as the text `gilbench run` would get for it: lists joined with commas, numbers as text."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _option_list(name: str, value) -> list[str]:
+    """Repeatable options: one value, a list, or a dict ({"iterations": 2e8} -> ["iterations=2e8"])."""
+    if isinstance(value, dict):
+        return [f"{k}={_option_text(name, v)}" for k, v in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def options_from(**given) -> RunOptions:
+    """RunOptions from keyword arguments with Python values; an unknown keyword is a TypeError, as for any call."""
+    known = {f.name: f for f in fields(RunOptions)}
+    values = {}
+    for name, value in given.items():
+        if name not in known:
+            raise TypeError(f"gilbench.run() got an unexpected keyword argument {name!r} "
+                            f"(accepted: {', '.join(known)}, resume, log)")
+        if value is None:
+            continue
+        default = known[name].default if known[name].default is not MISSING else known[name].default_factory()
+        values[name] = _option_list(name, value) if isinstance(default, list) else _option_text(name, value)
+    return RunOptions(**values)
+
+
+def run(*, resume=None, log=print, **options) -> Run:
+    """Run a benchmark matrix, as `gilbench run` does, and return the Run.
+
+    Keyword arguments are `gilbench run`'s options (the fields of RunOptions; see `help(gilbench.RunOptions)`):
+    workloads, variants, workers, size, scaling, variant_workers, param, repeat, warmup, python, trace, out, ...
+    Lists may be given as lists (workers=[1, 2, 4]) and repeatable options as dicts (param={"iterations": 2e8}).
+    `resume`: a run folder to finish with the options it was started with. `log`: where progress lines go.
+    The progress bar is tqdm's: a notebook gets tqdm's notebook bar (with ipywidgets installed).
+    """
+    from . import environment, orchestrator, render
+    from . import options as opts
+    from . import storage
+
+    if resume is not None:
+        run_options = RunOptions.read(resume)
+        storage.load_results(resume)  # a folder whose CSV does not parse cannot be resumed
+    else:
+        run_options = options_from(**options)
+    config = opts.resolve(run_options)
+    env = environment.collect_environment()
+    most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])
+    for note in environment.warnings_for(env, most):
+        print(f"gilbench: warning: {note}", file=sys.stderr)
+    try:
+        outcome = orchestrator.execute(config, env, log=log, resume_dir=Path(resume) if resume else None)
+    except OSError as exc:
+        where = getattr(exc, "filename", "") or config.out
+        raise RunError(f"cannot write results: {exc.strerror or exc} ({where})") from None
+    result = Run(outcome.run_dir, outcome)
+    try:
+        result._analysed = render.analyse(outcome.run_dir)  # once: the table shown is the one the report draws
+    except UsageError as exc:
+        result.problem = str(exc)  # nothing to summarise: every repetition failed
+        return result
+    if not config.options.no_report:
+        result.written = render.report(outcome.run_dir, analysed=result._analysed)
+    return result
+
+
+run.__signature__ = inspect.Signature(  # help(gilbench.run) and editors list the options from their one definition
+    [inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | Path | None"),
+     inspect.Parameter("log", inspect.Parameter.KEYWORD_ONLY, default=print, annotation="Callable[[str], None]")]
+    + [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                         default=f.default if f.default is not MISSING else None, annotation=f.type)
+       for f in fields(RunOptions)],
+    return_annotation="Run")
+
+
+def load(path) -> Run:
+    """A finished run, from its folder or its results.csv (a UsageError if it is neither)."""
+    from . import storage
+
+    results_csv = storage.resolve_run(path)
+    result = Run(results_csv.parent)
+    result.analysed  # noqa: B018 - validate now: a bad folder is an error here, not at first use
+    return result
+
+
+def compare(*runs, out="results/compare"):
+    """Per cell present in every run: the time ratio to the first run, its interval and verdict, as a DataFrame;
+    also writes compare.csv, compare.md, speedups.csv and compare.png into `out`, as `gilbench compare` does."""
+    import pandas as pd
+
+    from . import render
+
+    if len(runs) < 1:
+        raise UsageError("compare needs at least one run (accepted: Run objects, run folders, results.csv paths)")
+    paths = render.compare([r.folder if isinstance(r, Run) else r for r in runs], out)
+    return pd.read_csv(paths[0], keep_default_na=False)
