@@ -284,8 +284,65 @@ def pick_timeline(workers_available):
     return None, None
 
 
+MAX_BARS = 400  # more task bars than this in one panel, or
+MAX_LANES = 32  # more worker rows than this: the panel becomes a heat map (see _draw_heat)
+HEAT_BINS = 160
+
+
+def _lane_label(variant: str, pid: int, tid: int) -> str:
+    return f"pid {pid}" + (f" / thread {tid % 100000}" if variant.startswith("thread") else "")
+
+
+def _draw_bars(ax, sel, lanes, variant, cmap, norm) -> None:
+    """A bar per task, in its worker's row, coloured by its CPU share; edges only where bars are few."""
+    edge = len(sel) <= 60
+    for lane_key, part in sel.groupby(["pid", "thread_id"]):
+        lane = lanes[lane_key]
+        ax.broken_barh(list(zip(part["start_s"], part["wall_s"])), (lane - 0.35, 0.7),
+                       facecolors=[cmap(norm(v)) for v in part["cpu_share"]],
+                       edgecolors="white" if edge else "none", linewidth=0.5 if edge else 0)
+    ax.set_yticks(range(len(lanes)))
+    ax.set_yticklabels([_lane_label(variant, p, t) for p, t in lanes])
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+
+
+def _draw_heat(ax, sel, lanes, variant, cmap, norm) -> str:
+    """Too many tasks or workers for bars: time in bins, workers in at most MAX_LANES rows (groups of workers),
+    each cell coloured by the CPU the tasks running there used per second of wall time and worker; where no task
+    ran, the background shows. Returns what a row is."""
+    ordered = list(lanes)
+    per_row = max(1, -(-len(ordered) // MAX_LANES))
+    rows = [ordered[k:k + per_row] for k in range(0, len(ordered), per_row)]
+    row_of = {key: r for r, group in enumerate(rows) for key in group}
+    end = float(sel["end_s"].max())
+    edges = np.linspace(0, end, HEAT_BINS + 1)
+    width = edges[1] - edges[0]
+    cpu = np.zeros((len(rows), HEAT_BINS))
+    busy = np.zeros((len(rows), HEAT_BINS))
+    for start, stop, share, key in zip(sel["start_s"], sel["end_s"], sel["cpu_share"],
+                                       zip(sel["pid"], sel["thread_id"])):
+        first, last = int(start // width), min(HEAT_BINS - 1, int(stop // width))
+        for b in range(max(0, first), last + 1):
+            overlap = min(stop, edges[b + 1]) - max(start, edges[b])
+            if overlap > 0:
+                busy[row_of[key], b] += overlap
+                cpu[row_of[key], b] += overlap * (share if share == share else 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = np.where(busy > 0, cpu / busy, np.nan)  # the CPU share of the task time in that cell
+    ax.set_facecolor("#f0f0f0")  # no task: the light background, not a colour of the bar
+    ax.imshow(np.ma.masked_invalid(value), aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
+              extent=(0, end, len(rows) - 0.5, -0.5))
+    ax.set_yticks(range(len(rows)))
+    if per_row == 1:
+        ax.set_yticklabels([_lane_label(variant, p, t) for p, t in ordered])
+        return "a row per worker"
+    ax.set_yticklabels([f"workers {k * per_row + 1}-{min(len(ordered), (k + 1) * per_row)}" for k in range(len(rows))])
+    return f"a row per {per_row} workers"
+
+
 def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
-    """Gantt: a row per worker, a bar per task coloured by its CPU share of wall time."""
+    """Gantt: a row per worker, a bar per task coloured by its CPU share of wall time; with many tasks or workers,
+    the same as a heat map (time bins x groups of workers), so it stays readable at any size."""
     plt = _plt()
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
@@ -296,27 +353,31 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
     if pair is None:
         return []
     cmap, norm = colormaps["cividis"], Normalize(0, 1)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 2.0 + 0.45 * n), sharex=True, layout="constrained")
+    rows_shown = min(n, MAX_LANES)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 2.2 + (0.45 if n <= MAX_LANES else 0.25) * rows_shown), sharex=True,
+                             layout="constrained")
     for ax, variant in zip(axes, pair):
         sel = measured[(measured["variant"] == variant) & (measured["workers"] == n)]
         # the repetition with the median wall time: typical, not the luckiest
-        spans = sel.groupby("repeat")["end_s"].max()
+        spans = sel.groupby(["repeat", "attempt"] if "attempt" in sel else ["repeat"])["end_s"].max()
         rep = spans.index[np.argsort(spans.to_numpy())[len(spans) // 2]]
-        sel = sel[sel["repeat"] == rep]
-        lanes = {key: i for i, key in enumerate(sorted(set(zip(sel["pid"], sel["thread_id"]))))}
-        for _, t in sel.iterrows():
-            lane = lanes[(t["pid"], t["thread_id"])]
-            ax.barh(lane, t["wall_s"], left=t["start_s"], height=0.7, color=cmap(norm(t["cpu_share"])),
-                    edgecolor="white", linewidth=0.5)
-        ax.set_yticks(range(len(lanes)))
-        ax.set_yticklabels([f"pid {p}" + (f" / thread {tid % 100000}" if variant.startswith("thread") else "")
-                            for p, tid in lanes])
-        ax.invert_yaxis()
+        keys = rep if isinstance(rep, tuple) else (rep,)
+        for column, value in zip(["repeat", "attempt"], keys):
+            sel = sel[sel[column] == value]
+        firsts = sel.groupby(["pid", "thread_id"])["start_s"].min().sort_values()
+        lanes = {key: i for i, key in enumerate(firsts.index)}
+        if len(sel) > MAX_BARS or len(lanes) > MAX_LANES:
+            how = _draw_heat(ax, sel, lanes, variant, cmap, norm)
+            what = f"{len(sel)} tasks on {len(lanes)} workers, {how}, time in {HEAT_BINS} bins"
+        else:
+            _draw_bars(ax, sel, lanes, variant, cmap, norm)
+            what = f"{len(sel)} tasks"
         cpu = sel["cpu_s"].sum() / max(sel["wall_s"].sum(), 1e-12)
-        ax.set_title(f"{variant}, {n} workers: tasks ran on CPU {cpu:.0%} of their wall time", fontsize=10)
+        ax.set_title(f"{variant}, {n} workers: tasks ran on CPU {cpu:.0%} of their wall time\n({what})", fontsize=9)
         ax.set_xlabel("seconds since the repetition started")
         ax.grid(axis="y", visible=False)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, label="CPU share of task wall time\n(dark: waiting for the GIL or a core)",
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
+                 label="CPU share of task wall time\n(dark: waiting for the GIL or a core;\nlight grey: no task)",
                  fraction=0.03, pad=0.02)
     fig.suptitle(f"task timeline - {_label(table_part)}", fontsize=11)
     paths = _finish(fig, out, f"timeline-{stem}")

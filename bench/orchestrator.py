@@ -363,8 +363,9 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
             raise UsageError(str(exc)) from None
         skipped = extra.pop("skipped", [])
         record = extra.pop("record", {})
-        for name, reason in skipped:
-            print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
+        for name, reason in skipped:  # in a big folder, other files are only counted: the report lists them all
+            if len(skipped) <= SKIPS_SAID_EACH or not reason.startswith(ONLY_COUNTED):
+                print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
         if record and scale > 1 and wl.weak_parameter in record:
             if record[wl.weak_parameter] < params[wl.weak_parameter]:
                 raise UsageError(f"--scaling weak: {wl.name} needs {params[wl.weak_parameter]} {wl.weak_parameter} for "
@@ -375,6 +376,10 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
             print(f"gilbench: {wl.name}: {describe_inputs(inputs[wl.name])}", file=sys.stderr)
         prepared[wl.name] = extra
     return prepared, inputs
+
+
+SKIPS_SAID_EACH = 20  # up to this many skipped files, each has its line; beyond, these reasons are only counted:
+ONLY_COUNTED = ("not an image file name", "hidden")
 
 
 def recorded(inputs: dict[str, dict]) -> dict[str, dict]:
@@ -398,7 +403,9 @@ def describe_inputs(found: dict) -> str:
     if skipped:
         by_reason = Counter("duplicate" if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
                             for _, reason in skipped)
-        parts.append(f"skipped {len(skipped)}: " + ", ".join(f"{n} {r}" for r, n in by_reason.most_common()))
+        parts.append(f"skipped {len(skipped)}: " + ", ".join(f"{n} {r}" for r, n in by_reason.most_common())
+                     + (" (each file with its reason: the report and environment.json)"
+                        if len(skipped) > SKIPS_SAID_EACH else ""))
     return "; ".join(parts) or "no inputs reported"
 
 

@@ -154,3 +154,19 @@ def test_strict_stops_at_any_file_it_would_skip(photo_tree, tmp_path):
         "gilbench: error: image '.thumbnails/': hidden folder, not searched (--strict stops at the first file it "
         "would skip)")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_big_folder_counts_other_files_and_names_each_problem(photo_tree, tmp_path):
+    """A folder with many non-image files (as a wallpaper package has): the terminal counts them by reason
+    instead of a line each, still names each problem file, and environment.json lists every file."""
+    for i in range(25):
+        (photo_tree / f"readme-{i:02d}.txt").write_text("x")
+    out = tmp_path / "out"
+    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--variants", "serial",
+                    "--repeat", "1", "--warmup", "0", "--size", "smoke", "--out", out, "--no-progress", "--no-report")
+    assert proc.returncode == 0, proc.stderr
+    assert "skipping readme-" not in proc.stderr
+    assert proc.stderr.count("gilbench: skipping dangling.jpg: broken symbolic link") == 1
+    assert "skipped 32: 27 not an image file name" in proc.stderr and "each file with its reason" in proc.stderr
+    env = json.loads((out / "latest" / "environment.json").read_text())
+    assert len(env["inputs"]["thumbnail"]["skipped"]) == 32
