@@ -477,8 +477,9 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
     for variant, n in panels:
         mine = trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
         heights.append(max(1, mine.groupby(["pid", "thread_id"]).ngroups))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 1.3 + sum(0.32 * h + 0.9 for h in heights)),
-                             squeeze=False, gridspec_kw={"height_ratios": [h + 2 for h in heights]})
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 1.6 + sum(0.32 * h + 0.9 for h in heights)),
+                             squeeze=False, gridspec_kw={"height_ratios": [h + 2 for h in heights]},
+                             layout="constrained")  # room for the two-line title at any number of rows
     for ax, (variant, n) in zip(axes[:, 0], panels):
         row = summary_part[(summary_part["variant"] == variant) & (summary_part["workers"] == n)].iloc[0]
         mine = trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
@@ -512,10 +513,9 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
     first_row = summary_part.iloc[0]
     fig.legend([Patch(facecolor=c) for c in STATE_COLOURS.values()],
                ["running", "waiting for a core (runnable, in a run queue)", "blocked (the GIL, a lock, I/O, sleep)"],
-               loc="lower center", ncol=3, frameon=False)
+               loc="outside lower center", ncol=3, frameon=False)
     fig.suptitle(f"thread states - {title}\nsampled from /proc every {first_row['interval_s'] * 1000:.1f} ms by a "
                  f"separate process (switch interval {first_row['switch_interval_s'] * 1000:.0f} ms); the sampler "
                  f"used {summary_part['sampler_cpu_share'].median():.0%} of one core", fontsize=10)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
     paths = _finish(fig, out, f"states-{stem}")
     return paths
