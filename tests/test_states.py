@@ -14,7 +14,7 @@ import pytest
 from gilbench import sampler, states, storage
 
 pytestmark = pytest.mark.skipif(sampler.available() is not None, reason=str(sampler.available()))
-FT_PYTHON = Path(os.environ.get("GILBENCH_FT_PYTHON", "/opt/python-ft/bin/python3.13t"))
+from tests.test_interpreters import FT, needs_ft  # noqa: E402 - one way to find a free-threaded Python
 
 
 def test_a_run_queue_wait_is_given_to_the_runnable_time_before_it():
@@ -145,9 +145,9 @@ def test_more_processes_than_cpus_wait_for_a_core():
     assert summary["blocked_share"] < 0.1
 
 
-@pytest.mark.skipif(not FT_PYTHON.exists(), reason=f"no free-threaded Python at {FT_PYTHON}")
+@needs_ft
 def test_free_threaded_threads_all_run_at_once():
-    threads, root = _watch(SPIN_THREADS.format(n=2), python=str(FT_PYTHON))
+    threads, root = _watch(SPIN_THREADS.format(n=2), python=FT)
     workers = _workers(threads, root)
     summary = states.summarize(threads, workers, _window(threads, workers))
     assert summary["running_share"] > 0.7 and summary["blocked_share"] < 0.15, summary
