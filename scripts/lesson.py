@@ -6,7 +6,7 @@
 
 `make lesson` runs it into results/lesson/ (your machine's numbers); the committed notebook's outputs
 come from `make lesson-refresh` on the project's 2-core VM. The cells read three environment
-variables: GILBENCH_LESSON_SIZE (smoke, quick: the class), GILBENCH_FT_PYTHON (a free-threaded
+variables: GILBENCH_LESSON_SIZE (smoke, quick: the class), GILBENCH_PYTHON_FT (a free-threaded
 python3.13t for part 5; skipped with a sentence without one), GILBENCH_LESSON_OUT (results folder).
 """
 
@@ -37,7 +37,7 @@ import sys
 import gilbench
 
 SIZE = os.environ.get("GILBENCH_LESSON_SIZE", "quick")  # smoke: seconds; quick: the class
-FT_PYTHON = os.environ.get("GILBENCH_FT_PYTHON", "")  # a free-threaded python3.13t, for part 5
+FT_PYTHON = os.environ.get("GILBENCH_PYTHON_FT", "")  # a free-threaded python3.13t, for part 5
 OUT = os.environ.get("GILBENCH_LESSON_OUT", "lesson-results")  # where the runs are kept
 print(f"gilbench {gilbench.__version__}, Python {sys.version.split()[0]}, "
       f"{len(os.sched_getaffinity(0))} usable CPUs, size {SIZE}")"""),
@@ -103,7 +103,7 @@ CPython 3.13 can be built without the GIL (`python3.13t`). The same threads, the
             display(ft_run.figure(name))
     print("\\n".join(line[2:] for line in ft_run.report().splitlines() if line.startswith("- **count**: the free")))
 else:
-    print("No free-threaded interpreter was given, so this part is skipped. Set GILBENCH_FT_PYTHON to a "
+    print("No free-threaded interpreter was given, so this part is skipped. Set GILBENCH_PYTHON_FT to a "
           "python3.13t (build one with the project's shared build-python-ft.sh, or `uv python install 3.13t`) and "
           "run the notebook again; results/reference/debian-2core-vm-trace has one such run.")"""),
     ("md", """**Ask:** *should everyone switch today?* Look at the single-thread cost above: the
