@@ -274,13 +274,15 @@ def _suffix(part) -> str:
     return getattr(part, "attrs", {}).get("suffix", "")
 
 
-def pick_timeline(workers_available):
-    """The largest worker count measured for both threading and multiprocessing (falling back to pools)."""
+def pick_timeline(workers_available, usable: int | None = None):
+    """The largest worker count measured for both threading and multiprocessing (falling back to pools) that fits
+    the usable CPUs - oversubscribed processes would wait for cores and blur the GIL's picture - else the largest."""
     for pair in (("threading", "multiprocessing"), ("thread-pool", "process-pool")):
         both = set(workers_available.get(pair[0], [])) & set(workers_available.get(pair[1], []))
         both = {w for w in both if w > 1}
         if both:
-            return pair, max(both)
+            fitting = {w for w in both if usable is None or w <= usable}
+            return pair, max(fitting or both)
     return None, None
 
 
@@ -349,7 +351,7 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
 
     measured = tasks_part[~tasks_part["warmup"]]
     available = {v: sorted(g["workers"].unique()) for v, g in measured.groupby("variant")}
-    pair, n = pick_timeline(available)
+    pair, n = pick_timeline(available, int(table_part["usable_cpus"].iloc[0]))
     if pair is None:
         return []
     cmap, norm = colormaps["cividis"], Normalize(0, 1)

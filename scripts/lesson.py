@@ -68,6 +68,10 @@ tasks used over the wall time: how many cores were really working.
 **Ask:** *the operating system gave the program two threads and two cores. Why is only one
 core busy?* The **Global Interpreter Lock**: only the thread that holds it runs Python code."""),
     ("code", """count_run.figure("scaling-count")"""),
+    ("md", """The task timeline: each bar is one task, in the row of the thread or process that ran it,
+coloured by the share of its wall time it spent on a CPU. Threads: both rows span the whole
+run at about half colour - they took turns. Processes: shorter, brighter bars side by side."""),
+    ("code", """count_run.figure("timeline-count")"""),
     ("md", """Now watch the turn-taking itself. A separate process read every thread's state from the
 kernel (`/proc`) every millisecond while the work ran: **green** running on a CPU, **grey**
 blocked (here: waiting for the GIL), **orange** runnable but waiting for a core.
