@@ -51,9 +51,8 @@ from .variants import VARIANTS  # noqa: E402
 BASELINE_VARIANT = next(name for name, v in VARIANTS.items() if v.family == "serial")
 CEILING = next(name for name, v in VARIANTS.items() if v.ceiling)
 CONFIDENCE = 0.95
-AMDAHL_MIN_R2 = 0.5  # a fit explaining less of the variance than this describes nothing: not drawn, not quoted
-MIN_R2 = AMDAHL_MIN_R2  # the same rule for every law
-# ...or whose typical error is within this share of the speedup: R^2 says nothing about a flat curve (threads
+MIN_R2 = 0.5  # a law whose fit explains less of the variance than this (and misses by more than MAX_RELATIVE_ERROR)
+# describes nothing: not drawn, not quoted. ...Or whose typical error is within this share of the speedup: R^2 says nothing about a flat curve (threads
 # under the GIL at 1.0x everywhere), whose variance is all noise, yet a law that lands within 10 % (about this
 # machine's noise between repetitions) describes it.
 MAX_RELATIVE_ERROR = 0.10
@@ -139,10 +138,7 @@ def fit_amdahl(workers, speedup) -> tuple[float, float]:
         return math.nan, math.nan
     fit = least_squares(lambda p: amdahl(n, p[0]) - s, x0=[0.5], bounds=([0.0], [1.0]))
     p = float(fit.x[0])
-    residual = float(np.sum((amdahl(n, p) - s) ** 2))
-    total = float(np.sum((s - s.mean()) ** 2))
-    r2 = 1 - residual / total if total > 0 else (1.0 if residual < 1e-12 else 0.0)
-    return p, r2
+    return p, _r2(amdahl(n, p), s)
 
 
 def usl(workers, sigma, kappa):

@@ -45,6 +45,7 @@ class Run:
         self._analysed = analysed
         self.written = written or []  # report and chart files written by run()
         self.problem = ""  # why there is no summary (every repetition failed), if so
+        self._figures: dict | None = None
 
     def __repr__(self) -> str:
         return f"gilbench.Run({str(self.folder)!r})"
@@ -105,7 +106,9 @@ class Run:
         'scaling-count', 'timeline-count', 'states-count' (with --trace), ... Nothing is written."""
         from . import render
 
-        return render.figures(self.analysed)
+        if self._figures is None:  # drawn once: figure(name) is called once per chart in a notebook
+            self._figures = render.figures(self.analysed)
+        return self._figures
 
     def figure(self, name: str):
         """One chart by name (see `figures`)."""
@@ -165,6 +168,11 @@ def run(*, resume=None, log=print, **options) -> Run:
     `resume`: a run folder to finish with the options it was started with. `log`: where progress lines go.
     The progress bar is tqdm's: a notebook gets tqdm's notebook bar (with ipywidgets installed).
     """
+    return execute(None if resume is not None else options_from(**options), resume=resume, log=log)
+
+
+def execute(run_options: RunOptions | None, *, resume=None, log=print) -> Run:
+    """run() with its options already a RunOptions (as `gilbench run` parses them), or None with `resume`."""
     from . import environment, orchestrator, render
     from . import options as opts
     from . import storage
@@ -172,8 +180,6 @@ def run(*, resume=None, log=print, **options) -> Run:
     if resume is not None:
         run_options = RunOptions.read(resume)
         storage.load_results(resume)  # a folder whose CSV does not parse cannot be resumed
-    else:
-        run_options = options_from(**options)
     config = opts.resolve(run_options)
     env = environment.collect_environment()
     most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])

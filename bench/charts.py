@@ -188,11 +188,6 @@ def draw_busy(ax, part):
     ax.set_ylim(0, max(counts) * 1.1 + 0.2)
 
 
-def _legend_below(fig, ax, ncol=4):
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False, fontsize=9)
-
-
 def _save(fig, out: Path, stem: str) -> list[Path]:
     paths = []
     for fmt in FORMATS:
@@ -274,15 +269,21 @@ def _suffix(part) -> str:
     return getattr(part, "attrs", {}).get("suffix", "")
 
 
+def fitting_count(counts, usable: int | None):
+    """The largest worker count above 1 that fits the usable CPUs (oversubscribed workers wait for cores and blur
+    the picture of what the variant itself does), else the largest above 1; None without one."""
+    above = [int(n) for n in counts if n > 1]
+    fitting = [n for n in above if usable is None or n <= usable]
+    return max(fitting or above, default=None)
+
+
 def pick_timeline(workers_available, usable: int | None = None):
     """The largest worker count measured for both threading and multiprocessing (falling back to pools) that fits
     the usable CPUs - oversubscribed processes would wait for cores and blur the GIL's picture - else the largest."""
     for pair in (("threading", "multiprocessing"), ("thread-pool", "process-pool")):
-        both = set(workers_available.get(pair[0], [])) & set(workers_available.get(pair[1], []))
-        both = {w for w in both if w > 1}
-        if both:
-            fitting = {w for w in both if usable is None or w <= usable}
-            return pair, max(fitting or both)
+        n = fitting_count(set(workers_available.get(pair[0], [])) & set(workers_available.get(pair[1], [])), usable)
+        if n is not None:
+            return pair, n
     return None, None
 
 
@@ -453,10 +454,9 @@ def pick_states(summary_part, usable: int) -> list[tuple[str, int]]:
     present = sorted(set(traced["variant"]) - {BASELINE_VARIANT, CEILING},
                      key=lambda v: order.index(v) if v in order else len(order))
     for variant in present:
-        counts = sorted(traced[traced["variant"] == variant]["workers"].astype(int))
-        fitting = [n for n in counts if 1 < n <= usable] or [n for n in counts if n > 1]
-        if fitting:
-            panels.append((variant, fitting[-1]))
+        n = fitting_count(traced[traced["variant"] == variant]["workers"], usable)
+        if n is not None:
+            panels.append((variant, n))
     for variant in present:
         if VARIANTS.get(variant) and VARIANTS[variant].family == "processes":
             over = [n for n in traced[traced["variant"] == variant]["workers"].astype(int) if n > usable]
@@ -493,13 +493,10 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
         last = float(mine["end_s"].max())
         mid = first + (last - first) / 2
         low, high = (first, last) if last - first <= window else (mid - window / 2, mid + window / 2)
-        for state, colour in STATE_COLOURS.items():
-            for key, lane in lanes.items():
-                seg = mine[(mine["pid"] == key[0]) & (mine["thread_id"] == key[1]) & (mine["state"] == state)
-                           & (mine["end_s"] > low) & (mine["start_s"] < high)]
-                if not seg.empty:
-                    ax.broken_barh(list(zip(seg["start_s"], seg["end_s"] - seg["start_s"])), (lane - 0.38, 0.76),
-                                   facecolors=colour, linewidth=0)
+        shown = mine[(mine["end_s"] > low) & (mine["start_s"] < high)]
+        for (pid, tid, state), seg in shown.groupby(["pid", "thread_id", "state"]):
+            ax.broken_barh(list(zip(seg["start_s"], seg["end_s"] - seg["start_s"])), (lanes[(pid, tid)] - 0.38, 0.76),
+                           facecolors=STATE_COLOURS.get(state, UNKNOWN_COLOUR), linewidth=0)
         ax.set_xlim(low, high)
         ax.set_ylim(len(lanes) - 0.5, -0.5)
         ax.set_yticks(range(len(lanes)))

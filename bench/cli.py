@@ -35,9 +35,8 @@ def cmd_run(args) -> int:
     # A parent may hand us SIGINT ignored (non-interactive shells start background jobs that way);
     # Ctrl-C or `kill -INT` must still stop a run cleanly, so take the default handler back.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:  # the Python API's run(), with this namespace's options
-        run = api.run(resume=args.resume, log=say,
-                      **({} if args.resume else vars(RunOptions.from_namespace(args))))
+    try:  # the Python API's run, with this namespace's options
+        run = api.execute(None if args.resume else RunOptions.from_namespace(args), resume=args.resume, log=say)
     except orchestrator.Interrupted as stop:
         print(f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
               f"{stop.run_dir}/results.csv; finish with: gilbench run --resume {stop.run_dir}", file=sys.stderr)

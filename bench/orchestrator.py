@@ -249,12 +249,13 @@ def switch_interval(python: str) -> float:
         return 0.005
 
 
-def trace_cell(run_id: str, cell: Cell, prepared: dict, config: RunConfig, switch_s: float):
+def trace_cell(run_id: str, cell: Cell, prepared: dict, config: RunConfig, switch_s: float,
+               unavailable: str | None = None):
     """One extra repetition of a cell under the sampler (--trace): its trace.csv rows and trace_summary.csv row.
-    Not a measurement: it is never written to results.csv."""
+    Not a measurement: it is never written to results.csv. `unavailable`: sampler.available(), checked once per run."""
     from . import sampler, states
 
-    unavailable = sampler.available() or ""
+    unavailable = (sampler.available() if unavailable is None else unavailable) or ""
     interval = states.sampling_interval(switch_s)
     readings = {"samples": [], "cpu_s": math.nan, "wall_s": math.nan}
     with tempfile.TemporaryDirectory(prefix="gilbench-trace-") as scratch:
@@ -266,32 +267,25 @@ def trace_cell(run_id: str, cell: Cell, prepared: dict, config: RunConfig, switc
                     readings = json.load(fh)
             except (OSError, ValueError) as exc:
                 unavailable = f"the sampler left no readings ({exc})"
-    threads = states.classify(readings["samples"])
+    if not result.ok and not unavailable:
+        unavailable = f"the traced repetition failed: {result.error}"
+    # on the repetition's own clock (seconds since it started), as tasks.csv: a failed one has no clock
     origin = result.origin_s if result.ok else math.nan
+    threads = states.classify([(t - origin, *rest) for t, *rest in readings["samples"]] if origin == origin else [])
     workers = {(r.pid, r.thread_id) for r in result.task_records}
     window = (min((r.start_s for r in result.task_records), default=0.0),
               max((r.end_s for r in result.task_records), default=0.0))
-    rows = []
-    if origin == origin:
-        for (pid, tid), spans in threads.items():
-            for start, end, state in states.segments(spans):
-                rows.append(storage.TraceRow(run_id, cell.workload, cell.size, cell.variant, cell.workers, cell.python,
-                                             pid, tid, (pid, tid) in workers, state, start - origin, end - origin))
-    shifted = {k: [(s - origin, e - origin, st) for s, e, st in v] for k, v in threads.items()} if origin == origin else {}
-    summary = states.summarize(shifted, workers, window) if shifted else {
-        "running_share": math.nan, "waiting_share": math.nan, "blocked_share": math.nan, "handoffs_per_s": math.nan,
-        "threads": 0}
-    if not result.ok and not unavailable:
-        unavailable = f"the traced repetition failed: {result.error}"
-    wall = readings.get("wall_s", math.nan)
+    rows = [storage.TraceRow(run_id, cell.workload, cell.size, cell.variant, cell.workers, cell.python,
+                             pid, tid, (pid, tid) in workers, state, start, end)
+            for (pid, tid), spans in threads.items() for start, end, state in states.segments(spans)]
+    wall, cpu = readings.get("wall_s", math.nan), readings.get("cpu_s", math.nan)
     row = storage.TraceSummaryRow(
         run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant, workers=cell.workers,
         python_executable=cell.python, python_version=result.python_version, free_threaded=result.free_threaded,
-        gil_enabled=bool(result.worker_gil_enabled if result.worker_gil_enabled is not None
-                         else result.gil_enabled is not False),
-        ok=result.ok, unavailable=unavailable, switch_interval_s=switch_s, interval_s=interval,
-        samples=len(readings["samples"]), compute_s=window[1] - window[0], sampler_cpu_s=readings.get("cpu_s", math.nan),
-        sampler_cpu_share=readings.get("cpu_s", math.nan) / wall if wall and wall == wall else math.nan, **summary)
+        gil_enabled=result.gil_seen(), ok=result.ok, unavailable=unavailable, switch_interval_s=switch_s,
+        interval_s=interval, samples=len(readings["samples"]), compute_s=window[1] - window[0], sampler_cpu_s=cpu,
+        sampler_cpu_share=cpu / wall if wall and wall == wall else math.nan,
+        **states.summarize(threads, workers, window))
     return rows, row
 
 
@@ -311,8 +305,7 @@ def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, start
         ok=result.ok, error=result.error, host=env["host"],
         python_version=result.python_version, python_implementation=result.python_implementation,
         python_executable=cell.python, free_threaded=result.free_threaded,
-        gil_enabled=bool(result.worker_gil_enabled if result.worker_gil_enabled is not None
-                         else result.gil_enabled is not False),
+        gil_enabled=result.gil_seen(),
         python_gil_env=config.child_env.get("PYTHON_GIL", os.environ.get("PYTHON_GIL", "")),
         start_method=config.start_method, logical_cpus=env["logical_cpus"],
         physical_cores=env["physical_cores"], usable_cpus=env["usable_cpus"], cpu_model=env["cpu_model"],
@@ -345,13 +338,13 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
     ([[name, reason], ...]: every file left out, each said once here, then counted by reason).
     """
     prepared, inputs = {}, {}
+    scale = largest_scale(config)
     for wl in config.workloads:
         hook = getattr(wl.module, "prepare", None)
         if hook is None:
             prepared[wl.name] = {}
             continue
         params = effective_params(wl, config)
-        scale = largest_scale(config)
         if scale > 1:  # inputs for the largest cell: N shares of the work parameter
             params[wl.weak_parameter] *= scale
         if "images_dir" in params:
@@ -539,9 +532,12 @@ def trace_phase(run_id: str, run_dir: Path, cells: list[Cell], prepared: dict, c
     random.Random(seed + 1).shuffle(todo)
     bar.total += len(todo)
     switch = {python: switch_interval(python) for python in {c.python for c in todo}}
+    from .sampler import available
+
+    unavailable = available() or ""
     for cell in todo:
         bar.set_postfix_str(f"trace {cell.workload} {cell.variant} x{cell.workers}", refresh=False)
-        rows, summary = trace_cell(run_id, cell, prepared[cell.workload], config, switch[cell.python])
+        rows, summary = trace_cell(run_id, cell, prepared[cell.workload], config, switch[cell.python], unavailable)
         storage.append_rows(run_dir / storage.TRACE, rows, storage.TraceRow)
         storage.append_rows(summary_path, [summary], storage.TraceSummaryRow)
         bar.update(1)

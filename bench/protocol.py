@@ -121,6 +121,10 @@ class CellResult(_Message):
 
     KIND = "cell result"
 
+    def gil_seen(self) -> bool:
+        """Was the GIL on where the work ran: in the workers, as they reported it, else in the cell process."""
+        return bool(self.worker_gil_enabled if self.worker_gil_enabled is not None else self.gil_enabled is not False)
+
     @classmethod
     def failed(cls, error: str) -> "CellResult":
         return cls(ok=False, error=error[:500])

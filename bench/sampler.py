@@ -140,7 +140,7 @@ def sample(root: int, interval: float, limit_s: float = 3600.0) -> dict:
             threads = threads_of(descendants(root))
         now = time.perf_counter()  # CLOCK_MONOTONIC, the clock the cell's task records use
         sample_once(reader, threads, now, samples)
-        if _zombie(root):
+        if _gone(reader, root):
             break
         ticks += 1
         next_at += interval
@@ -152,9 +152,10 @@ def sample(root: int, interval: float, limit_s: float = 3600.0) -> dict:
             "samples": samples}
 
 
-def _zombie(pid: int) -> bool:
+def _gone(reader: Reader, pid: int) -> bool:
+    """The cell's process has exited (a zombie until the orchestrator reaps it, then no file at all)."""
     try:
-        stat = _read(f"{PROC}/{pid}/stat")
+        stat = reader.read(f"{PROC}/{pid}/stat")
     except OSError:
         return True
     return stat[stat.rfind(")") + 2] in "ZX"

@@ -18,7 +18,6 @@ from collections import defaultdict
 
 RUNNING, WAITING, BLOCKED = "running", "waiting for a core", "blocked"
 STATES = (RUNNING, WAITING, BLOCKED)
-BLOCKED_LETTERS = set("SDtTIWP")  # sleeping, disk wait, stopped, idle, paging, parked
 
 
 def sampling_interval(switch_interval_s: float) -> float:
@@ -90,6 +89,6 @@ def summarize(threads: dict, workers: set, window: tuple[float, float]) -> dict:
         "running_share": totals[RUNNING] / whole if whole else math.nan,
         "waiting_share": totals[WAITING] / whole if whole else math.nan,
         "blocked_share": totals[BLOCKED] / whole if whole else math.nan,
-        "handoffs_per_s": handoffs / span if span > 0 else math.nan,
+        "handoffs_per_s": handoffs / span if span > 0 and whole else math.nan,  # no readings: no count either
         "threads": sum(1 for key in threads if key in workers),
     }

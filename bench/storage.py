@@ -98,8 +98,8 @@ class TaskRow:
 
 
 @dataclass(frozen=True)
-class TraceRow:
-    """One stretch of one thread in one state, in the traced repetition of a cell (--trace)."""
+class TracedCell:
+    """The first columns of both --trace files: which cell was traced."""
 
     run_id: str
     workload: str
@@ -107,6 +107,12 @@ class TraceRow:
     variant: str
     workers: int
     python_executable: str
+
+
+@dataclass(frozen=True)
+class TraceRow(TracedCell):
+    """One stretch of one thread in one state, in the traced repetition of a cell (--trace)."""
+
     pid: int
     thread_id: int  # the kernel's thread id, as in tasks.csv
     worker: bool  # the thread ran tasks (False: the cell's main thread, a pool's helper threads)
@@ -116,15 +122,9 @@ class TraceRow:
 
 
 @dataclass(frozen=True)
-class TraceSummaryRow:
+class TraceSummaryRow(TracedCell):
     """One traced repetition: where its worker threads' time went, between the first task's start and the last's end."""
 
-    run_id: str
-    workload: str
-    size: str
-    variant: str
-    workers: int
-    python_executable: str
     python_version: str
     free_threaded: bool
     gil_enabled: bool

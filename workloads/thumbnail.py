@@ -106,11 +106,10 @@ def take_images(folder, count, strict=False):
             break
         examined += 1
         rel = os.path.relpath(path, folder)
-        problem = image_problem(path)
+        problem, size = examine(path)
         if problem is None:
             inputs.append(path)
-            with Image.open(path) as img:
-                pixels += img.width * img.height
+            pixels += size
         elif strict:
             raise ValueError(f"image {rel!r}: {problem} (--strict stops at the first file it would skip)")
         else:
@@ -125,24 +124,24 @@ def take_images(folder, count, strict=False):
                        "images_not_examined": len(candidates) - examined}}
 
 
-def image_problem(path) -> str | None:
-    """Why Pillow cannot thumbnail this file, or None when it can. Decodes the whole image."""
+def examine(path) -> tuple[str | None, int]:
+    """(why Pillow cannot thumbnail this file or None when it can, its pixels). Decodes the whole image, once."""
     try:
         if os.path.getsize(path) == 0:
-            return "empty file (0 bytes)"
+            return "empty file (0 bytes)", 0
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
+                return None, img.width * img.height
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return f"larger than Pillow's decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels)"
+        return f"larger than Pillow's decompression-bomb limit ({Image.MAX_IMAGE_PIXELS} pixels)", 0
     except PermissionError:
-        return "unreadable (permission denied)"
+        return "unreadable (permission denied)", 0
     except Image.UnidentifiedImageError:
-        return "not an image Pillow can read"
+        return "not an image Pillow can read", 0
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
-        return f"corrupt image ({exc})"
-    return None
+        return f"corrupt image ({exc})", 0
 
 
 def _write_photo(path, width, height, seed):
