@@ -1,24 +1,31 @@
 """What else the machine did during a repetition: CPU used by other programs, and taken by the hypervisor.
 
-Linux only. The all-CPU line of /proc/stat counts the time every CPU spent busy (user, nice,
-system, irq, softirq) and the time the hypervisor took from this VM (steal), in ticks of
-1/USER_HZ. gilbench's own process tree is measured exactly by rusage: this process
-(RUSAGE_SELF) and every child it has waited for, with the children those waited for
-(RUSAGE_CHILDREN) - the cell and all its workers. What is left is other programs:
+Linux only. Other programs' CPU is read per process: every process's own and reaped children's CPU time
+(/proc/PID/stat: utime, stime, cutime, cstime, in ticks of 1/USER_HZ), summed over the processes outside
+gilbench's tree, before and after the repetition:
 
-    other_cores = (busy_all_cpus - gilbench's own CPU) / wall time
-    steal_cores = steal / wall time
+    other_cores = sum over other processes of their CPU time's increase / wall time
+    steal_cores = the all-CPU steal counter's increase (/proc/stat) / wall time
 
-The counters move in ticks, so a difference can be off by about one tick (10 ms at USER_HZ 100);
-`resolution_cores` says what that is over the repetition, and a repetition is called disturbed
-only above threshold + resolution. Elsewhere `unavailable()` says why, and the columns stay empty.
+A process that ended meanwhile is counted by its parent's cutime/cstime, which grows by the whole life of
+the child: so its CPU time before the repetition is taken off again. Kernel threads (interrupts, the
+scheduler's helpers) are not other programs, and neither is interrupt time in /proc/stat: those rise with
+the cell's own wake-ups (GIL hand-offs between many threads), and an earlier rule that counted all busy
+time but gilbench's own marked GIL-bound threading at 16 workers disturbed on every attempt. gilbench's
+own tree (this process, the cell, its workers, a sampler) is left out by leaving out this process: the
+cell and everything it starts are its descendants, whose time lands in this process's cutime.
+
+The counters move in ticks, so a difference can be off by about one tick per process that ran;
+`resolution_cores` says what one tick is over the repetition. A repetition is disturbed when other programs
+and steal took more than the threshold plus that resolution, the threshold scaled by the cores the cell
+left spare (`threshold_cores`): on 16 CPUs a serial cell shares the machine with whatever else runs on the
+15 cores it does not use. Elsewhere `unavailable()` says why, and the columns stay empty.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import resource
 import time
 from dataclasses import dataclass
 
@@ -40,9 +47,8 @@ def unavailable() -> str | None:
 
 @dataclass(frozen=True)
 class Snapshot:
-    busy_s: float  # all CPUs: user + nice + system + irq + softirq
     steal_s: float
-    own_s: float  # this process and its waited-for descendants, user + system
+    others: dict  # pid -> (own ticks, reaped children's ticks) of every process outside gilbench's tree
     at: float  # time.perf_counter()
 
 
@@ -53,19 +59,48 @@ class Usage:
     resolution_cores: float  # one tick over the repetition's wall time: differences below it are noise
 
 
-def _own_s() -> float:
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+PF_KTHREAD = 0x00200000  # /proc/PID/stat flags: a kernel thread
+
+
+def _processes() -> dict:
+    """Own and reaped-children CPU ticks of every user-space process but this one (and so its tree)."""
+    me, out = os.getpid(), {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                data = fh.read()
+            fields = data[data.rindex(b")") + 2:].split()  # after "pid (comm) ": the name may hold spaces
+            if int(fields[6]) & PF_KTHREAD:
+                continue
+            out[int(name)] = (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
+        except (OSError, ValueError, IndexError):
+            continue  # it ended while being read
+    return out
 
 
 def snapshot() -> Snapshot | None:
     try:
         with open(STAT) as fh:
             fields = fh.readline().split()
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-    except (OSError, ValueError):
+        steal = int(fields[8])
+        others = _processes()
+    except (OSError, ValueError, IndexError):
         return None
-    return Snapshot((user + nice + system + irq + softirq) / USER_HZ, steal / USER_HZ, _own_s(), time.perf_counter())
+    return Snapshot(steal / USER_HZ, others, time.perf_counter())
+
+
+def other_ticks(before: dict, after: dict) -> int:
+    """CPU ticks other processes used between two readings (see the module's docstring for ended processes)."""
+    ticks = 0
+    for pid, (own, kids) in after.items():
+        was_own, was_kids = before.get(pid, (0, 0))
+        ticks += max(0, own + kids - was_own - was_kids)  # a pid reused meanwhile cannot count negative
+    for pid, (own, kids) in before.items():
+        if pid not in after:  # ended: its parent's cutime took its whole life; its time before is not this repetition's
+            ticks -= own + kids
+    return max(0, ticks)
 
 
 def between(before: Snapshot | None, after: Snapshot | None) -> Usage:
@@ -73,8 +108,15 @@ def between(before: Snapshot | None, after: Snapshot | None) -> Usage:
     if before is None or after is None or after.at <= before.at:
         return Usage(nan, nan, nan)
     wall = after.at - before.at
-    other = (after.busy_s - before.busy_s) - (after.own_s - before.own_s)
-    return Usage(max(0.0, other) / wall, (after.steal_s - before.steal_s) / wall, 1 / USER_HZ / wall)
+    other = other_ticks(before.others, after.others) / USER_HZ
+    return Usage(other / wall, (after.steal_s - before.steal_s) / wall, 1 / USER_HZ / wall)
+
+
+def threshold_cores(threshold: float, workers: int, usable_cpus: int) -> float:
+    """The threshold, scaled by the cores the cell leaves spare (at least 1): other programs on cores the cell
+    does not use take nothing from it, so a busy daemon on a 16-CPU machine does not disturb a 1-worker cell."""
+    spare = max(1, usable_cpus - max(1, workers))
+    return threshold * spare
 
 
 def is_disturbed(usage: Usage, threshold_cores: float) -> bool:

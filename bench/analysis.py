@@ -24,16 +24,23 @@ Conventions (the README repeats them):
 - Weak scaling (--scaling weak): a cell at N workers does N workers' shares of work; the baseline is the
   serial variant doing one share. Scaled (Gustafson) speedup = N * T_serial(1 share) / T(N), and
   efficiency = speedup / N = T(1) / T(N): 100 % means N cores did N times the work in the same time.
-- Intervals are distribution-free and state their exact coverage (see `median_interval`). With
-  n repetitions the interval [x_(k), x_(n+1-k)] of the sorted times covers the true median with
-  probability 1 - 2 P(Binomial(n, 1/2) <= k - 1), whatever the distribution of the times. Five
-  repetitions give at best [min, max] at 93.75 %; nothing here is called 95 % that is not.
-  A bootstrap of five values would only ever return values among the five, so none is used.
-- A speedup's interval joins the two medians' intervals, each at sqrt(0.95): the ratio of the
-  true medians lies in [serial_low / variant_high, serial_high / variant_low] with probability at
-  least the product of their coverages (the samples are independent).
-- Disturbed repetitions (other programs or steal above the threshold) are left out; where a
-  repetition stayed disturbed through all its re-runs, its last attempt is kept and counted.
+- Speedups are measured in paired blocks (bench/blocks.py): a block runs the serial baseline and the variants of
+  one workload at one worker count back to back, in random order. The unit of every speedup statistic is the
+  per-block ratio serial / variant, so a slow spell of the machine, which moves a whole block, cancels.
+  Speedup = the geometric mean of the per-block ratios; its interval is Student's t on the log ratios,
+  exp(mean +- t(0.975, n-1) * sd / sqrt(n)), at a stated 95 % coverage (`speedup_method` "paired-t"). The
+  coverage holds where the log ratios are roughly normal and the blocks independent: tests/test_paired.py
+  checks it on simulated samples, and tests/benchmarks/paired_coverage.py on real 1-worker cells.
+- A cell's time keeps its order-statistic interval of the median (see `median_interval`): distribution-free,
+  with its exact coverage. With n repetitions [x_(k), x_(n+1-k)] covers the true median with probability
+  1 - 2 P(Binomial(n, 1/2) <= k - 1); five repetitions give at best [min, max] at 93.75 %.
+- A CSV of an older gilbench (measured in rounds, not blocks: `block_workers` 0) keeps its unpaired speedup
+  interval (`speedup_method` "unpaired-medians"): the two medians' intervals joined, each at sqrt(0.95), a
+  lower bound on the coverage.
+- A disturbed block (other programs took CPU during one of its repetitions) is run again at once; only a
+  block's last attempt counts, and where it stayed disturbed through all its re-runs it is kept and counted.
+- A cell whose repetitions spread more than UNSTABLE_SPREAD (sd of log time, about sd / mean) is unstable,
+  as pyperf warns: its median moves between runs, and only many blocks pin its speedup down.
 """
 
 from __future__ import annotations
@@ -62,15 +69,32 @@ BOOTSTRAP_RESAMPLES = 200
 BOOTSTRAP_SEED = 20261126  # a fixed seed: the same CSV gives the same intervals
 
 
+BLOCK = BASELINE + ["block_workers", "repeat"]  # one paired block: its serial and variant repetitions
+
+
 def measured(frame):
     """The rows that count: successful, non-warm-up repetitions, without disturbed ones.
 
-    A repetition (cell and repeat number) that was disturbed on every attempt keeps its last
-    attempt, so a cell measured on a machine that stayed busy still has its values - marked.
+    Paired blocks: only each block's last attempt counts (a disturbed block is run again as a whole), so a
+    pair is never made of repetitions minutes apart; a block disturbed on every attempt keeps its last one,
+    marked. An older CSV (no blocks): a repetition disturbed on every attempt keeps its last attempt.
     """
     import pandas as pd
 
-    rows = frame[frame["ok"].astype(bool) & ~frame["warmup"].astype(bool)]
+    frame = frame[~frame["warmup"].astype(bool)]
+    if "block_workers" in frame and (frame["block_workers"] > 0).any():
+        paired = frame[frame["block_workers"] > 0]
+        last = paired.groupby(BLOCK, sort=False)["attempt"].transform("max")
+        paired = paired[(paired["attempt"] == last) & paired["ok"].astype(bool)]
+        rest = frame[frame["block_workers"] <= 0]
+        return pd.concat([paired, _measured_unpaired(rest)]) if not rest.empty else paired
+    return _measured_unpaired(frame)
+
+
+def _measured_unpaired(frame):
+    import pandas as pd
+
+    rows = frame[frame["ok"].astype(bool)]
     if "disturbed" not in rows or not rows["disturbed"].astype(bool).any():
         return rows
     disturbed = rows["disturbed"].astype(bool)
@@ -113,6 +137,73 @@ def ratio_interval(num, den, confidence: float = CONFIDENCE) -> tuple[float, flo
     if not d_low > 0:
         return math.nan, math.nan, 0.0
     return n_low / d_high, n_high / d_low, n_cov * d_cov
+
+
+PAIRED_METHOD = "paired-t"  # Student's t on the per-block log ratios, 95 %
+UNPAIRED_METHOD = "unpaired-medians"  # an older CSV: the two medians' order-statistic intervals joined
+UNSTABLE_SPREAD = 0.10  # pyperf's warning: repetitions whose standard deviation exceeds 10 % of the mean
+
+
+def t_halfwidth(sd: float, n: int, confidence: float = CONFIDENCE) -> float:
+    """Half-width of Student's t interval of a mean of n values with standard deviation sd (NaN below n = 2)."""
+    from scipy.stats import t
+
+    if n < 2 or not sd == sd:
+        return math.nan
+    return float(t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
+
+
+def paired_interval(log_ratios, confidence: float = CONFIDENCE) -> tuple[float, float, float, float]:
+    """Geometric mean of per-block ratios with its t interval: (speedup, low, high, coverage); the interval is
+    NaN with fewer than two blocks (one block says nothing of its spread)."""
+    x = np.asarray(log_ratios, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return math.nan, math.nan, math.nan, 0.0
+    mean = float(x.mean())
+    h = t_halfwidth(float(x.std(ddof=1)), len(x), confidence) if len(x) > 1 else math.nan
+    if h != h:
+        return math.exp(mean), math.nan, math.nan, 0.0
+    return math.exp(mean), math.exp(mean - h), math.exp(mean + h), confidence
+
+
+def blocks_needed(sd: float, precision: float, confidence: float = CONFIDENCE, most: int = 100_000) -> int:
+    """The fewest blocks whose t interval of the mean log ratio, at this spread, is within +-precision (relative:
+    exp(half-width) - 1 <= precision)."""
+    target = math.log1p(precision)
+    if not sd > 0:
+        return 2
+    n = 2
+    while n < most and t_halfwidth(sd, n, confidence) > target:
+        n = max(n + 1, int(n * 1.05))  # n grows geometrically past ~20: the t quantile barely moves there
+    while n > 2 and t_halfwidth(sd, n - 1, confidence) <= target:  # the geometric steps may overshoot
+        n -= 1
+    return n
+
+
+def paired_log_ratios(rows, metric: str = "total_s"):
+    """Per non-serial cell (CELL key): the log of scale x serial / variant over the blocks both ran in."""
+    base = rows[(rows["variant"] == BASELINE_VARIANT) & (rows["block_workers"] > 0)]
+    base = base.groupby(BLOCK, sort=False)[metric].first().rename("serial_value").reset_index()
+    others = rows[(rows["variant"] != BASELINE_VARIANT) & (rows["block_workers"] > 0)]
+    merged = others.merge(base, on=BLOCK, how="inner")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        merged["log_ratio"] = np.log(merged["scale"].astype(float) * merged["serial_value"] / merged[metric])
+    return {key: group["log_ratio"].to_numpy(dtype=float) for key, group in merged.groupby(CELL, sort=False)}
+
+
+def pair_spread(frame, metric: str = "total_s") -> dict:
+    """For sizing a run: per non-serial cell, (blocks, sd of the log ratios, relative half-width now)."""
+    rows = measured(frame)
+    out = {}
+    if rows.empty or "block_workers" not in rows:
+        return out
+    for key, x in paired_log_ratios(rows, metric).items():
+        x = x[np.isfinite(x)]
+        sd = float(x.std(ddof=1)) if len(x) > 1 else math.nan
+        h = t_halfwidth(sd, len(x))
+        out[key] = (len(x), sd, math.expm1(h) if h == h else math.nan)
+    return out
 
 
 def karp_flatt(speedup, workers):
@@ -261,7 +352,7 @@ def summarize(frame, metric: str = "total_s"):
     for key, group in rows.groupby(CELL, sort=False):
         values = group[metric].to_numpy(dtype=float)
         samples.append(values)
-        by_round.append(dict(zip(group["repeat"].astype(int), values)))
+        by_round.append({int(r): float(v) for r, v in group.groupby("repeat")[metric].median().items()})
         low, high, coverage = median_interval(values)
         kept_disturbed = group["disturbed"].astype(bool) if "disturbed" in group else None
         total = group["total_s"].to_numpy(dtype=float)
@@ -282,6 +373,7 @@ def summarize(frame, metric: str = "total_s"):
             "ci_low_s": low,
             "ci_high_s": high,
             "ci_coverage": coverage,
+            "spread": float(np.std(np.log(values), ddof=1)) if len(values) > 1 and (values > 0).all() else math.nan,
             "disturbed_kept": int(kept_disturbed.sum()) if kept_disturbed is not None else 0,
             "other_cores_max": float(group["other_cores"].max()) if "other_cores" in group else math.nan,
             "startup_s": float(group["startup_s"].median()),
@@ -300,17 +392,38 @@ def summarize(frame, metric: str = "total_s"):
     # The same work costs more CPU when it runs in parallel if workers contend (shared reference
     # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
     table["cpu_inflation"] = table["cpu_s"] / (table["scale"] * serial["cpu_s"].reindex(keys).to_numpy())
-    # The interval of a speedup: the serial and the variant medians' intervals joined (see ratio_interval).
+    # Paired blocks: the speedup and its interval from the per-block ratios (see paired_interval); an older CSV
+    # without blocks: the serial and the variant medians' intervals joined (see ratio_interval).
+    paired = {metric: paired_log_ratios(rows, metric) for metric in dict.fromkeys([metric, "compute_s"])} \
+        if "block_workers" in rows and (rows["block_workers"] > 0).any() else {}
     serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == BASELINE_VARIANT}
-    lows, highs, coverages = [], [], []
-    for i, base in zip(table.index, table[BASELINE].to_numpy()):
-        j = serial_pos.get(tuple(base))
-        low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
-        scale = table.at[i, "scale"]
-        lows.append(low * scale), highs.append(high * scale), coverages.append(coverage)
-    table["speedup_low"], table["speedup_high"], table["speedup_coverage"] = lows, highs, coverages
+    columns = {name: [] for name in ("speedup_low", "speedup_high", "speedup_coverage", "speedup_blocks",
+                                     "pair_spread", "speedup_method", "compute_speedup", "compute_speedup_low",
+                                     "compute_speedup_high")}
+    speedups = table["speedup"].to_numpy(dtype=float).copy()
+    for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy())):
+        key, scale = tuple(key), table.at[i, "scale"]
+        if table.at[i, "variant"] == BASELINE_VARIANT:  # the baseline over itself: 1.00x by definition
+            row = (1.0, 1.0, math.nan, int(table.at[i, "repeats"]), math.nan, "baseline", 1.0, 1.0, 1.0)
+        elif key in paired.get(metric, {}):
+            x = paired[metric][key]
+            speedups[pos], low, high, coverage = paired_interval(x)
+            c = paired_interval(paired["compute_s"].get(key, [])) if "compute_s" in paired else (math.nan,) * 4
+            finite = x[np.isfinite(x)]
+            row = (low, high, coverage, len(finite), float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
+                   PAIRED_METHOD, c[0], c[1], c[2])
+        else:
+            j = serial_pos.get(tuple(table.loc[i, BASELINE]))
+            low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
+            row = (low * scale, high * scale, coverage, 0, math.nan, UNPAIRED_METHOD, math.nan, math.nan, math.nan)
+        for name, value in zip(columns, row):
+            columns[name].append(value)
+    table["speedup"] = speedups
+    for name, values in columns.items():
+        table[name] = values
     table["speedup_halfwidth"] = np.maximum(table["speedup_high"] / table["speedup"] - 1,
                                             1 - table["speedup_low"] / table["speedup"])
+    table["unstable"] = table["spread"] > UNSTABLE_SPREAD
     table["efficiency"] = table["speedup"] / table["workers"]
     strong = table["scaling"] != "weak"
     table["karp_flatt"] = np.where(strong, karp_flatt(table["speedup"], table["workers"]), np.nan)  # a strong-scaling law
@@ -360,8 +473,10 @@ def missing_baselines(table) -> list[str]:
 
 
 def format_table(table) -> str:
-    columns = ["workload", "variant", "workers", "median_s", "speedup", "busy_cores", "startup_s"]
+    columns = ["workload", "variant", "workers", "median_s", "speedup", "interval", "busy_cores", "startup_s"]
     shown = table.copy()
+    shown["interval"] = ["" if v == BASELINE_VARIANT or not (lo == lo and hi == hi) else f"{lo:.2f}-{hi:.2f}"
+                         for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"])]
     if shown["python_executable"].nunique() > 1:
         shown["python"] = [f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"])]
         columns.insert(0, "python")
@@ -385,9 +500,9 @@ VERDICTS = {"+": "faster", "-": "slower", "~": "no clear difference"}  # pyperf'
 
 
 def precision_met(table, precision: float):
-    """Per cell: is the speedup interval within +-precision of the speedup (relative half-width)?"""
-    half = np.maximum(table["speedup_high"] / table["speedup"] - 1, 1 - table["speedup_low"] / table["speedup"])
-    return (half <= precision).fillna(False)
+    """Per cell: is the speedup interval within +-precision of the speedup (relative half-width)? The serial
+    baseline has nothing to meet (its speedup over itself is 1.00x by definition) and counts as met."""
+    return (table["speedup_halfwidth"] <= precision).fillna(False) | (table["variant"] == BASELINE_VARIANT)
 
 
 MIN_VERDICT_COVERAGE = 0.8  # below this (e.g. two repetitions: 25 %) an interval cannot carry a verdict

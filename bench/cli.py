@@ -55,15 +55,13 @@ def cmd_run(args) -> int:
         say(f"report:  {run.written[0]}  (and report.html)")
         pngs = sorted(p.name for p in run.written[2:] if p.suffix == ".png" and p.exists())  # only what was drawn
         say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
-    if config.auto:
-        print(f"gilbench: --repeat auto: {outcome.missed_precision} cell(s) still wider than "
-              f"+-{config.precision * 100:g} % when the run ended (see the report)" if outcome.missed_precision
-              else f"gilbench: --repeat auto: every cell's speedup interval is within +-{config.precision * 100:g} %",
-              file=sys.stderr)
+    if run._analysed is not None:
+        for line in closing_lines(run.summary, config, outcome):
+            print(f"gilbench: {line}", file=sys.stderr)
     if outcome.disturbed:
         print(f"gilbench: {outcome.disturbed} repetition(s) were disturbed: other programs (or the hypervisor) took "
-              f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} were "
-              f"run again later" + (f", and {outcome.kept_disturbed} measurement(s) were still disturbed after "
+              f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} "
+              f"block(s) were run again at once" + (f", and {outcome.kept_disturbed} measurement(s) were still disturbed after "
                                     f"{config.reruns} re-runs: kept and marked, their cells are flagged as measured "
                                     "on a busy machine" if outcome.kept_disturbed else "") + ".", file=sys.stderr)
     if failed:
@@ -71,6 +69,42 @@ def cmd_run(args) -> int:
               file=sys.stderr)
         return EXIT_FAILED_CELLS
     return EXIT_OK
+
+
+def closing_lines(table, config, outcome) -> list[str]:
+    """What a user must know before trusting the table: the precision reached, and the unstable cells."""
+    from . import analysis
+
+    lines = []
+    if table.empty or "speedup_halfwidth" not in table:
+        return lines
+    speedups = table[table["variant"] != analysis.BASELINE_VARIANT]
+    met = analysis.precision_met(speedups, config.precision)
+    missed = speedups[~met]
+    how = "sized by --repeat auto" if config.auto else f"--repeat {config.repeat}"
+    lines.append(f"precision +-{config.precision * 100:g} % ({how}): {int(met.sum())} of {len(speedups)} speedups met it"
+                 + ("" if missed.empty else "; not met: " + listed(
+                     f"{r['workload']} {r['variant']} x{int(r['workers'])} (+-{r['speedup_halfwidth'] * 100:.0f} %)"
+                     for _, r in missed.iterrows())))
+    if config.auto and outcome.planned_s == outcome.planned_s:
+        lines.append(f"measuring took {outcome.measured_s:.0f} s; the plan after the pilot predicted "
+                     f"{outcome.planned_s:.0f} s (budget {config.budget_s:g} s)")
+    unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
+    if not unstable.empty:
+        lines.append(f"unstable (repetitions spread more than {analysis.UNSTABLE_SPREAD * 100:g} %): " + listed(
+            f"{r['workload']} {r['variant']} x{int(r['workers'])} ({r['spread'] * 100:.0f} %)"
+            for _, r in unstable.iterrows())
+            + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine")
+    return lines
+
+
+LISTED = 6  # cells named in one closing line; the report names them all
+
+
+def listed(items) -> str:
+    items = list(items)
+    more = len(items) - LISTED
+    return ", ".join(items[:LISTED]) + (f" and {more} more (see the report)" if more > 0 else "")
 
 
 def analysis_table(table) -> str:

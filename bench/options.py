@@ -17,14 +17,12 @@ import sys
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
+from . import blocks
 from . import variants as _variants
 from .errors import UsageError
 from .registry import Workload
 
 OPTIONS_FILE = "options.json"
-# --repeat auto starts with this many rounds: an order-statistic interval of the median reaches 95 %
-# only from six values on, and a speedup joins two medians.
-AUTO_FIRST_ROUNDS = 6
 SCALINGS = ("strong", "weak")
 
 
@@ -51,10 +49,13 @@ class RunOptions:
                                      "threading=1,4,16", "VARIANT=LIST")
     param: list = _opt([], "override one parameter of the size profile (repeatable), e.g. iterations=2e8",
                        "[WORKLOAD.]KEY=VALUE")
-    repeat: str = _opt("5", "measured repetitions per cell, after the warm-up; 'auto': rounds go on until every "
-                            "cell's speedup interval is within --precision, or --budget runs out")
-    precision: str = _opt("0.05", "with --repeat auto: the relative half-width every speedup interval must reach")
-    budget: str = _opt("120", "with --repeat auto: seconds of measuring after which no new round starts", "SECONDS")
+    repeat: str = _opt("auto", "paired blocks per worker count (each: the serial baseline and every variant at that "
+                               "count, back to back, in random order); 'auto': a pilot of 6 blocks, then as many as "
+                               "each speedup needs to reach --precision, within --budget")
+    precision: str = _opt("0.10", "the relative half-width (95 %) every speedup interval should reach: with --repeat "
+                                  "auto it sizes the run, with a number it is reported as met or not")
+    budget: str = _opt("180", "with --repeat auto: seconds of measuring; no round of blocks starts that would end "
+                              "past it", "SECONDS")
     warmup: str = _opt("1", "warm-up repetitions per cell, before the measured ones (recorded, flagged, left out "
                             "of the statistics); 0 for none")
     disturbance_threshold: str = _opt("0.1", "a repetition during which other programs and the hypervisor took "
@@ -127,8 +128,8 @@ class RunConfig:
     size: str
     scaling: str  # strong or weak
     overrides: dict[str, dict[str, str]]  # workload -> {param: text}
-    repeat: int  # rounds planned from the start (with auto: the first rounds)
-    auto: bool  # --repeat auto: more rounds while some cell misses the precision and the budget lasts
+    repeat: int  # blocks per group planned from the start (with auto: the pilot)
+    auto: bool  # --repeat auto: more blocks while some cell misses the precision and the budget lasts
     precision: float
     budget_s: float
     warmup: int
@@ -284,7 +285,7 @@ def resolve(options: RunOptions) -> RunConfig:
     auto = options.repeat.strip() == "auto"
     if not auto and not options.repeat.strip().isdigit():
         raise UsageError(f"--repeat {options.repeat!r} is not a positive integer or 'auto'")
-    repeat = AUTO_FIRST_ROUNDS if auto else parse_positive(options.repeat, "--repeat")
+    repeat = blocks.PILOT_BLOCKS if auto else parse_positive(options.repeat, "--repeat")
     precision = parse_positive(options.precision, "--precision", float)
     budget_s = parse_positive(options.budget, "--budget", float)
     if not options.warmup.strip().isdigit():

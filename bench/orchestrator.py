@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import accounting, interpreters, storage, variants
+from . import accounting, blocks, interpreters, storage, variants
+from .blocks import Block, Repetition
 from .options import OPTIONS_FILE, RunConfig
 from .protocol import CellResult, CellSpec
 from .errors import RunError, UsageError
@@ -62,6 +63,8 @@ class Outcome:
     kept_disturbed: int = 0  # measured repetitions still disturbed after their re-runs: kept, marked
     most_other: float = 0.0  # the most cores other programs and steal took in one repetition
     missed_precision: int = 0  # --repeat auto: cells whose speedup interval was still wider than the precision
+    planned_s: float = math.nan  # --repeat auto: the measuring time the plan predicted after the pilot
+    measured_s: float = 0.0  # seconds spent measuring (warm-ups, pilot and the sized rounds)
 
 
 class Interrupted(RunError):
@@ -71,17 +74,6 @@ class Interrupted(RunError):
         super().__init__(f"interrupted after {finished} of {planned} repetitions; they are kept in {run_dir}; "
                          f"finish with: gilbench run --resume {run_dir}")
         self.run_dir, self.finished, self.planned = run_dir, finished, planned
-
-
-@dataclass(frozen=True)
-class Repetition:
-    cell: Cell
-    repeat: int  # 1..N measured; 0, -1, ... warm-ups
-    attempt: int = 1  # 2, 3, ...: a re-run of a repetition that other programs disturbed
-
-    @property
-    def warmup(self) -> bool:
-        return self.repeat <= 0
 
 
 def effective_params(wl: Workload, config: RunConfig) -> dict:
@@ -113,22 +105,8 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
     return cells
 
 
-def repetition_key(workload, size, variant, workers, repeat, python) -> tuple:
-    return (str(workload), str(size), str(variant), int(workers), int(repeat), str(python))
-
-
-def plan(cells: list[Cell], repeat: int, rng: random.Random, warmup: int = 1) -> list[Repetition]:
-    """`warmup` warm-up rounds, then `repeat` rounds; each round visits every cell once, in a new shuffled order.
-
-    Interleaving spreads drift (thermal throttling, a background job) evenly over all cells
-    instead of letting it land on whichever cell happened to run last.
-    """
-    order = []
-    for r in range(1 - warmup, repeat + 1):
-        round_ = [Repetition(cell, r) for cell in cells]
-        rng.shuffle(round_)
-        order.extend(round_)
-    return order
+def repetition_key(workload, size, variant, workers, repeat, python, block_workers) -> tuple:
+    return (str(workload), str(size), str(variant), int(workers), int(repeat), str(python), int(block_workers))
 
 
 def new_run_dir(out: Path) -> tuple[str, Path]:
@@ -298,10 +276,11 @@ def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, start
         run_id=run_id, timestamp=started, workload=cell.workload, size=cell.size, params=cell.params_json,
         scaling=config.scaling, scale=cell.scale,
         variant=cell.variant, workers=cell.workers, tasks=result.tasks, chunksize=result.chunksize,
-        repeat=rep.repeat, warmup=rep.warmup, startup_s=result.startup_s, compute_s=result.compute_s,
+        repeat=rep.repeat, block_workers=rep.block_workers, warmup=rep.warmup, startup_s=result.startup_s, compute_s=result.compute_s,
         total_s=result.total_s, cpu_s=result.cpu_s, busy_cores=busy, peak_rss_mb=result.peak_rss_mb,
         worker_processes=result.worker_processes, other_cores=usage.other_cores, steal_cores=usage.steal_cores,
-        disturbed=result.ok and accounting.is_disturbed(usage, config.disturbance_threshold), attempt=rep.attempt,
+        disturbed=result.ok and accounting.is_disturbed(usage, accounting.threshold_cores(
+            config.disturbance_threshold, cell.workers, env["usable_cpus"])), attempt=rep.attempt,
         ok=result.ok, error=result.error, host=env["host"],
         python_version=result.python_version, python_implementation=result.python_implementation,
         python_executable=cell.python, free_threaded=result.free_threaded,
@@ -314,7 +293,8 @@ def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, start
     )
     tasks = [
         storage.task_row(rec, run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant,
-                         workers=cell.workers, repeat=rep.repeat, warmup=rep.warmup, attempt=rep.attempt,
+                         workers=cell.workers, repeat=rep.repeat, block_workers=rep.block_workers, warmup=rep.warmup,
+                         attempt=rep.attempt,
                          python_executable=cell.python,
                          host=env["host"])
         for rec in result.task_records
@@ -402,41 +382,96 @@ def describe_inputs(found: dict) -> str:
     return "; ".join(parts) or "no inputs reported"
 
 
-def auto_round(run_dir: Path, cells: list[Cell], config: RunConfig, repeat: int, elapsed_s: float,
-               rng: random.Random, outcome: "Outcome") -> list[Repetition]:
-    """The next round for --repeat auto: the cells whose speedup interval is still wider than the precision,
-    with their serial baselines, shuffled; none when every cell meets it or the round would not fit the budget."""
+def finished_blocks(run_dir: Path) -> dict[tuple, tuple[set, int]]:
+    """Per block already in a run folder (workload, size, interpreter, block workers, block number): the cells
+    recorded at its last attempt and that attempt. --resume skips finished blocks and runs a block that an
+    interruption cut short again, whole, so that its pairs stay back to back."""
+    frame = storage.load_results(run_dir)
+    done: dict[tuple, tuple[set, int]] = {}
+    for r in frame.itertuples():
+        key = (r.workload, r.size, r.python_executable, int(r.block_workers), int(r.repeat))
+        cells, attempt = done.get(key, (set(), 0))
+        if int(r.attempt) > attempt:
+            cells, attempt = set(), int(r.attempt)
+        if int(r.attempt) == attempt:
+            cells.add((r.variant, int(r.workers)))
+        done[key] = (cells, attempt)
+    return done
+
+
+def block_key(blk: Block) -> tuple:
+    g = blk.group
+    return (g.workload, g.size, g.python, g.workers, blk.repeat)
+
+
+def resume_order(order: list[Block], done: dict) -> list[Block]:
+    out = []
+    for blk in order:
+        cells, attempt = done.get(block_key(blk), (set(), 0))
+        if {(c.variant, c.workers) for c in blk.cells} <= cells:
+            continue
+        out.append(Block(blk.group, blk.repeat, blk.cells, attempt + 1))
+    return out
+
+
+@dataclass
+class Sizing:
+    """--repeat auto's state: the plan made after the pilot, each cell's repetition walls, each group's last block."""
+
+    groups: list
+    walls: dict  # blocks.cell_key -> wall seconds of its repetitions (process start included)
+    repeat_of: dict  # group -> the last block number planned
+    plans: list | None = None
+
+
+def sizing_round(run_dir: Path, config: RunConfig, sizing: Sizing, spent_s: float, rng: random.Random,
+                 outcome: "Outcome", log) -> list[Block]:
+    """After the pilot and after each sized round: the cells still short of the precision, a round of blocks for
+    their groups if it fits in the budget. The first call prints the plan (and writes plan.json)."""
     from . import analysis
 
-    table = analysis.summarize(storage.load_results(run_dir))
-    if table.empty:
+    spread = {blocks.short_key(k): v for k, v in analysis.pair_spread(storage.load_results(run_dir)).items()}
+    unmet = {}
+    for g in sizing.groups:
+        # a cell with no pair at all (it failed every time) cannot be sized: it leaves the blocks
+        short = [c for c in g.members if spread.get(blocks.cell_key(c), (0,))[0] > 0
+                 and not spread[blocks.cell_key(c)][2] <= config.precision]
+        unmet[g] = short
+    outcome.missed_precision = sum(len(v) for v in unmet.values())
+    if sizing.plans is None:
+        sizing.plans = blocks.size_groups(sizing.groups, spread, sizing.walls, config.precision)
+        for line in blocks.describe_plan(sizing.plans, config.precision, spent_s, config.budget_s):
+            log(line)
+        outcome.planned_s = spent_s + sum(p.more_s for p in sizing.plans)
+        storage.atomic_write(run_dir / PLAN_FILE, json.dumps(plan_record(sizing.plans, config, spent_s,
+                                                                         outcome.planned_s), indent=2))
+    candidate = blocks.next_round(sizing.groups, unmet, sizing.repeat_of, rng)
+    round_s = sum(blocks.median(sizing.walls.get(blocks.cell_key(c), [])) for blk in candidate for c in blk.cells)
+    if not candidate or spent_s + round_s > config.budget_s:
         return []
-    missed = table[~analysis.precision_met(table, config.precision)]
-    outcome.missed_precision = len(missed)
-    rounds_done = repeat - 1 + config.warmup
-    if missed.empty or elapsed_s + elapsed_s / max(1, rounds_done) > config.budget_s:
-        return []
-    wanted = {(r.workload, r.variant, int(r.workers), r.python_executable) for r in missed.itertuples()}
-    wanted |= {(w, analysis.BASELINE_VARIANT, 1, p) for w, _, _, p in wanted}
-    extra = [Repetition(c, repeat) for c in cells if (c.workload, c.variant, c.workers, c.python) in wanted]
-    rng.shuffle(extra)
-    return extra
+    for blk in candidate:
+        sizing.repeat_of[blk.group] = blk.repeat
+    return candidate
 
 
-def finished_keys(run_dir: Path) -> set[tuple]:
-    """Repetitions already recorded in a run folder (successful or not): --resume skips them."""
-    frame = storage.load_results(run_dir)
-    return {
-        repetition_key(r.workload, r.size, r.variant, r.workers, r.repeat, r.python_executable)
-        for r in frame.itertuples()
-    }
+PLAN_FILE = "plan.json"
 
 
-def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = None) -> tuple[Path, int]:
-    """Run the whole matrix. Returns the run folder and the number of failed repetitions.
+def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) -> dict:
+    return {"precision": config.precision, "budget_s": config.budget_s, "pilot_blocks": blocks.PILOT_BLOCKS,
+            "pilot_s": round(spent_s, 2), "predicted_s": round(predicted_s, 2), "groups": [
+                {"workload": p.group.workload, "python": p.group.python, "workers": p.group.workers,
+                 "block_s": round(p.block_s, 3), "blocks_needed": p.blocks_needed,
+                 "cells": [{"cell": c.label, "pilot_blocks": c.blocks_done, "pair_spread": c.spread,
+                            "blocks_needed": c.blocks_needed} for c in p.cells]}
+                for p in plans]}
 
-    With resume_dir, the same plan (same seed) is rebuilt and the repetitions already in its
-    results.csv are skipped, so an interrupted run finishes as if it had never stopped.
+
+def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = None) -> Outcome:
+    """Run the whole matrix in paired blocks (bench/blocks.py). Returns the Outcome: the run folder and counts.
+
+    With resume_dir, the same plan (same seed) is rebuilt and the blocks already in its results.csv are
+    skipped, so an interrupted run finishes as if it had never stopped.
     """
     from tqdm.auto import tqdm  # a terminal's bar, or tqdm's notebook widget in Jupyter
 
@@ -445,14 +480,25 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         seed = json.loads((Path(resume_dir) / storage.ENVIRONMENT).read_text())["seed"]
     prepared, inputs = prepare_inputs(config, log)  # bad inputs fail here, before a run folder exists
     cells = build_cells(config, recorded(inputs))
-    order = plan(cells, config.repeat, random.Random(seed), config.warmup)
+    all_groups = blocks.groups(cells)
+    rng = random.Random(seed)
+    first_rounds = blocks.PILOT_BLOCKS if config.auto else config.repeat
+    order = blocks.plan(all_groups, first_rounds, rng, config.warmup)
+    sizing = Sizing(all_groups, {}, {g: first_rounds for g in all_groups}) if config.auto else None
     if resume_dir is not None:
         run_dir = Path(resume_dir).resolve()  # `results/latest` names the run itself, not the link
         run_id = json.loads((run_dir / storage.ENVIRONMENT).read_text())["run_id"]
-        done = finished_keys(run_dir)
-        order = [r for r in order if repetition_key(r.cell.workload, r.cell.size, r.cell.variant, r.cell.workers,
-                                                    r.repeat, r.cell.python) not in done]
-        log(f"resuming run {run_id}: {len(done)} repetitions already done, {len(order)} to go")
+        done = finished_blocks(run_dir)
+        order = resume_order(order, done)
+        if sizing is not None:
+            for g in all_groups:  # sized rounds already run go on from their last block number
+                last = max((k[4] for k in done if k[:4] == (g.workload, g.size, g.python, g.workers)), default=0)
+                sizing.repeat_of[g] = max(first_rounds, last)
+            frame = storage.load_results(run_dir)  # the walls of the repetitions already run: their times
+            for r in frame.itertuples():
+                sizing.walls.setdefault((r.workload, r.size, r.params, r.python_executable, r.variant, int(r.workers)),
+                                        []).append(float(r.total_s))
+        log(f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run (a block cut short runs again, whole)")
     else:
         run_id, run_dir = new_run_dir(config.out)
         storage.atomic_write(run_dir / OPTIONS_FILE, json.dumps(config.options.recorded(), indent=2))
@@ -464,61 +510,80 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
                 "child_env": config.child_env, "disturbance_threshold": config.disturbance_threshold,
                 "reruns": config.reruns, "repeat_auto": config.auto, "precision": config.precision,
-                "budget_s": config.budget_s, "scaling": config.scaling,
+                "budget_s": config.budget_s, "scaling": config.scaling, "paired_blocks": True,
+                "pilot_blocks": blocks.PILOT_BLOCKS if config.auto else None,
             }, "inputs": inputs}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
-        log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + {config.warmup} warm-up) = {len(order)} repetitions")
+        reps = sum(len(b.cells) for b in order)
+        log(f"run {run_id}: {len(cells)} cells in {len(all_groups)} paired groups x ({first_rounds} + "
+            f"{config.warmup} warm-up) blocks = {reps} repetitions"
+            + (f"; then sized to +-{config.precision * 100:g} % within {config.budget_s:g} s" if config.auto else ""))
     point_latest(config.out, run_dir)
 
     outcome = Outcome(run_dir, config)
     queue = deque(order)
     measuring_since = time.perf_counter()
-    next_repeat = config.repeat + 1
-    bar = tqdm(total=len(queue), unit="rep", disable=not config.progress, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=sum(len(b.cells) for b in queue), unit="rep", disable=not config.progress, file=sys.stderr,
+               dynamic_ncols=True)
     try:
-        while queue or config.auto:
-            if not queue:  # --repeat auto: another round of the cells that missed the precision, if the budget lasts
-                extra = auto_round(run_dir, cells, config, next_repeat, time.perf_counter() - measuring_since,
-                                   random.Random(seed + next_repeat), outcome)
+        while queue or sizing is not None:
+            if not queue:  # --repeat auto: a round for the groups whose cells are short of the precision
+                extra = sizing_round(run_dir, config, sizing, time.perf_counter() - measuring_since,
+                                     random.Random(seed + 1 + max(sizing.repeat_of.values(), default=0)), outcome,
+                                     lambda line: bar.write(f"gilbench: {line}", file=sys.stderr))
                 if not extra:
                     break
                 queue.extend(extra)
-                bar.total += len(extra)
-                next_repeat += 1
+                bar.total += sum(len(b.cells) for b in extra)
                 continue
-            rep = queue.popleft()
-            cell = rep.cell
-            note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""
-            bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}{note}", refresh=False)
-            started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            result, usage = run_repetition(cell, prepared[cell.workload], config)
-            row, task_rows = make_rows(run_id, rep, result, env, started, config, usage)
-            storage.append_rows(run_dir / storage.TASKS, task_rows, TaskRow)
-            storage.append_rows(run_dir / storage.RESULTS, [row], ResultRow)
-            outcome.finished += 1
-            if not row.ok:
-                outcome.failed += 1
-                bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (repeat {rep.repeat}): {row.error}",
-                          file=sys.stderr)
-            if row.disturbed and not rep.warmup:  # a disturbed warm-up is marked, and counts for nothing anyway
-                outcome.disturbed += 1
-                outcome.most_other = max(outcome.most_other, row.other_cores + row.steal_cores)
-                if rep.attempt <= config.reruns:  # again later in the run, a bounded number of times
-                    queue.append(Repetition(cell, rep.repeat, rep.attempt + 1))
+            blk = queue.popleft()
+            disturbed = 0
+            for rep in blk.repetitions():
+                cell = rep.cell
+                note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""
+                bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}{note}", refresh=False)
+                started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                began = time.perf_counter()
+                result, usage = run_repetition(cell, prepared[cell.workload], config)
+                if sizing is not None and not rep.warmup:
+                    sizing.walls.setdefault(blocks.cell_key(cell), []).append(time.perf_counter() - began)
+                row, task_rows = make_rows(run_id, rep, result, env, started, config, usage)
+                storage.append_rows(run_dir / storage.TASKS, task_rows, TaskRow)
+                storage.append_rows(run_dir / storage.RESULTS, [row], ResultRow)
+                outcome.finished += 1
+                if not row.ok:
+                    outcome.failed += 1
+                    bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (block {rep.repeat}): {row.error}",
+                              file=sys.stderr)
+                if row.disturbed and not rep.warmup:  # a disturbed warm-up is marked, and counts for nothing anyway
+                    disturbed += 1
+                    outcome.disturbed += 1
+                    outcome.most_other = max(outcome.most_other, row.other_cores + row.steal_cores)
+                bar.update(1)
+            if disturbed:
+                if blk.attempt <= config.reruns:  # the whole block again, at once: its pairs stay back to back
+                    queue.appendleft(blk.again(rng))
                     outcome.rerun += 1
-                    bar.total += 1
+                    bar.total += len(blk.cells)
                 else:
-                    outcome.kept_disturbed += 1
-            bar.update(1)
+                    outcome.kept_disturbed += disturbed
+        outcome.measured_s = time.perf_counter() - measuring_since
+        if sizing is not None and sizing.plans is not None:
+            try:
+                record = json.loads((run_dir / PLAN_FILE).read_text())
+                record["measured_s"] = round(outcome.measured_s, 2)
+                record["missed"] = outcome.missed_precision
+                storage.atomic_write(run_dir / PLAN_FILE, json.dumps(record, indent=2))
+            except (OSError, ValueError):
+                pass
         if config.trace:
             trace_phase(run_id, run_dir, cells, prepared, config, bar, seed)
     except KeyboardInterrupt:
-        raise Interrupted(run_dir, outcome.finished, outcome.finished + len(queue) + 1) from None
+        raise Interrupted(run_dir, outcome.finished, outcome.finished + sum(len(b.cells) for b in queue) + 1) from None
     finally:
         bar.close()
     return outcome
-
 
 def trace_phase(run_id: str, run_dir: Path, cells: list[Cell], prepared: dict, config: RunConfig, bar, seed: int):
     """--trace: after the measured rounds, one traced repetition per cell (shuffled; cells already traced in an

@@ -75,7 +75,7 @@ class CellBench:
         warmup = self.calls < self.warmup_rounds
         repeat = 0 if warmup else self.calls - self.warmup_rounds + 1
         self.calls += 1
-        rep = orchestrator.Repetition(self.cell, repeat)
+        rep = orchestrator.Repetition(self.cell, repeat, 0)  # block_workers 0: pytest-benchmark's rounds are not paired
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
         result, usage = orchestrator.run_repetition(self.cell, self.prepared, self.config)
         row, tasks = orchestrator.make_rows(self.run_id, rep, result, self.env, started, self.config, usage)

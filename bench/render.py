@@ -54,6 +54,10 @@ def analyse(target, out=None) -> Analysed:
         first = frame.iloc[0]  # a CSV on its own still carries its environment columns
         env = {k: first[k] for k in ("host", "cpu_model", "logical_cpus", "physical_cores", "usable_cpus", "os",
                                      "python_version", "free_threaded", "gil_enabled", "harness_commit", "packages")}
+    try:  # --repeat auto: the plan made after the pilot, and what it cost
+        env["plan"] = json.loads((run_dir / "plan.json").read_text())
+    except (OSError, ValueError):
+        pass
     out = Path(out) if out else run_dir
     if not out.exists() and os.access(out.parent, os.W_OK):
         out.mkdir(parents=True)

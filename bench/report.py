@@ -192,23 +192,38 @@ def ceiling_gap(part, tasks) -> list[str]:
     return lines
 
 
+MIN_CONTEXT_COVERAGE = 0.8  # as for a verdict: an interval of lower coverage cannot say there is a bias
+
+
 def context_check(part) -> list[str]:
     """The run's own calibration of context bias: at 1 worker every variant does the serial work in another
-    context (a worker thread, a forked process); its speedup should be 1.00x. Say whether it is, within the
-    interval, and by how much it is not."""
+    context (a worker thread, a forked process). Its *compute* time (first task in to last result out) should
+    match serial's: its start-up (creating a pool, a cluster) is a cost serial does not pay, not a bias, so the
+    check compares compute times, per block. No verdict where the interval's coverage is below 80 %."""
     one = part[(part["workers"] == 1) & ~part["variant"].isin([BASELINE_VARIANT])]
-    one = one[one["speedup"].notna()]
+    paired = "compute_speedup" in one and one["compute_speedup"].notna().any()
+    col = "compute_speedup" if paired else "speedup"
+    one = one[one[col].notna()]
     if one.empty:
         return []
-    outside = one[(one["speedup_low"] > 1) | (one["speedup_high"] < 1)]
-    listed = ", ".join(f"{r['variant']} {_x(r['speedup'])}" for _, r in one.iterrows())
+    low, high = (one["compute_speedup_low"], one["compute_speedup_high"]) if paired else \
+        (one["speedup_low"], one["speedup_high"])
+    coverage = one["speedup_coverage"].fillna(0)
+    listed = ", ".join(f"{r['variant']} {_x(r[col])}" for _, r in one.iterrows())
+    what = "serial compute time / variant compute time, per block" if paired else "total times (an older run)"
+    if not (coverage >= MIN_CONTEXT_COVERAGE).all():
+        return [f"Context check at 1 worker ({what}): {listed}; its intervals' coverage is below "
+                f"{MIN_CONTEXT_COVERAGE * 100:.0f} %, too low to tell a bias of the serial baseline from noise."]
+    outside = one[(low > 1) | (high < 1)]
     if outside.empty:
-        return [f"Context check at 1 worker (same work as serial, in a worker thread or process): {listed}; every "
-                "interval contains 1.00x, so no bias of the serial baseline shows beyond this run's noise."]
-    side = "slower" if (outside["speedup"] > 1).all() else "faster" if (outside["speedup"] < 1).all() else "off"
-    return [f"Context check at 1 worker: {listed}. The intervals of "
-            + ", ".join(outside["variant"]) + f" exclude 1.00x: the serial baseline ran {side} than the same work in "
-            "a worker, so every speedup of this workload carries that bias (see README, 'Reading the numbers')."]
+        return [f"Context check at 1 worker (the same work as serial, in a worker thread or process; {what}): "
+                f"{listed}; every interval contains 1.00x, so no bias of the serial baseline shows beyond this run's "
+                "noise."]
+    faster = outside[col] > 1  # the variant ran the work faster than the serial cell: serial was slow
+    side = "slower" if faster.all() else "faster" if (~faster).all() else "off"
+    return [f"Context check at 1 worker ({what}): {listed}. The intervals of "
+            + ", ".join(outside["variant"]) + f" exclude 1.00x: the serial baseline ran the same work {side} than "
+            "those workers did, so every speedup of this workload carries that bias."]
 
 
 def workload_findings(part, tasks=None) -> list[str]:
@@ -266,6 +281,8 @@ def workload_findings(part, tasks=None) -> list[str]:
         lines.append("Worker counts differ by variant (`--variant-workers`): "
                      + "; ".join(f"{v} {', '.join(map(str, c))}" for v, c in counts.items()) + ".")
     fewer = part[part["repeats"] < part["repeats"].max()]
+    if "speedup_method" in part and (part["speedup_method"] == "paired-t").any():
+        fewer = fewer.iloc[0:0]  # paired blocks: the serial cell runs in every block, and sized cells stop when met
     if not fewer.empty:
         lines.append(f"{len(fewer)} of {len(part)} cells have fewer repetitions than the others "
                      f"({int(fewer['repeats'].min())} instead of {int(part['repeats'].max())}): "
@@ -363,6 +380,46 @@ def state_findings(part, summary) -> list[str]:
     return lines
 
 
+def precision_blocks(table, config: dict, plan: dict | None) -> list:
+    """Which speedups reached the precision (and, for a sized run, what the plan predicted), and the unstable cells."""
+    out = []
+    if "speedup_halfwidth" not in table or not config.get("precision"):
+        return out
+    from .analysis import UNSTABLE_SPREAD, precision_met
+
+    speedups = table[table["variant"] != BASELINE_VARIANT]
+    met = precision_met(speedups, config["precision"])
+    missed = speedups[~met]
+    text = f"**Precision** +-{config['precision'] * 100:g} %: {int(met.sum())} of {len(speedups)} speedups reached it"
+    if config.get("repeat_auto") and plan:
+        text += (f", sized after a pilot of {plan.get('pilot_blocks')} blocks per worker count: the plan predicted "
+                 f"{plan.get('predicted_s', 0):.0f} s of measuring, which took {plan.get('measured_s', math.nan):.0f} s "
+                 f"(budget {plan.get('budget_s', 0):g} s)")
+    text += "."
+    if not missed.empty:
+        text += " Not reached: " + ", ".join(
+            f"{r['workload']} {r['variant']} x{int(r['workers'])} (+-{r['speedup_halfwidth'] * 100:.0f} % after "
+            f"{int(r['speedup_blocks'])} blocks)" for _, r in missed.iterrows()) + (
+            "; the budget ran out first: a larger `--budget`, or a quieter machine, gets there."
+            if config.get("repeat_auto") else "; `--repeat auto` sizes the blocks to the precision.")
+    out.append(("p", text))
+    if plan and plan.get("groups"):
+        rows = [[f"{g['workload']} x{g['workers']}", c["cell"], str(c["pilot_blocks"]),
+                 "-" if c["pair_spread"] != c["pair_spread"] else f"{c['pair_spread'] * 100:.1f} %",
+                 str(c["blocks_needed"])] for g in plan["groups"] for c in g["cells"]]
+        out.append(("table", (["block", "cell", "pilot blocks", "pair spread (sd of log ratio)", "blocks needed"],
+                              rows)))
+    unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
+    if not unstable.empty:
+        out.append(("p", f"**Unstable cells** (repetitions spread more than {UNSTABLE_SPREAD * 100:g} %, as pyperf "
+                         "warns): " + ", ".join(f"{r['workload']} {r['variant']} x{int(r['workers'])} "
+                                                f"({r['spread'] * 100:.0f} %)" for _, r in unstable.iterrows())
+                         + ". Their medians move from run to run; their speedups are pinned down by pairing, and need "
+                           "more blocks: `--repeat auto` with `--precision`, or a quieter machine (no other programs, "
+                           "no power saving)."))
+    return out
+
+
 def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[str], source: str, tasks=None,
                  trace_summary=None):
     from .charts import groups
@@ -377,8 +434,23 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
             c = env["config"]
             warmups = c.get("warmup", 1)
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
-            blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} repetitions per cell "
-                                f"{after}, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
+            if c.get("paired_blocks"):
+                count = (f"a pilot of {c.get('pilot_blocks')} blocks per worker count, then as many as each speedup "
+                         f"needed to reach +-{c.get('precision', 0) * 100:g} %, within {c.get('budget_s'):g} s"
+                         if c.get("repeat_auto") else f"{c.get('repeat')} blocks per worker count")
+                blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, start method "
+                                    f"{c.get('start_method')}. Measured in paired blocks: a block runs the serial "
+                                    "baseline and every variant at one worker count back to back, in random order, "
+                                    "each in a fresh process; rounds of blocks in shuffled order (seed "
+                                    f"{env.get('seed')}), {count}, {after}. A speedup is the geometric mean of the "
+                                    "per-block ratios serial / variant; its interval is Student's t on the log ratios "
+                                    "at 95 % (`speedup_method` paired-t). Times are medians with order-statistic "
+                                    "intervals."))
+            else:
+                blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} "
+                                    f"repetitions per cell {after}, start method {c.get('start_method')}, order shuffled "
+                                    f"with seed {env.get('seed')}; measured before paired blocks, so each speedup's "
+                                    "interval joins the two medians' intervals (`speedup_method` unpaired-medians)."))
     for name, found in (env.get("inputs") or {}).items():
         from .orchestrator import describe_inputs
 
@@ -387,18 +459,7 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
         if found.get("skipped"):
             blocks.append(("ul", [f"`{file}`: {reason}" for file, reason in found["skipped"]]))
     config = env.get("config", {})
-    if config.get("repeat_auto") and "speedup_halfwidth" in table:
-        met = table["speedup_halfwidth"] <= config["precision"]
-        missed = table[~met]
-        text = (f"`--repeat auto`: rounds went on while a cell's speedup interval was wider than "
-                f"+-{config['precision'] * 100:g} % and the {config['budget_s']:g} s budget lasted; "
-                f"{int(met.sum())} of {len(table)} cells met the target, with {int(table['repeats'].min())} to "
-                f"{int(table['repeats'].max())} repetitions.")
-        if not missed.empty:
-            text += " Not met: " + ", ".join(
-                f"{r['workload']} {r['variant']} x{int(r['workers'])} (+-{r['speedup_halfwidth'] * 100:.0f} %)"
-                for _, r in missed.iterrows()) + "."
-        blocks.append(("p", text))
+    blocks += precision_blocks(table, config, env.get("plan"))
     if env.get("merged_from"):
         plan = env.get("reference_plan", {})
         text = ("This folder merges " + " and ".join(f"run `{rid}` ({label})" for label, rid in env["merged_from"].items())

@@ -40,7 +40,8 @@ class ResultRow:
     workers: int
     tasks: int
     chunksize: int
-    repeat: int  # 0 for the warm-up, 1..N for measured repetitions
+    repeat: int  # the block's number within its group: 0, -1, ... warm-ups, 1..N measured
+    block_workers: int  # the worker count of the paired block the repetition ran in (serial: the block's N); 0: unpaired
     warmup: bool
     startup_s: float
     compute_s: float
@@ -83,6 +84,7 @@ class TaskRow:
     variant: str
     workers: int
     repeat: int
+    block_workers: int  # as in results.csv: which block a serial repetition belongs to
     warmup: bool
     attempt: int  # as in results.csv: the re-runs of a disturbed repetition have their own tasks
     task: int
@@ -165,12 +167,13 @@ def atomic_write(path, data, writer=None) -> Path:
     return path
 
 
-def task_row(record, *, run_id, workload, size, variant, workers, repeat, warmup, attempt, python_executable, host):
+def task_row(record, *, run_id, workload, size, variant, workers, repeat, block_workers, warmup, attempt,
+             python_executable, host):
     """A worker's TaskRecord as its tasks.csv row: the record's fields and the cell it belongs to."""
     wall_s = record.end_s - record.start_s
     return TaskRow(
-        run_id=run_id, workload=workload, size=size, variant=variant, workers=workers, repeat=repeat, warmup=warmup,
-        attempt=attempt, task=record.task, python_executable=python_executable, pid=record.pid, thread_id=record.thread_id,
+        run_id=run_id, workload=workload, size=size, variant=variant, workers=workers, repeat=repeat,
+        block_workers=block_workers, warmup=warmup, attempt=attempt, task=record.task, python_executable=python_executable, pid=record.pid, thread_id=record.thread_id,
         host=record.host or host, start_s=record.start_s, end_s=record.end_s, wall_s=wall_s, cpu_s=record.cpu_s,
         cpu_share=record.cpu_s / wall_s if wall_s > 0 else float("nan"),
     )
@@ -202,9 +205,11 @@ def header(row_type) -> list[str]:
 
 
 # Columns added after the first CSVs were written: a file without them loads with these values.
+# Columns an older gilbench's CSV lacks, filled in as they would have been then (block_workers 0: measured in
+# rounds, not paired blocks, so its speedups fall back to the unpaired intervals).
 ADDED_COLUMNS = {"other_cores": "", "steal_cores": "", "disturbed": "False", "attempt": "1", "scaling": "strong",
-                 "scale": "1"}
-ADDED_TASK_COLUMNS = {"attempt": "1"}
+                 "scale": "1", "block_workers": "0"}
+ADDED_TASK_COLUMNS = {"attempt": "1", "block_workers": "0"}
 
 
 def _encode(rows) -> bytes:

@@ -10,7 +10,8 @@ from gilbench.storage import ResultRow, TaskRow
 BASE = {f.name: {"int": 1, "float": 0.0, "bool": False, "str": ""}[f.type] for f in fields(ResultRow)}
 BASE.update(run_id="r1", workload="count", size="smoke", params="{}", python_executable="/usr/bin/python3", scaling="strong",
             python_version="3.11.7", start_method="fork", host="hostA", ok=True, warmup=False, gil_enabled=True,
-            usable_cpus=2, logical_cpus=2, physical_cores=2)
+            usable_cpus=2, logical_cpus=2, physical_cores=2,
+            block_workers=0)  # 0: unpaired rows, as an older gilbench wrote them; paired_row() makes blocks
 
 
 def row(variant, workers, total, repeat=1, busy=None, startup=0.0, **changes):
@@ -19,6 +20,15 @@ def row(variant, workers, total, repeat=1, busy=None, startup=0.0, **changes):
                   busy_cores=busy if busy is not None else 1.0, peak_rss_mb=50.0 * workers)
     values.update(changes)
     return ResultRow(**values)
+
+
+def paired_block(repeat, workers, serial_s, variants: dict, drift=1.0, attempt=1, **changes):
+    """One paired block: the serial cell and each variant at `workers` (variant -> time), all multiplied by the
+    block's `drift` (a slow spell moves a whole block)."""
+    rows = [row("serial", 1, serial_s * drift, repeat, block_workers=workers, attempt=attempt, **changes)]
+    for variant, seconds in variants.items():
+        rows.append(row(variant, workers, seconds * drift, repeat, block_workers=workers, attempt=attempt, **changes))
+    return rows
 
 
 def write_run(folder, rows, tasks=()):
@@ -48,6 +58,6 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
     tasks = []
     for v, pids, share in (("threading", (10, 10), 0.5), ("multiprocessing", (11, 12), 0.98)):
         for i, pid in enumerate(pids):
-            tasks.append(TaskRow("r1", "count", "smoke", v, 2, 1, False, 1, i, "/usr/bin/python3", pid, 100 + i, host,
+            tasks.append(TaskRow("r1", "count", "smoke", v, 2, 1, 0, False, 1, i, "/usr/bin/python3", pid, 100 + i, host,
                                  0.0, 1.0, 1.0, share, share))
     return write_run(folder, rows, tasks)

@@ -110,7 +110,7 @@ def test_output_piped_into_head_is_not_an_error():
 def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
     import random
 
-    from gilbench import orchestrator
+    from gilbench import blocks, orchestrator
 
     config = options.resolve(options.RunOptions(workloads="count", variants="serial,threading,process-pool",
                                                 workers="1,2,4", variant_workers=["threading=1,4"], warmup="2",
@@ -118,9 +118,10 @@ def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
     cells = orchestrator.build_cells(config)
     counts = {v: sorted(c.workers for c in cells if c.variant == v) for v in config.variants}
     assert counts == {"serial": [1], "threading": [1, 4], "process-pool": [1, 2, 4]}
-    order = orchestrator.plan(cells, config.repeat, random.Random(0), config.warmup)
-    assert len(order) == len(cells) * 5
-    assert sorted({r.repeat for r in order if r.warmup}) == [-1, 0]
-    assert sorted({r.repeat for r in order if not r.warmup}) == [1, 2, 3]
-    no_warmup = orchestrator.plan(cells, 3, random.Random(0), 0)
-    assert not any(r.warmup for r in no_warmup) and len(no_warmup) == len(cells) * 3
+    order = blocks.plan(blocks.groups(cells), config.repeat, random.Random(0), config.warmup)
+    reps = [r for b in order for r in b.repetitions()]
+    assert len(reps) == (len(cells) - 1 + 3) * 5  # the serial cell runs in each of the 3 worker counts' blocks
+    assert sorted({r.repeat for r in reps if r.warmup}) == [-1, 0]
+    assert sorted({r.repeat for r in reps if not r.warmup}) == [1, 2, 3]
+    no_warmup = blocks.plan(blocks.groups(cells), 3, random.Random(0), 0)
+    assert not any(b.repeat <= 0 for b in no_warmup) and len(no_warmup) == 3 * 3

@@ -14,7 +14,9 @@ SUMMARY_COLUMNS = ["repeats", "median_s", "min_s", "max_s", "ci_low_s", "ci_high
                    "other_cores_max", "efficiency", "karp_flatt", "ceiling_speedup",
                    "ceiling_efficiency", "amdahl_p", "amdahl_r2", "amdahl_error", "cpu_s", "cpu_inflation", "usl_sigma",
                    "usl_sigma_low", "usl_sigma_high", "usl_kappa", "usl_kappa_low", "usl_kappa_high", "usl_r2",
-                   "usl_error", "usl_peak_workers", "law", "scaling", "scale"]
+                   "usl_error", "usl_peak_workers", "law", "scaling", "scale", "speedup_blocks", "pair_spread",
+                   "speedup_method", "speedup_halfwidth", "compute_speedup", "compute_speedup_low", "compute_speedup_high",
+                   "spread", "unstable"]
 
 
 @pytest.mark.parametrize("row_type", [ResultRow, TaskRow, TraceRow, TraceSummaryRow])

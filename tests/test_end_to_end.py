@@ -32,16 +32,21 @@ def test_run_succeeds_and_prints_a_summary(smoke_run):
 def test_results_have_every_cell_and_repetition(smoke_run):
     _, out = smoke_run
     frame = storage.load_results(out / "latest")
-    cells = 2 * (1 + (len(VARIANTS) - 1) * 2)  # two workloads; serial at 1 worker, the others at 1 and 2
+    # two workloads; paired blocks at 1 and 2 workers, each with the serial cell and the other variants
+    repetitions_per_round = 2 * 2 * len(VARIANTS)
     reruns = frame[frame["attempt"] > 1]  # repetitions another program disturbed were run again
     disturbed = frame[frame["disturbed"]]
     assert len(reruns) <= len(disturbed[~disturbed["warmup"]]), disturbed[["variant", "other_cores"]].to_string()
     frame = frame[frame["attempt"] == 1]
-    assert len(frame) == cells * 3  # one warm-up + two repeats
+    assert len(frame) == repetitions_per_round * 3  # one warm-up + two measured blocks
     assert frame["ok"].all(), frame[~frame["ok"]]["error"].tolist()
     assert set(frame["variant"]) == set(VARIANTS)
     assert (frame["warmup"] == (frame["repeat"] == 0)).all()
-    assert (frame.groupby(["workload", "variant", "workers"])["repeat"].apply(sorted).map(tuple) == (0, 1, 2)).all()
+    assert (frame.groupby(["workload", "variant", "workers", "block_workers"])["repeat"].apply(sorted).map(tuple)
+            == (0, 1, 2)).all()
+    assert (frame.loc[frame["variant"] != "serial", "block_workers"] == frame.loc[frame["variant"] != "serial",
+                                                                                  "workers"]).all()
+    assert sorted(set(frame.loc[frame["variant"] == "serial", "block_workers"])) == [1, 2]  # serial in every block
     assert (frame["total_s"] - frame["startup_s"] - frame["compute_s"]).abs().max() < 1e-6
     assert (frame["busy_cores"] > 0).all() and (frame["peak_rss_mb"] > 0).all()
     assert (frame["start_method"] == "fork").all() and frame["run_id"].nunique() == 1
@@ -53,8 +58,9 @@ def test_tasks_csv_matches_results(smoke_run):
     _, out = smoke_run
     frame = storage.load_results(out / "latest")
     tasks = storage.load_tasks(out / "latest")
-    per_rep = tasks.groupby(["workload", "variant", "workers", "repeat", "attempt"]).size()
-    expected = frame.set_index(["workload", "variant", "workers", "repeat", "attempt"])["tasks"]
+    key = ["workload", "variant", "workers", "block_workers", "repeat", "attempt"]
+    per_rep = tasks.groupby(key).size()
+    expected = frame.set_index(key)["tasks"]
     assert (per_rep.reindex(expected.index) == expected).all()
     assert ((tasks["cpu_share"] > 0) & (tasks["cpu_share"] <= 1.2)).all()
 

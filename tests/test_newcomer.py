@@ -121,7 +121,7 @@ def _many_tasks_run(folder, workers, tasks_per_worker, share):
         for w in range(workers):
             for k in range(tasks_per_worker):
                 start = k * 0.01
-                tasks.append(TaskRow("r1", "count", "smoke", v, workers, 1, False, 1, w * tasks_per_worker + k,
+                tasks.append(TaskRow("r1", "count", "smoke", v, workers, 1, 0, False, 1, w * tasks_per_worker + k,
                                      "/usr/bin/python3", base + (0 if v == "threading" else w),
                                      100 + w if v == "threading" else 100, "hostA", start, start + 0.01, 0.01,
                                      0.01 * share, share))

@@ -1,0 +1,184 @@
+"""Paired blocks: the plan's shape, the per-block statistics, their stated coverage, and sizing to a precision."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from gilbench import analysis, blocks, options, orchestrator, storage
+from tests.helpers import paired_block, row, write_run
+
+
+def test_a_block_holds_the_serial_cell_and_every_variant_at_its_worker_count(tmp_path):
+    config = options.resolve(options.RunOptions(workloads="count", variants="serial,threading,process-pool",
+                                                workers="1,2,4", variant_workers=["threading=1,4"], warmup="2",
+                                                repeat="3", out=str(tmp_path)))
+    groups = blocks.groups(orchestrator.build_cells(config))
+    assert [g.workers for g in groups] == [1, 2, 4]
+    assert {g.workers: sorted(c.variant for c in g.members) for g in groups} == {
+        1: ["process-pool", "threading"], 2: ["process-pool"], 4: ["process-pool", "threading"]}
+    order = blocks.plan(groups, config.repeat, random.Random(0), config.warmup)
+    assert len(order) == 3 * (2 + 3)  # every group's block in each of 2 warm-up and 3 measured rounds
+    for blk in order:
+        reps = blk.repetitions()
+        assert reps[0].cell.variant in {c.variant for c in blk.cells}
+        assert sorted(c.variant for c in blk.cells) == sorted(["serial"] + [c.variant for c in blk.group.members])
+        assert {r.block_workers for r in reps} == {blk.group.workers} and {r.repeat for r in reps} == {blk.repeat}
+    assert [b.repeat for b in order[:6]] == [-1, -1, -1, 0, 0, 0]  # warm-ups first, then rounds 1, 2, 3
+    measured = [b.repeat for b in order[6:]]
+    assert measured == sorted(measured)  # a round visits every group once before the next round starts
+    orders = {tuple(c.variant for c in b.cells) for b in order if b.group.workers == 1}
+    assert len(orders) > 1  # the order inside a block is shuffled
+    again = order[-1].again(random.Random(1))
+    assert again.attempt == 2 and set(again.cells) == set(order[-1].cells)
+
+
+def test_serial_alone_still_gets_blocks(tmp_path):
+    config = options.resolve(options.RunOptions(workloads="count", variants="serial", workers="2", repeat="2",
+                                                out=str(tmp_path)))
+    groups = blocks.groups(orchestrator.build_cells(config))
+    assert len(groups) == 1 and groups[0].members == () and groups[0].serial.variant == "serial"
+
+
+def drifting_run(tmp_path, n=8, seed=3):
+    """Blocks whose machine speed drifts by up to 1.6x from block to block; inside each block the variant takes
+    exactly half the serial time, with 1 % noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for r in range(1, n + 1):
+        drift = float(rng.uniform(1.0, 1.6))
+        noise = float(rng.lognormal(0, 0.01))
+        rows += paired_block(r, 2, 2.0, {"process-pool": 1.0 * noise}, drift=drift)
+    return write_run(tmp_path / "drift", rows)
+
+
+def test_pairing_cancels_a_drift_that_moves_whole_blocks(tmp_path):
+    table = analysis.summarize(storage.load_results(drifting_run(tmp_path))).set_index(["variant", "workers"])
+    pp = table.loc[("process-pool", 2)]
+    assert pp["speedup_method"] == analysis.PAIRED_METHOD and pp["speedup_blocks"] == 8
+    assert pp["speedup"] == pytest.approx(2.0, rel=0.02)
+    assert pp["speedup_low"] < pp["speedup"] < pp["speedup_high"]
+    assert pp["speedup_halfwidth"] < 0.02  # the drift is gone from the interval...
+    assert pp["speedup_coverage"] == pytest.approx(0.95)
+    # ...while each cell's own times carry all of it
+    assert table.loc[("serial", 1), "spread"] > 0.1 and table.loc[("serial", 1), "unstable"]
+    serial = table.loc[("serial", 1)]
+    assert serial["speedup"] == 1.0 and serial["speedup_method"] == "baseline"
+
+
+def test_paired_speedup_is_the_geometric_mean_of_the_block_ratios(tmp_path):
+    ratios = [1.5, 2.0, 2.5, 1.8]
+    rows = []
+    for r, ratio in enumerate(ratios, 1):
+        rows += paired_block(r, 2, 1.0 * r, {"thread-pool": r / ratio})
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "g", rows))).set_index("variant")
+    logs = np.log(ratios)
+    half = analysis.t_halfwidth(float(np.std(logs, ddof=1)), len(logs))
+    from scipy.stats import t
+
+    assert half == pytest.approx(t.ppf(0.975, 3) * np.std(logs, ddof=1) / 2)  # t with n - 1 = 3 degrees of freedom
+    assert table.loc["thread-pool", "speedup"] == pytest.approx(math.exp(logs.mean()))
+    assert table.loc["thread-pool", "speedup_low"] == pytest.approx(math.exp(logs.mean() - half))
+    assert table.loc["thread-pool", "speedup_high"] == pytest.approx(math.exp(logs.mean() + half))
+    assert table.loc["thread-pool", "pair_spread"] == pytest.approx(np.std(logs, ddof=1))
+
+
+def test_only_a_blocks_last_attempt_counts(tmp_path):
+    """A disturbed block ran again: its first attempt (a slow serial, disturbed) must not pair with anything."""
+    rows = paired_block(1, 2, 2.0, {"process-pool": 1.0})
+    rows += paired_block(2, 2, 5.0, {"process-pool": 1.0}, disturbed=True)  # the burner slowed serial only
+    rows += paired_block(2, 2, 2.0, {"process-pool": 1.0}, attempt=2)
+    rows += paired_block(3, 2, 2.0, {"process-pool": 1.0})
+    frame = storage.load_results(write_run(tmp_path / "re", rows))
+    kept = analysis.measured(frame)
+    assert len(kept) == 6 and not kept["disturbed"].any()
+    table = analysis.summarize(frame).set_index("variant")
+    assert table.loc["process-pool", "speedup"] == pytest.approx(2.0)
+    assert table.loc["process-pool", "speedup_blocks"] == 3
+
+
+def test_a_block_disturbed_on_every_attempt_is_kept_and_counted(tmp_path):
+    rows = paired_block(1, 2, 2.0, {"process-pool": 1.0}, disturbed=True, other_cores=0.9)
+    rows += paired_block(2, 2, 2.0, {"process-pool": 1.0})
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "busy", rows))).set_index("variant")
+    assert table.loc["process-pool", "disturbed_kept"] == 1 and table.loc["process-pool", "other_cores_max"] == 0.9
+
+
+def test_a_failed_variant_leaves_only_its_own_pair_out(tmp_path):
+    rows = paired_block(1, 2, 2.0, {"process-pool": 1.0, "threading": 2.0})
+    rows += [row("serial", 1, 2.0, 2, block_workers=2), row("threading", 2, 2.0, 2, block_workers=2),
+             row("process-pool", 2, math.nan, 2, block_workers=2, ok=False, error="boom")]
+    rows += paired_block(3, 2, 2.0, {"process-pool": 1.0, "threading": 2.0})
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "f", rows))).set_index("variant")
+    assert table.loc["process-pool", "speedup_blocks"] == 2 and table.loc["threading", "speedup_blocks"] == 3
+
+
+def test_an_older_csv_without_blocks_keeps_its_unpaired_interval(tmp_path):
+    rows = [row("serial", 1, 2.0 + 0.1 * r, r) for r in range(1, 6)] + \
+           [row("process-pool", 2, 1.0 + 0.05 * r, r) for r in range(1, 6)]
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "old", rows))).set_index("variant")
+    pp = table.loc["process-pool"]
+    assert pp["speedup_method"] == analysis.UNPAIRED_METHOD
+    assert pp["speedup"] == pytest.approx(2.3 / 1.15)  # median over median
+    assert (pp["speedup_low"], pp["speedup_high"]) == pytest.approx((2.1 / 1.25, 2.5 / 1.05))
+
+
+@pytest.mark.parametrize("n,spread,draw", [(6, 0.10, "normal"), (12, 0.15, "normal"), (30, 0.10, "normal"),
+                                           (12, 0.10, "t5")])
+def test_the_paired_interval_covers_as_often_as_it_says(n, spread, draw):
+    """Simulated log ratios around a known speedup: the t interval contains it in 95 % of samples, within
+    simulation error; also for heavier tails than normal (Student's t with 5 degrees of freedom)."""
+    rng = np.random.default_rng(n * 100 + int(spread * 100))
+    trials, hits, true = 4000, 0, 1.8
+    for _ in range(trials):
+        noise = rng.normal(0, spread, n) if draw == "normal" else rng.standard_t(5, n) * spread
+        speedup, low, high, coverage = analysis.paired_interval(math.log(true) + noise)
+        hits += low <= true <= high
+    assert coverage == 0.95
+    error = 4 * math.sqrt(0.95 * 0.05 / trials)  # four standard errors of a binomial share: fails 1 in ~16,000
+    assert abs(hits / trials - 0.95) < error
+
+
+def test_one_block_gives_no_interval():
+    speedup, low, high, coverage = analysis.paired_interval([math.log(2.0)])
+    assert speedup == pytest.approx(2.0) and math.isnan(low) and math.isnan(high) and coverage == 0.0
+
+
+@pytest.mark.parametrize("spread,precision", [(0.10, 0.05), (0.158, 0.05), (0.10, 0.10), (0.3, 0.02), (0.0, 0.1)])
+def test_blocks_needed_is_the_fewest_that_reach_the_precision(spread, precision):
+    n = analysis.blocks_needed(spread, precision)
+    target = math.log1p(precision)
+    assert n >= 2
+    if spread > 0:
+        assert analysis.t_halfwidth(spread, n) <= target
+        assert n == 2 or analysis.t_halfwidth(spread, n - 1) > target
+
+
+def test_the_figures_that_motivated_blocks_are_what_the_formula_gives():
+    """sd 0.10 of the per-pair log ratio needs about 17 pairs for +-5 %, sd 0.158 about 41 (t at 95 %)."""
+    assert analysis.blocks_needed(0.10, 0.05) in range(17, 20)
+    assert analysis.blocks_needed(0.158, 0.05) in range(40, 45)
+
+
+def test_the_plan_predicts_blocks_and_time_per_group(tmp_path):
+    config = options.resolve(options.RunOptions(workloads="count", variants="serial,thread-pool,process-pool",
+                                                workers="2", repeat="6", out=str(tmp_path)))
+    (group,) = blocks.groups(orchestrator.build_cells(config))
+    tp, pp = group.members
+    spread = {blocks.cell_key(tp): (6, 0.02, 0.02), blocks.cell_key(pp): (6, 0.10, 0.10)}
+    walls = {blocks.cell_key(group.serial): [1.0] * 6, blocks.cell_key(tp): [1.0] * 6, blocks.cell_key(pp): [0.5] * 6}
+    (plan,) = blocks.size_groups([group], spread, walls, 0.05)
+    need = analysis.blocks_needed(0.10, 0.05)
+    assert plan.blocks_needed == need and plan.blocks_done == 6
+    # thread-pool already meets it and leaves; serial and process-pool run the remaining blocks
+    assert plan.more_s == pytest.approx((need - 6) * (1.0 + 0.5))
+    lines = blocks.describe_plan([plan], 0.05, 10.0, 180)
+    assert lines[0].startswith(f"count at 2 workers: +-5 % needs ~{need} blocks (6 done; process-pool x2 sets it")
+    assert f"~{10 + plan.more_s:.0f} s of measuring in all" in lines[-1]
+
+
+def test_precision_counts_no_baseline(tmp_path):
+    table = analysis.summarize(storage.load_results(drifting_run(tmp_path)))
+    met = analysis.precision_met(table, 0.0001)
+    assert met[table["variant"] == "serial"].all() and not met[table["variant"] != "serial"].any()
