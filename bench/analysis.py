@@ -63,7 +63,7 @@ MIN_R2 = 0.5  # a law whose fit explains less of the variance than this (and mis
 # under the GIL at 1.0x everywhere), whose variance is all noise, yet a law that lands within 10 % (about this
 # machine's noise between repetitions) describes it.
 MAX_RELATIVE_ERROR = 0.10
-USL_MIN_COUNTS = 3  # two parameters and S(1) = 1: fewer worker counts leave nothing to test the fit against
+USL_MIN_COUNTS = 4  # two parameters: with points <= parameters + 1 the information criterion cannot be corrected
 AIC_MARGIN = 2.0  # the USL's second parameter must lower the information criterion by this much
 BOOTSTRAP_RESAMPLES = 200
 BOOTSTRAP_SEED = 20261126  # a fixed seed: the same CSV gives the same intervals
@@ -288,12 +288,12 @@ def fit_usl(workers, speedup) -> tuple[float, float, float]:
 
 
 def information(residual: float, points: int, parameters: int) -> float:
-    """AICc (AIC where points <= parameters + 1, too few for the correction) of a least-squares fit."""
+    """AICc of a least-squares fit; NaN where points <= parameters + 1, too few for the small-sample correction
+    (plain AIC there would let a two-parameter law fit three points almost exactly and win)."""
+    if points - parameters - 1 <= 0:
+        return math.nan
     rss = max(residual, 1e-12 * points)
-    aic = points * math.log(rss / points) + 2 * parameters
-    if points - parameters - 1 > 0:
-        aic += 2 * parameters * (parameters + 1) / (points - parameters - 1)
-    return aic
+    return points * math.log(rss / points) + 2 * parameters + 2 * parameters * (parameters + 1) / (points - parameters - 1)
 
 
 def better_law(workers, speedup, p, sigma, kappa) -> str:
@@ -305,9 +305,9 @@ def better_law(workers, speedup, p, sigma, kappa) -> str:
     if not len(n):
         return "none"
     fits = {}
-    if p == p:
+    if p == p and len(set(n)) > 1 + 1:  # one criterion throughout: a law needs more points than parameters + 1
         fits["amdahl"] = (amdahl(n, p), 1)
-    if sigma == sigma:
+    if sigma == sigma and len(set(n)) > 2 + 1:
         fits["usl"] = (usl(n, sigma, kappa), 2)
     good = {law: (model, k) for law, (model, k) in fits.items() if describes(_r2(model, s), relative_error(model, s))}
     if len(good) == 2:
@@ -341,7 +341,7 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
     return sigmas, kappas
 
 
-def summarize(frame, metric: str = "total_s"):
+def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits."""
     import pandas as pd
 
@@ -392,6 +392,14 @@ def summarize(frame, metric: str = "total_s"):
     # The same work costs more CPU when it runs in parallel if workers contend (shared reference
     # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
     table["cpu_inflation"] = table["cpu_s"] / (table["scale"] * serial["cpu_s"].reindex(keys).to_numpy())
+    # its interval, per block (paired runs only): the variant's task CPU over scale x the serial cell's
+    table["cpu_inflation_low"], table["cpu_inflation_high"] = math.nan, math.nan
+    if "block_workers" in rows and (rows["block_workers"] > 0).any():
+        cpu = paired_log_ratios(rows, "cpu_s")
+        for i, key in zip(table.index, map(tuple, table[CELL].to_numpy())):
+            if key in cpu:
+                _, low, high, _ = paired_interval(cpu[key])
+                table.at[i, "cpu_inflation_low"], table.at[i, "cpu_inflation_high"] = 1 / high, 1 / low
     # Paired blocks: the speedup and its interval from the per-block ratios (see paired_interval); an older CSV
     # without blocks: the serial and the variant medians' intervals joined (see ratio_interval).
     paired = {metric: paired_log_ratios(rows, metric) for metric in dict.fromkeys([metric, "compute_s"])} \
@@ -430,32 +438,55 @@ def summarize(frame, metric: str = "total_s"):
     ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]
     table["ceiling_speedup"] = ceiling.reindex(pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])).to_numpy()
     table["ceiling_efficiency"] = table["speedup"] / table["ceiling_speedup"]
+    for side in ("low", "high"):
+        bound = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])[f"speedup_{side}"]
+        table[f"ceiling_speedup_{side}"] = bound.reindex(pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])).to_numpy()
     for column in ("amdahl_p", "amdahl_r2", "amdahl_error", "usl_sigma", "usl_sigma_low", "usl_sigma_high", "usl_kappa",
                    "usl_kappa_low", "usl_kappa_high", "usl_r2", "usl_error", "usl_peak_workers"):
         table[column] = math.nan
     table["law"] = ""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
+    table["fitted"] = False  # the worker counts the laws were fitted on (up to the usable CPUs)
+    table["fit_scale"] = math.nan  # the fits are of speedup / fit_scale: the variant's own 1-worker speedup
+    table["fitted_counts"] = 0  # distinct worker counts fitted
     for _, idx in table.groupby(SERIES, sort=False).groups.items():
         part = table.loc[idx]
-        if part["variant"].iloc[0] == BASELINE_VARIANT:
+        if part["variant"].iloc[0] in (BASELINE_VARIANT, CEILING):  # the baseline, and the machine: no law
             continue
-        p, r2 = fit_amdahl(part["workers"], part["speedup"]) if part["scaling"].iloc[0] != "weak" else (math.nan,) * 2
-        sigma, kappa, usl_r2 = fit_usl(part["workers"], part["speedup"])
+        usable = int(part["usable_cpus"].iloc[0])
+        # Oversubscribed points (more workers than CPUs) flatten every curve for a reason neither law models:
+        # they are drawn and described as oversubscription, not fitted.
+        fit = part if fit_oversubscribed else part[part["workers"] <= usable]
+        table.loc[fit.index, "fitted"] = True
+        strong = part["scaling"].iloc[0] != "weak"
+        # Normalised to the variant's own 1-worker time: start-up (a pool, a cluster) is a cost at every N, not
+        # contention that grows with N; without a 1-worker cell, the serial baseline.
+        own = fit.loc[fit["workers"] == 1, "speedup"]
+        base = float(own.iloc[0]) if strong and len(own) and own.iloc[0] > 0 else 1.0
+        table.loc[idx, "fit_scale"] = base
+        table.loc[idx, "fitted_counts"] = fit["workers"].nunique()
+        n, s = fit["workers"], fit["speedup"] / base
+        p, r2 = fit_amdahl(n, s) if strong else (math.nan,) * 2
+        sigma, kappa, usl_r2 = fit_usl(n, s)
         table.loc[idx, "amdahl_p"], table.loc[idx, "amdahl_r2"] = p, r2
         if p == p:
-            table.loc[idx, "amdahl_error"] = relative_error(amdahl(part["workers"], p), part["speedup"])
-        table.loc[idx, "law"] = better_law(part["workers"], part["speedup"], p, sigma, kappa)
+            table.loc[idx, "amdahl_error"] = relative_error(amdahl(n, p), s)
+        table.loc[idx, "law"] = better_law(n, s, p, sigma, kappa)
         if sigma != sigma:
             continue
         table.loc[idx, ["usl_sigma", "usl_kappa", "usl_r2"]] = sigma, kappa, usl_r2
-        table.loc[idx, "usl_error"] = relative_error(usl(part["workers"], sigma, kappa), part["speedup"])
+        table.loc[idx, "usl_error"] = relative_error(usl(n, sigma, kappa), s)
         table.loc[idx, "usl_peak_workers"] = usl_peak(sigma, kappa)
         j = serial_pos.get(tuple(part[BASELINE].iloc[0]))
+        one = fit.index[fit["workers"] == 1]
         if j is None:
             continue
-        points = {int(w): by_round[i] for i, w in zip(idx, part["workers"])}
-        scales = {int(w): float(sc) for w, sc in zip(part["workers"], part["scale"])}
-        sigmas, kappas = bootstrap_usl(points, by_round[j], scales, rng)
+        points = {int(w): by_round[i] for i, w in zip(fit.index, fit["workers"])}
+        scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"])}
+        # the bootstrap normalises as the fit does: to the variant's own 1-worker rounds where it has them
+        reference = by_round[list(table.index).index(one[0])] if strong and len(one) else by_round[j]
+        sigmas, kappas = bootstrap_usl(points, reference, scales if not (strong and len(one)) else
+                                       {w: 1.0 for w in scales}, rng)
         if sigmas:
             table.loc[idx, ["usl_sigma_low", "usl_sigma_high"]] = np.percentile(sigmas, [2.5, 97.5])
             table.loc[idx, ["usl_kappa_low", "usl_kappa_high"]] = low_high = np.percentile(kappas, [2.5, 97.5])
@@ -516,6 +547,14 @@ def verdict(low: float, high: float, coverage: float = 1.0) -> str:
     return "+" if high < 1 else "-" if low > 1 else "~"
 
 
+def chance_differences(coverages) -> float:
+    """How many cells chance alone would mark faster or slower when nothing changed: the sum of each interval's
+    miss probability (1 - coverage; the coverages are lower bounds, so this is an upper bound)."""
+    c = np.asarray(coverages, dtype=float)
+    c = c[np.isfinite(c) & (c >= MIN_VERDICT_COVERAGE)]
+    return float(np.sum(1 - c))
+
+
 def verdict_meaning(mark: str, coverage: float) -> str:
     """The words for a verdict, where the terminal, compare.md and the report say it."""
     return VERDICTS[mark] if coverage >= MIN_VERDICT_COVERAGE else "too few repetitions for a verdict"
@@ -523,10 +562,17 @@ def verdict_meaning(mark: str, coverage: float) -> str:
 
 def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     """Per cell present in both: time ratio other / base (median over median) with its interval, coverage and
-    verdict; the same work only (workload, size, parameters, variant, workers)."""
+    verdict; the same work only (workload, size, parameters, scaling, variant, workers). Each run's rows are of
+    one interpreter (render.compare splits them); weak against strong scaling is refused."""
     import pandas as pd
 
-    keys = ["workload", "size", "params", "variant", "workers"]
+    keys = ["workload", "size", "params", "scaling", "variant", "workers"]
+    scalings = set(measured(base_rows)["scaling"]) ^ set(measured(other_rows)["scaling"])
+    if scalings and not set(measured(base_rows)["scaling"]) & set(measured(other_rows)["scaling"]):
+        from .errors import UsageError
+
+        raise UsageError("compare: one run measured weak scaling and the other strong scaling: their speedups answer "
+                         "different questions (give runs of the same --scaling)")
     base = {k: g[metric].to_numpy(dtype=float) for k, g in measured(base_rows).groupby(keys, sort=False)}
     other = {k: g[metric].to_numpy(dtype=float) for k, g in measured(other_rows).groupby(keys, sort=False)}
     records = []

@@ -116,7 +116,12 @@ def draw_fit(ax, v, counts) -> str | None:
         return None
     grid = np.geomspace(min(counts), max(counts), 60)
     first = v.iloc[0]
+    if "fitted" in v and v["fitted"].any():  # the range the law was fitted on: oversubscribed points are not
+        fitted = v.loc[v["fitted"].astype(bool), "workers"]
+        grid = np.geomspace(min(fitted), max(fitted), 60)
     y = amdahl(grid, first["amdahl_p"]) if law == "amdahl" else usl(grid, first["usl_sigma"], first["usl_kappa"])
+    scale = first.get("fit_scale", 1.0)
+    y = y * (scale if scale == scale else 1.0)  # the fit is of speedup over the variant's own 1-worker speedup
     ax.plot(grid, y, color=colour(v["variant"].iloc[0]), linestyle=FIT_STYLES[law], linewidth=1, alpha=0.8)
     return law
 

@@ -75,9 +75,16 @@ def closing_lines(table, config, outcome) -> list[str]:
     """What a user must know before trusting the table: the precision reached, and the unstable cells."""
     from . import analysis
 
+    from . import report
+    from .charts import groups
+
     lines = []
     if table.empty or "speedup_halfwidth" not in table:
         return lines
+    for part in groups(table):  # the report's answer line of each workload, first
+        line = report.answer(part)
+        if line:
+            lines.append(f"{part['workload'].iloc[0]}{part.attrs.get('suffix', '')}: " + line.replace("**", ""))
     speedups = table[table["variant"] != analysis.BASELINE_VARIANT]
     met = analysis.precision_met(speedups, config.precision)
     missed = speedups[~met]
@@ -154,9 +161,7 @@ def cmd_compare(args) -> int:
 
     table = pd.read_csv(paths[0], keep_default_na=False)
     for (run, base), part in table.groupby(["run", "base"], sort=False):
-        counts = part["verdict"].value_counts()
-        print(f"{run} vs {base}: {counts.get('+', 0)} faster, {counts.get('-', 0)} slower, "
-              f"{counts.get('~', 0)} no clear difference")
+        print(f"{run} vs {base}: {render.verdict_summary(part)}")
         print("\n".join("  " + line for line in render.compare_lines(part)))
     print(f"\nverdicts: {paths[0]}  (and {paths[2].name})\nspeedups: {paths[1]}\nchart:    {paths[3]}")
     return EXIT_OK

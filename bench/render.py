@@ -206,15 +206,26 @@ def compare_lines(table) -> list[str]:
     return lines
 
 
+def verdict_summary(part) -> str:
+    """How many cells differ, and how many chance alone would mark different when nothing changed."""
+    from .analysis import chance_differences
+
+    counts = part["verdict"].value_counts()
+    differ = counts.get("+", 0) + counts.get("-", 0)
+    chance = chance_differences(part["coverage"])
+    text = (f"{counts.get('+', 0)} faster, {counts.get('-', 0)} slower, {counts.get('~', 0)} no clear difference, "
+            f"of {len(part)} cells; at these intervals' coverage chance alone would mark up to about {chance:.1f} "
+            "cells faster or slower when nothing changed")
+    return text + (": the differences are no more than chance gives." if differ <= chance else ".")
+
+
 def compare_markdown(table) -> str:
     parts = ["# gilbench compare\n",
              "Per cell: the time of a run over the time of the first, median over median, with an interval joined "
              "from the two medians' order-statistic intervals (its coverage is a lower bound). `+` faster: the whole "
              "interval below 1; `-` slower: above 1; `~` no clear difference.\n"]
     for (run, base), part in table.groupby(["run", "base"], sort=False):
-        counts = part["verdict"].value_counts()
         parts.append(f"## {run} vs {base}\n")
-        parts.append(f"{counts.get('+', 0)} faster, {counts.get('-', 0)} slower, {counts.get('~', 0)} no clear "
-                     "difference.\n")
+        parts.append(verdict_summary(part) + "\n")
         parts.append("```\n" + "\n".join(compare_lines(part)) + "\n```\n")
     return "\n".join(parts)

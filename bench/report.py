@@ -29,59 +29,26 @@ def _pct(v):
     return "-" if v != v else f"{v * 100:.0f} %"
 
 
-def describe_variant(row, usable, falling: bool = False, one_worker_s: float = math.nan) -> str:
-    """One sentence on one variant at its largest worker count, with the reason the data supports."""
+def describe_variant(row, usable, serial_busy: float = 1.0, falling: bool = False) -> str:
+    """One sentence on one variant at its largest worker count: the causes whose evidence holds (bench/rules.py),
+    or that the result is within the run's noise."""
+    from . import rules
+
     v, n, s, busy = row["variant"], int(row["workers"]), row["speedup"], row["busy_cores"]
-    text = f"**{v}**: {_x(s)} at {n} workers, {busy:.2f} busy cores, efficiency {_pct(row['efficiency'])}"
-    if row["ceiling_efficiency"] == row["ceiling_efficiency"]:
-        text += f" ({_pct(row['ceiling_efficiency'])} of the machine's ceiling)"
-    reasons = []
-    if n > 1 and s > 1.05 * min(n, usable):
-        base = f"; this variant at 1 worker took {one_worker_s:.3f} s" if one_worker_s == one_worker_s else ""
-        reasons.append(
-            f"above linear, which {min(n, usable)} cores cannot give to CPU-bound work: the serial baseline "
-            f"({row['serial_s']:.3f} s{base}) was measured in a slow spell of this machine - the speedup's interval "
-            f"is {row['speedup_low']:.2f}x-{row['speedup_high']:.2f}x (coverage at least "
-            f"{row.get('speedup_coverage', math.nan) * 100:.1f} %)"
-        )
-    if v in THREADS or v in INTERPRETERS:
-        if busy < GIL_BOUND_BUSY and n > 1:
-            if row["gil_enabled"]:
-                reasons.append("the threads took turns: only one held the GIL at a time, so the work never used more than one core")
-            else:
-                reasons.append("the GIL is off, yet only one core was busy: something else serialises the work")
-        elif n > 1 and v in THREADS:
-            if row["gil_enabled"]:
-                overlap = (busy - 1) / (min(n, usable) - 1) if min(n, usable) > 1 else 0
-                share = "nearly all" if overlap > 0.8 else ("much" if overlap > 0.4 else "part")
-                reasons.append(f"the threads overlapped on {busy:.1f} cores: the work releases the GIL for {share} of its time (C code)")
-            else:
-                reasons.append(f"no GIL: the threads ran Python in parallel on {busy:.1f} cores")
-    inflation = row.get("cpu_inflation", math.nan)
-    if n > 1 and inflation == inflation and inflation > 1.15 and busy >= 1.2:
-        reasons.append(
-            f"the same work cost {inflation:.2f}x the serial CPU time: the workers slowed each other down "
-            "(contention: shared reference counts or caches, memory bandwidth, or cores slowing when all are busy)"
-        )
-    if n > usable:
-        reasons.append(f"oversubscribed: {n} workers share {usable} usable CPUs, so no further speedup is possible")
-    if row["startup_share"] > 0.15:
-        reasons.append(f"start-up took {_pct(row['startup_share'])} of the total time: the work is short next to creating the workers")
-    if v in PROCESSES and n <= usable and busy < 0.9 * n and row["startup_share"] <= 0.15:
-        reasons.append(
-            f"CPU time was only {_pct(busy / n)} of workers x wall time: workers sat idle part of the time "
-            "(they finished at different times - uneven tasks or cores of uneven speed - or waited on IPC)"
-        )
-    ceiling = row["ceiling_speedup"]
-    if ceiling == ceiling and n > 1 and s > 1.05 * ceiling:
-        reasons.append(
-            f"faster than the measured ceiling ({_x(ceiling)}): the ceiling gives each process a fixed 1/{n} share and waits "
-            "for the slowest core, so on cores of uneven speed a dynamic or lucky schedule can beat it"
-        )
-    elif v not in THREADS and ceiling == ceiling and n > 1 and ceiling < 0.9 * min(n, usable) and busy >= 1.2:
-        reasons.append(f"the machine itself tops out at {_x(ceiling)} here (measured ceiling), so part of the loss is the hardware's")
-    reasons += law_sentences(row, falling)
-    return text + (": " + "; ".join(reasons) if reasons else "") + "."
+    text = (f"**{v}**: {_x(s)} [{row['speedup_low']:.2f}-{row['speedup_high']:.2f}] at {n} workers, {busy:.2f} busy "
+            f"cores, efficiency {_pct(row['efficiency'])}")
+    evidence = rules.Evidence(dict(row), usable, serial_busy)
+    reasons = rules.sentences(evidence)
+    if not reasons and not (evidence.below_linear or evidence.above_one and s > min(n, usable)):
+        reasons.append(rules.noise_phrase(row))
+    elif not reasons:
+        reasons.append(f"below linear, and no cause shows in this run's measures ({rules.noise_phrase(row)})")
+    if not evidence.cpu_bound and n > 1:
+        reasons.append(f"the serial cell kept only {serial_busy:.2f} of a core busy: this work waits (I/O, sleep) "
+                       "rather than computes, so cores and the GIL do not explain it")
+    if evidence.cpu_bound:
+        reasons += law_sentences(row, falling)
+    return text + ": " + "; ".join(reasons) + "."
 
 
 def _between(value, low, high, digits=2) -> str:
@@ -139,7 +106,10 @@ def law_sentences(row, falling: bool = False) -> list[str]:
         return [text]
     out = []
     if falling:
-        out.append("speedup falls as workers are added: a cost that grows with the workers outweighs the work")
+        out.append("speedup falls as workers are added (the last interval lies below the first): a cost that grows "
+                   "with the workers outweighs the work")
+    if row.get("fitted_counts", 0) < 3:
+        return out  # too few worker counts to fit: said once per workload (workload_findings)
     fitted = [f"{name} {_quality(row.get(law + '_r2', math.nan), row.get(law + '_error', math.nan))}"
               for name, law in (("Amdahl", "amdahl"), ("USL", "usl")) if row.get(law + "_r2", math.nan) == row.get(law + "_r2", math.nan)]
     if fitted:
@@ -167,6 +137,9 @@ def ceiling_gap(part, tasks) -> list[str]:
                 f"({_x(row['speedup'])} vs {_x(row['ceiling_speedup'])})")
         if share >= CEILING_SHARE_EXPECTED or tasks is None:
             lines.append(text + ".")
+            continue
+        if not row["speedup_high"] < row.get("ceiling_speedup_low", math.nan):  # the gap's evidence: no overlap
+            lines.append(text + f": the two intervals overlap, so the gap is within this run's noise.")
             continue
         mine = tasks[(tasks["workload"] == row["workload"]) & (tasks["size"] == row["size"])
                      & (tasks["variant"] == row["variant"]) & (tasks["workers"] == usable) & ~tasks["warmup"]
@@ -226,6 +199,61 @@ def context_check(part) -> list[str]:
             "those workers did, so every speedup of this workload carries that bias."]
 
 
+ANSWER_TIES = 3  # variants named as tied with the best in one answer line
+
+
+def answer(part) -> str:
+    """One line a newcomer can act on: which variant to use here, its speedup and interval, and the one reason."""
+    from . import rules
+
+    variants = part[~part["variant"].isin([BASELINE_VARIANT, CEILING]) & part["speedup"].notna()]
+    if variants.empty:
+        return ""
+    usable = int(part["usable_cpus"].iloc[0])
+    best = variants.loc[variants["speedup"].idxmax()]
+    where = f"{best['variant']} x{int(best['workers'])}: {_x(best['speedup'])} [{best['speedup_low']:.2f}-" \
+            f"{best['speedup_high']:.2f}]"
+    if not best["speedup_low"] > 1:
+        return (f"**Stay serial**: no variant beat the serial loop beyond this run's noise (best: {where}).")
+    tied = variants[(variants.index != best.name) & (variants["speedup_high"] >= best["speedup_low"])
+                    & (variants["speedup_low"] <= best["speedup_high"])]
+    tie = ""
+    if not tied.empty:
+        named = [f"{r['variant']} x{int(r['workers'])}" for _, r in tied.sort_values("speedup", ascending=False).iterrows()]
+        tie = " (tied within the intervals with " + ", ".join(named[:ANSWER_TIES]) + \
+              (f" and {len(named) - ANSWER_TIES} more" if len(named) > ANSWER_TIES else "") + ")"
+    serial = part[part["variant"] == BASELINE_VARIANT]
+    serial_busy = float(serial["busy_cores"].iloc[0]) if not serial.empty else 1.0
+    reason = ""
+    threads = variants[variants["variant"].isin(THREADS) & (variants["workers"] > 1)]
+    if best["variant"] in PROCESSES and not threads.empty:
+        t = threads.loc[threads["speedup"].idxmax()]
+        e = rules.Evidence(dict(t), usable, serial_busy)
+        if rules.RULES[0].holds(e):  # gil-turns
+            reason = (f"threads cannot overlap here: the best threads kept {t['busy_cores']:.2f} cores busy "
+                      f"({_x(t['speedup'])}), the GIL lets one run at a time")
+    if not reason:
+        found = rules.sentences(rules.Evidence(dict(best), usable, serial_busy))
+        reason = found[0] if found else ""
+    return f"**Use {where}**{tie}" + (f"; {reason}" if reason else "") + "."
+
+
+def variant_table(part):
+    """Per variant at each worker count up to the usable CPUs (and the largest beyond): the numbers behind it."""
+    usable = int(part["usable_cpus"].iloc[0])
+    rows = []
+    for _, r in part[part["variant"] != BASELINE_VARIANT].sort_values(["variant", "workers"]).iterrows():
+        n = int(r["workers"])
+        if n > usable and n != part.loc[part["variant"] == r["variant"], "workers"].max():
+            continue
+        rows.append([r["variant"], str(n), f"{_x(r['speedup'])} [{r['speedup_low']:.2f}-{r['speedup_high']:.2f}]",
+                     f"{r['busy_cores']:.2f}", _pct(r["efficiency"]), _pct(r["startup_share"]),
+                     r.get("law", "") or "-"])
+    order = list(VARIANTS)
+    rows.sort(key=lambda x: (order.index(x[0]) if x[0] in order else len(order), int(x[1])))
+    return ("table", (["variant", "workers", "speedup [95 %]", "busy cores", "efficiency", "start-up", "law"], rows))
+
+
 def workload_findings(part, tasks=None) -> list[str]:
     usable = int(part["usable_cpus"].iloc[0])
     lines = []
@@ -251,29 +279,23 @@ def workload_findings(part, tasks=None) -> list[str]:
     serial = part[part["variant"] == BASELINE_VARIANT]
     if not serial.empty:
         lines.append(f"Serial baseline: {serial['median_s'].iloc[0]:.3f} s (median of {int(serial['repeats'].iloc[0])}).")
-    lines.append(
-        f"Fastest: **{best['variant']}**, {_x(best['speedup'])} at {int(best['workers'])} workers "
-        f"({best['median_s']:.3f} s)."
-    )
     thread_rows = variants[variants["variant"].isin(THREADS) & (variants["workers"] > 1)]
     proc_rows = variants[variants["variant"].isin(PROCESSES) & (variants["workers"] > 1)]
+    serial_busy = float(serial["busy_cores"].iloc[0]) if not serial.empty else 1.0
     if not thread_rows.empty and not proc_rows.empty:
+        from . import rules
+
         t = thread_rows.loc[thread_rows["speedup"].idxmax()]
         p = proc_rows.loc[proc_rows["speedup"].idxmax()]
-        if t["busy_cores"] < GIL_BOUND_BUSY and p["busy_cores"] >= GIL_BOUND_BUSY and t["gil_enabled"]:
-            lines.append(
-                f"The GIL is visible here: the best threads reached {_x(t['speedup'])} with {t['busy_cores']:.2f} busy cores, "
-                f"while processes reached {_x(p['speedup'])} with {p['busy_cores']:.2f}."
-            )
-        elif t["speedup"] >= 0.9 * p["speedup"]:
-            lines.append(
-                f"Threads kept up with processes ({_x(t['speedup'])} vs {_x(p['speedup'])}): "
-                + ("the GIL is off in this interpreter." if not t["gil_enabled"] else "the heavy part runs in C with the GIL released.")
-            )
-        else:
-            lines.append(
-                f"Threads helped partly ({_x(t['speedup'])}, {t['busy_cores']:.2f} busy cores) but processes did better ({_x(p['speedup'])})."
-            )
+        te, pe = rules.Evidence(dict(t), usable, serial_busy), rules.Evidence(dict(p), usable, serial_busy)
+        if rules.RULES[0].holds(te) and pe.above_one and p["speedup_low"] > t["speedup_high"]:  # gil-turns
+            lines.append(f"The GIL is visible here: the best threads reached {_x(t['speedup'])} with "
+                         f"{t['busy_cores']:.2f} busy cores, while processes reached {_x(p['speedup'])} with "
+                         f"{p['busy_cores']:.2f}.")
+        elif rules.RULES[1].holds(te) or rules.RULES[2].holds(te):  # gil-released, no-gil
+            lines.append(f"Threads kept up with processes ({_x(t['speedup'])} vs {_x(p['speedup'])}): "
+                         + ("the GIL is off in this interpreter." if not t["gil_enabled"] else
+                            "the heavy part runs in C with the GIL released."))
     lines += context_check(part)
     lines += ceiling_gap(part, tasks)
     counts = {v: sorted(int(n) for n in rows["workers"]) for v, rows in variants.groupby("variant", sort=False)}
@@ -287,11 +309,14 @@ def workload_findings(part, tasks=None) -> list[str]:
         lines.append(f"{len(fewer)} of {len(part)} cells have fewer repetitions than the others "
                      f"({int(fewer['repeats'].min())} instead of {int(part['repeats'].max())}): "
                      + ", ".join(f"{r['variant']} x{int(r['workers'])}" for _, r in fewer.iterrows()) + ".")
+    if "fitted_counts" in variants and (variants["fitted_counts"] < 3).all():
+        lines.append(f"No scaling law is fitted: too few worker counts up to the {usable} usable CPUs (Amdahl's law "
+                     f"needs 3, the USL {USL_MIN_COUNTS}; oversubscribed counts are drawn, not fitted).")
     for variant, rows in variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
-        falling = len(rows) > 1 and rows["speedup"].iloc[-1] < 0.9 * rows["speedup"].iloc[0]
-        one = rows[rows["workers"] == 1]["median_s"]
-        lines.append(describe_variant(rows.iloc[-1], usable, falling, float(one.iloc[0]) if len(one) else math.nan))
+        # falling: the last interval lies wholly below the first one
+        falling = len(rows) > 1 and rows["speedup_high"].iloc[-1] < rows["speedup_low"].iloc[0]
+        lines.append(describe_variant(rows.iloc[-1], usable, serial_busy, falling))
     return lines
 
 
@@ -499,6 +524,10 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
         key = w + part.attrs.get("suffix", "")
         blocks.append(("h2", f"{w} - Python {part['python_version'].iloc[0]}"
                              f"{' (free-threaded)' if part['free_threaded'].iloc[0] else ''}, size {part['size'].iloc[0]}"))
+        line = answer(part)
+        if line:
+            blocks.append(("p", line))
+            blocks.append(variant_table(part))
         blocks.append(("ul", workload_findings(part, tasks) + state_findings(part, trace_summary)))
         for chart in charts.get(key, []):
             blocks.append(("img", chart))

@@ -16,7 +16,8 @@ SUMMARY_COLUMNS = ["repeats", "median_s", "min_s", "max_s", "ci_low_s", "ci_high
                    "usl_sigma_low", "usl_sigma_high", "usl_kappa", "usl_kappa_low", "usl_kappa_high", "usl_r2",
                    "usl_error", "usl_peak_workers", "law", "scaling", "scale", "speedup_blocks", "pair_spread",
                    "speedup_method", "speedup_halfwidth", "compute_speedup", "compute_speedup_low", "compute_speedup_high",
-                   "spread", "unstable"]
+                   "spread", "unstable", "cpu_inflation_low", "cpu_inflation_high", "ceiling_speedup_low",
+                   "ceiling_speedup_high", "fitted", "fit_scale", "fitted_counts"]
 
 
 @pytest.mark.parametrize("row_type", [ResultRow, TaskRow, TraceRow, TraceSummaryRow])
