@@ -67,10 +67,10 @@ def test_compare_keeps_the_order_given_and_labels_what_tells_runs_apart(tmp_path
 
 
 def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
-    rows = [row("serial", 1, 2.0, repeat=r) for r in (1, 2, 3)]
-    for r in (1, 2, 3):  # a curve that rises and falls: Amdahl's law cannot describe it
-        rows += [row("threading", 1, 1.0, repeat=r), row("threading", 2, 2.0, repeat=r),
-                 row("threading", 4, 0.9, repeat=r)]
+    rows = [row("serial", 1, 2.0, repeat=r, usable_cpus=8) for r in (1, 2, 3)]
+    for r in (1, 2, 3):  # a curve that rises and falls: Amdahl's law cannot describe it (8 CPUs: all fitted)
+        rows += [row("threading", 1, 1.0, repeat=r, usable_cpus=8), row("threading", 2, 2.0, repeat=r, usable_cpus=8),
+                 row("threading", 4, 0.9, repeat=r, usable_cpus=8)]
     run = write_run(tmp_path / "run", rows)
     render.report(run)
     text = (run / "report.md").read_text()

@@ -34,7 +34,9 @@ def test_usl_says_not_enough_points_for_two_worker_counts(tmp_path):
     table = analysis.summarize(storage.load_results(write_run(tmp_path / "run", rows)))
     pool = table[table["variant"] == "process-pool"].iloc[-1]
     assert math.isnan(pool["usl_sigma"]) and math.isnan(pool["usl_kappa"]) and math.isnan(pool["usl_peak_workers"])
-    assert "too few worker counts to test the USL (it needs 3)" in " ".join(report.law_sentences(pool))
+    assert report.law_sentences(pool) == [] and pool["law"] == "none"  # 2 points: too few for any law
+    assert any("No scaling law is fitted: too few worker counts up to the 2 usable CPUs" in line
+               for line in report.workload_findings(table))
 
 
 def test_the_better_law_is_chosen_by_the_information_criterion():
@@ -58,10 +60,10 @@ def _usl_run(folder, sigma, kappa, rounds=5, noise=0.02):
     rows = []
     for r in range(1, rounds + 1):
         drift = 1 + noise * rng.standard_normal()  # a round shares the machine's speed
-        rows.append(row("serial", 1, 4.0 * drift, r))
-        for n in (1, 2, 4, 8, 16):
+        rows.append(row("serial", 1, 4.0 * drift, r, usable_cpus=16))
+        for n in (1, 2, 4, 8, 16):  # 16 CPUs: every count is fitted
             t = 4.0 / analysis.usl(n, sigma, kappa) * drift * (1 + noise * rng.standard_normal())
-            rows.append(row("thread-pool", n, t, r, gil_enabled=False))
+            rows.append(row("thread-pool", n, t, r, gil_enabled=False, usable_cpus=16))
     return write_run(folder, rows)
 
 
@@ -84,9 +86,9 @@ def test_summary_quotes_sigma_kappa_with_intervals_and_the_report_translates_the
 def test_gil_threads_read_as_waiting_for_the_gil(tmp_path):
     rows = []
     for r in (1, 2, 3, 4, 5):
-        rows.append(row("serial", 1, 2.0, r))
-        for n, t in ((1, 2.0), (2, 2.01), (4, 2.02)):
-            rows.append(row("threading", n, t + 0.01 * r, r, busy=1.0))
+        rows.append(row("serial", 1, 2.0, r, usable_cpus=4))
+        for n, t in ((1, 2.0), (2, 2.01), (4, 2.02)):  # 4 CPUs: three fitted counts, enough for Amdahl's law
+            rows.append(row("threading", n, t + 0.01 * r, r, busy=1.0, usable_cpus=4))
     table = analysis.summarize(storage.load_results(write_run(tmp_path / "run", rows)))
     threads = table[(table["variant"] == "threading") & (table["workers"] == 4)].iloc[0]
     assert threads["law"] in ("amdahl", "usl")
