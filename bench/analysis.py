@@ -368,7 +368,12 @@ def format_table(table) -> str:
     if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
         shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
         columns.append("note")
-    shown = shown[columns].sort_values(columns[:3] + ["workers"], kind="stable")
+    # serial first, then the variants in their own order (bench/variants.py); interpreters and workloads as run
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    shown["_variant"] = [order.get(v, len(order)) for v in shown["variant"]]
+    shown["_workload"] = shown["workload"].map({w: i for i, w in enumerate(dict.fromkeys(shown["workload"]))})
+    keys = (["python"] if "python" in columns else []) + ["_workload", "_variant", "variant", "workers"]
+    shown = shown.sort_values(keys, kind="stable")[columns]
     if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)
         shown = shown.rename(columns={"speedup": "scaled_speedup"})
     return shown.to_string(

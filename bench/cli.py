@@ -116,9 +116,7 @@ def cmd_compare(args) -> int:
     from . import render
 
     paths = render.compare(args.runs, args.out)
-    import pandas as pd
-
-    table = pd.read_csv(paths[0], keep_default_na=False)
+    table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
     for (run, base), part in table.groupby(["run", "base"], sort=False):
         counts = part["verdict"].value_counts()
         print(f"{run} vs {base}: {counts.get('+', 0)} faster, {counts.get('-', 0)} slower, "

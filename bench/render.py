@@ -188,7 +188,12 @@ def compare(targets: list, out) -> list[Path]:
     speedups = storage.atomic_write(out / "speedups.csv", None,
                                     lambda tmp: wide.reset_index().to_csv(tmp, index=False, float_format="%.4g"))
     storage.atomic_write(out / "compare.md", compare_markdown(table))
+    global last_compare  # the table itself, so the terminal quotes what compare.md quotes (not the CSV's rounding)
+    last_compare = table
     return [path, speedups, out / "compare.md", *written]
+
+
+last_compare = None
 
 
 def compare_lines(table) -> list[str]:

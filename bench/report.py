@@ -236,10 +236,7 @@ def workload_findings(part, tasks=None) -> list[str]:
     serial = part[part["variant"] == BASELINE_VARIANT]
     if not serial.empty:
         lines.append(f"Serial baseline: {serial['median_s'].iloc[0]:.3f} s (median of {int(serial['repeats'].iloc[0])}).")
-    lines.append(
-        f"Fastest: **{best['variant']}**, {_x(best['speedup'])} at {int(best['workers'])} workers "
-        f"({best['median_s']:.3f} s)."
-    )
+    lines.append(fastest_line(variants, best))
     thread_rows = variants[variants["variant"].isin(THREADS) & (variants["workers"] > 1)]
     proc_rows = variants[variants["variant"].isin(PROCESSES) & (variants["workers"] > 1)]
     if not thread_rows.empty and not proc_rows.empty:
@@ -276,6 +273,24 @@ def workload_findings(part, tasks=None) -> list[str]:
         one = rows[rows["workers"] == 1]["median_s"]
         lines.append(describe_variant(rows.iloc[-1], usable, falling, float(one.iloc[0]) if len(one) else math.nan))
     return lines
+
+
+def fastest_line(variants, best) -> str:
+    """The fastest cell, or the cells tied with it: those whose speedup interval overlaps the best one's."""
+    text = f"Fastest: **{best['variant']}**, {_x(best['speedup'])} at {int(best['workers'])} workers ({best['median_s']:.3f} s)"
+    low = best.get("speedup_low", math.nan)
+    if low != low:
+        return text + "."
+    others = variants.drop(index=best.name)
+    tied = others[(others["speedup_high"] >= low) & (others["speedup_low"] <= best["speedup_high"])]
+    tied = tied.sort_values("speedup", ascending=False)
+    if tied.empty:
+        return text + f"; no other cell's speedup interval reaches its {low:.2f}x-{best['speedup_high']:.2f}x."
+    names = ", ".join(f"{r['variant']} x{int(r['workers'])} {_x(r['speedup'])}" for _, r in tied.head(4).iterrows())
+    more = f" and {len(tied) - 4} more" if len(tied) > 4 else ""
+    return (f"Fastest: tied within the noise - **{best['variant']}** {_x(best['speedup'])} at {int(best['workers'])} "
+            f"workers ({best['median_s']:.3f} s), {names}{more}: their speedup intervals overlap "
+            f"({best['variant']}: {low:.2f}x-{best['speedup_high']:.2f}x), so this run cannot rank them.")
 
 
 def gil_comparison(table) -> list[str]:

@@ -1,0 +1,53 @@
+"""Issue 27, items 4, 6 and 8: what the report, the terminal table and compare say about measured numbers."""
+
+from __future__ import annotations
+
+import re
+
+from gilbench import analysis, report, storage
+from gilbench.cli import main as cli_main
+
+from tests.helpers import gil_run, row, write_run
+
+
+def _table(folder):
+    return analysis.summarize(storage.load_results(folder))
+
+
+def test_fastest_says_tied_when_the_intervals_overlap(tmp_path):
+    """gil_run: multiprocessing and process-pool both at 1.05 s at 2 workers: no winner inside the noise."""
+    table = _table(gil_run(tmp_path / "run"))
+    lines = report.workload_findings(table[table["workload"] == "count"])
+    fastest = next(line for line in lines if line.startswith("Fastest"))
+    assert "tied" in fastest and "multiprocessing" in fastest and "process-pool" in fastest, fastest
+
+
+def test_fastest_names_one_winner_when_it_is_clear(tmp_path):
+    rows = []
+    for r in (1, 2, 3, 4, 5):
+        rows += [row("serial", 1, 2.0, r), row("multiprocessing", 2, 1.0 + 0.001 * r, r, busy=2.0),
+                 row("threading", 2, 2.0 + 0.001 * r, r)]
+    table = _table(write_run(tmp_path / "run", rows))
+    fastest = next(line for line in report.workload_findings(table) if line.startswith("Fastest"))
+    assert "tied" not in fastest and "**multiprocessing**" in fastest, fastest
+
+
+def test_terminal_table_lists_serial_first_then_the_variants_own_order(tmp_path):
+    text = analysis.format_table(_table(gil_run(tmp_path / "run")))
+    order = [line.split()[1] for line in text.strip().splitlines()[1:]]
+    assert order[0] == "serial"
+    firsts = list(dict.fromkeys(order))
+    assert firsts == ["serial", "threading", "multiprocessing", "thread-pool", "process-pool", "ceiling"], firsts
+
+
+def test_compare_terminal_and_markdown_quote_the_same_rounded_medians(tmp_path, capsys):
+    """A median of 0.26649 s: compare.csv keeps 4 significant digits (0.2665), so re-reading it rounded differently."""
+    a = write_run(tmp_path / "a", [row("serial", 1, t, r) for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
+                  + [row("threading", 2, 0.3, r) for r in (1, 2, 3)])
+    b = write_run(tmp_path / "b", [row("serial", 1, t, r, run_id="r2") for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
+                  + [row("threading", 2, 0.3, r, run_id="r2") for r in (1, 2, 3)])
+    assert cli_main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    terminal = capsys.readouterr().out
+    markdown = (tmp_path / "cmp" / "compare.md").read_text()
+    said = lambda text: re.findall(r"serial\s+x1\s+(\S+ s -> \S+ s)", text)  # noqa: E731
+    assert said(terminal) and said(terminal) == said(markdown), (said(terminal), said(markdown))
