@@ -417,8 +417,13 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     import pandas as pd
 
     keys = ["workload", "size", "params", "variant", "workers"]
-    base = {k: g[metric].to_numpy(dtype=float) for k, g in measured(base_rows).groupby(keys, sort=False)}
-    other = {k: g[metric].to_numpy(dtype=float) for k, g in measured(other_rows).groupby(keys, sort=False)}
+    def cells(rows):
+        kept = measured(rows)
+        return ({k: g[metric].to_numpy(dtype=float) for k, g in kept.groupby(keys, sort=False)},
+                {k: bool(g["disturbed"].astype(bool).any()) if "disturbed" in g else False
+                 for k, g in kept.groupby(keys, sort=False)})
+
+    (base, base_busy), (other, other_busy) = cells(base_rows), cells(other_rows)
     records = []
     for key in [k for k in base if k in other]:
         low, high, coverage = ratio_interval(other[key], base[key])
@@ -427,7 +432,9 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
                         "other_median_s": float(np.median(other[key])),
                         "time_ratio": float(np.median(other[key]) / np.median(base[key])),
                         "ratio_low": low, "ratio_high": high, "coverage": coverage, "verdict": mark,
-                        "meaning": verdict_meaning(mark, coverage)})
+                        "meaning": verdict_meaning(mark, coverage),
+                        # either run kept repetitions of this cell that other programs disturbed through every re-run
+                        "busy": base_busy[key] or other_busy[key]})
     order = list(VARIANTS)
     records.sort(key=lambda r: (r["workload"], order.index(r["variant"]) if r["variant"] in order else len(order),
                                 r["workers"]))

@@ -203,7 +203,7 @@ def compare_lines(table) -> list[str]:
         lines.append(f"{r['verdict']} {r['workload']:<11} {r['variant']:<16} x{int(r['workers']):<3} "
                      f"{r['base_median_s']:.3f} s -> {r['other_median_s']:.3f} s  {r['time_ratio']:.2f}x the time "
                      f"[{r['ratio_low']:.2f}-{r['ratio_high']:.2f}, coverage >= {r['coverage'] * 100:.1f} %]  "
-                     f"{r['meaning']}")
+                     f"{r['meaning']}" + ("  (busy machine: kept disturbed repetitions)" if r.get("busy", False) else ""))
     return lines
 
 

@@ -29,8 +29,10 @@ def _pct(v):
     return "-" if v != v else f"{v * 100:.0f} %"
 
 
-def describe_variant(row, usable, falling: bool = False, one_worker_s: float = math.nan) -> str:
-    """One sentence on one variant at its largest worker count, with the reason the data supports."""
+def describe_variant(row, usable, falling: bool = False, one_worker_s: float = math.nan, busy_machine: bool = False) -> str:
+    """One sentence on one variant at its largest worker count, with the reason the data supports. `busy_machine`:
+    some cell of this curve (or its serial baseline) kept repetitions that other programs disturbed; then neither
+    its CPU cost nor a fitted law is read as the workers' own contention."""
     v, n, s, busy = row["variant"], int(row["workers"]), row["speedup"], row["busy_cores"]
     text = f"**{v}**: {_x(s)} at {n} workers, {busy:.2f} busy cores, efficiency {_pct(row['efficiency'])}"
     if row["ceiling_efficiency"] == row["ceiling_efficiency"]:
@@ -58,7 +60,10 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
             else:
                 reasons.append(f"no GIL: the threads ran Python in parallel on {busy:.1f} cores")
     inflation = row.get("cpu_inflation", math.nan)
-    if n > 1 and inflation == inflation and inflation > 1.15 and busy >= 1.2:
+    if busy_machine:
+        reasons.append("measured on a busy machine (other programs kept taking CPU through the re-runs), so its CPU "
+                       "cost and the shape of its curve may be theirs: no contention or scaling law is read from them")
+    elif n > 1 and inflation == inflation and inflation > 1.15 and busy >= 1.2:
         reasons.append(
             f"the same work cost {inflation:.2f}x the serial CPU time: the workers slowed each other down "
             "(contention: shared reference counts or caches, memory bandwidth, or cores slowing when all are busy)"
@@ -80,7 +85,8 @@ def describe_variant(row, usable, falling: bool = False, one_worker_s: float = m
         )
     elif v not in THREADS and ceiling == ceiling and n > 1 and ceiling < 0.9 * min(n, usable) and busy >= 1.2:
         reasons.append(f"the machine itself tops out at {_x(ceiling)} here (measured ceiling), so part of the loss is the hardware's")
-    reasons += law_sentences(row, falling)
+    if not busy_machine:
+        reasons += law_sentences(row, falling)
     return text + (": " + "; ".join(reasons) if reasons else "") + "."
 
 
@@ -267,11 +273,15 @@ def workload_findings(part, tasks=None) -> list[str]:
         lines.append(f"{len(fewer)} of {len(part)} cells have fewer repetitions than the others "
                      f"({int(fewer['repeats'].min())} instead of {int(part['repeats'].max())}): "
                      + ", ".join(f"{r['variant']} x{int(r['workers'])}" for _, r in fewer.iterrows()) + ".")
+    kept = part["disturbed_kept"] if "disturbed_kept" in part else part["workers"] * 0
+    serial_busy = bool((kept[part["variant"] == BASELINE_VARIANT] > 0).any())
     for variant, rows in variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
         falling = len(rows) > 1 and rows["speedup"].iloc[-1] < 0.9 * rows["speedup"].iloc[0]
         one = rows[rows["workers"] == 1]["median_s"]
-        lines.append(describe_variant(rows.iloc[-1], usable, falling, float(one.iloc[0]) if len(one) else math.nan))
+        busy_machine = serial_busy or bool((kept[rows.index] > 0).any())
+        lines.append(describe_variant(rows.iloc[-1], usable, falling, float(one.iloc[0]) if len(one) else math.nan,
+                                      busy_machine))
     return lines
 
 

@@ -51,3 +51,41 @@ def test_compare_terminal_and_markdown_quote_the_same_rounded_medians(tmp_path, 
     markdown = (tmp_path / "cmp" / "compare.md").read_text()
     said = lambda text: re.findall(r"serial\s+x1\s+(\S+ s -> \S+ s)", text)  # noqa: E731
     assert said(terminal) and said(terminal) == said(markdown), (said(terminal), said(markdown))
+
+
+def _busy_run(folder, run_id="r1"):
+    """Processes at 2 workers with 1.4x the serial CPU time, every repetition disturbed through all its re-runs."""
+    rows = []
+    for r in (1, 2, 3, 4, 5):
+        rows.append(row("serial", 1, 2.0, r, run_id=run_id))
+        rows.append(row("multiprocessing", 2, 1.6, r, busy=1.75, run_id=run_id, disturbed=True, attempt=3,
+                        other_cores=0.9))
+        rows.append(row("multiprocessing", 4, 1.7, r, busy=1.9, run_id=run_id, disturbed=True, attempt=3,
+                        other_cores=0.9))
+        rows.append(row("multiprocessing", 1, 2.0, r, run_id=run_id))
+    return write_run(folder, rows)
+
+
+def test_a_busy_run_does_not_tell_a_contention_story(tmp_path):
+    table = _table(_busy_run(tmp_path / "run"))
+    assert (table["disturbed_kept"] > 0).any()
+    text = " ".join(report.workload_findings(table))
+    assert "busy machine" in text.lower()
+    assert "slowed each other down" not in text and "does not overlap" not in text, text
+
+
+def test_compare_keeps_the_busy_machine_flag(tmp_path, capsys):
+    import pandas as pd
+
+    busy = _busy_run(tmp_path / "busy")
+    quiet = write_run(tmp_path / "quiet", [row(v, n, t, r, run_id="r2") for r in (1, 2, 3, 4, 5)
+                                           for v, n, t in (("serial", 1, 2.0), ("multiprocessing", 2, 1.05),
+                                                           ("multiprocessing", 4, 1.0), ("multiprocessing", 1, 2.0))])
+    assert cli_main(["compare", str(quiet), str(busy), "--out", str(tmp_path / "cmp")]) == 0
+    terminal = capsys.readouterr().out
+    flagged = [line for line in terminal.splitlines() if "multiprocessing" in line and "x2" in line]
+    assert flagged and "busy machine" in flagged[0], terminal
+    assert "busy machine" in (tmp_path / "cmp" / "compare.md").read_text()
+    csv = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert csv.loc[(csv["variant"] == "multiprocessing") & (csv["workers"] == 2), "busy"].astype(bool).all()
+    assert not csv.loc[csv["variant"] == "serial", "busy"].astype(bool).any()
