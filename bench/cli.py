@@ -55,6 +55,8 @@ def cmd_run(args) -> int:
         say(f"report:  {run.written[0]}  (and report.html)")
         pngs = sorted(p.name for p in run.written[2:] if p.suffix == ".png" and p.exists())  # only what was drawn
         say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
+    if config.keep_outputs is not None:
+        say(f"outputs: {config.keep_outputs}/<workload>/<variant>-x<workers>  (each cell's latest repetition)")
     if config.auto:
         print(f"gilbench: --repeat auto: {outcome.missed_precision} cell(s) still wider than "
               f"+-{config.precision * 100:g} % when the run ended (see the report)" if outcome.missed_precision

@@ -215,6 +215,8 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig,
             usage = accounting.between(before, accounting.snapshot())
             if spec.options.get("scheduler"):  # the work ran in an outside cluster's processes: not separable here
                 usage = accounting.Usage(math.nan, math.nan, math.nan)
+        if config.keep_outputs is not None:
+            keep_outputs(scratch, cell, config, (spec_path, result_path, log_path))
         if timed_out:
             return CellResult.failed(f"timed out after {config.timeout:g} s: killed the cell's process group"), usage
         try:
@@ -226,6 +228,32 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig,
             return CellResult.failed(f"{reason}: {tail[0]}" if tail[0] else reason), usage
         except ValueError as exc:  # a cell of another gilbench version, or a torn file
             return CellResult.failed(f"cell result unreadable: {exc}"), usage
+
+
+def outputs_dir(cell: Cell, config: RunConfig) -> Path:
+    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>] (k: the k-th --python)."""
+    name = f"{cell.variant}-x{cell.workers}"
+    if len(config.pythons) > 1:
+        name += f"-py{config.pythons.index(cell.python) + 1}"
+    return Path(config.keep_outputs) / cell.workload / name
+
+
+def keep_outputs(scratch: str, cell: Cell, config: RunConfig, own: tuple[str, ...]) -> None:
+    """Copy what the cell's workload wrote into its scratch folder (not gilbench's own files) to outputs_dir(),
+    replacing the previous repetition's copy."""
+    import shutil
+
+    dest = outputs_dir(cell, config)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    skip = {os.path.basename(p) for p in own}
+    for entry in os.scandir(scratch):
+        if entry.name in skip:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, dest / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry.path, dest / entry.name, follow_symlinks=False)
 
 
 def stop_sampler(sampler: subprocess.Popen) -> None:
