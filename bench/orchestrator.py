@@ -384,6 +384,9 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
             raise UsageError(str(exc)) from None
         skipped = extra.pop("skipped", [])
         record = extra.pop("record", {})
+        if record.get("images_dir") and "inputs" in extra:  # the files the cells will use, as the folder names them
+            used = extra["inputs"][:record.get("images", len(extra["inputs"]))]
+            record = {**record, "used": [os.path.relpath(p, record["images_dir"]) for p in used]}
         for name, reason in skipped:  # in a big folder, other files are only counted: the report lists them all
             if len(skipped) <= SKIPS_SAID_EACH or not reason.startswith(ONLY_COUNTED):
                 print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
@@ -399,13 +402,31 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
     return prepared, inputs
 
 
-SKIPS_SAID_EACH = 20  # up to this many skipped files, each has its line; beyond, these reasons are only counted:
-ONLY_COUNTED = ("not an image file name", "hidden")
+SKIPS_SAID_EACH = 20  # up to this many skipped files, each has its line; beyond, these reasons are only counted
+# (every file with its reason is in the run's inputs.csv):
+ONLY_COUNTED = ("not an image file name", "hidden", "the same file as")
+INPUTS = "inputs.csv"  # per workload with reported inputs: every file, used or skipped, with the reason
 
 
 def recorded(inputs: dict[str, dict]) -> dict[str, dict]:
     """prepare_inputs()'s reports as parameter updates for build_cells (the skipped files are not parameters)."""
-    return {name: {k: v for k, v in found.items() if k != "skipped"} for name, found in inputs.items()}
+    return {name: {k: v for k, v in found.items() if k not in ("skipped", "used")} for name, found in inputs.items()}
+
+
+def write_inputs(run_dir: Path, inputs: dict[str, dict]) -> Path | None:
+    """inputs.csv: one row per file a workload reported (used, in the order the cells take them, then skipped)."""
+    import csv
+    import io
+
+    rows = [(name, file, "used", "") for name, found in inputs.items() for file in found.get("used", [])]
+    rows += [(name, file, "skipped", reason) for name, found in inputs.items() for file, reason in found.get("skipped", [])]
+    if not rows:
+        return None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["workload", "file", "status", "reason"])
+    writer.writerows(rows)
+    return storage.atomic_write(Path(run_dir) / INPUTS, buffer.getvalue())
 
 
 def describe_inputs(found: dict) -> str:
@@ -425,7 +446,7 @@ def describe_inputs(found: dict) -> str:
         by_reason = Counter("duplicate" if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
                             for _, reason in skipped)
         parts.append(f"skipped {len(skipped)}: " + ", ".join(f"{n} {r}" for r, n in by_reason.most_common())
-                     + (" (each file with its reason: the report and environment.json)"
+                     + (f" (each file with its reason: {INPUTS} in the run folder)"
                         if len(skipped) > SKIPS_SAID_EACH else ""))
     return "; ".join(parts) or "no inputs reported"
 
@@ -496,6 +517,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
             }, "inputs": inputs}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
+        write_inputs(run_dir, inputs)
         log(f"run {run_id}: {len(cells)} cells x ({config.repeat} + {config.warmup} warm-up) = {len(order)} repetitions")
     point_latest(config.out, run_dir)
 

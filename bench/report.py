@@ -404,13 +404,6 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             blocks.append(("p", f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} repetitions per cell "
                                 f"{after}, start method {c.get('start_method')}, order shuffled with seed {env.get('seed')}."))
-    for name, found in (env.get("inputs") or {}).items():
-        from .orchestrator import describe_inputs
-
-        blocks.append(("p", f"Inputs of **{name}**: {describe_inputs(found)}."
-                            + (" Skipped files, each with its reason:" if found.get("skipped") else "")))
-        if found.get("skipped"):
-            blocks.append(("ul", [f"`{file}`: {reason}" for file, reason in found["skipped"]]))
     config = env.get("config", {})
     if config.get("repeat_auto") and "speedup_halfwidth" in table:
         met = table["speedup_halfwidth"] <= config["precision"]
@@ -494,6 +487,33 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
                      "-" if math.isnan(r["karp_flatt"]) else f"{r['karp_flatt']:.3f}", f"{r['peak_rss_mb']:.0f}"])
     blocks.append(("table", (["workload", "variant", "workers", "median s", "interval s (coverage)", "speedup", "efficiency",
                               "of ceiling", "busy cores", "start-up", "Karp-Flatt", "peak RSS MB"], rows)))
+    blocks += input_blocks(env)
+    return blocks
+
+
+INPUTS_NAMED = 20  # up to this many files of a kind are named in the report; inputs.csv lists every one
+
+
+def input_blocks(env: dict) -> list:
+    """After the results: what each workload took as inputs (the files used, by name) and what it skipped."""
+    from .orchestrator import INPUTS, SKIPS_SAID_EACH, describe_inputs
+
+    blocks = []
+    for name, found in (env.get("inputs") or {}).items():
+        if not blocks:
+            blocks.append(("h2", "Inputs"))
+        used, skipped = found.get("used", []), found.get("skipped", [])
+        text = f"Inputs of **{name}**: {describe_inputs(found)}."
+        if used:
+            text += (f" Used, in the order the cells take them: " + ", ".join(f"`{f}`" for f in used[:INPUTS_NAMED])
+                     + (f" and {len(used) - INPUTS_NAMED} more" if len(used) > INPUTS_NAMED else "") + ".")
+        if len(used) > INPUTS_NAMED or len(skipped) > SKIPS_SAID_EACH:
+            text += f" Every file with its status and reason: `{INPUTS}` in the run folder."
+        if skipped and len(skipped) <= SKIPS_SAID_EACH:
+            text += " Skipped files, each with its reason:"
+        blocks.append(("p", text))
+        if skipped and len(skipped) <= SKIPS_SAID_EACH:
+            blocks.append(("ul", [f"`{file}`: {reason}" for file, reason in skipped]))
     return blocks
 
 
