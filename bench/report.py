@@ -209,12 +209,55 @@ def context_check(part) -> list[str]:
     outside = one[(one["speedup_low"] > 1) | (one["speedup_high"] < 1)]
     listed = ", ".join(f"{r['variant']} {_x(r['speedup'])}" for _, r in one.iterrows())
     if outside.empty:
+        agree = agreement(one)
+        if agree:
+            return [f"Context check at 1 worker (same work as serial, in a worker thread or process): {listed}. "
+                    + agree]
         return [f"Context check at 1 worker (same work as serial, in a worker thread or process): {listed}; every "
                 "interval contains 1.00x, so no bias of the serial baseline shows beyond this run's noise."]
     side = "slower" if (outside["speedup"] > 1).all() else "faster" if (outside["speedup"] < 1).all() else "off"
     return [f"Context check at 1 worker: {listed}. The intervals of "
             + ", ".join(outside["variant"]) + f" exclude 1.00x: the serial baseline ran {side} than the same work in "
             "a worker, so every speedup of this workload carries that bias (see README, 'Reading the numbers')."]
+
+
+AGREEMENT = 0.05  # 1-worker variants whose medians all lie this far on one side of 1.00x agree on a bias
+
+
+def agreement(one) -> str:
+    """Where each 1-worker interval contains 1.00x but every median lies on the same side of it by more than 5 %:
+    they agree, and a bias they all share is the serial baseline's. Empty where they do not agree (or are fewer
+    than three)."""
+    s = one["speedup"]
+    if len(one) < 3 or not ((s < 1 - AGREEMENT).all() or (s > 1 + AGREEMENT).all()):
+        return ""
+    slower = bool((s < 1).all())
+    text = (f"Each interval alone contains 1.00x, but all {len(one)} medians lie on one side, "
+            f"{s.min():.2f}x-{s.max():.2f}x: the same work ran {'slower' if slower else 'faster'} in every other context "
+            f"than in the serial cell, so the serial baseline itself is the odd one out and every speedup of this "
+            f"workload carries that bias")
+    inflation = one["cpu_inflation"] if "cpu_inflation" in one else None
+    if inflation is not None and inflation.notna().all():
+        text += (f" (the workers' CPU time was {inflation.min():.2f}x-{inflation.max():.2f}x the serial cell's: "
+                 + ("the work itself cost more CPU, it did not wait)" if slower and inflation.min() > 1 + AGREEMENT / 2
+                    else "not a difference of CPU time alone)"))
+    text += (". A serial median from few repetitions can land in a fast or slow spell of the machine; more "
+             "repetitions (`--repeat 15`) tell a spell from a bias.")
+    first = one.iloc[0]
+    if slower and bool(first["free_threaded"]) and not bool(first["gil_enabled"]):
+        threads = one[one["variant"].isin(THREADS)]
+        processes = one[one["variant"].isin(PROCESSES)]
+        text += (" On a free-threaded build one cost falls on threads only: objects made by the thread that imported "
+                 "the workload (module globals, the task list) are that thread's, and every other thread changes "
+                 "their reference counts with atomic operations (biased reference counting, PEP 703), so a worker "
+                 "thread that keeps changing module state (attributes of objects made at import) pays at every "
+                 "access; a forked process inherits the importing thread and does not (README, 'Reading the numbers').")
+        if not processes.empty and (processes["speedup"] < 1 - AGREEMENT).all():
+            text += (" Here the process variants are slower too, which that cost cannot explain: read it as the "
+                     "serial baseline's spell.")
+        elif not threads.empty:
+            text += " Here only thread variants are slower: that cost fits."
+    return text
 
 
 def workload_findings(part, tasks=None) -> list[str]:
