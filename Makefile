@@ -53,8 +53,10 @@ $(LESSON_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,lesson]'
 	@touch $@
 
+# LESSON_SIZE: smoke (seconds, what the tests use) or quick (the class)
+LESSON_SIZE ?= quick
 lesson: $(LESSON_STAMP)
-	GILBENCH_PYTHON_FT=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb --out results/lesson/lesson.ipynb
+	GILBENCH_PYTHON_FT=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb --out results/lesson/lesson.ipynb --size $(LESSON_SIZE)
 	@echo "executed with this machine's numbers; open it with: $(BIN)/jupyter lab results/lesson/lesson.ipynb"
 
 # The committed notebook's outputs (the project's 2-core VM): make lesson-refresh PYTHON_FT=/opt/python-ft/bin/python3.13t
@@ -67,7 +69,7 @@ bench: $(STAMP)
 
 # An isolated environment for the free-threaded interpreter, with what the workloads import.
 $(FT_VENV)/.installed-stamp:
-	@test -n "$(PYTHON_FT)" || { echo "usage: make bench-ft PYTHON_FT=/path/to/python3.13t (build one with ../shared/tools/build-python-ft.sh, or: uv python install 3.14t)"; exit 2; }
+	@test -n "$(PYTHON_FT)" || { echo "usage: make bench-ft PYTHON_FT=/path/to/python3.13t (get one with: uv python install 3.14t, a distribution package, or CPython built with ./configure --disable-gil)"; exit 2; }
 	$(PYTHON_FT) -c 'import sys, sysconfig; sys.exit(0 if sysconfig.get_config_var("Py_GIL_DISABLED") else "$(PYTHON_FT) is not a free-threaded build")'
 	$(PYTHON_FT) -m venv $(FT_VENV)
 	$(FT_VENV)/bin/python -m pip install --quiet Pillow

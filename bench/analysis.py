@@ -514,7 +514,12 @@ def format_table(table) -> str:
     if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
         shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
         columns.append("note")
-    shown = shown[columns].sort_values(columns[:3] + ["workers"], kind="stable")
+    # serial first, then the variants in their own order (bench/variants.py); interpreters and workloads as run
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    shown["_variant"] = [order.get(v, len(order)) for v in shown["variant"]]
+    shown["_workload"] = shown["workload"].map({w: i for i, w in enumerate(dict.fromkeys(shown["workload"]))})
+    keys = (["python"] if "python" in columns else []) + ["_workload", "_variant", "variant", "workers"]
+    shown = shown.sort_values(keys, kind="stable")[columns]
     if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)
         shown = shown.rename(columns={"speedup": "scaled_speedup"})
     return shown.to_string(
@@ -573,8 +578,14 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
 
         raise UsageError("compare: one run measured weak scaling and the other strong scaling: their speedups answer "
                          "different questions (give runs of the same --scaling)")
-    base = {k: g[metric].to_numpy(dtype=float) for k, g in measured(base_rows).groupby(keys, sort=False)}
-    other = {k: g[metric].to_numpy(dtype=float) for k, g in measured(other_rows).groupby(keys, sort=False)}
+
+    def cells(rows):
+        kept = measured(rows)
+        return ({k: g[metric].to_numpy(dtype=float) for k, g in kept.groupby(keys, sort=False)},
+                {k: bool(g["disturbed"].astype(bool).any()) if "disturbed" in g else False
+                 for k, g in kept.groupby(keys, sort=False)})
+
+    (base, base_busy), (other, other_busy) = cells(base_rows), cells(other_rows)
     records = []
     for key in [k for k in base if k in other]:
         low, high, coverage = ratio_interval(other[key], base[key])
@@ -583,7 +594,9 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
                         "other_median_s": float(np.median(other[key])),
                         "time_ratio": float(np.median(other[key]) / np.median(base[key])),
                         "ratio_low": low, "ratio_high": high, "coverage": coverage, "verdict": mark,
-                        "meaning": verdict_meaning(mark, coverage)})
+                        "meaning": verdict_meaning(mark, coverage),
+                        # either run kept repetitions of this cell that other programs disturbed through every re-run
+                        "busy": base_busy[key] or other_busy[key]})
     order = list(VARIANTS)
     records.sort(key=lambda r: (r["workload"], order.index(r["variant"]) if r["variant"] in order else len(order),
                                 r["workers"]))

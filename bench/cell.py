@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import sys
 import sysconfig
 import time
@@ -53,7 +52,7 @@ def run_cell(spec: CellSpec) -> CellResult:
 
     total_s = ex.t_end - ex.t0
     compute_s = max(0.0, ex.last_result - ex.first_start)
-    peak_by_pid = {os.getpid(): resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    peak_by_pid = {os.getpid(): variants.peak_rss_kb()}
     for rec in ex.records:
         peak_by_pid[rec.pid] = max(peak_by_pid.get(rec.pid, 0), rec.peak_rss_kb)
     return CellResult(

@@ -58,6 +58,8 @@ def cmd_run(args) -> int:
     if run._analysed is not None:
         for line in closing_lines(run.summary, config, outcome):
             print(f"gilbench: {line}", file=sys.stderr)
+    if config.keep_outputs is not None:
+        say(f"outputs: {config.keep_outputs}/<workload>/<variant>-x<workers>  (each cell's latest repetition)")
     if outcome.disturbed:
         print(f"gilbench: {outcome.disturbed} repetition(s) were disturbed: other programs (or the hypervisor) took "
               f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} "
@@ -157,9 +159,7 @@ def cmd_compare(args) -> int:
     from . import render
 
     paths = render.compare(args.runs, args.out)
-    import pandas as pd
-
-    table = pd.read_csv(paths[0], keep_default_na=False)
+    table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
     for (run, base), part in table.groupby(["run", "base"], sort=False):
         print(f"{run} vs {base}: {render.verdict_summary(part)}")
         print("\n".join("  " + line for line in render.compare_lines(part)))

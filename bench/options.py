@@ -65,6 +65,9 @@ class RunOptions:
     timeout: str = _opt("300", "seconds before a repetition is killed")
     images: str | None = _opt(None, "thumbnail your own images instead of generated photos", "DIR")
     out: str = _opt("results", "results folder (runs land in OUT/runs/<run id>)")
+    keep_outputs: str | None = _opt(None, "keep what each cell's workload wrote (the thumbnails, ...), from the cell's "
+                                          "latest repetition, in DIR/<workload>/<variant>-x<workers>, to check the work "
+                                          "(copied after the cell ends, outside the timing)", "DIR")
     python: list = _opt([], "run the cells under this interpreter (repeatable: one set of cells per interpreter)",
                         "PATH")
     gil: str | None = _opt(None, "set PYTHON_GIL for every cell and worker (free-threaded builds)", "0|1")
@@ -99,7 +102,7 @@ class RunOptions:
     def recorded(self) -> dict:
         """The options with relative paths made absolute, so a resume from any folder finds the same files."""
         data = asdict(self)
-        for key in ("out", "images"):
+        for key in ("out", "images", "keep_outputs"):
             if data[key]:
                 data[key] = os.path.abspath(data[key])
         data["python"] = [os.path.abspath(p) if os.sep in p else p for p in data["python"]]
@@ -147,6 +150,7 @@ class RunConfig:
     child_env: dict[str, str]  # e.g. PYTHON_GIL for every cell
     dask_scheduler: str | None
     trace: bool = False
+    keep_outputs: Path | None = None  # where each cell's workload outputs are copied (--keep-outputs)
     cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE",
                                                                        Path.home() / ".cache" / "gilbench")))
 
@@ -347,6 +351,12 @@ def resolve(options: RunOptions) -> RunConfig:
             raise UsageError("--dask-scheduler is given but the dask variant is not selected (add it to --variants)")
         check_dask_scheduler(options.dask_scheduler, max(workers))
     storage.check_writable(Path(options.out))
+    keep = None
+    if options.keep_outputs:
+        keep = Path(options.keep_outputs)
+        if keep.exists() and not keep.is_dir():
+            raise UsageError(f"--keep-outputs {str(keep)!r} is a file, not a folder (accepted: a folder, new or existing)")
+        storage.check_writable(keep)
     return RunConfig(
         options=options, workloads=workloads, variants=wanted, workers=workers, size=options.size,
         scaling=options.scaling,
@@ -354,5 +364,5 @@ def resolve(options: RunOptions) -> RunConfig:
         disturbance_threshold=threshold, reruns=int(options.reruns), start_method=options.start_method, timeout=timeout,
         out=Path(options.out), pythons=pythons, images_dir=options.images, seed=seed,
         progress=not options.no_progress, strict=options.strict, child_env=child_env,
-        dask_scheduler=options.dask_scheduler, trace=options.trace,
+        dask_scheduler=options.dask_scheduler, trace=options.trace, keep_outputs=keep,
     )

@@ -193,6 +193,8 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig,
             usage = accounting.between(before, accounting.snapshot())
             if spec.options.get("scheduler"):  # the work ran in an outside cluster's processes: not separable here
                 usage = accounting.Usage(math.nan, math.nan, math.nan)
+        if config.keep_outputs is not None:
+            keep_outputs(scratch, cell, config, (spec_path, result_path, log_path))
         if timed_out:
             return CellResult.failed(f"timed out after {config.timeout:g} s: killed the cell's process group"), usage
         try:
@@ -204,6 +206,32 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig,
             return CellResult.failed(f"{reason}: {tail[0]}" if tail[0] else reason), usage
         except ValueError as exc:  # a cell of another gilbench version, or a torn file
             return CellResult.failed(f"cell result unreadable: {exc}"), usage
+
+
+def outputs_dir(cell: Cell, config: RunConfig) -> Path:
+    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>] (k: the k-th --python)."""
+    name = f"{cell.variant}-x{cell.workers}"
+    if len(config.pythons) > 1:
+        name += f"-py{config.pythons.index(cell.python) + 1}"
+    return Path(config.keep_outputs) / cell.workload / name
+
+
+def keep_outputs(scratch: str, cell: Cell, config: RunConfig, own: tuple[str, ...]) -> None:
+    """Copy what the cell's workload wrote into its scratch folder (not gilbench's own files) to outputs_dir(),
+    replacing the previous repetition's copy."""
+    import shutil
+
+    dest = outputs_dir(cell, config)
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    skip = {os.path.basename(p) for p in own}
+    for entry in os.scandir(scratch):
+        if entry.name in skip:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, dest / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry.path, dest / entry.name, follow_symlinks=False)
 
 
 def stop_sampler(sampler: subprocess.Popen) -> None:
@@ -336,6 +364,9 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
             raise UsageError(str(exc)) from None
         skipped = extra.pop("skipped", [])
         record = extra.pop("record", {})
+        if record.get("images_dir") and "inputs" in extra:  # the files the cells will use, as the folder names them
+            used = extra["inputs"][:record.get("images", len(extra["inputs"]))]
+            record = {**record, "used": [os.path.relpath(p, record["images_dir"]) for p in used]}
         for name, reason in skipped:  # in a big folder, other files are only counted: the report lists them all
             if len(skipped) <= SKIPS_SAID_EACH or not reason.startswith(ONLY_COUNTED):
                 print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
@@ -351,13 +382,31 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
     return prepared, inputs
 
 
-SKIPS_SAID_EACH = 20  # up to this many skipped files, each has its line; beyond, these reasons are only counted:
-ONLY_COUNTED = ("not an image file name", "hidden")
+SKIPS_SAID_EACH = 20  # up to this many skipped files, each has its line; beyond, these reasons are only counted
+# (every file with its reason is in the run's inputs.csv):
+ONLY_COUNTED = ("not an image file name", "hidden", "the same file as")
+INPUTS = "inputs.csv"  # per workload with reported inputs: every file, used or skipped, with the reason
 
 
 def recorded(inputs: dict[str, dict]) -> dict[str, dict]:
     """prepare_inputs()'s reports as parameter updates for build_cells (the skipped files are not parameters)."""
-    return {name: {k: v for k, v in found.items() if k != "skipped"} for name, found in inputs.items()}
+    return {name: {k: v for k, v in found.items() if k not in ("skipped", "used")} for name, found in inputs.items()}
+
+
+def write_inputs(run_dir: Path, inputs: dict[str, dict]) -> Path | None:
+    """inputs.csv: one row per file a workload reported (used, in the order the cells take them, then skipped)."""
+    import csv
+    import io
+
+    rows = [(name, file, "used", "") for name, found in inputs.items() for file in found.get("used", [])]
+    rows += [(name, file, "skipped", reason) for name, found in inputs.items() for file, reason in found.get("skipped", [])]
+    if not rows:
+        return None
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["workload", "file", "status", "reason"])
+    writer.writerows(rows)
+    return storage.atomic_write(Path(run_dir) / INPUTS, buffer.getvalue())
 
 
 def describe_inputs(found: dict) -> str:
@@ -377,7 +426,7 @@ def describe_inputs(found: dict) -> str:
         by_reason = Counter("duplicate" if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
                             for _, reason in skipped)
         parts.append(f"skipped {len(skipped)}: " + ", ".join(f"{n} {r}" for r, n in by_reason.most_common())
-                     + (" (each file with its reason: the report and environment.json)"
+                     + (f" (each file with its reason: {INPUTS} in the run folder)"
                         if len(skipped) > SKIPS_SAID_EACH else ""))
     return "; ".join(parts) or "no inputs reported"
 
@@ -515,6 +564,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
             }, "inputs": inputs}, indent=2))
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
+        write_inputs(run_dir, inputs)
         reps = sum(len(b.cells) for b in order)
         log(f"run {run_id}: {len(cells)} cells in {len(all_groups)} paired groups x ({first_rounds} + "
             f"{config.warmup} warm-up) blocks = {reps} repetitions"

@@ -86,7 +86,7 @@ class TaskRecord:
     start_s: float  # time.perf_counter() (CLOCK_MONOTONIC); made relative to the repetition's start by the cell
     end_s: float
     cpu_s: float  # time.thread_time() delta: the task's own CPU time, not its wait for the GIL or a core
-    peak_rss_kb: int  # the worker's peak resident set so far (getrusage ru_maxrss)
+    peak_rss_kb: int  # the worker's peak resident set so far (VmHWM on Linux, else ru_maxrss)
     gil_enabled: bool | None
     wall_start: float  # time.time() at the start: comparable across machines (to NTP's accuracy)
 

@@ -192,7 +192,12 @@ def compare(targets: list, out) -> list[Path]:
     speedups = storage.atomic_write(out / "speedups.csv", None,
                                     lambda tmp: wide.reset_index().to_csv(tmp, index=False, float_format="%.4g"))
     storage.atomic_write(out / "compare.md", compare_markdown(table))
+    global last_compare  # the table itself, so the terminal quotes what compare.md quotes (not the CSV's rounding)
+    last_compare = table
     return [path, speedups, out / "compare.md", *written]
+
+
+last_compare = None
 
 
 def compare_lines(table) -> list[str]:
@@ -202,7 +207,7 @@ def compare_lines(table) -> list[str]:
         lines.append(f"{r['verdict']} {r['workload']:<11} {r['variant']:<16} x{int(r['workers']):<3} "
                      f"{r['base_median_s']:.3f} s -> {r['other_median_s']:.3f} s  {r['time_ratio']:.2f}x the time "
                      f"[{r['ratio_low']:.2f}-{r['ratio_high']:.2f}, coverage >= {r['coverage'] * 100:.1f} %]  "
-                     f"{r['meaning']}")
+                     f"{r['meaning']}" + ("  (busy machine: kept disturbed repetitions)" if r.get("busy", False) else ""))
     return lines
 
 

@@ -29,9 +29,11 @@ def _pct(v):
     return "-" if v != v else f"{v * 100:.0f} %"
 
 
-def describe_variant(row, usable, serial_busy: float = 1.0, falling: bool = False) -> str:
+def describe_variant(row, usable, serial_busy: float = 1.0, falling: bool = False,
+                     busy_machine: bool = False) -> str:
     """One sentence on one variant at its largest worker count: the causes whose evidence holds (bench/rules.py),
-    or that the result is within the run's noise."""
+    or that the result is within the run's noise. `busy_machine`: some cell of this curve (or its serial baseline)
+    kept repetitions that other programs disturbed; then neither its CPU cost nor a law is read as its own."""
     from . import rules
 
     v, n, s, busy = row["variant"], int(row["workers"]), row["speedup"], row["busy_cores"]
@@ -39,6 +41,10 @@ def describe_variant(row, usable, serial_busy: float = 1.0, falling: bool = Fals
             f"cores, efficiency {_pct(row['efficiency'])}")
     evidence = rules.Evidence(dict(row), usable, serial_busy)
     reasons = rules.sentences(evidence)
+    if busy_machine:
+        reasons = [r for r in reasons if not r.startswith("the same work cost")]
+        reasons.append("measured on a busy machine (other programs kept taking CPU through the re-runs), so its CPU "
+                       "cost and the shape of its curve may be theirs: no contention or scaling law is read from them")
     if not reasons and not (evidence.below_linear or evidence.above_one and s > min(n, usable)):
         reasons.append(rules.noise_phrase(row))
     elif not reasons:
@@ -46,7 +52,7 @@ def describe_variant(row, usable, serial_busy: float = 1.0, falling: bool = Fals
     if not evidence.cpu_bound and n > 1:
         reasons.append(f"the serial cell kept only {serial_busy:.2f} of a core busy: this work waits (I/O, sleep) "
                        "rather than computes, so cores and the GIL do not explain it")
-    if evidence.cpu_bound:
+    if evidence.cpu_bound and not busy_machine:
         reasons += law_sentences(row, falling)
     return text + ": " + "; ".join(reasons) + "."
 
@@ -189,6 +195,10 @@ def context_check(part) -> list[str]:
                 f"{MIN_CONTEXT_COVERAGE * 100:.0f} %, too low to tell a bias of the serial baseline from noise."]
     outside = one[(low > 1) | (high < 1)]
     if outside.empty:
+        agree = agreement(one.assign(speedup=one[col]))
+        if agree:
+            return [f"Context check at 1 worker (the same work as serial, in a worker thread or process; {what}): "
+                    f"{listed}. " + agree]
         return [f"Context check at 1 worker (the same work as serial, in a worker thread or process; {what}): "
                 f"{listed}; every interval contains 1.00x, so no bias of the serial baseline shows beyond this run's "
                 "noise."]
@@ -254,6 +264,45 @@ def variant_table(part):
     return ("table", (["variant", "workers", "speedup [95 %]", "busy cores", "efficiency", "start-up", "law"], rows))
 
 
+AGREEMENT = 0.05  # 1-worker variants whose medians all lie this far on one side of 1.00x agree on a bias
+
+
+def agreement(one) -> str:
+    """Where each 1-worker interval contains 1.00x but every median lies on the same side of it by more than 5 %:
+    they agree, and a bias they all share is the serial baseline's. Empty where they do not agree (or are fewer
+    than three)."""
+    s = one["speedup"]
+    if len(one) < 3 or not ((s < 1 - AGREEMENT).all() or (s > 1 + AGREEMENT).all()):
+        return ""
+    slower = bool((s < 1).all())
+    text = (f"Each interval alone contains 1.00x, but all {len(one)} medians lie on one side, "
+            f"{s.min():.2f}x-{s.max():.2f}x: the same work ran {'slower' if slower else 'faster'} in every other context "
+            f"than in the serial cell, so the serial baseline itself is the odd one out and every speedup of this "
+            f"workload carries that bias")
+    inflation = one["cpu_inflation"] if "cpu_inflation" in one else None
+    if inflation is not None and inflation.notna().all():
+        text += (f" (the workers' CPU time was {inflation.min():.2f}x-{inflation.max():.2f}x the serial cell's: "
+                 + ("the work itself cost more CPU, it did not wait)" if slower and inflation.min() > 1 + AGREEMENT / 2
+                    else "not a difference of CPU time alone)"))
+    text += (". A serial median from few repetitions can land in a fast or slow spell of the machine; more "
+             "blocks (`--precision 0.05`) tell a spell from a bias.")
+    first = one.iloc[0]
+    if slower and bool(first["free_threaded"]) and not bool(first["gil_enabled"]):
+        threads = one[one["variant"].isin(THREADS)]
+        processes = one[one["variant"].isin(PROCESSES)]
+        text += (" On a free-threaded build one cost falls on threads only: objects made by the thread that imported "
+                 "the workload (module globals, the task list) are that thread's, and every other thread changes "
+                 "their reference counts with atomic operations (biased reference counting, PEP 703), so a worker "
+                 "thread that keeps changing module state (attributes of objects made at import) pays at every "
+                 "access; a forked process inherits the importing thread and does not (README, 'Reading the numbers').")
+        if not processes.empty and (processes["speedup"] < 1 - AGREEMENT).all():
+            text += (" Here the process variants are slower too, which that cost cannot explain: read it as the "
+                     "serial baseline's spell.")
+        elif not threads.empty:
+            text += " Here only thread variants are slower: that cost fits."
+    return text
+
+
 def workload_findings(part, tasks=None) -> list[str]:
     usable = int(part["usable_cpus"].iloc[0])
     lines = []
@@ -312,12 +361,33 @@ def workload_findings(part, tasks=None) -> list[str]:
     if "fitted_counts" in variants and (variants["fitted_counts"] < 3).all():
         lines.append(f"No scaling law is fitted: too few worker counts up to the {usable} usable CPUs (Amdahl's law "
                      f"needs 3, the USL {USL_MIN_COUNTS}; oversubscribed counts are drawn, not fitted).")
+    kept = part["disturbed_kept"] if "disturbed_kept" in part else part["workers"] * 0
+    serial_disturbed = bool((kept[part["variant"] == BASELINE_VARIANT] > 0).any())
     for variant, rows in variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
+        busy_machine = serial_disturbed or bool((kept[rows.index] > 0).any())
         # falling: the last interval lies wholly below the first one
         falling = len(rows) > 1 and rows["speedup_high"].iloc[-1] < rows["speedup_low"].iloc[0]
-        lines.append(describe_variant(rows.iloc[-1], usable, serial_busy, falling))
+        lines.append(describe_variant(rows.iloc[-1], usable, serial_busy, falling, busy_machine))
     return lines
+
+
+def fastest_line(variants, best) -> str:
+    """The fastest cell, or the cells tied with it: those whose speedup interval overlaps the best one's."""
+    text = f"Fastest: **{best['variant']}**, {_x(best['speedup'])} at {int(best['workers'])} workers ({best['median_s']:.3f} s)"
+    low = best.get("speedup_low", math.nan)
+    if low != low:
+        return text + "."
+    others = variants.drop(index=best.name)
+    tied = others[(others["speedup_high"] >= low) & (others["speedup_low"] <= best["speedup_high"])]
+    tied = tied.sort_values("speedup", ascending=False)
+    if tied.empty:
+        return text + f"; no other cell's speedup interval reaches its {low:.2f}x-{best['speedup_high']:.2f}x."
+    names = ", ".join(f"{r['variant']} x{int(r['workers'])} {_x(r['speedup'])}" for _, r in tied.head(4).iterrows())
+    more = f" and {len(tied) - 4} more" if len(tied) > 4 else ""
+    return (f"Fastest: tied within the noise - **{best['variant']}** {_x(best['speedup'])} at {int(best['workers'])} "
+            f"workers ({best['median_s']:.3f} s), {names}{more}: their speedup intervals overlap "
+            f"({best['variant']}: {low:.2f}x-{best['speedup_high']:.2f}x), so this run cannot rank them.")
 
 
 def gil_comparison(table) -> list[str]:
@@ -476,13 +546,6 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
                                     f"repetitions per cell {after}, start method {c.get('start_method')}, order shuffled "
                                     f"with seed {env.get('seed')}; measured before paired blocks, so each speedup's "
                                     "interval joins the two medians' intervals (`speedup_method` unpaired-medians)."))
-    for name, found in (env.get("inputs") or {}).items():
-        from .orchestrator import describe_inputs
-
-        blocks.append(("p", f"Inputs of **{name}**: {describe_inputs(found)}."
-                            + (" Skipped files, each with its reason:" if found.get("skipped") else "")))
-        if found.get("skipped"):
-            blocks.append(("ul", [f"`{file}`: {reason}" for file, reason in found["skipped"]]))
     config = env.get("config", {})
     blocks += precision_blocks(table, config, env.get("plan"))
     if env.get("merged_from"):
@@ -559,6 +622,33 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
                      "-" if math.isnan(r["karp_flatt"]) else f"{r['karp_flatt']:.3f}", f"{r['peak_rss_mb']:.0f}"])
     blocks.append(("table", (["workload", "variant", "workers", "median s", "interval s (coverage)", "speedup", "efficiency",
                               "of ceiling", "busy cores", "start-up", "Karp-Flatt", "peak RSS MB"], rows)))
+    blocks += input_blocks(env)
+    return blocks
+
+
+INPUTS_NAMED = 20  # up to this many files of a kind are named in the report; inputs.csv lists every one
+
+
+def input_blocks(env: dict) -> list:
+    """After the results: what each workload took as inputs (the files used, by name) and what it skipped."""
+    from .orchestrator import INPUTS, SKIPS_SAID_EACH, describe_inputs
+
+    blocks = []
+    for name, found in (env.get("inputs") or {}).items():
+        if not blocks:
+            blocks.append(("h2", "Inputs"))
+        used, skipped = found.get("used", []), found.get("skipped", [])
+        text = f"Inputs of **{name}**: {describe_inputs(found)}."
+        if used:
+            text += (f" Used, in the order the cells take them: " + ", ".join(f"`{f}`" for f in used[:INPUTS_NAMED])
+                     + (f" and {len(used) - INPUTS_NAMED} more" if len(used) > INPUTS_NAMED else "") + ".")
+        if len(used) > INPUTS_NAMED or len(skipped) > SKIPS_SAID_EACH:
+            text += f" Every file with its status and reason: `{INPUTS}` in the run folder."
+        if skipped and len(skipped) <= SKIPS_SAID_EACH:
+            text += " Skipped files, each with its reason:"
+        blocks.append(("p", text))
+        if skipped and len(skipped) <= SKIPS_SAID_EACH:
+            blocks.append(("ul", [f"`{file}`: {reason}" for file, reason in skipped]))
     return blocks
 
 

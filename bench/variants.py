@@ -114,6 +114,19 @@ def gil_enabled() -> bool | None:
     return check() if check else True
 
 
+def peak_rss_kb() -> int:
+    """This process's peak resident memory in KiB. On Linux its own high-water mark (VmHWM): ru_maxrss keeps, across
+    exec, the peak of the process that started it (a cell started by a large orchestrator would report that)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def instrumented(ref: str, index: int, task):
     """Run one task and time it from inside its worker. Module-level, so every executor can call it."""
     run_task = registry.load(ref).run_task
@@ -125,7 +138,7 @@ def instrumented(ref: str, index: int, task):
     cpu = time.thread_time() - cpu0
     rec = TaskRecord(
         task=index, pid=os.getpid(), thread_id=threading.get_native_id(), host=_hostname(), start_s=start,
-        end_s=end, cpu_s=cpu, peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        end_s=end, cpu_s=cpu, peak_rss_kb=peak_rss_kb(),
         gil_enabled=gil_enabled(), wall_start=wall_start,
     )
     return result, rec

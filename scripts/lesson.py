@@ -107,12 +107,15 @@ CPython 3.13 can be built without the GIL (`python3.13t`). The same threads, the
             display(ft_run.figure(name))
     print("\\n".join(line[2:] for line in ft_run.report().splitlines() if line.startswith("- **count**: the free")))
 else:
-    print("No free-threaded interpreter was given, so this part is skipped. Set GILBENCH_PYTHON_FT to a "
-          "python3.13t (build one with the project's shared build-python-ft.sh, or `uv python install 3.13t`) and "
-          "run the notebook again; results/reference/debian-2core-vm-trace has one such run.")"""),
-    ("md", """**Ask:** *should everyone switch today?* Look at the single-thread cost above: the
-free-threaded build runs one thread slower. It depends on the workload, on every extension
-module supporting it, and on the Python version.
+    print("No free-threaded interpreter was given, so this part is skipped. To get one: `uv python install 3.14t` "
+          "(uv's builds), a distribution's package (e.g. python3.13-nogil on Ubuntu, python3.13-freethreading on "
+          "Fedora), or CPython built from source with `./configure --disable-gil`. Then run the lesson again with "
+          "`make lesson PYTHON_FT=/path/to/python3.14t` (or set GILBENCH_PYTHON_FT before starting Jupyter). "
+          "A run of this part on a 2-core VM is in this repository: results/reference/debian-2core-vm-trace/report.md.")"""),
+    ("md", """**Ask:** *should everyone switch today?* Where part 5 ran, its first line compares the two serial
+baselines: the single-thread cost of the free-threaded build (in the repository's reference runs its
+serial loop took 0.98x-1.96x the GIL build's time, depending on the machine and the workload). It also
+depends on every extension module supporting it, and on the Python version.
 
 ## 6. Why the curve bends: contention and coherency (optional)
 
@@ -151,6 +154,7 @@ def run(path: Path, out: Path, size: str, cwd: Path, timeout: int = 600) -> Path
     from nbclient import NotebookClient
 
     nb = nbformat.read(str(path), as_version=4)
+    cwd.mkdir(parents=True, exist_ok=True)  # the kernel starts there: in a fresh clone it does not exist yet
     os.environ["GILBENCH_LESSON_SIZE"] = size
     os.environ.setdefault("GILBENCH_LESSON_OUT", "lesson-results")
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()

@@ -170,3 +170,31 @@ def test_a_big_folder_counts_other_files_and_names_each_problem(photo_tree, tmp_
     assert "skipped 32: 27 not an image file name" in proc.stderr and "each file with its reason" in proc.stderr
     env = json.loads((out / "latest" / "environment.json").read_text())
     assert len(env["inputs"]["thumbnail"]["skipped"]) == 32
+
+
+def test_a_wallpaper_package_condenses_duplicates_and_records_the_files_used(photo_tree, tmp_path):
+    """Issue 27: every image in several resolutions, many as symbolic links (Debian's plasma-workspace-wallpapers):
+    duplicates are counted, not said one by one; the run keeps every file with its status in inputs.csv; the report
+    puts its inputs after the results and names the images used."""
+    import csv
+
+    for i in range(30):
+        (photo_tree / f"same-{i:02d}.jpg").symlink_to(photo_tree / "a.jpg")
+    for i in range(25):
+        (photo_tree / f"readme-{i:02d}.txt").write_text("x")
+    out = tmp_path / "out"
+    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--variants", "serial",
+                    "--repeat", "1", "--warmup", "0", "--size", "smoke", "--out", out, "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert "the same file as" not in proc.stderr, proc.stderr
+    assert "31 duplicate" in proc.stderr and "inputs.csv" in proc.stderr
+    with open(out / "latest" / "inputs.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    used = [r["file"] for r in rows if r["status"] == "used"]
+    assert sorted(used) == sorted(["a.jpg", "2024/b.png", "2024/summer/c.JPG", "2024/summer/d.webp"])
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    assert len(skipped) == 62 and all(r["reason"] for r in skipped)
+    assert {r["workload"] for r in rows} == {"thumbnail"}
+    text = (out / "latest" / "report.md").read_text()
+    assert text.index("Inputs of **thumbnail**") > text.index("## Summary")  # after the results
+    assert "`same-07.jpg`" not in text and "2024/summer/c.JPG" in text  # counted; the images used are named

@@ -1,0 +1,118 @@
+"""Issue 27, items 4, 6 and 8: what the report, the terminal table and compare say about measured numbers."""
+
+from __future__ import annotations
+
+import re
+
+from gilbench import analysis, report, storage
+from gilbench.cli import main as cli_main
+
+from tests.helpers import gil_run, row, write_run
+
+
+def _table(folder):
+    return analysis.summarize(storage.load_results(folder))
+
+
+def test_fastest_says_tied_when_the_intervals_overlap(tmp_path):
+    """gil_run: multiprocessing and process-pool both at 1.05 s at 2 workers: no winner inside the noise."""
+    table = _table(gil_run(tmp_path / "run"))
+    lines = report.workload_findings(table[table["workload"] == "count"])
+    fastest = next(line for line in lines if line.startswith("Fastest"))
+    assert "tied" in fastest and "multiprocessing" in fastest and "process-pool" in fastest, fastest
+
+
+def test_fastest_names_one_winner_when_it_is_clear(tmp_path):
+    rows = []
+    for r in (1, 2, 3, 4, 5):
+        rows += [row("serial", 1, 2.0, r), row("multiprocessing", 2, 1.0 + 0.001 * r, r, busy=2.0),
+                 row("threading", 2, 2.0 + 0.001 * r, r)]
+    table = _table(write_run(tmp_path / "run", rows))
+    fastest = next(line for line in report.workload_findings(table) if line.startswith("Fastest"))
+    assert "tied" not in fastest and "**multiprocessing**" in fastest, fastest
+
+
+def test_terminal_table_lists_serial_first_then_the_variants_own_order(tmp_path):
+    text = analysis.format_table(_table(gil_run(tmp_path / "run")))
+    order = [line.split()[1] for line in text.strip().splitlines()[1:]]
+    assert order[0] == "serial"
+    firsts = list(dict.fromkeys(order))
+    assert firsts == ["serial", "threading", "multiprocessing", "thread-pool", "process-pool", "ceiling"], firsts
+
+
+def test_compare_terminal_and_markdown_quote_the_same_rounded_medians(tmp_path, capsys):
+    """A median of 0.26649 s: compare.csv keeps 4 significant digits (0.2665), so re-reading it rounded differently."""
+    a = write_run(tmp_path / "a", [row("serial", 1, t, r) for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
+                  + [row("threading", 2, 0.3, r) for r in (1, 2, 3)])
+    b = write_run(tmp_path / "b", [row("serial", 1, t, r, run_id="r2") for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
+                  + [row("threading", 2, 0.3, r, run_id="r2") for r in (1, 2, 3)])
+    assert cli_main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    terminal = capsys.readouterr().out
+    markdown = (tmp_path / "cmp" / "compare.md").read_text()
+    said = lambda text: re.findall(r"serial\s+x1\s+(\S+ s -> \S+ s)", text)  # noqa: E731
+    assert said(terminal) and said(terminal) == said(markdown), (said(terminal), said(markdown))
+
+
+def _busy_run(folder, run_id="r1"):
+    """Processes at 2 workers with 1.4x the serial CPU time, every repetition disturbed through all its re-runs."""
+    rows = []
+    for r in (1, 2, 3, 4, 5):
+        rows.append(row("serial", 1, 2.0, r, run_id=run_id))
+        rows.append(row("multiprocessing", 2, 1.6, r, busy=1.75, run_id=run_id, disturbed=True, attempt=3,
+                        other_cores=0.9))
+        rows.append(row("multiprocessing", 4, 1.7, r, busy=1.9, run_id=run_id, disturbed=True, attempt=3,
+                        other_cores=0.9))
+        rows.append(row("multiprocessing", 1, 2.0, r, run_id=run_id))
+    return write_run(folder, rows)
+
+
+def test_a_busy_run_does_not_tell_a_contention_story(tmp_path):
+    table = _table(_busy_run(tmp_path / "run"))
+    assert (table["disturbed_kept"] > 0).any()
+    text = " ".join(report.workload_findings(table))
+    assert "busy machine" in text.lower()
+    assert "slowed each other down" not in text and "does not overlap" not in text, text
+
+
+def test_compare_keeps_the_busy_machine_flag(tmp_path, capsys):
+    import pandas as pd
+
+    busy = _busy_run(tmp_path / "busy")
+    quiet = write_run(tmp_path / "quiet", [row(v, n, t, r, run_id="r2") for r in (1, 2, 3, 4, 5)
+                                           for v, n, t in (("serial", 1, 2.0), ("multiprocessing", 2, 1.05),
+                                                           ("multiprocessing", 4, 1.0), ("multiprocessing", 1, 2.0))])
+    assert cli_main(["compare", str(quiet), str(busy), "--out", str(tmp_path / "cmp")]) == 0
+    terminal = capsys.readouterr().out
+    flagged = [line for line in terminal.splitlines() if "multiprocessing" in line and "x2" in line]
+    assert flagged and "busy machine" in flagged[0], terminal
+    assert "busy machine" in (tmp_path / "cmp" / "compare.md").read_text()
+    csv = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert csv.loc[(csv["variant"] == "multiprocessing") & (csv["workers"] == 2), "busy"].astype(bool).all()
+    assert not csv.loc[csv["variant"] == "serial", "busy"].astype(bool).any()
+
+
+def _one_worker_run(folder, ft: bool):
+    """Serial 1.00 s; five 1-worker variants near 1.33 s each, every interval still containing the serial time."""
+    rows = []
+    for r, jitter in enumerate((0.0, 0.02, -0.02, 0.4, -0.3), 1):
+        rows.append(row("serial", 1, 1.0 + (0.5 if r == 4 else 0.0), r, free_threaded=ft, gil_enabled=not ft,
+                        python_version="3.13.15" if ft else "3.12.1"))
+        for v in ("threading", "thread-pool", "multiprocessing", "process-pool", "ceiling"):
+            rows.append(row(v, 1, 1.33 + jitter, r, free_threaded=ft, gil_enabled=not ft,
+                            python_version="3.13.15" if ft else "3.12.1"))
+    return write_run(folder, rows)
+
+
+def test_context_check_reports_one_worker_variants_that_agree_on_a_slowdown(tmp_path):
+    table = _table(_one_worker_run(tmp_path / "ft", ft=True))
+    one = table[(table["workers"] == 1) & (table["variant"] != "serial")]
+    assert ((one["speedup_low"] <= 1) & (one["speedup_high"] >= 1)).all()  # each interval alone contains 1.00x
+    text = " ".join(report.context_check(table))
+    assert "no bias" not in text, text
+    assert "all 5" in text and "slower" in text, text
+    assert "free-threaded" in text  # what it means on this build
+
+
+def test_context_check_keeps_quiet_about_the_build_under_the_gil(tmp_path):
+    text = " ".join(report.context_check(_table(_one_worker_run(tmp_path / "gil", ft=False))))
+    assert "all 5" in text and "free-threaded" not in text, text
