@@ -372,24 +372,6 @@ def workload_findings(part, tasks=None) -> list[str]:
     return lines
 
 
-def fastest_line(variants, best) -> str:
-    """The fastest cell, or the cells tied with it: those whose speedup interval overlaps the best one's."""
-    text = f"Fastest: **{best['variant']}**, {_x(best['speedup'])} at {int(best['workers'])} workers ({best['median_s']:.3f} s)"
-    low = best.get("speedup_low", math.nan)
-    if low != low:
-        return text + "."
-    others = variants.drop(index=best.name)
-    tied = others[(others["speedup_high"] >= low) & (others["speedup_low"] <= best["speedup_high"])]
-    tied = tied.sort_values("speedup", ascending=False)
-    if tied.empty:
-        return text + f"; no other cell's speedup interval reaches its {low:.2f}x-{best['speedup_high']:.2f}x."
-    names = ", ".join(f"{r['variant']} x{int(r['workers'])} {_x(r['speedup'])}" for _, r in tied.head(4).iterrows())
-    more = f" and {len(tied) - 4} more" if len(tied) > 4 else ""
-    return (f"Fastest: tied within the noise - **{best['variant']}** {_x(best['speedup'])} at {int(best['workers'])} "
-            f"workers ({best['median_s']:.3f} s), {names}{more}: their speedup intervals overlap "
-            f"({best['variant']}: {low:.2f}x-{best['speedup_high']:.2f}x), so this run cannot rank them.")
-
-
 def gil_comparison(table) -> list[str]:
     """With runs under a GIL build and a free-threaded build: the single-thread cost and what threads gain."""
     lines = []
