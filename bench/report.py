@@ -243,8 +243,11 @@ def answer(part) -> str:
             reason = (f"threads cannot overlap here: the best threads kept {t['busy_cores']:.2f} cores busy "
                       f"({_x(t['speedup'])}), the GIL lets one run at a time")
     if not reason:
-        found = rules.sentences(rules.Evidence(dict(best), usable, serial_busy))
-        reason = found[0] if found else ""
+        found = [line for line in rules.sentences(rules.Evidence(dict(best), usable, serial_busy))
+                 if not line.startswith("oversubscribed")]  # a fact about the count, not a reason to choose it
+        reason = found[0] if found else ("the work waits rather than computes (the serial cell kept "
+                                         f"{serial_busy:.2f} of a core busy), so workers overlap their waiting"
+                                         if serial_busy < rules.CPU_BOUND_BUSY else "")
     return f"**Use {where}**{tie}" + (f"; {reason}" if reason else "") + "."
 
 

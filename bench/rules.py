@@ -85,8 +85,8 @@ RULES = (
          lambda e: e.row["variant"] in THREADS and not bool(e.row["gil_enabled"]) and e.n > 1
          and e.get("busy_cores") >= GIL_BOUND_BUSY and e.above_one,
          lambda e: f"no GIL: the threads ran Python in parallel on {e.get('busy_cores'):.1f} cores"),
-    Rule("oversubscribed", "more workers than usable CPUs",
-         lambda e: e.n > e.usable,
+    Rule("oversubscribed", "serial CPU-bound; more workers than usable CPUs",
+         lambda e: e.n > e.usable and e.cpu_bound,
          lambda e: f"oversubscribed: {e.n} workers share {e.usable} CPUs"),
     Rule("start-up", "start-up above 15 % of the time; speedup interval below linear",
          lambda e: e.get("startup_share") > STARTUP_SHARE and e.below_linear,
@@ -106,8 +106,8 @@ RULES = (
     Rule("machine-ceiling", "serial CPU-bound; the ceiling's interval lies below 90 % of linear",
          lambda e: e.n > 1 and e.cpu_bound and e.get("ceiling_speedup_high") < 0.9 * e.cores,
          lambda e: f"the machine itself tops out at {_x(e.get('ceiling_speedup'))} here (the measured ceiling)"),
-    Rule("above-linear", "speedup interval above linear",
-         lambda e: e.get("speedup_low") > e.cores,
+    Rule("above-linear", "serial CPU-bound; speedup interval above linear",
+         lambda e: e.cpu_bound and e.get("speedup_low") > e.cores,
          lambda e: "above linear, which the cores cannot give: the serial baseline ran slower than the same work in "
                    "the workers (see the context check)"),
 )
