@@ -471,7 +471,10 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         table.loc[idx, "amdahl_p"], table.loc[idx, "amdahl_r2"] = p, r2
         if p == p:
             table.loc[idx, "amdahl_error"] = relative_error(amdahl(n, p), s)
-        table.loc[idx, "law"] = better_law(n, s, p, sigma, kappa)
+        # A law explains a loss: where every fitted speedup's interval reaches linear, there is none to explain
+        # (linear here: N times the variant's own 1-worker speedup where start-up makes that below 1)
+        lossy = ((fit["speedup_high"] < fit["workers"] * min(base, 1.0)) & (fit["workers"] > 1)).any()
+        table.loc[idx, "law"] = better_law(n, s, p, sigma, kappa) if lossy else "none"
         if sigma != sigma:
             continue
         table.loc[idx, ["usl_sigma", "usl_kappa", "usl_r2"]] = sigma, kappa, usl_r2
