@@ -1,0 +1,46 @@
+"""The report's rules table and compare's matching: what a claim needs before it is said."""
+
+import pytest
+
+from gilbench import render, rules
+from gilbench.errors import UsageError
+from tests.helpers import row, write_run
+
+
+def test_every_rule_states_its_evidence():
+    names = [r.name for r in rules.RULES]
+    assert len(names) == len(set(names))
+    assert all(r.evidence and callable(r.holds) and callable(r.says) for r in rules.RULES)
+    assert rules.table_rows()[0] == [rules.RULES[0].name, rules.RULES[0].evidence]
+
+
+def test_a_loss_inside_the_noise_gets_no_cause():
+    row_ = {"variant": "process-pool", "workers": 2, "gil_enabled": True, "speedup": 1.7, "speedup_low": 1.3,
+            "speedup_high": 2.2, "speedup_halfwidth": 0.29, "busy_cores": 1.2, "startup_share": 0.05,
+            "cpu_inflation": 1.3, "cpu_inflation_low": 0.9, "cpu_inflation_high": 1.8}
+    assert rules.sentences(rules.Evidence(row_, 2, 1.0)) == []  # the interval reaches linear: nothing to explain
+    assert rules.noise_phrase(row_) == "within this run's noise (+-29 %)"
+    lossy = dict(row_, speedup_high=1.8, cpu_inflation_low=1.2)
+    said = rules.sentences(rules.Evidence(lossy, 2, 1.0))
+    assert any(s.startswith("the same work cost 1.30x") for s in said)
+    assert not rules.sentences(rules.Evidence(lossy, 2, 0.01))  # work that does not compute: no CPU-bound cause
+
+
+def _run(folder, scaling, run_id):
+    rows = []
+    for r in (1, 2, 3):
+        rows += [row("serial", 1, 2.0, r, scaling=scaling, run_id=run_id),
+                 row("threading", 2, 2.0 + 0.01 * r, r, scaling=scaling, scale=2 if scaling == "weak" else 1,
+                     run_id=run_id)]
+    return write_run(folder, rows)
+
+
+def test_compare_refuses_weak_against_strong_scaling(tmp_path):
+    with pytest.raises(UsageError, match="one run measured weak scaling and the other strong scaling"):
+        render.compare([_run(tmp_path / "a", "strong", "a"), _run(tmp_path / "b", "weak", "b")], tmp_path / "out")
+
+
+def test_compare_says_how_many_differences_chance_alone_gives(tmp_path):
+    render.compare([_run(tmp_path / "a", "strong", "a"), _run(tmp_path / "b", "strong", "b")], tmp_path / "out")
+    text = (tmp_path / "out" / "compare.md").read_text()
+    assert "of 2 cells; at these intervals' coverage chance alone would mark up to about" in text
