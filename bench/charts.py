@@ -153,7 +153,9 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     ax.set_ylabel("scaled speedup N x T(1 share) / T(N)" if weak(part) else "speedup over serial (x)")
     if "speedup_coverage" in part and part["speedup_coverage"].notna().any():  # say what the bars are
         low = float(part.loc[part["variant"] != BASELINE_VARIANT, "speedup_coverage"].min())
-        ax.set_xlabel(f"workers   (bars: order-statistic interval, coverage >= {low * 100:.1f} %)")
+        paired = "speedup_method" in part and (part["speedup_method"] == "paired-t").any()
+        ax.set_xlabel(f"workers   (bars: paired-block t interval, {low * 100:.0f} %)" if paired else
+                      f"workers   (bars: order-statistic interval, coverage >= {low * 100:.1f} %)")
     ax.set_ylim(bottom=0)
     if title:
         ax.set_title(title)

@@ -504,7 +504,18 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
                  trace_summary=None):
     from .charts import groups
 
-    blocks = [("h1", "gilbench report"), ("p", f"Built from `{source}` alone; rebuild with `gilbench report`.")]
+    blocks = [("h1", "gilbench report")]
+    answers = []
+    for part in groups(table):  # the answer first: what to use here, per workload (details in its section)
+        line = answer(part)
+        if line:
+            py = f"{part['python_version'].iloc[0]}{'t' if part['free_threaded'].iloc[0] else ''}"
+            answers.append(f"{part['workload'].iloc[0]} (Python {py}): {line}")
+    if answers:
+        blocks.append(("ul", answers))
+    if "overview" in charts:
+        blocks.append(("img", charts["overview"]))
+    blocks.append(("p", f"Built from `{source}` alone; rebuild with `gilbench report`."))
     if env:
         blocks.append(("h2", "Environment"))
         keys = ["host", "cpu_model", "logical_cpus", "physical_cores", "usable_cpus", "memory_gb", "os",
@@ -564,9 +575,6 @@ def build_blocks(table, env: dict, charts: dict[str, list[Path]], missing: list[
     if comparison:
         blocks.append(("h2", "GIL vs free-threaded"))
         blocks.append(("ul", comparison))
-    if "overview" in charts:
-        blocks.append(("h2", "Overview"))
-        blocks.append(("img", charts["overview"]))
     for part in groups(table):
         w = part["workload"].iloc[0]
         key = w + part.attrs.get("suffix", "")
