@@ -139,7 +139,7 @@ def _silence_stdout() -> None:
 def cmd_plot(args) -> int:
     from . import render
 
-    _, written = render.plot(args.run, args.out)
+    _, written = render.plot(args.run, args.out, fit_oversubscribed=args.fit_oversubscribed)
     for paths in written.values():
         for path in paths:
             print(path)
@@ -149,7 +149,7 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     from . import render
 
-    paths = render.report(args.run, args.out)
+    paths = render.report(args.run, args.out, fit_oversubscribed=args.fit_oversubscribed)
     print(f"report: {paths[0]}\n        {paths[1]}")
     print(f"charts: {paths[2].parent}/*.png, *.svg")
     return EXIT_OK
@@ -232,11 +232,17 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="draw the charts (and summary.csv) of a run folder or results CSV")
     plot.add_argument("run", metavar="RUN", help="a run folder or its results.csv")
     plot.add_argument("--out", help="folder for the outputs (default: the run folder)")
+    plot.add_argument("--fit-oversubscribed", action="store_true",
+                        help="fit the scaling laws to worker counts above the usable CPUs too (by default they are "
+                             "drawn and described as oversubscription, not fitted)")
     plot.set_defaults(func=cmd_plot)
 
     report = sub.add_parser("report", help="write report.md and report.html (and the charts) for a run")
     report.add_argument("run", metavar="RUN", help="a run folder or its results.csv")
     report.add_argument("--out", help="folder for the outputs (default: the run folder)")
+    report.add_argument("--fit-oversubscribed", action="store_true",
+                        help="fit the scaling laws to worker counts above the usable CPUs too (by default they are "
+                             "drawn and described as oversubscription, not fitted)")
     report.set_defaults(func=cmd_report)
 
     compare = sub.add_parser("compare", help="overlay runs from other machines or interpreters on one chart")

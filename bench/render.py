@@ -29,14 +29,14 @@ class Analysed:
     trace_summary: object = None
 
 
-def analyse(target, out=None) -> Analysed:
+def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     from . import analysis
 
     results_csv = storage.resolve_run(target)
     frame = storage.load_results(results_csv)
     if frame.empty:
         raise UsageError(f"{str(results_csv)!r} holds no rows")
-    table = analysis.summarize(frame)
+    table = analysis.summarize(frame, fit_oversubscribed=fit_oversubscribed)
     if table.empty:
         raise UsageError(f"{str(results_csv)!r} holds no successful measured repetitions (all failed or warm-up)")
     run_dir = results_csv.parent
@@ -76,8 +76,9 @@ def write_summary(a: Analysed) -> Path:
                                 lambda tmp: a.table.to_csv(tmp, index=False, float_format="%.6g"))
 
 
-def plot(target, out=None, analysed: Analysed | None = None) -> tuple[Analysed, dict[str, list[Path]]]:
-    a = analysed or analyse(target, out)
+def plot(target, out=None, analysed: Analysed | None = None,
+         fit_oversubscribed: bool = False) -> tuple[Analysed, dict[str, list[Path]]]:
+    a = analysed or analyse(target, out, fit_oversubscribed)
     return a, {"summary": [write_summary(a)], **draw(a)}
 
 
@@ -120,10 +121,10 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
     return written
 
 
-def report(target, out=None, analysed: Analysed | None = None) -> list[Path]:
+def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False) -> list[Path]:
     from . import report as rep
 
-    a, charts_written = plot(target, out, analysed)
+    a, charts_written = plot(target, out, analysed, fit_oversubscribed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
     blocks = rep.build_blocks(a.table, a.env, {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
                               a.missing, str(a.results_csv), a.tasks, a.trace_summary)

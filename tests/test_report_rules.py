@@ -44,3 +44,17 @@ def test_compare_says_how_many_differences_chance_alone_gives(tmp_path):
     render.compare([_run(tmp_path / "a", "strong", "a"), _run(tmp_path / "b", "strong", "b")], tmp_path / "out")
     text = (tmp_path / "out" / "compare.md").read_text()
     assert "of 2 cells; at these intervals' coverage chance alone would mark up to about" in text
+
+
+def test_oversubscribed_counts_are_fitted_only_when_asked(tmp_path):
+    from gilbench import analysis, storage
+
+    rows = []
+    for r in (1, 2, 3):
+        rows += [row("serial", 1, 2.0, r), row("threading", 1, 2.0, r), row("threading", 2, 1.1, r),
+                 row("threading", 4, 1.1, r)]
+    frame = storage.load_results(write_run(tmp_path / "o", rows))
+    plain = analysis.summarize(frame).set_index(["variant", "workers"])
+    asked = analysis.summarize(frame, fit_oversubscribed=True).set_index(["variant", "workers"])
+    assert not plain.loc[("threading", 4), "fitted"] and plain.loc[("threading", 2), "fitted"]
+    assert asked.loc[("threading", 4), "fitted"] and asked.loc[("threading", 4), "fitted_counts"] == 3
