@@ -71,6 +71,20 @@ def run_cell(spec: CellSpec) -> CellResult:
     )
 
 
+def failure_text(exc: BaseException) -> str:
+    """One line: the exception (a task's with its index and place), and what to install where an import is missing."""
+    from .interpreters import PIP_NAMES
+    from .variants import TaskFailed
+
+    text = str(exc) if isinstance(exc, TaskFailed) else f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
+    missing = exc.summary.split("'")[1] if isinstance(exc, TaskFailed) and exc.summary.startswith(
+        "ModuleNotFoundError: No module named '") else getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    if missing:
+        top = missing.split(".")[0]
+        text += f"; install it with: {sys.executable} -m pip install {PIP_NAMES.get(top, top)}"
+    return text
+
+
 def start_watchdog(fd: int) -> None:
     """Kill this cell's whole process group if the orchestrator dies (even by SIGKILL).
 
@@ -103,7 +117,7 @@ def main(argv: list[str]) -> int:
         result = run_cell(spec)
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a failed cell with its reason
         traceback.print_exc()
-        result = CellResult.failed(f"{type(exc).__name__}: {exc}".strip().replace("\n", " "))
+        result = CellResult.failed(failure_text(exc), getattr(exc, "trace", "") or traceback.format_exc())
     result = replace(result, **interpreter_info(), wall_started=started)
     from .storage import atomic_write
 

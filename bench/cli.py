@@ -69,6 +69,8 @@ def cmd_run(args) -> int:
     if failed:
         print(f"gilbench: {failed} repetition(s) failed; see the 'error' column of {run_dir / 'results.csv'}",
               file=sys.stderr)
+        for line in failure_hints(run_dir):
+            print(f"gilbench: {line}", file=sys.stderr)
         return EXIT_FAILED_CELLS
     return EXIT_OK
 
@@ -114,6 +116,28 @@ def listed(items) -> str:
     items = list(items)
     more = len(items) - LISTED
     return ", ".join(items[:LISTED]) + (f" and {more} more (see the report)" if more > 0 else "")
+
+
+def failure_hints(run_dir) -> list[str]:
+    """Per workload whose failures all came from thread variants while serial or process cells succeeded: it may
+    share module state between tasks, which threads of one process share and processes each copy."""
+    from . import storage
+    from .variants import in_family
+
+    try:
+        frame = storage.load_results(run_dir)
+    except (UsageError, OSError):
+        return []
+    threads, hints = in_family("threads"), []
+    for workload, part in frame.groupby("workload", sort=False):
+        ok = part["ok"].astype(bool)
+        failed, succeeded = set(part.loc[~ok, "variant"]), set(part.loc[ok, "variant"])
+        if failed and failed <= threads and succeeded - threads:
+            hints.append(f"{workload} failed only under threads ({', '.join(sorted(failed))}) and ran under "
+                         f"{', '.join(sorted(succeeded - threads))}: its tasks may share module state (module globals "
+                         "or objects made at import that run_task changes), which threads of one process share and "
+                         "each process has its own copy of; keep a task's state inside the task")
+    return hints
 
 
 def analysis_table(table) -> str:

@@ -234,6 +234,21 @@ def keep_outputs(scratch: str, cell: Cell, config: RunConfig, own: tuple[str, ..
             shutil.copy2(entry.path, dest / entry.name, follow_symlinks=False)
 
 
+ERRORS = "errors"  # a failed repetition's traceback: errors/<workload>-<variant>-x<workers>-r<repeat>-<attempt>[-py<k>].txt
+
+
+def keep_traceback(run_dir: Path, rep: Repetition, text: str, config: RunConfig) -> str:
+    """Write a failed repetition's traceback into the run folder; returns its path relative to the run folder."""
+    cell = rep.cell
+    name = f"{cell.workload}-{cell.variant}-x{cell.workers}-b{rep.block_workers}-r{rep.repeat}-{rep.attempt}"
+    if len(config.pythons) > 1 and cell.python in config.pythons:
+        name += f"-py{config.pythons.index(cell.python) + 1}"
+    name += ".txt"
+    (Path(run_dir) / ERRORS).mkdir(exist_ok=True)
+    storage.atomic_write(Path(run_dir) / ERRORS / name, text)
+    return f"{ERRORS}/{name}"
+
+
 def stop_sampler(sampler: subprocess.Popen) -> None:
     """It stops by itself when the cell's process is gone; SIGTERM makes sure, SIGKILL if it hangs."""
     sampler.terminate()
@@ -596,6 +611,9 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 started = datetime.now(timezone.utc).isoformat(timespec="seconds")
                 began = time.perf_counter()
                 result, usage = run_repetition(cell, prepared[cell.workload], config)
+                if not result.ok and result.traceback:  # the full traceback in the run folder; the error points to it
+                    kept = keep_traceback(run_dir, rep, result.traceback, config)
+                    result.error = f"{result.error}; traceback: {kept}"
                 if sizing is not None and not rep.warmup:
                     sizing.walls.setdefault(blocks.cell_key(cell), []).append(time.perf_counter() - began)
                 row, task_rows = make_rows(run_id, rep, result, env, started, config, usage)

@@ -117,6 +117,7 @@ class CellResult(_Message):
     gil_enabled: bool | None = None  # in the cell process itself
     wall_started: float = NAN
     origin_s: float = NAN  # time.perf_counter() when the repetition started: task times are relative to it
+    traceback: str = ""  # a failure's full traceback (the orchestrator keeps it in the run folder)
     version: int = VERSION
 
     KIND = "cell result"
@@ -126,8 +127,8 @@ class CellResult(_Message):
         return bool(self.worker_gil_enabled if self.worker_gil_enabled is not None else self.gil_enabled is not False)
 
     @classmethod
-    def failed(cls, error: str) -> "CellResult":
-        return cls(ok=False, error=error[:500])
+    def failed(cls, error: str, traceback: str = "") -> "CellResult":
+        return cls(ok=False, error=error[:500], traceback=traceback)
 
     @classmethod
     def from_json(cls, text: str) -> "CellResult":

@@ -127,13 +127,36 @@ def peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+class TaskFailed(Exception):
+    """A task of the workload raised: which task, the exception in one line, where in the workload's code, and the
+    full traceback. Only strings and an int, so it pickles across every executor."""
+
+    def __init__(self, index: int, summary: str, where: str, trace: str):
+        super().__init__(index, summary, where, trace)
+        self.index, self.summary, self.where, self.trace = index, summary, where, trace
+
+    def __str__(self) -> str:
+        return f"{self.summary} (task {self.index}" + (f", at {self.where}" if self.where else "") + ")"
+
+    @classmethod
+    def of(cls, index: int, exc: BaseException) -> "TaskFailed":
+        here = os.path.dirname(os.path.abspath(__file__))
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not os.path.abspath(f.filename).startswith(here)]
+        where = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
+        summary = f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
+        return cls(index, summary, where, "".join(traceback.format_exception(exc)))
+
+
 def instrumented(ref: str, index: int, task):
     """Run one task and time it from inside its worker. Module-level, so every executor can call it."""
     run_task = registry.load(ref).run_task
     cpu0 = time.thread_time()
     wall_start = time.time()
     start = time.perf_counter()
-    result = run_task(task)
+    try:
+        result = run_task(task)
+    except Exception as exc:  # noqa: BLE001 - the task's own failure, with its index and traceback
+        raise TaskFailed.of(index, exc) from None
     end = time.perf_counter()
     cpu = time.thread_time() - cpu0
     rec = TaskRecord(
@@ -211,6 +234,8 @@ def _process_worker(conn, ref, indices, tasks):
     try:
         out = [instrumented(ref, i, t) for i, t in zip(indices, tasks)]
         conn.send(("ok", list(indices), out))
+    except TaskFailed as exc:
+        conn.send(("failed", exc.args))
     except BaseException as exc:  # noqa: BLE001 - sent to the parent, which fails the cell
         conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     finally:
@@ -230,6 +255,8 @@ def _collect(pending: dict, results: dict, records: list) -> float | None:
                 proc.join()
                 raise WorkerDied(f"worker pid {proc.pid} died: {describe_exit(proc.exitcode)}") from None
             last_result = time.perf_counter()
+            if message[0] == "failed":
+                raise TaskFailed(*message[1])
             if message[0] == "error":
                 raise RuntimeError(message[1])
             for i, (result, rec) in zip(message[1], message[2]):
@@ -339,6 +366,8 @@ def _ceiling_worker(conn, barrier, ref, indices, tasks):
         barrier.wait()
         out = [instrumented(ref, i, t) for i, t in zip(indices, tasks)]  # results stay here until the end
         conn.send(("ok", list(indices), out))
+    except TaskFailed as exc:
+        conn.send(("failed", exc.args))
     except BaseException as exc:  # noqa: BLE001
         conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     finally:
