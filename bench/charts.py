@@ -420,32 +420,62 @@ def chart_overview(table, out: Path) -> list[Path]:
     return paths
 
 
-def chart_compare(tables: list, labels: list[str], out: Path) -> list[Path]:
-    """Overlay several runs (machines, interpreters) on one speedup chart per workload."""
+def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "own") -> list[Path]:
+    """Overlay several runs (machines, interpreters) on one speedup chart per workload. Colour: the variant; line
+    style: the run, named by a letter in the legends beside the plot, with the full labels under it. `baseline`:
+    'own' (each run's speedup over its own serial) or 'first' (over the first run's serial: a slower single thread
+    shows)."""
+    import textwrap
+
+    from matplotlib.lines import Line2D
+
     plt = _plt()
     workloads = sorted(set().union(*[set(t["workload"]) for t in tables]))
     styles = ["-", "--", ":", "-."]
-    fig, axes = plt.subplots(1, len(workloads), figsize=(7 * len(workloads), 5), squeeze=False)
+    letters = [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(tables))]
+    fig, axes = plt.subplots(1, len(workloads), figsize=(6 * len(workloads) + 2.5, 5.5), squeeze=False)
+    shown = []
     for ax, workload in zip(axes[0], workloads):
         counts = set()
-        for i, (table, label) in enumerate(zip(tables, labels)):
+        first = tables[0][(tables[0]["workload"] == workload) & (tables[0]["variant"] == BASELINE_VARIANT)]
+        for i, table in enumerate(tables):
             part = table[table["workload"] == workload]
             counts |= set(part["workers"])
+            if baseline == "first":
+                if first.empty:
+                    continue
+                speedup = part["scale"] * first["median_s"].iloc[0] / part["median_s"]
+            else:
+                speedup = part["speedup"]
             for variant in _variants(part):
-                v = part[part["variant"] == variant].sort_values("workers")
-                ax.plot(v["workers"], v["speedup"], color=colour(variant), linestyle=styles[i % len(styles)],
-                        marker=marker(variant), markersize=4, linewidth=1.6, label=f"{variant} - {label}")
+                rows = part["variant"] == variant
+                v = part[rows].assign(y=speedup[rows]).sort_values("workers")
+                ax.plot(v["workers"], v["y"], color=colour(variant), linestyle=styles[i % len(styles)],
+                        marker=marker(variant), markersize=4, linewidth=1.6)
+                if variant not in shown:
+                    shown.append(variant)
         counts = sorted(counts)
         ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1)
         _workers_axis(ax, counts)
-        ax.set_ylabel("speedup over its own serial (x)")
+        ax.set_ylabel("speedup over run A's serial (x)" if baseline == "first" else "speedup over each run's own serial (x)")
         ax.set_ylim(bottom=0)
         ax.set_title(workload)
-        ax.legend(fontsize=7, loc="upper left")
-    fig.suptitle("compare: " + " vs ".join(labels), fontsize=11)
-    fig.tight_layout()
-    paths = _finish(fig, out, "compare")
-    return paths
+    variant_handles = [Line2D([], [], color=colour(v), marker=marker(v), label=v) for v in shown]
+    run_handles = [Line2D([], [], color="#333333", linestyle=styles[i % len(styles)], label=f"run {letters[i]}")
+                   for i in range(len(tables))]
+    fig.legend(handles=variant_handles, loc="upper left", bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.9),
+               fontsize=8, title="variant", frameon=False)
+    fig.legend(handles=run_handles, loc="lower left", bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.25),
+               fontsize=8, title="run", frameon=False)
+    width = int(fig.get_figwidth() * 12)  # characters of 9-point text across the figure
+    key = "\n".join(textwrap.fill(f"{letters[i]}: {label}", width) for i, label in enumerate(labels))
+    which = ("baseline: run A's serial (a slower single thread shows)" if baseline == "first"
+             else "baseline: each run's own serial")
+    fig.suptitle(textwrap.fill("compare, " + which, width), fontsize=11)
+    fig.text(0.01, 0.01, key, fontsize=8, va="bottom", ha="left")
+    lines = key.count("\n") + 1
+    fig.tight_layout(rect=(0, 0.04 + 0.035 * lines, 1 - 2.4 / fig.get_figwidth(), 0.93))
+    return _finish(fig, out, "compare")
 
 
 STATE_COLOURS = {"running": "#2e8b57", "waiting for a core": "#e69f00", "blocked": "#d9d9d9"}

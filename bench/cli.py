@@ -182,7 +182,7 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     from . import render
 
-    paths = render.compare(args.runs, args.out)
+    paths = render.compare(args.runs, args.out, args.baseline)
     table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
     for (run, base), part in table.groupby(["run", "base"], sort=False):
         print(f"{run} vs {base}: {render.verdict_summary(part)}")
@@ -272,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare = sub.add_parser("compare", help="overlay runs from other machines or interpreters on one chart")
     compare.add_argument("runs", nargs="+", metavar="RUN")
     compare.add_argument("--out", default="results/compare", help="folder for compare.png/svg/csv")
+    compare.add_argument("--baseline", default="own", choices=("own", "first"),
+                         help="the chart's speedups: over each run's own serial (default), or over the first run's "
+                              "serial, so a slower single thread shows")
     compare.set_defaults(func=cmd_compare)
 
     imp = sub.add_parser("import", help="turn pytest-benchmark JSON (make bench-pytest) into a gilbench run folder")

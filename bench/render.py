@@ -141,7 +141,7 @@ def run_label(frame) -> str:
     return f"{row['host']}, Python {row['python_version']}{'t' if ft else ''} ({gil})"
 
 
-def compare(targets: list, out) -> list[Path]:
+def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     """Overlay runs on one chart per workload; per cell, the time ratio to the first run given with its interval and
     a verdict (compare.csv, compare.md); and the speedup curves side by side (speedups.csv). Runs keep the order
     given (within one run, its interpreters in the order it ran them)."""
@@ -180,7 +180,9 @@ def compare(targets: list, out) -> list[Path]:
     if out.exists() and not out.is_dir():
         raise UsageError(f"compare --out {str(out)!r} is not a folder")
     out.mkdir(parents=True, exist_ok=True)
-    written = charts.chart_compare(tables, labels, out)
+    if baseline not in BASELINES:
+        raise UsageError(f"--baseline {baseline!r} is not one of {', '.join(BASELINES)}")
+    written = charts.chart_compare(tables, labels, out, baseline)
     table = pd.concat(verdicts)
     path = storage.atomic_write(out / "compare.csv", None,
                                 lambda tmp: table.drop(columns=["params"]).to_csv(tmp, index=False, float_format="%.4g"))
@@ -199,6 +201,7 @@ def compare(targets: list, out) -> list[Path]:
 
 
 last_compare = None
+BASELINES = ("own", "first")  # compare's chart: each run's own serial, or the first run's
 
 
 def compare_lines(table) -> list[str]:
