@@ -136,7 +136,13 @@ def resolve(name: str) -> Workload:
     except UsageError:
         raise
     except Exception as exc:  # the user's module failed to import: say why, in one line
-        raise UsageError(f"cannot import workload {ref!r}: {type(exc).__name__}: {exc}") from None
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and exc.name:  # a package the workload imports is not installed
+            from .interpreters import PIP_NAMES
+
+            top = exc.name.split(".")[0]
+            hint = f"; install it with: {sys.executable} -m pip install {PIP_NAMES.get(top, top)}"
+        raise UsageError(f"cannot import workload {ref!r}: {type(exc).__name__}: {exc}{hint}") from None
     missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
     if missing:
         raise UsageError(f"workload {ref!r} lacks {', '.join(missing)} (the protocol needs {', '.join(REQUIRED)})")

@@ -58,3 +58,16 @@ def test_oversubscribed_counts_are_fitted_only_when_asked(tmp_path):
     asked = analysis.summarize(frame, fit_oversubscribed=True).set_index(["variant", "workers"])
     assert not plain.loc[("threading", 4), "fitted"] and plain.loc[("threading", 2), "fitted"]
     assert asked.loc[("threading", 4), "fitted"] and asked.loc[("threading", 4), "fitted_counts"] == 3
+
+
+def test_a_workload_whose_import_is_missing_says_what_to_install(tmp_path):
+    import sys
+
+    from gilbench import registry
+
+    module = tmp_path / "needs_pkg.py"
+    module.write_text("import gilbench_no_such_package_xyz\n")
+    with pytest.raises(UsageError, match=r"No module named 'gilbench_no_such_package_xyz'; install it with: .* -m "
+                                         r"pip install gilbench_no_such_package_xyz") as caught:
+        registry.resolve(str(module))
+    assert sys.executable in str(caught.value) and "\n" not in str(caught.value)
