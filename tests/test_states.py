@@ -14,7 +14,7 @@ import pytest
 from gilbench import sampler, states, storage
 
 pytestmark = pytest.mark.skipif(sampler.available() is not None, reason=str(sampler.available()))
-from tests.test_interpreters import FT, needs_ft  # noqa: E402 - one way to find a free-threaded Python
+from tests.pythons import FT, needs_ft  # noqa: E402 - one way to find a free-threaded Python
 
 
 def test_a_run_queue_wait_is_given_to_the_runnable_time_before_it():
