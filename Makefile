@@ -7,6 +7,9 @@ RUN ?= results/latest
 # Extra options for `gilbench run`, e.g. make bench BENCH_ARGS="--size quick --workers 1,2,4"
 BENCH_ARGS ?=
 PYTEST_ARGS ?=
+# make test runs the tests in parallel (pytest-xdist): TEST_WORKERS=0 for one process. Tests sharing a
+# module-scoped run share a worker; tests marked quiet wait until nothing else runs (tests/conftest.py).
+TEST_WORKERS ?= auto
 
 # make bench-ft PYTHON_FT=/path/to/python3.13t: the same matrix under this and a free-threaded Python
 PYTHON_FT ?=
@@ -104,7 +107,7 @@ bench-all: $(DIST_STAMP)
 	$(BIN)/gilbench run --variants all $(BENCH_ARGS)
 
 test: $(DIST_STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(FT_VENV) results/runs results/latest .pytest_cache

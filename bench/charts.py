@@ -509,19 +509,26 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
     panels = pick_states(summary_part, usable)
     if not panels or trace_part is None or trace_part.empty:
         return []
+
+    def sampled(variant, n):  # a cell shorter than a few readings may end before the sampler saw a worker
+        return trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
+
+    panels = [(variant, n) for variant, n in panels if not sampled(variant, n).empty]
+    if not panels:
+        return []
     plt = _plt()
     from matplotlib.patches import Patch
 
     heights = []
     for variant, n in panels:
-        mine = trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
+        mine = sampled(variant, n)
         heights.append(max(1, mine.groupby(["pid", "thread_id"]).ngroups))
     fig, axes = plt.subplots(len(panels), 1, figsize=(11, 1.6 + sum(0.32 * h + 0.9 for h in heights)),
                              squeeze=False, gridspec_kw={"height_ratios": [h + 2 for h in heights]},
                              layout="constrained")  # room for the two-line title at any number of rows
     for ax, (variant, n) in zip(axes[:, 0], panels):
         row = summary_part[(summary_part["variant"] == variant) & (summary_part["workers"] == n)].iloc[0]
-        mine = trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
+        mine = sampled(variant, n)
         starts = mine.groupby(["pid", "thread_id"])["start_s"].min().sort_values()
         lanes = {key: i for i, key in enumerate(starts.index)}
         window = STATE_WINDOW_SWITCHES * float(row["switch_interval_s"])

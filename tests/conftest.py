@@ -1,15 +1,29 @@
-"""Shared fixtures. The session fixture fails the suite if any child process outlives the tests."""
+"""Shared fixtures. The session fixture fails the suite if any child process outlives the tests.
+
+Parallel runs (`make test` runs `pytest -n auto`, pytest-xdist): tests that share a module- or session-scoped
+fixture run in one worker, so the fixture is built once (pytest_xdist_make_scheduler below); tests marked `quiet` run one at a time with no other
+test running anywhere (a lock shared by the workers) after a check that the machine is quiet, and a failure of
+theirs while other programs took CPU is reported as a skip that says so. See "Quiet tests" below.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import math
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+
+from gilbench import accounting
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -56,12 +70,34 @@ def _has_marker(proc, marker):
 
 
 def gilbench(*args, env=None, timeout=600, cwd=None):
-    """Run the CLI as a user would, in a subprocess."""
+    """Run the CLI as a user would, in a subprocess.
+
+    A `run` re-runs no disturbed repetition unless the test says --reruns: its rows are the ones it asked for on a
+    busy machine too, and tests running side by side (each one's CPU is "other programs" to the others) do not
+    triple each other's work. Disturbance and its re-runs are tested in tests/test_disturbance.py."""
+    args = [str(a) for a in args]
+    if args[:1] == ["run"] and not {"--reruns", "--resume"} & set(args):
+        args.append("--reruns=0")
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "gilbench", *map(str, args)], capture_output=True, text=True,
+        [sys.executable, "-m", "gilbench", *args], capture_output=True, text=True,
         timeout=timeout, env=full_env, cwd=cwd or ROOT,
     )
+
+
+def wait_for_rows(out: Path, n: int, proc, timeout: float = 60) -> Path:
+    """Wait until the run started into `out` has written `n` rows to its results.csv (a run's own progress, not a
+    guess of how long it takes); fails if the run ends first. Returns the run folder."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        latest = Path(out) / "latest"
+        results = latest / "results.csv"
+        if results.exists() and results.read_text().count("\n") > n:
+            return latest.resolve()
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before writing {n} rows: {proc.communicate()}")
+        time.sleep(0.02)
+    pytest.fail(f"{out} never reached {n} rows in {timeout} s")
 
 
 @pytest.fixture
@@ -103,3 +139,161 @@ def full_disk_dir(tmp_path):
         pass
     yield path
     subprocess.run(["umount", str(path)], check=True)
+
+
+# --- Quiet tests -------------------------------------------------------------------------------------
+# A test marked `quiet` asserts something that other programs' CPU use would change (thread states, which
+# repetitions a burner disturbed). Under pytest-xdist every other test holds a shared lock while it runs and a
+# quiet test holds it exclusively (a gate lock first, so waiting quiet tests are not starved by new shared
+# holders); consecutive quiet tests of one worker keep it. Quiet tests are queued last. Before each one, gilbench's
+# own accounting (bench/accounting.py: all CPUs' busy time from /proc/stat less this process tree's rusage)
+# measures what other programs took over PROBE_S; above QUIET_CORES it waits PROBE_S and measures once more, then
+# skips with the figures. A quiet test that fails while other programs took more than QUIET_CORES over its own
+# run is reported as skipped with that figure and the failure, never as passed.
+
+QUIET_CORES = 0.1  # the default --disturbance-threshold: what gilbench itself calls a disturbed repetition
+PROBE_S = 0.5  # one USER_HZ tick (10 ms) over 0.5 s resolves 0.02 cores, well below QUIET_CORES
+LOCKS_ENV = "GILBENCH_TEST_LOCKS"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        folder = tempfile.mkdtemp(prefix="gilbench-test-locks-")  # the workers inherit it
+        os.environ[LOCKS_ENV] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def _shared_fixture_group(item):
+    """The first module/session-scoped fixture of this test's own (not pytest's): tests sharing it share a worker."""
+    for name in item.fixturenames:
+        for fixturedef in (item._fixtureinfo.name2fixturedefs.get(name) or ())[-1:]:
+            if fixturedef.scope != "function" and (fixturedef.baseid or "").startswith("tests") \
+                    and name != "no_orphan_processes":
+                return f"{name}@{fixturedef.baseid}"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """An order: tests with a shared fixture and slow ones first (the long ones start early), quiet ones last (they
+    wait for a moment when nothing else runs); and, for the parallel scheduler below, each test's work unit."""
+    def rank(item):
+        if item.get_closest_marker("quiet"):
+            return 2
+        return 0 if item.get_closest_marker("slow") or _shared_fixture_group(item) else 1
+
+    items.sort(key=rank)  # stable: collection order within each rank
+    folder = os.environ.get(LOCKS_ENV)
+    if folder and hasattr(config, "workerinput"):
+        units = {item.nodeid: "quiet" if item.get_closest_marker("quiet") else _shared_fixture_group(item)
+                 for item in items}
+        path = Path(folder) / f"units-{config.workerinput['workerid']}.json"
+        path.with_suffix(".tmp").write_text(json.dumps({k: v for k, v in units.items() if v}))
+        path.with_suffix(".tmp").replace(path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's load scheduling in work units: the tests sharing a module- or session-scoped fixture are one
+    unit, so one worker builds it once; all quiet tests are one unit; every other test is a unit of its own. Units
+    go out in collection order (the order above). (Ours rather than --dist loadgroup: that one marks a group by
+    rewriting a test's node id, which pytest 9.2 no longer lets a plugin do.)"""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # keep the order: long units first, the quiet one last
+    folder = Path(os.environ[LOCKS_ENV])
+
+    class UnitScheduling(LoadScopeScheduling):
+        units: dict | None = None
+
+        def _split_scope(self, nodeid):
+            if self.units is None:  # read once every worker has collected (scheduling starts then)
+                self.units = {}
+                for path in sorted(folder.glob("units-*.json")):
+                    self.units.update(json.loads(path.read_text()))
+            return self.units.get(nodeid) or nodeid
+
+    return UnitScheduling(config, log)
+
+
+def _other_cores(before, after) -> float:
+    usage = accounting.between(before, after)
+    taken = usage.other_cores + usage.steal_cores
+    return taken if taken == taken else math.nan
+
+
+def _probe() -> float:
+    before = accounting.snapshot()
+    time.sleep(PROBE_S)  # a measuring window, not a synchronisation
+    return _other_cores(before, accounting.snapshot())
+
+
+@contextlib.contextmanager
+def _machine_lock(item, nextitem):
+    folder = os.environ.get(LOCKS_ENV) if hasattr(item.config, "workerinput") else None
+    if not folder:
+        yield
+        return
+    quiet = item.get_closest_marker("quiet") is not None
+    state = item.config.stash.setdefault(_HELD, {})
+    if quiet and "files" in state:  # the previous quiet test of this worker kept it
+        files = state.pop("files")
+    else:
+        files = [open(os.path.join(folder, name), "a+") for name in ("gate", "tests")]
+        gate, tests = files
+        if quiet:
+            fcntl.flock(gate, fcntl.LOCK_EX)
+            fcntl.flock(tests, fcntl.LOCK_EX)
+        else:
+            fcntl.flock(gate, fcntl.LOCK_SH)
+            fcntl.flock(tests, fcntl.LOCK_SH)
+            fcntl.flock(gate, fcntl.LOCK_UN)
+    try:
+        yield
+    finally:
+        if quiet and nextitem is not None and nextitem.get_closest_marker("quiet"):
+            state["files"] = files
+        else:
+            for fh in files:
+                fh.close()  # closing releases the locks
+
+
+_HELD = pytest.StashKey[dict]()
+_QUIET_START = pytest.StashKey[object]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    with _machine_lock(item, nextitem):
+        return (yield)
+
+
+@pytest.fixture(autouse=True)
+def _quiet_machine(request):
+    """For a `quiet` test: a quiet machine first, or a skip that says how busy it was."""
+    if request.node.get_closest_marker("quiet") is None or accounting.unavailable() is not None:
+        yield
+        return
+    taken = _probe()
+    if taken > QUIET_CORES:
+        taken = min(taken, _probe())  # once more: a moment's load (a cron job, a compiler) may have passed
+    if taken > QUIET_CORES:
+        pytest.skip(f"needs a quiet machine: other programs took {taken:.2f} cores (threshold {QUIET_CORES}) "
+                    f"in two {PROBE_S} s checks before the test")
+    request.node.stash[_QUIET_START] = accounting.snapshot()
+    yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    start = item.stash.get(_QUIET_START, None)
+    if call.when == "call" and report.failed and start is not None:
+        taken = _other_cores(start, accounting.snapshot())
+        if taken > QUIET_CORES:
+            first = str(report.longrepr).strip().splitlines()[-1:] or [""]
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0,
+                               f"Skipped: needs a quiet machine: other programs took {taken:.2f} cores while it "
+                               f"ran (threshold {QUIET_CORES}); it failed with: {first[0][:300]}")
+    return report

@@ -52,8 +52,10 @@ def test_results_have_every_cell_and_repetition(smoke_run):
     assert (frame["total_s"] - frame["startup_s"] - frame["compute_s"]).abs().max() < 1e-6
     assert (frame["busy_cores"] > 0).all() and (frame["peak_rss_mb"] > 0).all()
     assert (frame["start_method"] == "fork").all() and frame["run_id"].nunique() == 1
-    procs = frame[frame["variant"].isin(["multiprocessing", "process-pool", "ceiling"])]
+    procs = frame[frame["variant"].isin(["multiprocessing", "ceiling"])]  # static slices: a process per worker
     assert (procs["worker_processes"] == procs["workers"]).all()
+    pool = frame[frame["variant"] == "process-pool"]  # a pool's first ready worker may take both smoke tasks
+    assert ((pool["worker_processes"] >= 1) & (pool["worker_processes"] <= pool["workers"])).all()
 
 
 def test_tasks_csv_matches_results(smoke_run):

@@ -26,8 +26,11 @@ def marked_env(marker):
     return dict(os.environ, GILBENCH_TEST_MARKER=marker)
 
 
+# No re-runs of disturbed repetitions (--reruns 0): these runs count their rows, on a busy machine too; tests run side
+# by side disturb each other. Disturbance is tested in tests/test_disturbance.py.
 def run(args, marker, timeout=120):
-    return subprocess.run([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", "--reruns", "0",
+                           *map(str, args)],
                           capture_output=True, text=True, env=marked_env(marker), cwd=ROOT, timeout=timeout)
 
 
@@ -112,7 +115,7 @@ def last_attempts(frame):
 def _start_slow_run(out, marker, repeat=3):
     args = ["--workloads", FAULTY, "--variants", "serial,threading,multiprocessing,process-pool", "--workers", "1,2",
             "--repeat", str(repeat), "--size", "smoke", "--param", "fault=slow", "--param", "fault_task=0",
-            "--out", out, "--seed", "1"]
+            "--out", out, "--seed", "1", "--reruns", "0"]  # 7 cells x (warm-up + repeat) rows exactly
     ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731 - as `cmd &` in a script
     proc = subprocess.Popen([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=marked_env(marker), cwd=ROOT,

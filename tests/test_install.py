@@ -8,7 +8,6 @@ the tool environment's.
 
 from __future__ import annotations
 
-import glob
 import os
 import subprocess
 import sys
@@ -19,12 +18,11 @@ import pytest
 
 from gilbench import storage
 from tests.conftest import ROOT
+from tests.pythons import other_cpython
 
 pytestmark = pytest.mark.slow
 
 DECOY = "raise ImportError('the user\\'s own {name} package was imported instead of gilbench\\'s')\n"
-OTHER_PYTHONS = sorted(glob.glob("/root/.pyenv/versions/3.1[23].*/bin/python3.1[23]")) + sorted(
-    glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[23].*/bin/python3.1[23]")))
 
 # A workload that runs count's tasks and, in the cell process, fails if anything came from the
 # tool environment (other than gilbench's own files, which a cell is meant to see).
@@ -81,6 +79,16 @@ def user_folder(tmp_path):
     return tmp_path
 
 
+def wheel_version(wheel) -> str:
+    """The Version field of the wheel's own METADATA."""
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as archive:
+        meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        return next(line.split(":", 1)[1].strip() for line in archive.read(meta).decode().splitlines()
+                    if line.startswith("Version:"))
+
+
 def test_the_wheel_holds_one_distinctive_package(installed):
     import zipfile
 
@@ -95,7 +103,7 @@ def test_the_wheel_holds_one_distinctive_package(installed):
 
 
 def test_installed_gilbench_runs_from_a_folder_that_shadows_its_names(installed, user_folder, no_stray_cells):
-    venv, _ = installed
+    venv, wheel = installed
     env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells, PYTHONPATH=str(user_folder / "lib"))
     proc = subprocess.run([str(venv / "bin" / "gilbench"), "run", "--size", "smoke", "--repeat", "1", "--workers",
                            "1,2", "--no-progress", "--out", "out"], cwd=user_folder, env=env,
@@ -104,13 +112,15 @@ def test_installed_gilbench_runs_from_a_folder_that_shadows_its_names(installed,
     frame = storage.load_results(user_folder / "out" / "latest")
     assert frame["ok"].all(), frame.loc[~frame["ok"], "error"].tolist()
     assert set(frame["workload"]) == {"count", "thumbnail"}
-    assert (frame["harness_commit"] == "gilbench 0.2.0").all()  # from the package's metadata, not git
+    assert (frame["harness_commit"] == f"gilbench {wheel_version(wheel)}").all()  # the package's metadata, not git
 
 
-@pytest.mark.skipif(not OTHER_PYTHONS, reason="needs another CPython (pyenv's 3.12 or 3.13) on this machine")
 def test_another_interpreter_sees_gilbench_and_its_own_packages_only(installed, user_folder, no_stray_cells):
+    """Another CPython: GILBENCH_PYTHON_313 or python3.12-3.14 on PATH, else the base interpreter of this test
+    environment (tests/pythons.py); none of them may see the tool environment's packages."""
     venv, _ = installed
-    other = OTHER_PYTHONS[0]
+    other = other_cpython()
+    assert other and not other.startswith(str(venv))
     env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells, GILBENCH_TOOL_ENV=str(venv), PYTHONPATH=str(user_folder / "lib"))
     proc = subprocess.run([str(venv / "bin" / "gilbench"), "run", "--python", other, "--workloads", "probe.py",
                            "--variants", "serial,thread-pool,process-pool", "--workers", "2", "--size", "smoke",

@@ -1,42 +1,21 @@
 """Other interpreters: validation, GIL state seen in the workers, subinterpreters.
 
-Free-threaded tests run when an interpreter is found (GILBENCH_PYTHON_FT, or the path the
-shared build script uses) and are skipped with the reason otherwise; .ci/run builds one.
+Free-threaded tests run when an interpreter is found (GILBENCH_PYTHON_FT, or python3.13t/python3.14t on
+PATH; tests/pythons.py) and are skipped with the reason otherwise; .ci/run builds one.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import sysconfig
-from pathlib import Path
 
 import pytest
 
 from gilbench import cli, storage
 from tests.conftest import gilbench
-
-FT_CANDIDATES = [os.environ.get("GILBENCH_PYTHON_FT", ""), "/opt/python-ft/bin/python3.13t",
-                 "/opt/python-ft/bin/python3.14t", shutil.which("python3.14t") or "", shutil.which("python3.13t") or ""]
-PY313_CANDIDATES = [os.environ.get("GILBENCH_PYTHON_313", ""),
-                    *sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.13*/bin/python3.13")),
-                    "/usr/bin/python3.13", "/usr/local/bin/python3.13"]
-
-
-def _first(paths):
-    """The first candidate that exists and really runs (a pyenv shim may exist and fail)."""
-    for path in paths:
-        if path and os.access(path, os.X_OK):
-            if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
-                return path
-    return None
-
-
-FT = _first(FT_CANDIDATES)
-needs_ft = pytest.mark.skipif(FT is None, reason="no free-threaded Python (set GILBENCH_PYTHON_FT, or build one "
-                                                  "with ../shared/tools/build-python-ft.sh)")
+from tests.pythons import FT, cpython_313, needs_ft
 
 
 def test_missing_interpreter(capsys):
@@ -138,9 +117,10 @@ def test_gil_silently_re_enabled_by_an_extension_is_detected(tmp_path):
 
 @pytest.fixture(scope="module")
 def py313_with_backport(tmp_path_factory):
-    base = _first(PY313_CANDIDATES)
+    base = cpython_313()
     if base is None:
-        pytest.skip("no Python 3.13 found (pyenv's, or GILBENCH_PYTHON_313) for the interpreters-pep-734 backport")
+        pytest.skip("no Python 3.13 found (set GILBENCH_PYTHON_313, or put python3.13 on PATH) for the "
+                    "interpreters-pep-734 backport")
     venv = tmp_path_factory.mktemp("py313") / "venv"
     subprocess.run([base, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "interpreters-pep-734"],

@@ -180,3 +180,30 @@ def test_compare_with_nothing_in_common_fails(tmp_path, capsys):
                                    row("process-pool", 2, 0.5, host="server", workload="mandelbrot")])
     assert cli.main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 2
     assert "no cell in common" in capsys.readouterr().err
+
+
+def test_state_chart_leaves_out_a_traced_cell_whose_workers_the_sampler_never_saw(tmp_path):
+    """A cell shorter than a few of the sampler's readings can end before any worker thread is read (smoke size):
+    its panel is left out, the others are drawn; with no worker seen anywhere there is no state chart at all."""
+    import pandas as pd
+
+    summary = pd.DataFrame([{"variant": v, "workers": 2, "unavailable": "", "switch_interval_s": 0.005,
+                             "interval_s": 0.001, "sampler_cpu_share": 0.2, "running_share": 0.5,
+                             "waiting_share": 0.0, "blocked_share": 0.5, "handoffs_per_s": 200.0}
+                            for v in ("threading", "multiprocessing")])
+    rows = [{"variant": "threading", "workers": 2, "pid": 10, "thread_id": tid, "worker": True, "state": state,
+             "start_s": 0.001 * k, "end_s": 0.001 * (k + 1)}
+            for tid in (11, 12) for k, state in enumerate(["running", "blocked"] * 5)]
+    rows.append({"variant": "multiprocessing", "workers": 2, "pid": 20, "thread_id": 20, "worker": False,
+                 "state": "blocked", "start_s": 0.0, "end_s": 0.01})  # the cell's main thread only
+    trace = pd.DataFrame(rows)
+    assert charts.pick_states(summary, 2) == [("threading", 2), ("multiprocessing", 2)]
+    paths = charts.chart_states(summary, trace, tmp_path, "count", "count", 2)
+    assert [p.name for p in paths if p.suffix == ".png"] == ["states-count.png"]
+    with charts.collect() as figures:
+        charts.chart_states(summary, trace, tmp_path, "count", "count", 2)
+    titles = [ax.get_title(loc="left") for ax in figures["states-count"].axes]
+    assert len(titles) == 1 and titles[0].startswith("threading, 2 workers")
+    unseen = trace[trace["variant"] == "threading"].assign(worker=False)
+    assert charts.chart_states(summary, pd.concat([unseen, trace.iloc[-1:]]), tmp_path / "none", "count", "count",
+                               2) == []

@@ -1,6 +1,7 @@
 """pytest-benchmark JSON -> gilbench run folder: same schema, same numbers."""
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import fields
@@ -20,6 +21,8 @@ def pytest_json(tmp_path_factory):
          "-k", "count-serial-1 or count-process-pool-2", "--benchmark-enable", "--benchmark-only",
          "--gilbench-rounds", "3", "--gilbench-warmup-rounds", "1", f"--benchmark-json={out}"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
+        # a pytest of its own, not a pytest-xdist worker (pytest-benchmark disables itself inside one)
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out

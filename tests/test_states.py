@@ -14,7 +14,20 @@ import pytest
 from gilbench import sampler, states, storage
 
 pytestmark = pytest.mark.skipif(sampler.available() is not None, reason=str(sampler.available()))
-from tests.test_interpreters import FT, needs_ft  # noqa: E402 - one way to find a free-threaded Python
+from tests.conftest import QUIET_CORES  # noqa: E402
+from tests.pythons import FT, needs_ft  # noqa: E402 - one way to find a free-threaded Python
+
+# Of a share: readings 1 ms apart over a 0.8 s window (about 800 per thread), and the first and last interval of
+# each thread, which the window cuts. Two spinning processes on a quiet 2-CPU VM measured 0.98-1.00 running.
+SAMPLING_MARGIN = 0.05
+
+
+def running_floor(workers: int, sampler_share: float) -> float:
+    """The share of their time `workers` spinning workers must spend running, on a machine checked to be quiet:
+    the usable CPUs less what the sampler used (it reads /proc every 1 ms, on one of the same CPUs) and less what
+    the quiet check lets other programs take (QUIET_CORES), shared by the workers; at most all of their time."""
+    cpus = len(os.sched_getaffinity(0))
+    return min(1.0, (cpus - sampler_share - QUIET_CORES) / workers) - SAMPLING_MARGIN
 
 
 def test_a_run_queue_wait_is_given_to_the_runnable_time_before_it():
@@ -33,7 +46,7 @@ def test_a_run_queue_wait_is_given_to_the_runnable_time_before_it():
 
 def _watch(code: str, python: str = sys.executable):
     """Run `code` in a fresh process and sample it from another one (python -m gilbench.sampler), as --trace does;
-    returns {(pid, tid): spans} and the sampled process's pid."""
+    returns {(pid, tid): spans}, the sampled process's pid and the share of one core the sampler used."""
     with subprocess.Popen([python, "-c", textwrap.dedent(code)]) as proc:
         out = Path(f"/tmp/gilbench-test-states-{proc.pid}.json")
         try:
@@ -45,7 +58,7 @@ def _watch(code: str, python: str = sys.executable):
             proc.kill()
             out.unlink(missing_ok=True)
     assert data["samples"], "the sampler read nothing"
-    return states.classify(data["samples"]), proc.pid
+    return states.classify(data["samples"]), proc.pid, data["cpu_s"] / data["wall_s"]
 
 
 def _workers(threads, root, processes=False):
@@ -70,16 +83,19 @@ SPIN_THREADS = """
 """
 
 
+@pytest.mark.quiet
 def test_two_threads_spinning_under_the_gil_take_turns():
-    threads, root = _watch(SPIN_THREADS.format(n=2))
+    threads, root, _ = _watch(SPIN_THREADS.format(n=2))
     workers = _workers(threads, root)
     assert len(workers) == 2
     window = _window(threads, workers)
-    for key in workers:  # each blocked about half of the time
-        one = states.summarize(threads, {key}, window)
-        assert 0.25 < one["blocked_share"] < 0.75, one
+    for key in workers:  # one GIL, two threads: each blocked about half of the time (measured 0.48-0.49); a quarter
+        one = states.summarize(threads, {key}, window)  # either side for uneven turns (a woken thread may wait
+        assert 0.25 < one["blocked_share"] < 0.75, one  # longer than one switch interval for its turn)
     both = states.summarize(threads, workers, window)
-    assert both["handoffs_per_s"] > 40  # one every switch interval (5 ms): about 150-200 per second
+    # one hand-off every switch interval (5 ms) is 200 per second at most (measured 170); 40 is a turn of 25 ms on
+    # average, five switch intervals, which the forced switch does not let a thread keep on a quiet machine
+    assert both["handoffs_per_s"] > 40
     # alternating: seldom both running at the same reading
     series = [{round(s, 4): st for s, _, st in threads[k]} for k in workers]
     common = set(series[0]) & set(series[1])
@@ -87,6 +103,7 @@ def test_two_threads_spinning_under_the_gil_take_turns():
     assert together < 0.2 * len(common)
 
 
+@pytest.mark.quiet
 def test_two_processes_spinning_both_run():
     code = """
         import multiprocessing, time
@@ -99,21 +116,23 @@ def test_two_processes_spinning_both_run():
             [p.start() for p in ps]
             [p.join() for p in ps]
     """
-    threads, root = _watch(code)
+    threads, root, sampler_share = _watch(code)
     workers = _workers(threads, root, processes=True)
     assert len(workers) == 2
     summary = states.summarize(threads, workers, _window(threads, workers))
-    assert summary["running_share"] > 0.7 and summary["blocked_share"] < 0.1, summary
+    assert summary["running_share"] > running_floor(2, sampler_share), (summary, sampler_share)
+    assert summary["blocked_share"] < 0.1, summary
     assert summary["handoffs_per_s"] < 20
 
 
+@pytest.mark.quiet
 def test_a_sleeping_thread_is_blocked():
     code = """
         import threading, time
         t = threading.Thread(target=time.sleep, args=(0.5,))
         t.start(); t.join()
     """
-    threads, root = _watch(code)
+    threads, root, _ = _watch(code)
     workers = _workers(threads, root)
     assert len(workers) == 1
     key = next(iter(workers))
@@ -122,6 +141,7 @@ def test_a_sleeping_thread_is_blocked():
     assert summary["blocked_share"] > 0.9, summary
 
 
+@pytest.mark.quiet
 def test_more_processes_than_cpus_wait_for_a_core():
     n = 2 * len(os.sched_getaffinity(0))
     if n > 8:
@@ -137,23 +157,29 @@ def test_more_processes_than_cpus_wait_for_a_core():
             [p.start() for p in ps]
             [p.join() for p in ps]
     """
-    threads, root = _watch(code)
+    threads, root, _ = _watch(code)
     workers = _workers(threads, root, processes=True)
     assert len(workers) == n
     summary = states.summarize(threads, workers, _window(threads, workers))
-    assert summary["waiting_share"] > 0.25, summary  # about half: each runs while another waits
+    # n = twice the CPUs spinning: at most half of them run at a time, so while all n are up each waits for a core
+    # half of its time or more; the window also holds the staggered starts and ends, when fewer compete: half of
+    # that lower bound is left for them.
+    assert summary["waiting_share"] > 0.25, summary
     assert summary["blocked_share"] < 0.1
 
 
 @needs_ft
+@pytest.mark.quiet
 def test_free_threaded_threads_all_run_at_once():
-    threads, root = _watch(SPIN_THREADS.format(n=2), python=FT)
+    threads, root, sampler_share = _watch(SPIN_THREADS.format(n=2), python=FT)
     workers = _workers(threads, root)
     summary = states.summarize(threads, workers, _window(threads, workers))
-    assert summary["running_share"] > 0.7 and summary["blocked_share"] < 0.15, summary
+    assert summary["running_share"] > running_floor(2, sampler_share), (summary, sampler_share)
+    assert summary["blocked_share"] < 0.15, summary
 
 
 @pytest.mark.slow
+@pytest.mark.quiet
 def test_run_with_trace_writes_the_state_timeline_and_keeps_it_out_of_the_statistics(tmp_path, run_cli):
     out = tmp_path / "out"
     proc = run_cli("run", "--workloads", "count", "--variants", "serial,threading,multiprocessing", "--workers", "2",
@@ -169,7 +195,7 @@ def test_run_with_trace_writes_the_state_timeline_and_keeps_it_out_of_the_statis
     assert threads["blocked_share"] > 0.25 and threads["handoffs_per_s"] > 40
     assert 0 < threads["sampler_cpu_share"] < 1
     procs = summary[summary["variant"] == "multiprocessing"].iloc[0]
-    assert procs["running_share"] > 0.7
+    assert procs["running_share"] > running_floor(2, procs["sampler_cpu_share"]), procs.to_dict()
     assert set(trace["state"]) <= set(states.STATES) and trace["worker"].any()
     assert (run / "states-count.png").exists()
     report = (run / "report.md").read_text()
