@@ -40,14 +40,9 @@ def test_a_quiet_run_marks_nothing(tmp_path, no_stray_cells):
 
 @pytest.mark.quiet  # what it did not overlap must be quiet
 def test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again(tmp_path, no_stray_cells):
-<<<<<<< HEAD
     # a disturbed block runs again at once: the re-runs must outlast the burner (blocks here take ~0.4 s)
     proc = start_gilbench(tmp_path, no_stray_cells, "--repeat", "4", "--reruns", "8")
-    time.sleep(2.0)  # let the run get going: imports, the first repetitions
-=======
-    proc = start_gilbench(tmp_path, no_stray_cells, "--repeat", "4", "--reruns", "3")
     wait_for_rows(tmp_path, 2, proc)  # the run is going: imports done, the first repetitions written
->>>>>>> issue-24
     burner_start = time.time()
     burners = [subprocess.Popen([sys.executable, "-c", BURN.format(seconds=1.5)],
                                 env=dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)) for _ in range(2)]
