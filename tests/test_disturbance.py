@@ -99,6 +99,7 @@ def test_a_machine_that_stays_busy_keeps_marked_results_and_says_so(tmp_path, no
     assert "**Measured on a busy machine**" in report and "serial x1 (2 of 2 repetitions" in report
 
 
+@pytest.mark.quiet  # other programs' CPU is exactly what it must not see
 def test_many_gil_bound_threads_are_not_taken_for_other_programs(tmp_path, no_stray_cells):
     """Eight threads taking turns for the GIL on two cores wake each other thousands of times a second; that
     kernel work is the cell's own, not other programs' CPU, and must not mark the repetitions disturbed."""
@@ -134,6 +135,7 @@ def test_the_threshold_grows_with_the_cores_a_cell_leaves_spare():
     assert accounting.threshold_cores(0.1, 32, 16) == pytest.approx(0.1)
 
 
+@pytest.mark.quiet  # a busy machine re-runs blocks and changes how many the budget allows
 def test_repeat_auto_sizes_the_run_to_the_precision_and_says_what_it_reached(tmp_path, no_stray_cells):
     """A loose precision is met by the pilot; an impossible one runs until the budget and says so."""
     from gilbench import blocks
