@@ -32,7 +32,11 @@ def test_every_variant_runs_every_task_once(variant, workers):
     pids = {r.pid for r in ex.records}
     if variants.VARIANTS[variant].family == "processes":
         expected = len(tasks) if variant == "process-per-task" else workers  # one process per task, by design
-        assert os.getpid() not in pids and len(pids) == expected
+        assert os.getpid() not in pids
+        if variant == "process-pool":  # the pool's first ready worker may take every tiny task before the others
+            assert 1 <= len(pids) <= expected  # are up (seen on a busy machine)
+        else:
+            assert len(pids) == expected
     else:
         assert pids == {os.getpid()}
     if variant in ("threading", "multiprocessing"):  # static slices: worker k runs tasks of slice k
