@@ -52,7 +52,7 @@ class RunOptions:
     repeat: str = _opt("auto", "paired blocks per worker count (each: the serial baseline and every variant at that "
                                "count, back to back, in random order); 'auto': a pilot of 6 blocks, then as many as "
                                "each speedup needs to reach --precision, within --budget")
-    precision: str = _opt("0.10", "the relative half-width (95 %) every speedup interval should reach: with --repeat "
+    precision: str = _opt("0.10", "the relative half-width (95 %%) every speedup interval should reach: with --repeat "
                                   "auto it sizes the run, with a number it is reported as met or not")
     budget: str = _opt("180", "with --repeat auto: seconds of measuring; no round of blocks starts that would end "
                               "past it", "SECONDS")

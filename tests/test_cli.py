@@ -125,3 +125,11 @@ def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
     assert sorted({r.repeat for r in reps if not r.warmup}) == [1, 2, 3]
     no_warmup = blocks.plan(blocks.groups(cells), 3, random.Random(0), 0)
     assert not any(b.repeat <= 0 for b in no_warmup) and len(no_warmup) == 3 * 3
+
+@pytest.mark.parametrize("command", ["run", "plot", "report", "compare", "import", "list", "env"])
+def test_every_subcommand_prints_its_help(command, capsys):
+    # argparse formats each help string with %: a bare "%" in one crashed `gilbench run --help`
+    with pytest.raises(SystemExit) as exited:
+        cli.main([command, "--help"])
+    assert exited.value.code == 0
+    assert "usage: gilbench" in capsys.readouterr().out
