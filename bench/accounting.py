@@ -71,7 +71,7 @@ def _processes() -> dict:
         try:
             with open(f"/proc/{name}/stat", "rb") as fh:
                 data = fh.read()
-            fields = data[data.rindex(b")") + 2:].split()  # after "pid (comm) ": the name may hold spaces
+            fields = data[data.rindex(b")") + 2 :].split()  # after "pid (comm) ": the name may hold spaces
             if int(fields[6]) & PF_KTHREAD:
                 continue
             out[int(name)] = (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))

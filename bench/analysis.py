@@ -293,7 +293,9 @@ def information(residual: float, points: int, parameters: int) -> float:
     if points - parameters - 1 <= 0:
         return math.nan
     rss = max(residual, 1e-12 * points)
-    return points * math.log(rss / points) + 2 * parameters + 2 * parameters * (parameters + 1) / (points - parameters - 1)
+    return (
+        points * math.log(rss / points) + 2 * parameters + 2 * parameters * (parameters + 1) / (points - parameters - 1)
+    )
 
 
 def better_law(workers, speedup, p, sigma, kappa) -> str:
@@ -356,32 +358,34 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         low, high, coverage = median_interval(values)
         kept_disturbed = group["disturbed"].astype(bool) if "disturbed" in group else None
         total = group["total_s"].to_numpy(dtype=float)
-        records.append({
-            **dict(zip(CELL, key)),
-            "host": group["host"].iloc[0],
-            "python_version": group["python_version"].iloc[0],
-            "free_threaded": bool(group["free_threaded"].iloc[0]),
-            "gil_enabled": bool(group["gil_enabled"].all()),
-            "python_gil_env": str(group["python_gil_env"].iloc[0]),
-            "usable_cpus": int(group["usable_cpus"].iloc[0]),
-            "tasks": int(group["tasks"].iloc[0]),
-            "scale": int(group["scale"].iloc[0]),
-            "repeats": len(values),
-            "median_s": float(np.median(values)),
-            "min_s": float(values.min()),
-            "max_s": float(values.max()),
-            "ci_low_s": low,
-            "ci_high_s": high,
-            "ci_coverage": coverage,
-            "spread": float(np.std(np.log(values), ddof=1)) if len(values) > 1 and (values > 0).all() else math.nan,
-            "disturbed_kept": int(kept_disturbed.sum()) if kept_disturbed is not None else 0,
-            "other_cores_max": float(group["other_cores"].max()) if "other_cores" in group else math.nan,
-            "startup_s": float(group["startup_s"].median()),
-            "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
-            "busy_cores": float(group["busy_cores"].median()),
-            "cpu_s": float(group["cpu_s"].median()),
-            "peak_rss_mb": float(group["peak_rss_mb"].median()),
-        })
+        records.append(
+            {
+                **dict(zip(CELL, key)),
+                "host": group["host"].iloc[0],
+                "python_version": group["python_version"].iloc[0],
+                "free_threaded": bool(group["free_threaded"].iloc[0]),
+                "gil_enabled": bool(group["gil_enabled"].all()),
+                "python_gil_env": str(group["python_gil_env"].iloc[0]),
+                "usable_cpus": int(group["usable_cpus"].iloc[0]),
+                "tasks": int(group["tasks"].iloc[0]),
+                "scale": int(group["scale"].iloc[0]),
+                "repeats": len(values),
+                "median_s": float(np.median(values)),
+                "min_s": float(values.min()),
+                "max_s": float(values.max()),
+                "ci_low_s": low,
+                "ci_high_s": high,
+                "ci_coverage": coverage,
+                "spread": float(np.std(np.log(values), ddof=1)) if len(values) > 1 and (values > 0).all() else math.nan,
+                "disturbed_kept": int(kept_disturbed.sum()) if kept_disturbed is not None else 0,
+                "other_cores_max": float(group["other_cores"].max()) if "other_cores" in group else math.nan,
+                "startup_s": float(group["startup_s"].median()),
+                "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
+                "busy_cores": float(group["busy_cores"].median()),
+                "cpu_s": float(group["cpu_s"].median()),
+                "peak_rss_mb": float(group["peak_rss_mb"].median()),
+            }
+        )
     table = pd.DataFrame.from_records(records)
     serial = table[table["variant"] == BASELINE_VARIANT].set_index(BASELINE)
     keys = pd.MultiIndex.from_frame(table[BASELINE])
@@ -402,12 +406,30 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
                 table.at[i, "cpu_inflation_low"], table.at[i, "cpu_inflation_high"] = 1 / high, 1 / low
     # Paired blocks: the speedup and its interval from the per-block ratios (see paired_interval); an older CSV
     # without blocks: the serial and the variant medians' intervals joined (see ratio_interval).
-    paired = {metric: paired_log_ratios(rows, metric) for metric in dict.fromkeys([metric, "compute_s"])} \
-        if "block_workers" in rows and (rows["block_workers"] > 0).any() else {}
-    serial_pos = {tuple(k): i for i, k in zip(table.index, table[BASELINE].to_numpy()) if table.at[i, "variant"] == BASELINE_VARIANT}
-    columns = {name: [] for name in ("speedup_low", "speedup_high", "speedup_coverage", "speedup_blocks",
-                                     "pair_spread", "speedup_method", "compute_speedup", "compute_speedup_low",
-                                     "compute_speedup_high")}
+    paired = (
+        {metric: paired_log_ratios(rows, metric) for metric in dict.fromkeys([metric, "compute_s"])}
+        if "block_workers" in rows and (rows["block_workers"] > 0).any()
+        else {}
+    )
+    serial_pos = {
+        tuple(k): i
+        for i, k in zip(table.index, table[BASELINE].to_numpy())
+        if table.at[i, "variant"] == BASELINE_VARIANT
+    }
+    columns = {
+        name: []
+        for name in (
+            "speedup_low",
+            "speedup_high",
+            "speedup_coverage",
+            "speedup_blocks",
+            "pair_spread",
+            "speedup_method",
+            "compute_speedup",
+            "compute_speedup_low",
+            "compute_speedup_high",
+        )
+    }
     speedups = table["speedup"].to_numpy(dtype=float).copy()
     for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy())):
         key, scale = tuple(key), table.at[i, "scale"]
@@ -418,8 +440,17 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
             speedups[pos], low, high, coverage = paired_interval(x)
             c = paired_interval(paired["compute_s"].get(key, [])) if "compute_s" in paired else (math.nan,) * 4
             finite = x[np.isfinite(x)]
-            row = (low, high, coverage, len(finite), float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
-                   PAIRED_METHOD, c[0], c[1], c[2])
+            row = (
+                low,
+                high,
+                coverage,
+                len(finite),
+                float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
+                PAIRED_METHOD,
+                c[0],
+                c[1],
+                c[2],
+            )
         else:
             j = serial_pos.get(tuple(table.loc[i, BASELINE]))
             low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
@@ -429,20 +460,37 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     table["speedup"] = speedups
     for name, values in columns.items():
         table[name] = values
-    table["speedup_halfwidth"] = np.maximum(table["speedup_high"] / table["speedup"] - 1,
-                                            1 - table["speedup_low"] / table["speedup"])
+    table["speedup_halfwidth"] = np.maximum(
+        table["speedup_high"] / table["speedup"] - 1, 1 - table["speedup_low"] / table["speedup"]
+    )
     table["unstable"] = table["spread"] > UNSTABLE_SPREAD
     table["efficiency"] = table["speedup"] / table["workers"]
     strong = table["scaling"] != "weak"
-    table["karp_flatt"] = np.where(strong, karp_flatt(table["speedup"], table["workers"]), np.nan)  # a strong-scaling law
+    table["karp_flatt"] = np.where(
+        strong, karp_flatt(table["speedup"], table["workers"]), np.nan
+    )  # a strong-scaling law
     ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]
     table["ceiling_speedup"] = ceiling.reindex(pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])).to_numpy()
     table["ceiling_efficiency"] = table["speedup"] / table["ceiling_speedup"]
     for side in ("low", "high"):
         bound = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])[f"speedup_{side}"]
-        table[f"ceiling_speedup_{side}"] = bound.reindex(pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])).to_numpy()
-    for column in ("amdahl_p", "amdahl_r2", "amdahl_error", "usl_sigma", "usl_sigma_low", "usl_sigma_high", "usl_kappa",
-                   "usl_kappa_low", "usl_kappa_high", "usl_r2", "usl_error", "usl_peak_workers"):
+        table[f"ceiling_speedup_{side}"] = bound.reindex(
+            pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])
+        ).to_numpy()
+    for column in (
+        "amdahl_p",
+        "amdahl_r2",
+        "amdahl_error",
+        "usl_sigma",
+        "usl_sigma_low",
+        "usl_sigma_high",
+        "usl_kappa",
+        "usl_kappa_low",
+        "usl_kappa_high",
+        "usl_r2",
+        "usl_error",
+        "usl_peak_workers",
+    ):
         table[column] = math.nan
     table["law"] = ""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
@@ -488,8 +536,9 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"])}
         # the bootstrap normalises as the fit does: to the variant's own 1-worker rounds where it has them
         reference = by_round[list(table.index).index(one[0])] if strong and len(one) else by_round[j]
-        sigmas, kappas = bootstrap_usl(points, reference, scales if not (strong and len(one)) else
-                                       {w: 1.0 for w in scales}, rng)
+        sigmas, kappas = bootstrap_usl(
+            points, reference, scales if not (strong and len(one)) else {w: 1.0 for w in scales}, rng
+        )
         if sigmas:
             table.loc[idx, ["usl_sigma_low", "usl_sigma_high"]] = np.percentile(sigmas, [2.5, 97.5])
             table.loc[idx, ["usl_kappa_low", "usl_kappa_high"]] = low_high = np.percentile(kappas, [2.5, 97.5])
@@ -509,8 +558,10 @@ def missing_baselines(table) -> list[str]:
 def format_table(table) -> str:
     columns = ["workload", "variant", "workers", "median_s", "speedup", "interval", "busy_cores", "startup_s"]
     shown = table.copy()
-    shown["interval"] = ["" if v == BASELINE_VARIANT or not (lo == lo and hi == hi) else f"{lo:.2f}-{hi:.2f}"
-                         for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"])]
+    shown["interval"] = [
+        "" if v == BASELINE_VARIANT or not (lo == lo and hi == hi) else f"{lo:.2f}-{hi:.2f}"
+        for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"])
+    ]
     if shown["python_executable"].nunique() > 1:
         shown["python"] = [f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"])]
         columns.insert(0, "python")
@@ -528,9 +579,11 @@ def format_table(table) -> str:
     return shown.to_string(
         index=False,
         formatters={
-            "median_s": "{:.3f}".format, "speedup": lambda v: "-" if v != v else f"{v:.2f}x",
+            "median_s": "{:.3f}".format,
+            "speedup": lambda v: "-" if v != v else f"{v:.2f}x",
             "scaled_speedup": lambda v: "-" if v != v else f"{v:.2f}x",
-            "busy_cores": "{:.2f}".format, "startup_s": "{:.3f}".format,
+            "busy_cores": "{:.2f}".format,
+            "startup_s": "{:.3f}".format,
         },
     )
 
@@ -579,28 +632,43 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     if scalings and not set(measured(base_rows)["scaling"]) & set(measured(other_rows)["scaling"]):
         from .errors import UsageError
 
-        raise UsageError("compare: one run measured weak scaling and the other strong scaling: their speedups answer "
-                         "different questions (give runs of the same --scaling)")
+        raise UsageError(
+            "compare: one run measured weak scaling and the other strong scaling: their speedups answer "
+            "different questions (give runs of the same --scaling)"
+        )
 
     def cells(rows):
         kept = measured(rows)
-        return ({k: g[metric].to_numpy(dtype=float) for k, g in kept.groupby(keys, sort=False)},
-                {k: bool(g["disturbed"].astype(bool).any()) if "disturbed" in g else False
-                 for k, g in kept.groupby(keys, sort=False)})
+        return (
+            {k: g[metric].to_numpy(dtype=float) for k, g in kept.groupby(keys, sort=False)},
+            {
+                k: bool(g["disturbed"].astype(bool).any()) if "disturbed" in g else False
+                for k, g in kept.groupby(keys, sort=False)
+            },
+        )
 
     (base, base_busy), (other, other_busy) = cells(base_rows), cells(other_rows)
     records = []
     for key in [k for k in base if k in other]:
         low, high, coverage = ratio_interval(other[key], base[key])
         mark = verdict(low, high, coverage)
-        records.append({**dict(zip(keys, key)), "base_median_s": float(np.median(base[key])),
-                        "other_median_s": float(np.median(other[key])),
-                        "time_ratio": float(np.median(other[key]) / np.median(base[key])),
-                        "ratio_low": low, "ratio_high": high, "coverage": coverage, "verdict": mark,
-                        "meaning": verdict_meaning(mark, coverage),
-                        # either run kept repetitions of this cell that other programs disturbed through every re-run
-                        "busy": base_busy[key] or other_busy[key]})
+        records.append(
+            {
+                **dict(zip(keys, key)),
+                "base_median_s": float(np.median(base[key])),
+                "other_median_s": float(np.median(other[key])),
+                "time_ratio": float(np.median(other[key]) / np.median(base[key])),
+                "ratio_low": low,
+                "ratio_high": high,
+                "coverage": coverage,
+                "verdict": mark,
+                "meaning": verdict_meaning(mark, coverage),
+                # either run kept repetitions of this cell that other programs disturbed through every re-run
+                "busy": base_busy[key] or other_busy[key],
+            }
+        )
     order = list(VARIANTS)
-    records.sort(key=lambda r: (r["workload"], order.index(r["variant"]) if r["variant"] in order else len(order),
-                                r["workers"]))
+    records.sort(
+        key=lambda r: (r["workload"], order.index(r["variant"]) if r["variant"] in order else len(order), r["workers"])
+    )
     return pd.DataFrame.from_records(records)

@@ -52,9 +52,11 @@ class Run:
 
     def _repr_markdown_(self) -> str:  # what a notebook shows for a bare `run`
         env = self.environment
-        return (f"**gilbench run** `{env.get('run_id', self.folder.name)}` on {env.get('host', '?')} "
-                f"({env.get('usable_cpus', '?')} usable CPUs): {len(self.results)} repetitions, {self.failed} failed; "
-                f"folder `{self.folder}`")
+        return (
+            f"**gilbench run** `{env.get('run_id', self.folder.name)}` on {env.get('host', '?')} "
+            f"({env.get('usable_cpus', '?')} usable CPUs): {len(self.results)} repetitions, {self.failed} failed; "
+            f"folder `{self.folder}`"
+        )
 
     @property
     def analysed(self):
@@ -150,8 +152,10 @@ def options_from(**given) -> RunOptions:
     values = {}
     for name, value in given.items():
         if name not in known:
-            raise TypeError(f"gilbench.run() got an unexpected keyword argument {name!r} "
-                            f"(accepted: {', '.join(known)}, resume, log)")
+            raise TypeError(
+                f"gilbench.run() got an unexpected keyword argument {name!r} "
+                f"(accepted: {', '.join(known)}, resume, log)"
+            )
         if value is None:
             continue
         default = known[name].default if known[name].default is not MISSING else known[name].default_factory()
@@ -173,9 +177,8 @@ def run(*, resume=None, log=print, **options) -> Run:
 
 def execute(run_options: RunOptions | None, *, resume=None, log=print) -> Run:
     """run() with its options already a RunOptions (as `gilbench run` parses them), or None with `resume`."""
-    from . import environment, orchestrator, render
+    from . import environment, orchestrator, render, storage
     from . import options as opts
-    from . import storage
 
     if resume is not None:
         run_options = RunOptions.read(resume)
@@ -202,12 +205,21 @@ def execute(run_options: RunOptions | None, *, resume=None, log=print) -> Run:
 
 
 run.__signature__ = inspect.Signature(  # help(gilbench.run) and editors list the options from their one definition
-    [inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | Path | None"),
-     inspect.Parameter("log", inspect.Parameter.KEYWORD_ONLY, default=print, annotation="Callable[[str], None]")]
-    + [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
-                         default=f.default if f.default is not MISSING else None, annotation=f.type)
-       for f in fields(RunOptions)],
-    return_annotation="Run")
+    [
+        inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | Path | None"),
+        inspect.Parameter("log", inspect.Parameter.KEYWORD_ONLY, default=print, annotation="Callable[[str], None]"),
+    ]
+    + [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=f.default if f.default is not MISSING else None,
+            annotation=f.type,
+        )
+        for f in fields(RunOptions)
+    ],
+    return_annotation="Run",
+)
 
 
 def load(path) -> Run:

@@ -61,7 +61,7 @@ class Block:
     def repetitions(self) -> list[Repetition]:
         return [Repetition(cell, self.repeat, self.group.workers, self.attempt) for cell in self.cells]
 
-    def again(self, rng: random.Random) -> "Block":
+    def again(self, rng: random.Random) -> Block:
         """The same block, run again at once (a new order, the next attempt)."""
         cells = list(self.cells)
         rng.shuffle(cells)
@@ -142,8 +142,9 @@ class GroupPlan:
     @property
     def more_s(self) -> float:
         """Each cell leaves the blocks once it meets the precision; the serial cell runs in every block."""
-        return (max(0, self.blocks_needed - self.blocks_done) * self.serial_s
-                + sum(max(0, c.blocks_needed - c.blocks_done) * c.wall_s for c in self.cells))
+        return max(0, self.blocks_needed - self.blocks_done) * self.serial_s + sum(
+            max(0, c.blocks_needed - c.blocks_done) * c.wall_s for c in self.cells
+        )
 
 
 def cell_key(cell) -> tuple:
@@ -168,7 +169,9 @@ def size_groups(all_groups: list[Group], spread: dict, walls: dict, precision: f
         for cell in g.members:
             n, sd, _half = spread.get(cell_key(cell), (0, math.nan, math.nan))
             need = blocks_needed(sd, precision) if sd == sd else n  # no spread (it failed): it is not sized
-            cells.append(CellPlan(f"{cell.variant} x{cell.workers}", n, sd, need, median(walls.get(cell_key(cell), []))))
+            cells.append(
+                CellPlan(f"{cell.variant} x{cell.workers}", n, sd, need, median(walls.get(cell_key(cell), [])))
+            )
         serial_s = median(walls.get(cell_key(g.serial), [])) if g.serial is not None else 0.0
         plans.append(GroupPlan(g, cells, serial_s))
     return plans
@@ -189,13 +192,20 @@ def describe_plan(plans: list[GroupPlan], precision: float, spent_s: float, budg
         if not p.cells:
             continue
         setter = max(p.cells, key=lambda c: c.blocks_needed)
-        lines.append(f"{p.group.label}: +-{precision * 100:g} % needs ~{p.blocks_needed} blocks "
-                     f"({p.blocks_done} done; {setter.label} sets it, pair spread {setter.spread * 100:.1f} %), "
-                     f"~{p.block_s:.1f} s each while every cell is in it: ~{p.more_s:.0f} s more")
+        lines.append(
+            f"{p.group.label}: +-{precision * 100:g} % needs ~{p.blocks_needed} blocks "
+            f"({p.blocks_done} done; {setter.label} sets it, pair spread {setter.spread * 100:.1f} %), "
+            f"~{p.block_s:.1f} s each while every cell is in it: ~{p.more_s:.0f} s more"
+        )
     total = spent_s + sum(p.more_s for p in plans)
-    lines.append(f"plan: ~{total:.0f} s of measuring in all ({spent_s:.0f} s spent on the pilot; budget {budget_s:g} s)"
-                 + ("" if total <= budget_s else
-                    "; over the budget: the cells that need the most blocks will stop short of the precision"))
+    lines.append(
+        f"plan: ~{total:.0f} s of measuring in all ({spent_s:.0f} s spent on the pilot; budget {budget_s:g} s)"
+        + (
+            ""
+            if total <= budget_s
+            else "; over the budget: the cells that need the most blocks will stop short of the precision"
+        )
+    )
     return lines
 
 

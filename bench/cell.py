@@ -77,8 +77,13 @@ def failure_text(exc: BaseException) -> str:
     from .variants import TaskFailed
 
     text = str(exc) if isinstance(exc, TaskFailed) else f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
-    missing = exc.summary.split("'")[1] if isinstance(exc, TaskFailed) and exc.summary.startswith(
-        "ModuleNotFoundError: No module named '") else getattr(exc, "name", None) if isinstance(exc, ModuleNotFoundError) else None
+    missing = (
+        exc.summary.split("'")[1]
+        if isinstance(exc, TaskFailed) and exc.summary.startswith("ModuleNotFoundError: No module named '")
+        else getattr(exc, "name", None)
+        if isinstance(exc, ModuleNotFoundError)
+        else None
+    )
     if missing:
         top = missing.split(".")[0]
         text += f"; install it with: {sys.executable} -m pip install {PIP_NAMES.get(top, top)}"

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .analysis import BASELINE_VARIANT, CEILING, amdahl, usl
-from .variants import VARIANTS
 from .storage import atomic_write
+from .variants import VARIANTS
 
 UNKNOWN_COLOUR, UNKNOWN_MARKER = "#999999", "o"  # a variant in an old CSV that this gilbench does not define
 FORMATS = ("png", "svg")
@@ -51,8 +51,18 @@ def _plt():
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "font.size": 10, "axes.grid": True,
-                         "grid.alpha": 0.3, "svg.fonttype": "none", "axes.spines.top": False, "axes.spines.right": False})
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "font.size": 10,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "svg.fonttype": "none",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
     return plt
 
 
@@ -85,9 +95,18 @@ def _usable_marker(ax, usable, counts):
         ax.axvline(usable, color="#777777", linestyle=":", linewidth=1)
         # along the line, just left of it, from the top down: markers sit on the line's other worker counts
         # or below the top, so the label no longer runs into them
-        ax.annotate(f"{usable} usable CPUs", (usable, 1), xycoords=("data", "axes fraction"),
-                    xytext=(-2, -3), textcoords="offset points", fontsize=7, color="#555555", ha="right",
-                    va="top", rotation=90)
+        ax.annotate(
+            f"{usable} usable CPUs",
+            (usable, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(-2, -3),
+            textcoords="offset points",
+            fontsize=7,
+            color="#555555",
+            ha="right",
+            va="top",
+            rotation=90,
+        )
 
 
 def _dodge(k: int, n: int) -> float:
@@ -133,16 +152,28 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
     cw, cs = _ceiling(part)
     if len(cw):
-        ax.plot(cw, cs, color="#444444", linewidth=5, alpha=0.25, solid_capstyle="round",
-                label="machine ceiling (measured)")
+        ax.plot(
+            cw, cs, color="#444444", linewidth=5, alpha=0.25, solid_capstyle="round", label="machine ceiling (measured)"
+        )
     variants = _variants(part)
     drawn = set()
     for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
-        yerr = np.vstack([(v["speedup"] - v["speedup_low"]).clip(lower=0), (v["speedup_high"] - v["speedup"]).clip(lower=0)])
+        yerr = np.vstack(
+            [(v["speedup"] - v["speedup_low"]).clip(lower=0), (v["speedup_high"] - v["speedup"]).clip(lower=0)]
+        )
         dodge = _dodge(k, len(variants))  # side by side, so error bars do not hide each other
-        ax.errorbar(v["workers"] * dodge, v["speedup"], yerr=yerr, color=colour(variant), marker=marker(variant),
-                    markersize=5, linewidth=1.8, capsize=3, label=variant)
+        ax.errorbar(
+            v["workers"] * dodge,
+            v["speedup"],
+            yerr=yerr,
+            color=colour(variant),
+            marker=marker(variant),
+            markersize=5,
+            linewidth=1.8,
+            capsize=3,
+            label=variant,
+        )
         if fits:  # a fit that does not describe the data is not drawn
             drawn.add(draw_fit(ax, v, counts))
     for law, label in (("amdahl", "Amdahl fit"), ("usl", "USL fit (contention + coherency)")):
@@ -154,8 +185,11 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     if "speedup_coverage" in part and part["speedup_coverage"].notna().any():  # say what the bars are
         low = float(part.loc[part["variant"] != BASELINE_VARIANT, "speedup_coverage"].min())
         paired = "speedup_method" in part and (part["speedup_method"] == "paired-t").any()
-        ax.set_xlabel(f"workers   (bars: paired-block t interval, {low * 100:.0f} %)" if paired else
-                      f"workers   (bars: order-statistic interval, coverage >= {low * 100:.1f} %)")
+        ax.set_xlabel(
+            f"workers   (bars: paired-block t interval, {low * 100:.0f} %)"
+            if paired
+            else f"workers   (bars: order-statistic interval, coverage >= {low * 100:.1f} %)"
+        )
     ax.set_ylim(bottom=0)
     if title:
         ax.set_title(title)
@@ -166,13 +200,26 @@ def draw_efficiency(ax, part):
     ax.axhline(100, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
     c = part[part["variant"] == CEILING].sort_values("workers")
     if len(c):
-        ax.plot(c["workers"], c["efficiency"] * 100, color="#444444", linewidth=5, alpha=0.25,
-                label="machine ceiling (measured)")
+        ax.plot(
+            c["workers"],
+            c["efficiency"] * 100,
+            color="#444444",
+            linewidth=5,
+            alpha=0.25,
+            label="machine ceiling (measured)",
+        )
     variants = _variants(part)
     for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
-        ax.plot(v["workers"] * _dodge(k, len(variants)), v["efficiency"] * 100, color=colour(variant), marker=marker(variant),
-                markersize=5, linewidth=1.8, label=variant)
+        ax.plot(
+            v["workers"] * _dodge(k, len(variants)),
+            v["efficiency"] * 100,
+            color=colour(variant),
+            marker=marker(variant),
+            markersize=5,
+            linewidth=1.8,
+            label=variant,
+        )
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
     ax.set_ylabel("weak-scaling efficiency T(1) / T(N) (%)" if weak(part) else "efficiency = speedup / workers (%)")
@@ -187,8 +234,15 @@ def draw_busy(ax, part):
     variants = _variants(part)
     for k, variant in enumerate(variants):
         v = part[part["variant"] == variant].sort_values("workers")
-        ax.plot(v["workers"] * _dodge(k, len(variants)), v["busy_cores"], color=colour(variant), marker=marker(variant),
-                markersize=5, linewidth=1.8, label=variant)
+        ax.plot(
+            v["workers"] * _dodge(k, len(variants)),
+            v["busy_cores"],
+            color=colour(variant),
+            marker=marker(variant),
+            markersize=5,
+            linewidth=1.8,
+            label=variant,
+        )
     _workers_axis(ax, counts)
     _usable_marker(ax, int(part["usable_cpus"].iloc[0]), counts)
     ax.set_ylabel("busy cores (task CPU s / compute s)")
@@ -212,8 +266,11 @@ def _interpreter(row) -> str:
 
 def _label(part) -> str:
     row = part.iloc[0]
-    gil = "free-threaded, GIL off" if row["free_threaded"] and not row["gil_enabled"] else (
-        "free-threaded, GIL on" if row["free_threaded"] else "GIL")
+    gil = (
+        "free-threaded, GIL off"
+        if row["free_threaded"] and not row["gil_enabled"]
+        else ("free-threaded, GIL on" if row["free_threaded"] else "GIL")
+    )
     size = f"{row['size']} per worker, weak scaling" if row.get("scaling") == "weak" else row["size"]
     return f"{row['workload']} ({size}) - Python {row['python_version']} ({gil}), {row['host']}"
 
@@ -222,21 +279,28 @@ def groups(table):
     """One part per (workload, size, interpreter, start method); a file-name suffix tells apart
     parts of the same workload (e.g. one run under two interpreters)."""
     from .analysis import BASELINE
-
     from .registry import BUILTIN
 
     parts = [part.copy() for _, part in table.groupby(BASELINE, sort=False)]
     order = {name: i for i, name in enumerate(BUILTIN)}
-    parts.sort(key=lambda p: (order.get(p["workload"].iloc[0], len(order)), p["workload"].iloc[0],
-                              bool(p["free_threaded"].iloc[0])))
+    parts.sort(
+        key=lambda p: (
+            order.get(p["workload"].iloc[0], len(order)),
+            p["workload"].iloc[0],
+            bool(p["free_threaded"].iloc[0]),
+        )
+    )
     seen: dict[str, int] = {}
     for part in parts:
         w = part["workload"].iloc[0]
         seen[w] = seen.get(w, 0) + 1
     for part in parts:
         row = part.iloc[0]
-        part.attrs["suffix"] = "" if seen[row["workload"]] == 1 else (
-            f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}")
+        part.attrs["suffix"] = (
+            ""
+            if seen[row["workload"]] == 1
+            else (f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}")
+        )
     return parts
 
 
@@ -308,9 +372,13 @@ def _draw_bars(ax, sel, lanes, variant, cmap, norm) -> None:
     edge = len(sel) <= 60
     for lane_key, part in sel.groupby(["pid", "thread_id"]):
         lane = lanes[lane_key]
-        ax.broken_barh(list(zip(part["start_s"], part["wall_s"])), (lane - 0.35, 0.7),
-                       facecolors=[cmap(norm(v)) for v in part["cpu_share"]],
-                       edgecolors="white" if edge else "none", linewidth=0.5 if edge else 0)
+        ax.broken_barh(
+            list(zip(part["start_s"], part["wall_s"])),
+            (lane - 0.35, 0.7),
+            facecolors=[cmap(norm(v)) for v in part["cpu_share"]],
+            edgecolors="white" if edge else "none",
+            linewidth=0.5 if edge else 0,
+        )
     ax.set_yticks(range(len(lanes)))
     ax.set_yticklabels([_lane_label(variant, p, t) for p, t in lanes])
     ax.set_ylim(len(lanes) - 0.5, -0.5)
@@ -322,15 +390,16 @@ def _draw_heat(ax, sel, lanes, variant, cmap, norm) -> str:
     ran, the background shows. Returns what a row is."""
     ordered = list(lanes)
     per_row = max(1, -(-len(ordered) // MAX_LANES))
-    rows = [ordered[k:k + per_row] for k in range(0, len(ordered), per_row)]
+    rows = [ordered[k : k + per_row] for k in range(0, len(ordered), per_row)]
     row_of = {key: r for r, group in enumerate(rows) for key in group}
     end = float(sel["end_s"].max())
     edges = np.linspace(0, end, HEAT_BINS + 1)
     width = edges[1] - edges[0]
     cpu = np.zeros((len(rows), HEAT_BINS))
     busy = np.zeros((len(rows), HEAT_BINS))
-    for start, stop, share, key in zip(sel["start_s"], sel["end_s"], sel["cpu_share"],
-                                       zip(sel["pid"], sel["thread_id"])):
+    for start, stop, share, key in zip(
+        sel["start_s"], sel["end_s"], sel["cpu_share"], zip(sel["pid"], sel["thread_id"])
+    ):
         first, last = int(start // width), min(HEAT_BINS - 1, int(stop // width))
         for b in range(max(0, first), last + 1):
             overlap = min(stop, edges[b + 1]) - max(start, edges[b])
@@ -340,8 +409,14 @@ def _draw_heat(ax, sel, lanes, variant, cmap, norm) -> str:
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(busy > 0, cpu / busy, np.nan)  # the CPU share of the task time in that cell
     ax.set_facecolor("#f0f0f0")  # no task: the light background, not a colour of the bar
-    ax.imshow(np.ma.masked_invalid(value), aspect="auto", cmap=cmap, norm=norm, interpolation="nearest",
-              extent=(0, end, len(rows) - 0.5, -0.5))
+    ax.imshow(
+        np.ma.masked_invalid(value),
+        aspect="auto",
+        cmap=cmap,
+        norm=norm,
+        interpolation="nearest",
+        extent=(0, end, len(rows) - 0.5, -0.5),
+    )
     ax.set_yticks(range(len(rows)))
     if per_row == 1:
         ax.set_yticklabels([_lane_label(variant, p, t) for p, t in ordered])
@@ -364,8 +439,9 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
         return []
     cmap, norm = colormaps["cividis"], Normalize(0, 1)
     rows_shown = min(n, MAX_LANES)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 2.2 + (0.45 if n <= MAX_LANES else 0.25) * rows_shown), sharex=True,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1, 2, figsize=(13, 2.2 + (0.45 if n <= MAX_LANES else 0.25) * rows_shown), sharex=True, layout="constrained"
+    )
     for ax, variant in zip(axes, pair):
         sel = measured[(measured["variant"] == variant) & (measured["workers"] == n)]
         # the repetition with the median wall time: typical, not the luckiest
@@ -386,9 +462,13 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
         ax.set_title(f"{variant}, {n} workers: tasks ran on CPU {cpu:.0%} of their wall time\n({what})", fontsize=9)
         ax.set_xlabel("seconds since the repetition started")
         ax.grid(axis="y", visible=False)
-    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
-                 label="CPU share of task wall time\n(dark: waiting for the GIL or a core;\nlight grey: no task)",
-                 fraction=0.03, pad=0.02)
+    fig.colorbar(
+        plt.cm.ScalarMappable(norm=norm, cmap=cmap),
+        ax=axes,
+        label="CPU share of task wall time\n(dark: waiting for the GIL or a core;\nlight grey: no task)",
+        fraction=0.03,
+        pad=0.02,
+    )
     fig.suptitle(f"task timeline - {_label(table_part)}", fontsize=11)
     paths = _finish(fig, out, f"timeline-{stem}")
     return paths
@@ -412,8 +492,9 @@ def chart_overview(table, out: Path) -> list[Path]:
             handles.setdefault(lab, h)
     first = parts[0].iloc[0]
     pythons = sorted({_interpreter(p.iloc[0]) for p in parts})
-    fig.suptitle(f"gilbench on {first['host']} ({int(first['usable_cpus'])} usable CPUs), {' and '.join(pythons)}",
-                 fontsize=12)
+    fig.suptitle(
+        f"gilbench on {first['host']} ({int(first['usable_cpus'])} usable CPUs), {' and '.join(pythons)}", fontsize=12
+    )
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, frameon=False)
     fig.tight_layout(rect=(0, 0.7 / (3.6 * len(parts) + 0.8), 1, 0.97))
     paths = _finish(fig, out, "overview")
@@ -450,27 +531,53 @@ def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "o
             for variant in _variants(part):
                 rows = part["variant"] == variant
                 v = part[rows].assign(y=speedup[rows]).sort_values("workers")
-                ax.plot(v["workers"], v["y"], color=colour(variant), linestyle=styles[i % len(styles)],
-                        marker=marker(variant), markersize=4, linewidth=1.6)
+                ax.plot(
+                    v["workers"],
+                    v["y"],
+                    color=colour(variant),
+                    linestyle=styles[i % len(styles)],
+                    marker=marker(variant),
+                    markersize=4,
+                    linewidth=1.6,
+                )
                 if variant not in shown:
                     shown.append(variant)
         counts = sorted(counts)
         ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1)
         _workers_axis(ax, counts)
-        ax.set_ylabel("speedup over run A's serial (x)" if baseline == "first" else "speedup over each run's own serial (x)")
+        ax.set_ylabel(
+            "speedup over run A's serial (x)" if baseline == "first" else "speedup over each run's own serial (x)"
+        )
         ax.set_ylim(bottom=0)
         ax.set_title(workload)
     variant_handles = [Line2D([], [], color=colour(v), marker=marker(v), label=v) for v in shown]
-    run_handles = [Line2D([], [], color="#333333", linestyle=styles[i % len(styles)], label=f"run {letters[i]}")
-                   for i in range(len(tables))]
-    fig.legend(handles=variant_handles, loc="upper left", bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.9),
-               fontsize=8, title="variant", frameon=False)
-    fig.legend(handles=run_handles, loc="lower left", bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.25),
-               fontsize=8, title="run", frameon=False)
+    run_handles = [
+        Line2D([], [], color="#333333", linestyle=styles[i % len(styles)], label=f"run {letters[i]}")
+        for i in range(len(tables))
+    ]
+    fig.legend(
+        handles=variant_handles,
+        loc="upper left",
+        bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.9),
+        fontsize=8,
+        title="variant",
+        frameon=False,
+    )
+    fig.legend(
+        handles=run_handles,
+        loc="lower left",
+        bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.25),
+        fontsize=8,
+        title="run",
+        frameon=False,
+    )
     width = int(fig.get_figwidth() * 12)  # characters of 9-point text across the figure
     key = "\n".join(textwrap.fill(f"{letters[i]}: {label}", width) for i, label in enumerate(labels))
-    which = ("baseline: run A's serial (a slower single thread shows)" if baseline == "first"
-             else "baseline: each run's own serial")
+    which = (
+        "baseline: run A's serial (a slower single thread shows)"
+        if baseline == "first"
+        else "baseline: each run's own serial"
+    )
     fig.suptitle(textwrap.fill("compare, " + which, width), fontsize=11)
     fig.text(0.01, 0.01, key, fontsize=8, va="bottom", ha="left")
     lines = key.count("\n") + 1
@@ -488,8 +595,9 @@ def pick_states(summary_part, usable: int) -> list[tuple[str, int]]:
     traced = summary_part[summary_part["unavailable"].fillna("") == ""]
     panels = []
     order = list(VARIANTS)
-    present = sorted(set(traced["variant"]) - {BASELINE_VARIANT, CEILING},
-                     key=lambda v: order.index(v) if v in order else len(order))
+    present = sorted(
+        set(traced["variant"]) - {BASELINE_VARIANT, CEILING}, key=lambda v: order.index(v) if v in order else len(order)
+    )
     for variant in present:
         n = fitting_count(traced[traced["variant"] == variant]["workers"], usable)
         if n is not None:
@@ -523,9 +631,14 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
     for variant, n in panels:
         mine = sampled(variant, n)
         heights.append(max(1, mine.groupby(["pid", "thread_id"]).ngroups))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 1.6 + sum(0.32 * h + 0.9 for h in heights)),
-                             squeeze=False, gridspec_kw={"height_ratios": [h + 2 for h in heights]},
-                             layout="constrained")  # room for the two-line title at any number of rows
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(11, 1.6 + sum(0.32 * h + 0.9 for h in heights)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [h + 2 for h in heights]},
+        layout="constrained",
+    )  # room for the two-line title at any number of rows
     for ax, (variant, n) in zip(axes[:, 0], panels):
         row = summary_part[(summary_part["variant"] == variant) & (summary_part["workers"] == n)].iloc[0]
         mine = sampled(variant, n)
@@ -539,8 +652,12 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
         low, high = (first, last) if last - first <= window else (mid - window / 2, mid + window / 2)
         shown = mine[(mine["end_s"] > low) & (mine["start_s"] < high)]
         for (pid, tid, state), seg in shown.groupby(["pid", "thread_id", "state"]):
-            ax.broken_barh(list(zip(seg["start_s"], seg["end_s"] - seg["start_s"])), (lanes[(pid, tid)] - 0.38, 0.76),
-                           facecolors=STATE_COLOURS.get(state, UNKNOWN_COLOUR), linewidth=0)
+            ax.broken_barh(
+                list(zip(seg["start_s"], seg["end_s"] - seg["start_s"])),
+                (lanes[(pid, tid)] - 0.38, 0.76),
+                facecolors=STATE_COLOURS.get(state, UNKNOWN_COLOUR),
+                linewidth=0,
+            )
         ax.set_xlim(low, high)
         ax.set_ylim(len(lanes) - 0.5, -0.5)
         ax.set_yticks(range(len(lanes)))
@@ -548,17 +665,31 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
         ax.set_yticklabels([f"thread {tid}" if threads else f"process {pid}" for pid, tid in lanes])
         ax.grid(axis="y", visible=False)
         over = f" on {usable} CPUs (oversubscribed)" if n > usable else ""
-        ax.set_title(f"{variant}, {n} workers{over}: running {row['running_share']:.0%}, waiting for a core "
-                     f"{row['waiting_share']:.0%}, blocked {row['blocked_share']:.0%} of the worker threads' time; "
-                     f"{row['handoffs_per_s']:.0f} hand-offs/s", fontsize=9, loc="left")
-        ax.set_xlabel(f"seconds since the repetition started ({(high - low) * 1000:.0f} ms shown"
-                      + (f" of {(last - first) * 1000:.0f} ms" if high - low < last - first - 1e-9 else "") + ")")
+        ax.set_title(
+            f"{variant}, {n} workers{over}: running {row['running_share']:.0%}, waiting for a core "
+            f"{row['waiting_share']:.0%}, blocked {row['blocked_share']:.0%} of the worker threads' time; "
+            f"{row['handoffs_per_s']:.0f} hand-offs/s",
+            fontsize=9,
+            loc="left",
+        )
+        ax.set_xlabel(
+            f"seconds since the repetition started ({(high - low) * 1000:.0f} ms shown"
+            + (f" of {(last - first) * 1000:.0f} ms" if high - low < last - first - 1e-9 else "")
+            + ")"
+        )
     first_row = summary_part.iloc[0]
-    fig.legend([Patch(facecolor=c) for c in STATE_COLOURS.values()],
-               ["running", "waiting for a core (runnable, in a run queue)", "blocked (the GIL, a lock, I/O, sleep)"],
-               loc="outside lower center", ncol=3, frameon=False)
-    fig.suptitle(f"thread states - {title}\nsampled from /proc every {first_row['interval_s'] * 1000:.1f} ms by a "
-                 f"separate process (switch interval {first_row['switch_interval_s'] * 1000:.0f} ms); the sampler "
-                 f"used {summary_part['sampler_cpu_share'].median():.0%} of one core", fontsize=10)
+    fig.legend(
+        [Patch(facecolor=c) for c in STATE_COLOURS.values()],
+        ["running", "waiting for a core (runnable, in a run queue)", "blocked (the GIL, a lock, I/O, sleep)"],
+        loc="outside lower center",
+        ncol=3,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"thread states - {title}\nsampled from /proc every {first_row['interval_s'] * 1000:.1f} ms by a "
+        f"separate process (switch interval {first_row['switch_interval_s'] * 1000:.0f} ms); the sampler "
+        f"used {summary_part['sampler_cpu_share'].median():.0%} of one core",
+        fontsize=10,
+    )
     paths = _finish(fig, out, f"states-{stem}")
     return paths

@@ -10,7 +10,6 @@ import argparse
 import multiprocessing
 import os
 import sys
-from pathlib import Path
 
 from . import __version__
 from .errors import RunError, UsageError
@@ -38,8 +37,11 @@ def cmd_run(args) -> int:
     try:  # the Python API's run, with this namespace's options
         run = api.execute(None if args.resume else RunOptions.from_namespace(args), resume=args.resume, log=say)
     except orchestrator.Interrupted as stop:
-        print(f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
-              f"{stop.run_dir}/results.csv; finish with: gilbench run --resume {stop.run_dir}", file=sys.stderr)
+        print(
+            f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
+            f"{stop.run_dir}/results.csv; finish with: gilbench run --resume {stop.run_dir}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -61,14 +63,25 @@ def cmd_run(args) -> int:
     if config.keep_outputs is not None:
         say(f"outputs: {config.keep_outputs}/<workload>/<variant>-x<workers>  (each cell's latest repetition)")
     if outcome.disturbed:
-        print(f"gilbench: {outcome.disturbed} repetition(s) were disturbed: other programs (or the hypervisor) took "
-              f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} "
-              f"block(s) were run again at once" + (f", and {outcome.kept_disturbed} measurement(s) were still disturbed after "
-                                    f"{config.reruns} re-runs: kept and marked, their cells are flagged as measured "
-                                    "on a busy machine" if outcome.kept_disturbed else "") + ".", file=sys.stderr)
+        print(
+            f"gilbench: {outcome.disturbed} repetition(s) were disturbed: other programs (or the hypervisor) took "
+            f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} "
+            f"block(s) were run again at once"
+            + (
+                f", and {outcome.kept_disturbed} measurement(s) were still disturbed after "
+                f"{config.reruns} re-runs: kept and marked, their cells are flagged as measured "
+                "on a busy machine"
+                if outcome.kept_disturbed
+                else ""
+            )
+            + ".",
+            file=sys.stderr,
+        )
     if failed:
-        print(f"gilbench: {failed} repetition(s) failed; see the 'error' column of {run_dir / 'results.csv'}",
-              file=sys.stderr)
+        print(
+            f"gilbench: {failed} repetition(s) failed; see the 'error' column of {run_dir / 'results.csv'}",
+            file=sys.stderr,
+        )
         for line in failure_hints(run_dir):
             print(f"gilbench: {line}", file=sys.stderr)
         return EXIT_FAILED_CELLS
@@ -77,9 +90,7 @@ def cmd_run(args) -> int:
 
 def closing_lines(table, config, outcome) -> list[str]:
     """What a user must know before trusting the table: the precision reached, and the unstable cells."""
-    from . import analysis
-
-    from . import report
+    from . import analysis, report
     from .charts import groups
 
     lines = []
@@ -93,19 +104,33 @@ def closing_lines(table, config, outcome) -> list[str]:
     met = analysis.precision_met(speedups, config.precision)
     missed = speedups[~met]
     how = "sized by --repeat auto" if config.auto else f"--repeat {config.repeat}"
-    lines.append(f"precision +-{config.precision * 100:g} % ({how}): {int(met.sum())} of {len(speedups)} speedups met it"
-                 + ("" if missed.empty else "; not met: " + listed(
-                     f"{r['workload']} {r['variant']} x{int(r['workers'])} (+-{r['speedup_halfwidth'] * 100:.0f} %)"
-                     for _, r in missed.iterrows())))
+    lines.append(
+        f"precision +-{config.precision * 100:g} % ({how}): {int(met.sum())} of {len(speedups)} speedups met it"
+        + (
+            ""
+            if missed.empty
+            else "; not met: "
+            + listed(
+                f"{r['workload']} {r['variant']} x{int(r['workers'])} (+-{r['speedup_halfwidth'] * 100:.0f} %)"
+                for _, r in missed.iterrows()
+            )
+        )
+    )
     if config.auto and outcome.planned_s == outcome.planned_s:
-        lines.append(f"measuring took {outcome.measured_s:.0f} s; the plan after the pilot predicted "
-                     f"{outcome.planned_s:.0f} s (budget {config.budget_s:g} s)")
+        lines.append(
+            f"measuring took {outcome.measured_s:.0f} s; the plan after the pilot predicted "
+            f"{outcome.planned_s:.0f} s (budget {config.budget_s:g} s)"
+        )
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
     if not unstable.empty:
-        lines.append(f"unstable (repetitions spread more than {analysis.UNSTABLE_SPREAD * 100:g} %): " + listed(
-            f"{r['workload']} {r['variant']} x{int(r['workers'])} ({r['spread'] * 100:.0f} %)"
-            for _, r in unstable.iterrows())
-            + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine")
+        lines.append(
+            f"unstable (repetitions spread more than {analysis.UNSTABLE_SPREAD * 100:g} %): "
+            + listed(
+                f"{r['workload']} {r['variant']} x{int(r['workers'])} ({r['spread'] * 100:.0f} %)"
+                for _, r in unstable.iterrows()
+            )
+            + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine"
+        )
     return lines
 
 
@@ -133,10 +158,12 @@ def failure_hints(run_dir) -> list[str]:
         ok = part["ok"].astype(bool)
         failed, succeeded = set(part.loc[~ok, "variant"]), set(part.loc[ok, "variant"])
         if failed and failed <= threads and succeeded - threads:
-            hints.append(f"{workload} failed only under threads ({', '.join(sorted(failed))}) and ran under "
-                         f"{', '.join(sorted(succeeded - threads))}: its tasks may share module state (module globals "
-                         "or objects made at import that run_task changes), which threads of one process share and "
-                         "each process has its own copy of; keep a task's state inside the task")
+            hints.append(
+                f"{workload} failed only under threads ({', '.join(sorted(failed))}) and ran under "
+                f"{', '.join(sorted(succeeded - threads))}: its tasks may share module state (module globals "
+                "or objects made at import that run_task changes), which threads of one process share and "
+                "each process has its own copy of; keep a task's state inside the task"
+            )
     return hints
 
 
@@ -209,8 +236,10 @@ def cmd_list(args) -> int:
     for wl in registry.builtin_workloads():
         print(f"  {wl.name:<12} {wl.description}")
         standard = wl.module.SIZES.get("standard", next(iter(wl.module.SIZES.values())))
-        print(f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
-              + ", ".join(f"{k} (standard: {v})" for k, v in standard.items()))
+        print(
+            f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
+            + ", ".join(f"{k} (standard: {v})" for k, v in standard.items())
+        )
     print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
     for name, why in variants.local_availability().items():
         state = "available" if why is None else f"unavailable: {why}"
@@ -250,31 +279,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the benchmark matrix and write CSV")
     RunOptions.add_arguments(run)  # every run option, from its one definition
-    run.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run with the options it was started with")
+    run.add_argument(
+        "--resume", metavar="RUN_DIR", help="finish an interrupted run with the options it was started with"
+    )
     run.set_defaults(func=cmd_run)
 
     plot = sub.add_parser("plot", help="draw the charts (and summary.csv) of a run folder or results CSV")
     plot.add_argument("run", metavar="RUN", help="a run folder or its results.csv")
     plot.add_argument("--out", help="folder for the outputs (default: the run folder)")
-    plot.add_argument("--fit-oversubscribed", action="store_true",
-                        help="fit the scaling laws to worker counts above the usable CPUs too (by default they are "
-                             "drawn and described as oversubscription, not fitted)")
+    plot.add_argument(
+        "--fit-oversubscribed",
+        action="store_true",
+        help="fit the scaling laws to worker counts above the usable CPUs too (by default they are "
+        "drawn and described as oversubscription, not fitted)",
+    )
     plot.set_defaults(func=cmd_plot)
 
     report = sub.add_parser("report", help="write report.md and report.html (and the charts) for a run")
     report.add_argument("run", metavar="RUN", help="a run folder or its results.csv")
     report.add_argument("--out", help="folder for the outputs (default: the run folder)")
-    report.add_argument("--fit-oversubscribed", action="store_true",
-                        help="fit the scaling laws to worker counts above the usable CPUs too (by default they are "
-                             "drawn and described as oversubscription, not fitted)")
+    report.add_argument(
+        "--fit-oversubscribed",
+        action="store_true",
+        help="fit the scaling laws to worker counts above the usable CPUs too (by default they are "
+        "drawn and described as oversubscription, not fitted)",
+    )
     report.set_defaults(func=cmd_report)
 
     compare = sub.add_parser("compare", help="overlay runs from other machines or interpreters on one chart")
     compare.add_argument("runs", nargs="+", metavar="RUN")
     compare.add_argument("--out", default="results/compare", help="folder for compare.png/svg/csv")
-    compare.add_argument("--baseline", default="own", choices=("own", "first"),
-                         help="the chart's speedups: over each run's own serial (default), or over the first run's "
-                              "serial, so a slower single thread shows")
+    compare.add_argument(
+        "--baseline",
+        default="own",
+        choices=("own", "first"),
+        help="the chart's speedups: over each run's own serial (default), or over the first run's "
+        "serial, so a slower single thread shows",
+    )
     compare.set_defaults(func=cmd_compare)
 
     imp = sub.add_parser("import", help="turn pytest-benchmark JSON (make bench-pytest) into a gilbench run folder")

@@ -79,8 +79,14 @@ def collect_cpu(env: dict) -> None:
     from . import accounting
 
     why = accounting.unavailable()
-    env["machine_accounting"] = ("per repetition: /proc/stat (all CPUs, steal) minus gilbench's own rusage, "
-                                 f"resolution 1/{accounting.USER_HZ} s") if why is None else f"unavailable: {why}"
+    env["machine_accounting"] = (
+        (
+            "per repetition: /proc/stat (all CPUs, steal) minus gilbench's own rusage, "
+            f"resolution 1/{accounting.USER_HZ} s"
+        )
+        if why is None
+        else f"unavailable: {why}"
+    )
 
 
 def collect_system(env: dict) -> None:
@@ -109,7 +115,9 @@ def harness_commit() -> str:
         try:
             out = subprocess.run(
                 ["git", "-C", str(SOURCE_CHECKOUT), "describe", "--always", "--dirty", "--abbrev=12"],
-                capture_output=True, text=True, timeout=5,
+                capture_output=True,
+                text=True,
+                timeout=5,
             )
             if out.returncode == 0:
                 return out.stdout.strip()

@@ -63,8 +63,14 @@ def module_command(python: str, module: str, *args: str) -> list[str]:
 
 def probe(python: str, code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run a few lines under `python`, with gilbench importable as it is in a cell."""
-    return subprocess.run([python, "-P", "-c", code, *args], capture_output=True, text=True, env=child_env(),
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [python, "-P", "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def check_python(path: str) -> str:
@@ -72,8 +78,13 @@ def check_python(path: str) -> str:
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         raise UsageError(f"--python {path!r} does not exist or is not executable")
     try:
-        out = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"--python {path!r} does not run as Python: {exc}") from None
     version = out.stdout.strip()
@@ -96,8 +107,9 @@ def availability(python: str | None = None) -> dict[str, str | None]:
 
     if python is None or is_this(python):
         return variants.local_availability()
-    out = probe(python, "import json; from gilbench.variants import local_availability as a; print(json.dumps(a()))",
-                timeout=60)
+    out = probe(
+        python, "import json; from gilbench.variants import local_availability as a; print(json.dumps(a()))", timeout=60
+    )
     if out.returncode != 0:
         reason = (out.stderr.strip().splitlines() or ["it failed to start"])[-1]
         return {name: f"{python} cannot run gilbench's cell runner: {reason}" for name in variants.VARIANTS}

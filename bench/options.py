@@ -37,47 +37,79 @@ class RunOptions:
     """The options of one run, as given on the command line (or to the Python API)."""
 
     workloads: str = _opt("count,thumbnail", "comma list: names, module names or .py paths")
-    variants: str = _opt(",".join(_variants.default_variants()),
-                         "comma list, or 'all' (every variant the interpreters can run)")
-    workers: str = _opt("auto", "'auto' (1, 2, 4, ... up to the usable CPUs), 'reference' (1, 2, 4, 6, 8, 12, 16, "
-                                "... up to the usable CPUs, plus twice that), or a comma list")
+    variants: str = _opt(
+        ",".join(_variants.default_variants()), "comma list, or 'all' (every variant the interpreters can run)"
+    )
+    workers: str = _opt(
+        "auto",
+        "'auto' (1, 2, 4, ... up to the usable CPUs), 'reference' (1, 2, 4, 6, 8, 12, 16, "
+        "... up to the usable CPUs, plus twice that), or a comma list",
+    )
     size: str = _opt("standard", "smoke, quick, standard or full")
-    scaling: str = _opt("strong", "strong: the same total work at every worker count (does it get faster?); "
-                                  "weak: one size profile of work per worker (with more cores, can I do more "
-                                  "work in the same time?)")
-    variant_workers: list = _opt([], "worker counts for one variant instead of --workers (repeatable), e.g. "
-                                     "threading=1,4,16", "VARIANT=LIST")
-    param: list = _opt([], "override one parameter of the size profile (repeatable), e.g. iterations=2e8",
-                       "[WORKLOAD.]KEY=VALUE")
-    repeat: str = _opt("auto", "paired blocks per worker count (each: the serial baseline and every variant at that "
-                               "count, back to back, in random order); 'auto': a pilot of 6 blocks, then as many as "
-                               "each speedup needs to reach --precision, within --budget")
-    precision: str = _opt("0.10", "the relative half-width (95 %%) every speedup interval should reach: with --repeat "
-                                  "auto it sizes the run, with a number it is reported as met or not")
-    budget: str = _opt("180", "with --repeat auto: seconds of measuring; no round of blocks starts that would end "
-                              "past it", "SECONDS")
-    warmup: str = _opt("1", "warm-up repetitions per cell, before the measured ones (recorded, flagged, left out "
-                            "of the statistics); 0 for none")
-    disturbance_threshold: str = _opt("0.1", "a repetition during which other programs and the hypervisor took "
-                                             "more than this many cores is marked disturbed and run again", "CORES")
+    scaling: str = _opt(
+        "strong",
+        "strong: the same total work at every worker count (does it get faster?); "
+        "weak: one size profile of work per worker (with more cores, can I do more "
+        "work in the same time?)",
+    )
+    variant_workers: list = _opt(
+        [], "worker counts for one variant instead of --workers (repeatable), e.g. threading=1,4,16", "VARIANT=LIST"
+    )
+    param: list = _opt(
+        [], "override one parameter of the size profile (repeatable), e.g. iterations=2e8", "[WORKLOAD.]KEY=VALUE"
+    )
+    repeat: str = _opt(
+        "auto",
+        "paired blocks per worker count (each: the serial baseline and every variant at that "
+        "count, back to back, in random order); 'auto': a pilot of 6 blocks, then as many as "
+        "each speedup needs to reach --precision, within --budget",
+    )
+    precision: str = _opt(
+        "0.10",
+        "the relative half-width (95 %%) every speedup interval should reach: with --repeat "
+        "auto it sizes the run, with a number it is reported as met or not",
+    )
+    budget: str = _opt(
+        "180", "with --repeat auto: seconds of measuring; no round of blocks starts that would end past it", "SECONDS"
+    )
+    warmup: str = _opt(
+        "1",
+        "warm-up repetitions per cell, before the measured ones (recorded, flagged, left out "
+        "of the statistics); 0 for none",
+    )
+    disturbance_threshold: str = _opt(
+        "0.1",
+        "a repetition during which other programs and the hypervisor took "
+        "more than this many cores is marked disturbed and run again",
+        "CORES",
+    )
     reruns: str = _opt("2", "how many times a disturbed repetition is run again before it is kept, marked", "N")
     start_method: str = _opt("fork", "multiprocessing start method: fork, forkserver, spawn")
     timeout: str = _opt("300", "seconds before a repetition is killed")
     images: str | None = _opt(None, "thumbnail your own images instead of generated photos", "DIR")
     out: str = _opt("results", "results folder (runs land in OUT/runs/<run id>)")
-    keep_outputs: str | None = _opt(None, "keep what each cell's workload wrote (the thumbnails, ...), from the cell's "
-                                          "latest repetition, in DIR/<workload>/<variant>-x<workers>, to check the work "
-                                          "(copied after the cell ends, outside the timing)", "DIR")
-    python: list = _opt([], "run the cells under this interpreter (repeatable: one set of cells per interpreter)",
-                        "PATH")
+    keep_outputs: str | None = _opt(
+        None,
+        "keep what each cell's workload wrote (the thumbnails, ...), from the cell's "
+        "latest repetition, in DIR/<workload>/<variant>-x<workers>, to check the work "
+        "(copied after the cell ends, outside the timing)",
+        "DIR",
+    )
+    python: list = _opt(
+        [], "run the cells under this interpreter (repeatable: one set of cells per interpreter)", "PATH"
+    )
     gil: str | None = _opt(None, "set PYTHON_GIL for every cell and worker (free-threaded builds)", "0|1")
     strict: bool = _opt(False, "stop at the first invalid input image instead of skipping it")
-    dask_scheduler: str | None = _opt(None, "run the dask variant on an existing cluster (e.g. tcp://host:8786) "
-                                            "instead of a LocalCluster", "ADDRESS")
+    dask_scheduler: str | None = _opt(
+        None, "run the dask variant on an existing cluster (e.g. tcp://host:8786) instead of a LocalCluster", "ADDRESS"
+    )
     seed: str | None = _opt(None, "seed of the shuffled order (recorded either way)")
-    trace: bool = _opt(False, "after the measured rounds, one more repetition per cell with a sampler reading every "
-                              "thread's state (running, waiting for a core, blocked) from /proc: the state timeline "
-                              "(Linux; not counted in the statistics)")
+    trace: bool = _opt(
+        False,
+        "after the measured rounds, one more repetition per cell with a sampler reading every "
+        "thread's state (running, waiting for a core, blocked) from /proc: the state timeline "
+        "(Linux; not counted in the statistics)",
+    )
     no_progress: bool = _opt(False, "no progress bar")
     no_report: bool = _opt(False, "write only the CSVs, no charts or report")
 
@@ -95,7 +127,7 @@ class RunOptions:
                 parser.add_argument(flag, default=default, metavar=f.metadata["metavar"], help=help_text)
 
     @classmethod
-    def from_namespace(cls, args) -> "RunOptions":
+    def from_namespace(cls, args) -> RunOptions:
         given = {f.name: getattr(args, f.name) for f in fields(cls)}
         return cls(**{k: v for k, v in given.items() if v is not None})  # absent: the field's own default
 
@@ -109,15 +141,16 @@ class RunOptions:
         return data
 
     @classmethod
-    def read(cls, run_dir) -> "RunOptions":
+    def read(cls, run_dir) -> RunOptions:
         """The options a run was started with, from its folder (for --resume)."""
         path = Path(run_dir) / OPTIONS_FILE
         try:
             data = json.loads(path.read_text())
             return cls(**data)
         except (OSError, ValueError, TypeError):
-            raise UsageError(f"--resume {str(run_dir)!r} is not a gilbench run folder (no readable {OPTIONS_FILE})") \
-                from None
+            raise UsageError(
+                f"--resume {str(run_dir)!r} is not a gilbench run folder (no readable {OPTIONS_FILE})"
+            ) from None
 
 
 @dataclass
@@ -151,8 +184,9 @@ class RunConfig:
     dask_scheduler: str | None
     trace: bool = False
     keep_outputs: Path | None = None  # where each cell's workload outputs are copied (--keep-outputs)
-    cache_dir: Path = field(default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE",
-                                                                       Path.home() / ".cache" / "gilbench")))
+    cache_dir: Path = field(
+        default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE", Path.home() / ".cache" / "gilbench"))
+    )
 
 
 # ---------------------------------------------------------------- validation of single options
@@ -195,11 +229,15 @@ def parse_workers(text: str, usable: int) -> list[int]:
         return sorted(set(counts) | {usable})
     parts = [p.strip() for p in text.split(",")]
     if not text.strip() or any(not p for p in parts):
-        raise UsageError(f"--workers {text!r}: empty entry (accepted: 'auto', 'reference' or positive integers like 1,2,4)")
+        raise UsageError(
+            f"--workers {text!r}: empty entry (accepted: 'auto', 'reference' or positive integers like 1,2,4)"
+        )
     counts = []
     for part in parts:
         if not part.isdigit() or int(part) < 1:
-            raise UsageError(f"--workers {text!r}: {part!r} is not a positive integer (accepted: 'auto', 'reference' or 1,2,4)")
+            raise UsageError(
+                f"--workers {text!r}: {part!r} is not a positive integer (accepted: 'auto', 'reference' or 1,2,4)"
+            )
         counts.append(int(part))
     return sorted(set(counts))
 
@@ -225,7 +263,9 @@ def parse_params(items: list[str], workloads) -> dict[str, dict[str, str]]:
         target, dot, pkey = key.rpartition(".")
         if dot and target not in names:
             raise UsageError(f"--param {item!r}: workload {target!r} is not selected ({', '.join(sorted(names))})")
-        hits = [wl for wl in workloads if (not dot or wl.name == target) and pkey in next(iter(wl.module.SIZES.values()))]
+        hits = [
+            wl for wl in workloads if (not dot or wl.name == target) and pkey in next(iter(wl.module.SIZES.values()))
+        ]
         if not hits:
             accepted = sorted({k for wl in workloads for k in next(iter(wl.module.SIZES.values()))})
             raise UsageError(f"--param {item!r}: no selected workload has {pkey!r} (accepted: {', '.join(accepted)})")
@@ -244,7 +284,9 @@ def check_dask_scheduler(address: str, workers: int) -> None:
     try:
         from dask.distributed import Client
     except ImportError:
-        raise UsageError("--dask-scheduler needs the distributed package: pip install 'gilbench[distributed]'") from None
+        raise UsageError(
+            "--dask-scheduler needs the distributed package: pip install 'gilbench[distributed]'"
+        ) from None
     from .variants import dask_threads
 
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
@@ -252,13 +294,17 @@ def check_dask_scheduler(address: str, workers: int) -> None:
         client = Client(address, timeout=DASK_CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UsageError(f"--dask-scheduler {address!r} did not answer within {DASK_CONNECT_TIMEOUT} s ({reason})") from None
+        raise UsageError(
+            f"--dask-scheduler {address!r} did not answer within {DASK_CONNECT_TIMEOUT} s ({reason})"
+        ) from None
     try:
         threads = sum(dask_threads(client).values())
     finally:
         client.close()
     if threads < workers:
-        raise UsageError(f"--dask-scheduler {address!r} has {threads} worker threads; --workers asks for up to {workers}")
+        raise UsageError(
+            f"--dask-scheduler {address!r} has {threads} worker threads; --workers asks for up to {workers}"
+        )
 
 
 # ---------------------------------------------------------------- the whole run
@@ -300,31 +346,40 @@ def resolve(options: RunOptions) -> RunConfig:
     except ValueError:
         threshold = math.nan
     if not threshold >= 0 or threshold == math.inf:
-        raise UsageError(f"--disturbance-threshold {options.disturbance_threshold!r} is not a number of cores >= 0 "
-                         "(e.g. 0.1)")
+        raise UsageError(
+            f"--disturbance-threshold {options.disturbance_threshold!r} is not a number of cores >= 0 (e.g. 0.1)"
+        )
     if not options.reruns.strip().isdigit():
         raise UsageError(f"--reruns {options.reruns!r} is not a whole number (accepted: 0, 1, 2, ...)")
     variant_workers = {}
     for item in options.variant_workers:
         name, sep, counts = item.partition("=")
         if not sep or name.strip() not in wanted:
-            raise UsageError(f"--variant-workers {item!r} is not VARIANT=LIST with a selected variant "
-                             f"(accepted: {', '.join(wanted)})")
+            raise UsageError(
+                f"--variant-workers {item!r} is not VARIANT=LIST with a selected variant "
+                f"(accepted: {', '.join(wanted)})"
+            )
         variant_workers[name.strip()] = parse_workers(counts, environment.usable_cpus())
     timeout = parse_positive(options.timeout, "--timeout", float)
     methods = multiprocessing.get_all_start_methods()
     if options.start_method not in methods:
-        raise UsageError(f"--start-method {options.start_method!r} is not available here (accepted: {', '.join(methods)})")
+        raise UsageError(
+            f"--start-method {options.start_method!r} is not available here (accepted: {', '.join(methods)})"
+        )
     if options.scaling not in SCALINGS:
         raise UsageError(f"--scaling {options.scaling!r} is not one of {', '.join(SCALINGS)}")
     if options.scaling == "weak":
         for wl in workloads:
             if not wl.weak_parameter:
-                raise UsageError(f"workload {wl.name!r} does not say what one worker's share of work is (set "
-                                 "WEAK_SCALING = '<parameter>' in its module), so --scaling weak cannot grow it")
+                raise UsageError(
+                    f"workload {wl.name!r} does not say what one worker's share of work is (set "
+                    "WEAK_SCALING = '<parameter>' in its module), so --scaling weak cannot grow it"
+                )
             if not isinstance(wl.params(options.size).get(wl.weak_parameter), (int, float)):
-                raise UsageError(f"workload {wl.name!r}: WEAK_SCALING names {wl.weak_parameter!r}, which is not a "
-                                 f"numeric parameter of its size profile {options.size!r}")
+                raise UsageError(
+                    f"workload {wl.name!r}: WEAK_SCALING names {wl.weak_parameter!r}, which is not a "
+                    f"numeric parameter of its size profile {options.size!r}"
+                )
     overrides = parse_params(options.param, workloads)
     for wl in workloads:  # unknown sizes and parameters fail here, before anything runs
         wl.params(options.size, overrides.get(wl.name))
@@ -355,14 +410,36 @@ def resolve(options: RunOptions) -> RunConfig:
     if options.keep_outputs:
         keep = Path(options.keep_outputs)
         if keep.exists() and not keep.is_dir():
-            raise UsageError(f"--keep-outputs {str(keep)!r} is a file, not a folder (accepted: a folder, new or existing)")
+            raise UsageError(
+                f"--keep-outputs {str(keep)!r} is a file, not a folder (accepted: a folder, new or existing)"
+            )
         storage.check_writable(keep)
     return RunConfig(
-        options=options, workloads=workloads, variants=wanted, workers=workers, size=options.size,
+        options=options,
+        workloads=workloads,
+        variants=wanted,
+        workers=workers,
+        size=options.size,
         scaling=options.scaling,
-        overrides=overrides, repeat=repeat, auto=auto, precision=precision, budget_s=budget_s, warmup=warmup, variant_workers=variant_workers,
-        disturbance_threshold=threshold, reruns=int(options.reruns), start_method=options.start_method, timeout=timeout,
-        out=Path(options.out), pythons=pythons, images_dir=options.images, seed=seed,
-        progress=not options.no_progress, strict=options.strict, child_env=child_env,
-        dask_scheduler=options.dask_scheduler, trace=options.trace, keep_outputs=keep,
+        overrides=overrides,
+        repeat=repeat,
+        auto=auto,
+        precision=precision,
+        budget_s=budget_s,
+        warmup=warmup,
+        variant_workers=variant_workers,
+        disturbance_threshold=threshold,
+        reruns=int(options.reruns),
+        start_method=options.start_method,
+        timeout=timeout,
+        out=Path(options.out),
+        pythons=pythons,
+        images_dir=options.images,
+        seed=seed,
+        progress=not options.no_progress,
+        strict=options.strict,
+        child_env=child_env,
+        dask_scheduler=options.dask_scheduler,
+        trace=options.trace,
+        keep_outputs=keep,
     )

@@ -18,14 +18,14 @@ import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import accounting, blocks, interpreters, storage, variants
 from .blocks import Block, Repetition
+from .errors import RunError, UsageError
 from .options import OPTIONS_FILE, RunConfig
 from .protocol import CellResult, CellSpec
-from .errors import RunError, UsageError
 from .registry import Workload
 from .storage import ResultRow, TaskRow
 
@@ -71,8 +71,10 @@ class Interrupted(RunError):
     """Ctrl-C or SIGTERM stopped the run; every finished repetition is on disk."""
 
     def __init__(self, run_dir: Path, finished: int, planned: int):
-        super().__init__(f"interrupted after {finished} of {planned} repetitions; they are kept in {run_dir}; "
-                         f"finish with: gilbench run --resume {run_dir}")
+        super().__init__(
+            f"interrupted after {finished} of {planned} repetitions; they are kept in {run_dir}; "
+            f"finish with: gilbench run --resume {run_dir}"
+        )
         self.run_dir, self.finished, self.planned = run_dir, finished, planned
 
 
@@ -100,8 +102,19 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
             for variant in config.variants:
                 requested = config.variant_workers.get(variant, config.workers)
                 for workers in variants.worker_counts(variant, requested):
-                    cells.append(Cell(wl.name, wl.ref, config.size, params_json, variant, workers, python,
-                                      cell_scale(variant, workers, config.scaling), wl.weak_parameter))
+                    cells.append(
+                        Cell(
+                            wl.name,
+                            wl.ref,
+                            config.size,
+                            params_json,
+                            variant,
+                            workers,
+                            python,
+                            cell_scale(variant, workers, config.scaling),
+                            wl.weak_parameter,
+                        )
+                    )
     return cells
 
 
@@ -142,8 +155,9 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-def run_repetition(cell: Cell, prepared: dict, config: RunConfig,
-                   trace: tuple[float, str] | None = None) -> tuple[CellResult, accounting.Usage]:
+def run_repetition(
+    cell: Cell, prepared: dict, config: RunConfig, trace: tuple[float, str] | None = None
+) -> tuple[CellResult, accounting.Usage]:
     """Run one repetition in a fresh child process (its own process group); return its result and what the
     rest of the machine used meanwhile (accounted from just before the cell starts to just after it is reaped).
     `trace`: (interval, path): a sampler process reads the cell's thread states from /proc into path."""
@@ -167,18 +181,31 @@ def run_repetition(cell: Cell, prepared: dict, config: RunConfig,
             try:
                 proc = subprocess.Popen(
                     interpreters.module_command(cell.python, "gilbench.cell", spec_path, result_path, str(watch_read)),
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(watch_read,),
-                    env=interpreters.child_env(config.child_env), start_new_session=True,  # its own process group
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(watch_read,),
+                    env=interpreters.child_env(config.child_env),
+                    start_new_session=True,  # its own process group
                 )
             finally:
                 os.close(watch_read)
             sampler = None
             if trace is not None:  # a separate process, so it never competes for the cell's GIL
                 sampler = subprocess.Popen(
-                    interpreters.module_command(sys.executable, "gilbench.sampler", str(proc.pid), str(trace[0]),
-                                                trace[1], str(config.timeout + 10)),
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                    env=interpreters.child_env())
+                    interpreters.module_command(
+                        sys.executable,
+                        "gilbench.sampler",
+                        str(proc.pid),
+                        str(trace[0]),
+                        trace[1],
+                        str(config.timeout + 10),
+                    ),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=interpreters.child_env(),
+                )
             timed_out = False
             try:
                 proc.wait(timeout=config.timeout)
@@ -234,7 +261,9 @@ def keep_outputs(scratch: str, cell: Cell, config: RunConfig, own: tuple[str, ..
             shutil.copy2(entry.path, dest / entry.name, follow_symlinks=False)
 
 
-ERRORS = "errors"  # a failed repetition's traceback: errors/<workload>-<variant>-x<workers>-r<repeat>-<attempt>[-py<k>].txt
+ERRORS = (
+    "errors"  # a failed repetition's traceback: errors/<workload>-<variant>-x<workers>-r<repeat>-<attempt>[-py<k>].txt
+)
 
 
 def keep_traceback(run_dir: Path, rep: Repetition, text: str, config: RunConfig) -> str:
@@ -270,8 +299,9 @@ def switch_interval(python: str) -> float:
         return 0.005
 
 
-def trace_cell(run_id: str, cell: Cell, prepared: dict, config: RunConfig, switch_s: float,
-               unavailable: str | None = None):
+def trace_cell(
+    run_id: str, cell: Cell, prepared: dict, config: RunConfig, switch_s: float, unavailable: str | None = None
+):
     """One extra repetition of a cell under the sampler (--trace): its trace.csv rows and trace_summary.csv row.
     Not a measurement: it is never written to results.csv. `unavailable`: sampler.available(), checked once per run."""
     from . import sampler, states
@@ -294,52 +324,127 @@ def trace_cell(run_id: str, cell: Cell, prepared: dict, config: RunConfig, switc
     origin = result.origin_s if result.ok else math.nan
     threads = states.classify([(t - origin, *rest) for t, *rest in readings["samples"]] if origin == origin else [])
     workers = {(r.pid, r.thread_id) for r in result.task_records}
-    window = (min((r.start_s for r in result.task_records), default=0.0),
-              max((r.end_s for r in result.task_records), default=0.0))
-    rows = [storage.TraceRow(run_id, cell.workload, cell.size, cell.variant, cell.workers, cell.python,
-                             pid, tid, (pid, tid) in workers, state, start, end)
-            for (pid, tid), spans in threads.items() for start, end, state in states.segments(spans)]
+    window = (
+        min((r.start_s for r in result.task_records), default=0.0),
+        max((r.end_s for r in result.task_records), default=0.0),
+    )
+    rows = [
+        storage.TraceRow(
+            run_id,
+            cell.workload,
+            cell.size,
+            cell.variant,
+            cell.workers,
+            cell.python,
+            pid,
+            tid,
+            (pid, tid) in workers,
+            state,
+            start,
+            end,
+        )
+        for (pid, tid), spans in threads.items()
+        for start, end, state in states.segments(spans)
+    ]
     wall, cpu = readings.get("wall_s", math.nan), readings.get("cpu_s", math.nan)
     row = storage.TraceSummaryRow(
-        run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant, workers=cell.workers,
-        python_executable=cell.python, python_version=result.python_version, free_threaded=result.free_threaded,
-        gil_enabled=result.gil_seen(), ok=result.ok, unavailable=unavailable, switch_interval_s=switch_s,
-        interval_s=interval, samples=len(readings["samples"]), compute_s=window[1] - window[0], sampler_cpu_s=cpu,
+        run_id=run_id,
+        workload=cell.workload,
+        size=cell.size,
+        variant=cell.variant,
+        workers=cell.workers,
+        python_executable=cell.python,
+        python_version=result.python_version,
+        free_threaded=result.free_threaded,
+        gil_enabled=result.gil_seen(),
+        ok=result.ok,
+        unavailable=unavailable,
+        switch_interval_s=switch_s,
+        interval_s=interval,
+        samples=len(readings["samples"]),
+        compute_s=window[1] - window[0],
+        sampler_cpu_s=cpu,
         sampler_cpu_share=cpu / wall if wall and wall == wall else math.nan,
-        **states.summarize(threads, workers, window))
+        **states.summarize(threads, workers, window),
+    )
     return rows, row
 
 
-def make_rows(run_id: str, rep: Repetition, result: CellResult, env: dict, started: str, config: RunConfig,
-              usage: accounting.Usage | None = None):
+def make_rows(
+    run_id: str,
+    rep: Repetition,
+    result: CellResult,
+    env: dict,
+    started: str,
+    config: RunConfig,
+    usage: accounting.Usage | None = None,
+):
     cell = rep.cell
     usage = usage or accounting.Usage(math.nan, math.nan, math.nan)
     busy = result.cpu_s / result.compute_s if result.compute_s > 0 else math.nan
     row = ResultRow(
-        run_id=run_id, timestamp=started, workload=cell.workload, size=cell.size, params=cell.params_json,
-        scaling=config.scaling, scale=cell.scale,
-        variant=cell.variant, workers=cell.workers, tasks=result.tasks, chunksize=result.chunksize,
-        repeat=rep.repeat, block_workers=rep.block_workers, warmup=rep.warmup, startup_s=result.startup_s, compute_s=result.compute_s,
-        total_s=result.total_s, cpu_s=result.cpu_s, busy_cores=busy, peak_rss_mb=result.peak_rss_mb,
-        worker_processes=result.worker_processes, other_cores=usage.other_cores, steal_cores=usage.steal_cores,
-        disturbed=result.ok and accounting.is_disturbed(usage, accounting.threshold_cores(
-            config.disturbance_threshold, cell.workers, env["usable_cpus"])), attempt=rep.attempt,
-        ok=result.ok, error=result.error, host=env["host"],
-        python_version=result.python_version, python_implementation=result.python_implementation,
-        python_executable=cell.python, free_threaded=result.free_threaded,
+        run_id=run_id,
+        timestamp=started,
+        workload=cell.workload,
+        size=cell.size,
+        params=cell.params_json,
+        scaling=config.scaling,
+        scale=cell.scale,
+        variant=cell.variant,
+        workers=cell.workers,
+        tasks=result.tasks,
+        chunksize=result.chunksize,
+        repeat=rep.repeat,
+        block_workers=rep.block_workers,
+        warmup=rep.warmup,
+        startup_s=result.startup_s,
+        compute_s=result.compute_s,
+        total_s=result.total_s,
+        cpu_s=result.cpu_s,
+        busy_cores=busy,
+        peak_rss_mb=result.peak_rss_mb,
+        worker_processes=result.worker_processes,
+        other_cores=usage.other_cores,
+        steal_cores=usage.steal_cores,
+        disturbed=result.ok
+        and accounting.is_disturbed(
+            usage, accounting.threshold_cores(config.disturbance_threshold, cell.workers, env["usable_cpus"])
+        ),
+        attempt=rep.attempt,
+        ok=result.ok,
+        error=result.error,
+        host=env["host"],
+        python_version=result.python_version,
+        python_implementation=result.python_implementation,
+        python_executable=cell.python,
+        free_threaded=result.free_threaded,
         gil_enabled=result.gil_seen(),
         python_gil_env=config.child_env.get("PYTHON_GIL", os.environ.get("PYTHON_GIL", "")),
-        start_method=config.start_method, logical_cpus=env["logical_cpus"],
-        physical_cores=env["physical_cores"], usable_cpus=env["usable_cpus"], cpu_model=env["cpu_model"],
-        load_avg_1m=env["load_avg_1m"], os=env["os"], harness_commit=env["harness_commit"],
+        start_method=config.start_method,
+        logical_cpus=env["logical_cpus"],
+        physical_cores=env["physical_cores"],
+        usable_cpus=env["usable_cpus"],
+        cpu_model=env["cpu_model"],
+        load_avg_1m=env["load_avg_1m"],
+        os=env["os"],
+        harness_commit=env["harness_commit"],
         packages=env["packages"],
     )
     tasks = [
-        storage.task_row(rec, run_id=run_id, workload=cell.workload, size=cell.size, variant=cell.variant,
-                         workers=cell.workers, repeat=rep.repeat, block_workers=rep.block_workers, warmup=rep.warmup,
-                         attempt=rep.attempt,
-                         python_executable=cell.python,
-                         host=env["host"])
+        storage.task_row(
+            rec,
+            run_id=run_id,
+            workload=cell.workload,
+            size=cell.size,
+            variant=cell.variant,
+            workers=cell.workers,
+            repeat=rep.repeat,
+            block_workers=rep.block_workers,
+            warmup=rep.warmup,
+            attempt=rep.attempt,
+            python_executable=cell.python,
+            host=env["host"],
+        )
         for rec in result.task_records
     ]
     return row, tasks
@@ -349,8 +454,11 @@ def largest_scale(config: RunConfig) -> int:
     """The most shares of work any cell does (weak scaling: the largest worker count), so inputs are made once."""
     if config.scaling != "weak":
         return 1
-    return max(cell_scale(v, n, "weak") for v in config.variants
-               for n in variants.worker_counts(v, config.variant_workers.get(v, config.workers)))
+    return max(
+        cell_scale(v, n, "weak")
+        for v in config.variants
+        for n in variants.worker_counts(v, config.variant_workers.get(v, config.workers))
+    )
 
 
 def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[str, dict]]:
@@ -380,15 +488,17 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
         skipped = extra.pop("skipped", [])
         record = extra.pop("record", {})
         if record.get("images_dir") and "inputs" in extra:  # the files the cells will use, as the folder names them
-            used = extra["inputs"][:record.get("images", len(extra["inputs"]))]
+            used = extra["inputs"][: record.get("images", len(extra["inputs"]))]
             record = {**record, "used": [os.path.relpath(p, record["images_dir"]) for p in used]}
         for name, reason in skipped:  # in a big folder, other files are only counted: the report lists them all
             if len(skipped) <= SKIPS_SAID_EACH or not reason.startswith(ONLY_COUNTED):
                 print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
         if record and scale > 1 and wl.weak_parameter in record:
             if record[wl.weak_parameter] < params[wl.weak_parameter]:
-                raise UsageError(f"--scaling weak: {wl.name} needs {params[wl.weak_parameter]} {wl.weak_parameter} for "
-                                 f"{scale} workers; its inputs give {record[wl.weak_parameter]}")
+                raise UsageError(
+                    f"--scaling weak: {wl.name} needs {params[wl.weak_parameter]} {wl.weak_parameter} for "
+                    f"{scale} workers; its inputs give {record[wl.weak_parameter]}"
+                )
             record = {**record, wl.weak_parameter: record[wl.weak_parameter] // scale}  # one worker's share
         if record or skipped:
             inputs[wl.name] = {**record, "skipped": skipped}
@@ -414,7 +524,9 @@ def write_inputs(run_dir: Path, inputs: dict[str, dict]) -> Path | None:
     import io
 
     rows = [(name, file, "used", "") for name, found in inputs.items() for file in found.get("used", [])]
-    rows += [(name, file, "skipped", reason) for name, found in inputs.items() for file, reason in found.get("skipped", [])]
+    rows += [
+        (name, file, "skipped", reason) for name, found in inputs.items() for file, reason in found.get("skipped", [])
+    ]
     if not rows:
         return None
     buffer = io.StringIO()
@@ -430,19 +542,31 @@ def describe_inputs(found: dict) -> str:
 
     parts = []
     if "images" in found:
-        parts.append(f"{found['images']} images ({found.get('pixels', 0) / 1e6:.1f} megapixels) taken from "
-                     f"{found.get('images_dir', '')}, of {found.get('images_found', found['images'])} found"
-                     + (f" (the size profile asks for {found['images_requested']})"
-                        if found.get("images_requested", found["images"]) > found["images"] else "")
-                     + (f" ({found['images_not_examined']} beyond the count not opened; --param thumbnail.images=N "
-                        "takes more)" if found.get("images_not_examined") else ""))
+        parts.append(
+            f"{found['images']} images ({found.get('pixels', 0) / 1e6:.1f} megapixels) taken from "
+            f"{found.get('images_dir', '')}, of {found.get('images_found', found['images'])} found"
+            + (
+                f" (the size profile asks for {found['images_requested']})"
+                if found.get("images_requested", found["images"]) > found["images"]
+                else ""
+            )
+            + (
+                f" ({found['images_not_examined']} beyond the count not opened; --param thumbnail.images=N takes more)"
+                if found.get("images_not_examined")
+                else ""
+            )
+        )
     skipped = found.get("skipped", [])
     if skipped:
-        by_reason = Counter("duplicate" if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
-                            for _, reason in skipped)
-        parts.append(f"skipped {len(skipped)}: " + ", ".join(f"{n} {r}" for r, n in by_reason.most_common())
-                     + (f" (each file with its reason: {INPUTS} in the run folder)"
-                        if len(skipped) > SKIPS_SAID_EACH else ""))
+        by_reason = Counter(
+            "duplicate" if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
+            for _, reason in skipped
+        )
+        parts.append(
+            f"skipped {len(skipped)}: "
+            + ", ".join(f"{n} {r}" for r, n in by_reason.most_common())
+            + (f" (each file with its reason: {INPUTS} in the run folder)" if len(skipped) > SKIPS_SAID_EACH else "")
+        )
     return "; ".join(parts) or "no inputs reported"
 
 
@@ -488,8 +612,9 @@ class Sizing:
     plans: list | None = None
 
 
-def sizing_round(run_dir: Path, config: RunConfig, sizing: Sizing, spent_s: float, rng: random.Random,
-                 outcome: "Outcome", log) -> list[Block]:
+def sizing_round(
+    run_dir: Path, config: RunConfig, sizing: Sizing, spent_s: float, rng: random.Random, outcome: Outcome, log
+) -> list[Block]:
     """After the pilot and after each sized round: the cells still short of the precision, a round of blocks for
     their groups if it fits in the budget. The first call prints the plan (and writes plan.json)."""
     from . import analysis
@@ -498,8 +623,11 @@ def sizing_round(run_dir: Path, config: RunConfig, sizing: Sizing, spent_s: floa
     unmet = {}
     for g in sizing.groups:
         # a cell with no pair at all (it failed every time) cannot be sized: it leaves the blocks
-        short = [c for c in g.members if spread.get(blocks.cell_key(c), (0,))[0] > 0
-                 and not spread[blocks.cell_key(c)][2] <= config.precision]
+        short = [
+            c
+            for c in g.members
+            if spread.get(blocks.cell_key(c), (0,))[0] > 0 and not spread[blocks.cell_key(c)][2] <= config.precision
+        ]
         unmet[g] = short
     outcome.missed_precision = sum(len(v) for v in unmet.values())
     if sizing.plans is None:
@@ -507,8 +635,9 @@ def sizing_round(run_dir: Path, config: RunConfig, sizing: Sizing, spent_s: floa
         for line in blocks.describe_plan(sizing.plans, config.precision, spent_s, config.budget_s):
             log(line)
         outcome.planned_s = spent_s + sum(p.more_s for p in sizing.plans)
-        storage.atomic_write(run_dir / PLAN_FILE, json.dumps(plan_record(sizing.plans, config, spent_s,
-                                                                         outcome.planned_s), indent=2))
+        storage.atomic_write(
+            run_dir / PLAN_FILE, json.dumps(plan_record(sizing.plans, config, spent_s, outcome.planned_s), indent=2)
+        )
     candidate = blocks.next_round(sizing.groups, unmet, sizing.repeat_of, rng)
     round_s = sum(blocks.median(sizing.walls.get(blocks.cell_key(c), [])) for blk in candidate for c in blk.cells)
     if not candidate or spent_s + round_s > config.budget_s:
@@ -522,13 +651,32 @@ PLAN_FILE = "plan.json"
 
 
 def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) -> dict:
-    return {"precision": config.precision, "budget_s": config.budget_s, "pilot_blocks": blocks.PILOT_BLOCKS,
-            "pilot_s": round(spent_s, 2), "predicted_s": round(predicted_s, 2), "groups": [
-                {"workload": p.group.workload, "python": p.group.python, "workers": p.group.workers,
-                 "block_s": round(p.block_s, 3), "blocks_needed": p.blocks_needed,
-                 "cells": [{"cell": c.label, "pilot_blocks": c.blocks_done, "pair_spread": c.spread,
-                            "blocks_needed": c.blocks_needed} for c in p.cells]}
-                for p in plans]}
+    return {
+        "precision": config.precision,
+        "budget_s": config.budget_s,
+        "pilot_blocks": blocks.PILOT_BLOCKS,
+        "pilot_s": round(spent_s, 2),
+        "predicted_s": round(predicted_s, 2),
+        "groups": [
+            {
+                "workload": p.group.workload,
+                "python": p.group.python,
+                "workers": p.group.workers,
+                "block_s": round(p.block_s, 3),
+                "blocks_needed": p.blocks_needed,
+                "cells": [
+                    {
+                        "cell": c.label,
+                        "pilot_blocks": c.blocks_done,
+                        "pair_spread": c.spread,
+                        "blocks_needed": c.blocks_needed,
+                    }
+                    for c in p.cells
+                ],
+            }
+            for p in plans
+        ],
+    }
 
 
 def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = None) -> Outcome:
@@ -560,43 +708,81 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 sizing.repeat_of[g] = max(first_rounds, last)
             frame = storage.load_results(run_dir)  # the walls of the repetitions already run: their times
             for r in frame.itertuples():
-                sizing.walls.setdefault((r.workload, r.size, r.params, r.python_executable, r.variant, int(r.workers)),
-                                        []).append(float(r.total_s))
-        log(f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run (a block cut short runs again, whole)")
+                sizing.walls.setdefault(
+                    (r.workload, r.size, r.params, r.python_executable, r.variant, int(r.workers)), []
+                ).append(float(r.total_s))
+        log(
+            f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run (a block cut short runs again, whole)"
+        )
     else:
         run_id, run_dir = new_run_dir(config.out)
         storage.atomic_write(run_dir / OPTIONS_FILE, json.dumps(config.options.recorded(), indent=2))
-        storage.atomic_write(run_dir / storage.ENVIRONMENT, json.dumps({
-            **env, "run_id": run_id, "seed": seed, "config": {  # the options as resolved, for the report
-                "size": config.size, "repeat": config.repeat, "warmup": config.warmup,
-                "start_method": config.start_method, "variant_workers": config.variant_workers,
-                "timeout_s": config.timeout, "workers": config.workers, "variants": config.variants,
-                "pythons": config.pythons, "workloads": [wl.name for wl in config.workloads],
-                "child_env": config.child_env, "disturbance_threshold": config.disturbance_threshold,
-                "reruns": config.reruns, "repeat_auto": config.auto, "precision": config.precision,
-                "budget_s": config.budget_s, "scaling": config.scaling, "paired_blocks": True,
-                "pilot_blocks": blocks.PILOT_BLOCKS if config.auto else None,
-            }, "inputs": inputs}, indent=2))
+        storage.atomic_write(
+            run_dir / storage.ENVIRONMENT,
+            json.dumps(
+                {
+                    **env,
+                    "run_id": run_id,
+                    "seed": seed,
+                    "config": {  # the options as resolved, for the report
+                        "size": config.size,
+                        "repeat": config.repeat,
+                        "warmup": config.warmup,
+                        "start_method": config.start_method,
+                        "variant_workers": config.variant_workers,
+                        "timeout_s": config.timeout,
+                        "workers": config.workers,
+                        "variants": config.variants,
+                        "pythons": config.pythons,
+                        "workloads": [wl.name for wl in config.workloads],
+                        "child_env": config.child_env,
+                        "disturbance_threshold": config.disturbance_threshold,
+                        "reruns": config.reruns,
+                        "repeat_auto": config.auto,
+                        "precision": config.precision,
+                        "budget_s": config.budget_s,
+                        "scaling": config.scaling,
+                        "paired_blocks": True,
+                        "pilot_blocks": blocks.PILOT_BLOCKS if config.auto else None,
+                    },
+                    "inputs": inputs,
+                },
+                indent=2,
+            ),
+        )
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
         write_inputs(run_dir, inputs)
         reps = sum(len(b.cells) for b in order)
-        log(f"run {run_id}: {len(cells)} cells in {len(all_groups)} paired groups x ({first_rounds} + "
+        log(
+            f"run {run_id}: {len(cells)} cells in {len(all_groups)} paired groups x ({first_rounds} + "
             f"{config.warmup} warm-up) blocks = {reps} repetitions"
-            + (f"; then sized to +-{config.precision * 100:g} % within {config.budget_s:g} s" if config.auto else ""))
+            + (f"; then sized to +-{config.precision * 100:g} % within {config.budget_s:g} s" if config.auto else "")
+        )
     point_latest(config.out, run_dir)
 
     outcome = Outcome(run_dir, config)
     queue = deque(order)
     measuring_since = time.perf_counter()
-    bar = tqdm(total=sum(len(b.cells) for b in queue), unit="rep", disable=not config.progress, file=sys.stderr,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=sum(len(b.cells) for b in queue),
+        unit="rep",
+        disable=not config.progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     try:
         while queue or sizing is not None:
             if not queue:  # --repeat auto: a round for the groups whose cells are short of the precision
-                extra = sizing_round(run_dir, config, sizing, time.perf_counter() - measuring_since,
-                                     random.Random(seed + 1 + max(sizing.repeat_of.values(), default=0)), outcome,
-                                     lambda line: bar.write(f"gilbench: {line}", file=sys.stderr))
+                extra = sizing_round(
+                    run_dir,
+                    config,
+                    sizing,
+                    time.perf_counter() - measuring_since,
+                    random.Random(seed + 1 + max(sizing.repeat_of.values(), default=0)),
+                    outcome,
+                    lambda line: bar.write(f"gilbench: {line}", file=sys.stderr),
+                )
                 if not extra:
                     break
                 queue.extend(extra)
@@ -608,7 +794,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 cell = rep.cell
                 note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""
                 bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}{note}", refresh=False)
-                started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                started = datetime.now(UTC).isoformat(timespec="seconds")
                 began = time.perf_counter()
                 result, usage = run_repetition(cell, prepared[cell.workload], config)
                 if not result.ok and result.traceback:  # the full traceback in the run folder; the error points to it
@@ -622,8 +808,10 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 outcome.finished += 1
                 if not row.ok:
                     outcome.failed += 1
-                    bar.write(f"FAILED {cell.workload} {cell.variant} x{cell.workers} (block {rep.repeat}): {row.error}",
-                              file=sys.stderr)
+                    bar.write(
+                        f"FAILED {cell.workload} {cell.variant} x{cell.workers} (block {rep.repeat}): {row.error}",
+                        file=sys.stderr,
+                    )
                 if row.disturbed and not rep.warmup:  # a disturbed warm-up is marked, and counts for nothing anyway
                     disturbed += 1
                     outcome.disturbed += 1
@@ -652,6 +840,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     finally:
         bar.close()
     return outcome
+
 
 def trace_phase(run_id: str, run_dir: Path, cells: list[Cell], prepared: dict, config: RunConfig, bar, seed: int):
     """--trace: after the measured rounds, one traced repetition per cell (shuffled; cells already traced in an

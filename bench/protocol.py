@@ -71,7 +71,7 @@ class CellSpec(_Message):
     KIND = "cell spec"
 
     @classmethod
-    def from_json(cls, text: str) -> "CellSpec":
+    def from_json(cls, text: str) -> CellSpec:
         return cls(**cls._load(text))
 
 
@@ -127,11 +127,11 @@ class CellResult(_Message):
         return bool(self.worker_gil_enabled if self.worker_gil_enabled is not None else self.gil_enabled is not False)
 
     @classmethod
-    def failed(cls, error: str, traceback: str = "") -> "CellResult":
+    def failed(cls, error: str, traceback: str = "") -> CellResult:
         return cls(ok=False, error=error[:500], traceback=traceback)
 
     @classmethod
-    def from_json(cls, text: str) -> "CellResult":
+    def from_json(cls, text: str) -> CellResult:
         data = cls._load(text)
         records = [TaskRecord(**_strict(TaskRecord, r, "task record")) for r in data.pop("task_records", [])]
         return cls(**data, task_records=records)

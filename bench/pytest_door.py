@@ -16,7 +16,7 @@ import json
 import os
 import socket
 from dataclasses import asdict, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import storage
@@ -57,9 +57,17 @@ class CellBench:
         import tempfile
 
         # nothing is written by a front-door cell: probe a folder that is writable, not the user's working folder
-        self.config = options.resolve(options.RunOptions(workloads=workload, variants=variant, workers=str(workers),
-                                                         size=size, no_progress=True, no_report=True,
-                                                         out=tempfile.gettempdir()))
+        self.config = options.resolve(
+            options.RunOptions(
+                workloads=workload,
+                variants=variant,
+                workers=str(workers),
+                size=size,
+                no_progress=True,
+                no_report=True,
+                out=tempfile.gettempdir(),
+            )
+        )
         prepared, inputs = orchestrator.prepare_inputs(self.config)
         self.cell = orchestrator.build_cells(self.config, orchestrator.recorded(inputs))[0]
         self.prepared = prepared[self.wl.name]
@@ -76,7 +84,7 @@ class CellBench:
         repeat = 0 if warmup else self.calls - self.warmup_rounds + 1
         self.calls += 1
         rep = orchestrator.Repetition(self.cell, repeat, 0)  # block_workers 0: pytest-benchmark's rounds are not paired
-        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        started = datetime.now(UTC).isoformat(timespec="seconds")
         result, usage = orchestrator.run_repetition(self.cell, self.prepared, self.config)
         row, tasks = orchestrator.make_rows(self.run_id, rep, result, self.env, started, self.config, usage)
         self.rows.append(row)
@@ -87,10 +95,17 @@ class CellBench:
         first = self.rows[-1]
         return {
             "schema": SCHEMA,
-            "workload": self.cell.workload, "size": self.cell.size, "variant": self.cell.variant,
-            "workers": self.cell.workers, "startup_s": first.startup_s, "cpu_s": first.cpu_s,
-            "busy_cores": first.busy_cores, "gil_enabled": first.gil_enabled, "free_threaded": first.free_threaded,
-            "python_version": first.python_version, "usable_cpus": first.usable_cpus,
+            "workload": self.cell.workload,
+            "size": self.cell.size,
+            "variant": self.cell.variant,
+            "workers": self.cell.workers,
+            "startup_s": first.startup_s,
+            "cpu_s": first.cpu_s,
+            "busy_cores": first.busy_cores,
+            "gil_enabled": first.gil_enabled,
+            "free_threaded": first.free_threaded,
+            "python_version": first.python_version,
+            "usable_cpus": first.usable_cpus,
             "rows": [asdict(r) for r in self.rows],
             "tasks": [asdict(t) for t in self.task_rows],
             "environment": self.env,
@@ -98,7 +113,9 @@ class CellBench:
 
 
 def new_run_id() -> str:
-    return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{socket.gethostname().split('.')[0]}-pytest-{os.urandom(2).hex()}"
+    return (
+        f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{socket.gethostname().split('.')[0]}-pytest-{os.urandom(2).hex()}"
+    )
 
 
 def import_json(path, out="results") -> Path:
@@ -121,21 +138,34 @@ def import_json(path, out="results") -> Path:
     for bench in ours:
         info = bench["extra_info"]["gilbench"]
         try:
-            rows += [ResultRow(**{"scaling": "strong", "scale": 1, **{k: v for k, v in r.items() if k in known_r}})
-                     for r in info["rows"]]  # JSON from before weak scaling: strong, as it was
+            rows += [
+                ResultRow(**{"scaling": "strong", "scale": 1, **{k: v for k, v in r.items() if k in known_r}})
+                for r in info["rows"]
+            ]  # JSON from before weak scaling: strong, as it was
             tasks += [TaskRow(**{k: v for k, v in t.items() if k in known_t}) for t in info["tasks"]]
         except (KeyError, TypeError) as exc:
-            raise UsageError(f"{str(path)!r}: benchmark {bench.get('name')!r} has malformed gilbench rows ({exc})") from None
+            raise UsageError(
+                f"{str(path)!r}: benchmark {bench.get('name')!r} has malformed gilbench rows ({exc})"
+            ) from None
     storage.check_writable(Path(out))
     run_id, run_dir = orchestrator.new_run_dir(Path(out))
     env = dict(ours[0]["extra_info"]["gilbench"].get("environment", {}))
-    env.update(run_id=run_id, source=str(Path(path).resolve()), front_door="pytest-benchmark",
-               config={"size": rows[0].size if rows else "", "repeat": max((r.repeat for r in rows), default=0),
-                       "start_method": rows[0].start_method if rows else ""})
+    env.update(
+        run_id=run_id,
+        source=str(Path(path).resolve()),
+        front_door="pytest-benchmark",
+        config={
+            "size": rows[0].size if rows else "",
+            "repeat": max((r.repeat for r in rows), default=0),
+            "start_method": rows[0].start_method if rows else "",
+        },
+    )
     storage.atomic_write(run_dir / storage.ENVIRONMENT, json.dumps(env, indent=2))
-    storage.append_rows(run_dir / storage.RESULTS, [r.__class__(**{**asdict(r), "run_id": run_id}) for r in rows],
-                        ResultRow)
-    storage.append_rows(run_dir / storage.TASKS, [t.__class__(**{**asdict(t), "run_id": run_id}) for t in tasks],
-                        TaskRow)
+    storage.append_rows(
+        run_dir / storage.RESULTS, [r.__class__(**{**asdict(r), "run_id": run_id}) for r in rows], ResultRow
+    )
+    storage.append_rows(
+        run_dir / storage.TASKS, [t.__class__(**{**asdict(t), "run_id": run_id}) for t in tasks], TaskRow
+    )
     orchestrator.point_latest(Path(out), run_dir)
     return run_dir

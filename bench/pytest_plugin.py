@@ -23,7 +23,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("gilbench", "gilbench's pytest-benchmark front door")
     group.addoption(SIZE_OPTION, default="smoke", help="size profile of the gilbench cells (default smoke)")
     group.addoption("--gilbench-rounds", type=int, default=5, help="measured rounds per gilbench cell (default 5)")
-    group.addoption("--gilbench-warmup-rounds", type=int, default=1, help="warm-up rounds per gilbench cell (default 1)")
+    group.addoption(
+        "--gilbench-warmup-rounds", type=int, default=1, help="warm-up rounds per gilbench cell (default 1)"
+    )
 
 
 def pytest_generate_tests(metafunc):

@@ -82,12 +82,16 @@ def _coerce(workload: str, key: str, text: str, like, zero_allowed: bool = False
             return text
     except ValueError:
         kind = "a whole number" if isinstance(like, int) and not isinstance(like, bool) else type(like).__name__
-        raise UsageError(f"parameter {key}={text!r} of workload {workload!r} is not {kind}"
-                         + (f" (accepted: a whole number >= {low})" if kind == "a whole number" else "")) from None
+        raise UsageError(
+            f"parameter {key}={text!r} of workload {workload!r} is not {kind}"
+            + (f" (accepted: a whole number >= {low})" if kind == "a whole number" else "")
+        ) from None
     if isinstance(like, int):
         if value != value or value != int(value) or value < low:
-            raise UsageError(f"parameter {key}={text!r} of workload {workload!r} is out of range "
-                             f"(accepted: a whole number >= {low}{', 0 meaning automatic' if low == 0 else ''})")
+            raise UsageError(
+                f"parameter {key}={text!r} of workload {workload!r} is out of range "
+                f"(accepted: a whole number >= {low}{', 0 meaning automatic' if low == 0 else ''})"
+            )
         return int(value)
     if not value > 0 or value == float("inf"):
         raise UsageError(f"parameter {key}={text!r} of workload {workload!r} is out of range (accepted: a number > 0)")

@@ -52,8 +52,22 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         env = json.loads((run_dir / storage.ENVIRONMENT).read_text())
     except (OSError, ValueError):
         first = frame.iloc[0]  # a CSV on its own still carries its environment columns
-        env = {k: first[k] for k in ("host", "cpu_model", "logical_cpus", "physical_cores", "usable_cpus", "os",
-                                     "python_version", "free_threaded", "gil_enabled", "harness_commit", "packages")}
+        env = {
+            k: first[k]
+            for k in (
+                "host",
+                "cpu_model",
+                "logical_cpus",
+                "physical_cores",
+                "usable_cpus",
+                "os",
+                "python_version",
+                "free_threaded",
+                "gil_enabled",
+                "harness_commit",
+                "packages",
+            )
+        }
     try:  # --repeat auto: the plan made after the pilot, and what it cost
         env["plan"] = json.loads((run_dir / "plan.json").read_text())
     except (OSError, ValueError):
@@ -72,12 +86,14 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
 
 
 def write_summary(a: Analysed) -> Path:
-    return storage.atomic_write(a.out / storage.SUMMARY, None,
-                                lambda tmp: a.table.to_csv(tmp, index=False, float_format="%.6g"))
+    return storage.atomic_write(
+        a.out / storage.SUMMARY, None, lambda tmp: a.table.to_csv(tmp, index=False, float_format="%.6g")
+    )
 
 
-def plot(target, out=None, analysed: Analysed | None = None,
-         fit_oversubscribed: bool = False) -> tuple[Analysed, dict[str, list[Path]]]:
+def plot(
+    target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False
+) -> tuple[Analysed, dict[str, list[Path]]]:
     a = analysed or analyse(target, out, fit_oversubscribed)
     return a, {"summary": [write_summary(a)], **draw(a)}
 
@@ -104,20 +120,32 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
         tasks_part = None
         if a.tasks is not None:
             row = part.iloc[0]
-            tasks_part = a.tasks[(a.tasks["workload"] == row["workload"]) & (a.tasks["size"] == row["size"])
-                                 & (a.tasks["python_executable"] == row["python_executable"])]
+            tasks_part = a.tasks[
+                (a.tasks["workload"] == row["workload"])
+                & (a.tasks["size"] == row["size"])
+                & (a.tasks["python_executable"] == row["python_executable"])
+            ]
         if part["speedup"].notna().any():
             written[key] = charts.chart_workload(part, tasks_part, a.out)
         else:
             written[key] = []
         if a.trace_summary is not None:
             row = part.iloc[0]
-            pick = lambda f: f[(f["workload"] == row["workload"]) & (f["size"] == row["size"])  # noqa: E731
-                               & (f["python_executable"] == row["python_executable"])]
+            pick = lambda f: f[
+                (f["workload"] == row["workload"])
+                & (f["size"] == row["size"])  # noqa: E731
+                & (f["python_executable"] == row["python_executable"])
+            ]
             mine = pick(a.trace_summary)
             if not mine.empty:
-                written[key] += charts.chart_states(mine, pick(a.trace) if a.trace is not None else None, a.out,
-                                                    key, charts._label(part), int(row["usable_cpus"]))
+                written[key] += charts.chart_states(
+                    mine,
+                    pick(a.trace) if a.trace is not None else None,
+                    a.out,
+                    key,
+                    charts._label(part),
+                    int(row["usable_cpus"]),
+                )
     return written
 
 
@@ -126,8 +154,15 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
 
     a, charts_written = plot(target, out, analysed, fit_oversubscribed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
-    blocks = rep.build_blocks(a.table, a.env, {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
-                              a.missing, str(a.results_csv), a.tasks, a.trace_summary)
+    blocks = rep.build_blocks(
+        a.table,
+        a.env,
+        {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
+        a.missing,
+        str(a.results_csv),
+        a.tasks,
+        a.trace_summary,
+    )
     paths = []
     for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
         paths.append(storage.atomic_write(a.out / name, text))
@@ -174,8 +209,9 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
             cells.insert(1, "base", labels[0])
             verdicts.append(cells)
     if not verdicts:
-        raise UsageError("the runs have no cell in common (same workload, size, parameters, variant and workers): "
-                         "nothing to compare")
+        raise UsageError(
+            "the runs have no cell in common (same workload, size, parameters, variant and workers): nothing to compare"
+        )
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"compare --out {str(out)!r} is not a folder")
@@ -184,16 +220,20 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         raise UsageError(f"--baseline {baseline!r} is not one of {', '.join(BASELINES)}")
     written = charts.chart_compare(tables, labels, out, baseline)
     table = pd.concat(verdicts)
-    path = storage.atomic_write(out / "compare.csv", None,
-                                lambda tmp: table.drop(columns=["params"]).to_csv(tmp, index=False, float_format="%.4g"))
+    path = storage.atomic_write(
+        out / "compare.csv",
+        None,
+        lambda tmp: table.drop(columns=["params"]).to_csv(tmp, index=False, float_format="%.4g"),
+    )
     keyed = []
     for t, label in zip(tables, labels):
         t = t[["workload", "variant", "workers", "speedup"]].copy()
         t["run"] = label
         keyed.append(t)
     wide = pd.concat(keyed).pivot_table(index=["workload", "variant", "workers"], columns="run", values="speedup")
-    speedups = storage.atomic_write(out / "speedups.csv", None,
-                                    lambda tmp: wide.reset_index().to_csv(tmp, index=False, float_format="%.4g"))
+    speedups = storage.atomic_write(
+        out / "speedups.csv", None, lambda tmp: wide.reset_index().to_csv(tmp, index=False, float_format="%.4g")
+    )
     storage.atomic_write(out / "compare.md", compare_markdown(table))
     global last_compare  # the table itself, so the terminal quotes what compare.md quotes (not the CSV's rounding)
     last_compare = table
@@ -208,10 +248,12 @@ def compare_lines(table) -> list[str]:
     """One line per cell: what the terminal prints and compare.md lists."""
     lines = []
     for _, r in table.iterrows():
-        lines.append(f"{r['verdict']} {r['workload']:<11} {r['variant']:<16} x{int(r['workers']):<3} "
-                     f"{r['base_median_s']:.3f} s -> {r['other_median_s']:.3f} s  {r['time_ratio']:.2f}x the time "
-                     f"[{r['ratio_low']:.2f}-{r['ratio_high']:.2f}, coverage >= {r['coverage'] * 100:.1f} %]  "
-                     f"{r['meaning']}" + ("  (busy machine: kept disturbed repetitions)" if r.get("busy", False) else ""))
+        lines.append(
+            f"{r['verdict']} {r['workload']:<11} {r['variant']:<16} x{int(r['workers']):<3} "
+            f"{r['base_median_s']:.3f} s -> {r['other_median_s']:.3f} s  {r['time_ratio']:.2f}x the time "
+            f"[{r['ratio_low']:.2f}-{r['ratio_high']:.2f}, coverage >= {r['coverage'] * 100:.1f} %]  "
+            f"{r['meaning']}" + ("  (busy machine: kept disturbed repetitions)" if r.get("busy", False) else "")
+        )
     return lines
 
 
@@ -222,17 +264,21 @@ def verdict_summary(part) -> str:
     counts = part["verdict"].value_counts()
     differ = counts.get("+", 0) + counts.get("-", 0)
     chance = chance_differences(part["coverage"])
-    text = (f"{counts.get('+', 0)} faster, {counts.get('-', 0)} slower, {counts.get('~', 0)} no clear difference, "
-            f"of {len(part)} cells; at these intervals' coverage chance alone would mark up to about {chance:.1f} "
-            "cells faster or slower when nothing changed")
+    text = (
+        f"{counts.get('+', 0)} faster, {counts.get('-', 0)} slower, {counts.get('~', 0)} no clear difference, "
+        f"of {len(part)} cells; at these intervals' coverage chance alone would mark up to about {chance:.1f} "
+        "cells faster or slower when nothing changed"
+    )
     return text + (": the differences are no more than chance gives." if differ <= chance else ".")
 
 
 def compare_markdown(table) -> str:
-    parts = ["# gilbench compare\n",
-             "Per cell: the time of a run over the time of the first, median over median, with an interval joined "
-             "from the two medians' order-statistic intervals (its coverage is a lower bound). `+` faster: the whole "
-             "interval below 1; `-` slower: above 1; `~` no clear difference.\n"]
+    parts = [
+        "# gilbench compare\n",
+        "Per cell: the time of a run over the time of the first, median over median, with an interval joined "
+        "from the two medians' order-statistic intervals (its coverage is a lower bound). `+` faster: the whole "
+        "interval below 1; `-` slower: above 1; `~` no clear difference.\n",
+    ]
     for (run, base), part in table.groupby(["run", "base"], sort=False):
         parts.append(f"## {run} vs {base}\n")
         parts.append(verdict_summary(part) + "\n")

@@ -12,8 +12,8 @@ cell's core busy: a `sleep` workload's speedups are not about cores at all.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .variants import in_family
 
@@ -73,43 +73,99 @@ def _x(v) -> str:
 
 
 RULES = (
-    Rule("gil-turns", "threads with the GIL on; serial CPU-bound; busy cores < 1.25; speedup interval below linear",
-         lambda e: e.row["variant"] in THREADS and bool(e.row["gil_enabled"]) and e.n > 1 and e.cpu_bound
-         and e.get("busy_cores") < GIL_BOUND_BUSY and e.below_linear,
-         lambda e: f"the threads took turns: one held the GIL at a time ({e.get('busy_cores'):.2f} busy cores)"),
-    Rule("gil-released", "threads with the GIL on; busy cores >= 1.25; speedup interval above 1.00x",
-         lambda e: e.row["variant"] in THREADS and bool(e.row["gil_enabled"]) and e.n > 1
-         and e.get("busy_cores") >= GIL_BOUND_BUSY and e.above_one,
-         lambda e: f"the threads overlapped on {e.get('busy_cores'):.1f} cores: the work releases the GIL (C code)"),
-    Rule("no-gil", "threads without a GIL; busy cores >= 1.25; speedup interval above 1.00x",
-         lambda e: e.row["variant"] in THREADS and not bool(e.row["gil_enabled"]) and e.n > 1
-         and e.get("busy_cores") >= GIL_BOUND_BUSY and e.above_one,
-         lambda e: f"no GIL: the threads ran Python in parallel on {e.get('busy_cores'):.1f} cores"),
-    Rule("oversubscribed", "serial CPU-bound; more workers than usable CPUs",
-         lambda e: e.n > e.usable and e.cpu_bound,
-         lambda e: f"oversubscribed: {e.n} workers share {e.usable} CPUs"),
-    Rule("start-up", "start-up above 15 % of the time; speedup interval below linear",
-         lambda e: e.get("startup_share") > STARTUP_SHARE and e.below_linear,
-         lambda e: f"start-up took {e.get('startup_share') * 100:.0f} % of the time: the work is short next to "
-                   "creating the workers"),
-    Rule("contention", "serial CPU-bound; the CPU-inflation interval lies above 1.10; speedup interval below linear",
-         lambda e: e.n > 1 and e.cpu_bound and e.get("cpu_inflation_low") > INFLATION and e.below_linear,
-         lambda e: f"the same work cost {e.get('cpu_inflation'):.2f}x "
-                   f"[{e.get('cpu_inflation_low'):.2f}-{e.get('cpu_inflation_high'):.2f}] the serial CPU time: the "
-                   "workers slowed each other down (shared caches, memory bandwidth, cores slowing when all are busy)"),
-    Rule("idle-workers", "processes, N <= CPUs; serial CPU-bound; busy cores < 0.9 N; start-up <= 15 %; speedup "
-                         "interval below linear",
-         lambda e: e.row["variant"] in PROCESSES and 1 < e.n <= e.usable and e.cpu_bound
-         and e.get("busy_cores") < IDLE_SHARE * e.n and not e.get("startup_share") > STARTUP_SHARE and e.below_linear,
-         lambda e: f"CPU time was only {e.get('busy_cores') / e.n * 100:.0f} % of workers x wall time: workers sat "
-                   "idle part of the time (uneven tasks, cores of uneven speed, or IPC)"),
-    Rule("machine-ceiling", "serial CPU-bound; the ceiling's interval lies below 90 % of linear",
-         lambda e: e.n > 1 and e.cpu_bound and e.get("ceiling_speedup_high") < 0.9 * e.cores,
-         lambda e: f"the machine itself tops out at {_x(e.get('ceiling_speedup'))} here (the measured ceiling)"),
-    Rule("above-linear", "serial CPU-bound; speedup interval above linear",
-         lambda e: e.cpu_bound and e.get("speedup_low") > e.cores,
-         lambda e: "above linear, which the cores cannot give: the serial baseline ran slower than the same work in "
-                   "the workers (see the context check)"),
+    Rule(
+        "gil-turns",
+        "threads with the GIL on; serial CPU-bound; busy cores < 1.25; speedup interval below linear",
+        lambda e: (
+            e.row["variant"] in THREADS
+            and bool(e.row["gil_enabled"])
+            and e.n > 1
+            and e.cpu_bound
+            and e.get("busy_cores") < GIL_BOUND_BUSY
+            and e.below_linear
+        ),
+        lambda e: f"the threads took turns: one held the GIL at a time ({e.get('busy_cores'):.2f} busy cores)",
+    ),
+    Rule(
+        "gil-released",
+        "threads with the GIL on; busy cores >= 1.25; speedup interval above 1.00x",
+        lambda e: (
+            e.row["variant"] in THREADS
+            and bool(e.row["gil_enabled"])
+            and e.n > 1
+            and e.get("busy_cores") >= GIL_BOUND_BUSY
+            and e.above_one
+        ),
+        lambda e: f"the threads overlapped on {e.get('busy_cores'):.1f} cores: the work releases the GIL (C code)",
+    ),
+    Rule(
+        "no-gil",
+        "threads without a GIL; busy cores >= 1.25; speedup interval above 1.00x",
+        lambda e: (
+            e.row["variant"] in THREADS
+            and not bool(e.row["gil_enabled"])
+            and e.n > 1
+            and e.get("busy_cores") >= GIL_BOUND_BUSY
+            and e.above_one
+        ),
+        lambda e: f"no GIL: the threads ran Python in parallel on {e.get('busy_cores'):.1f} cores",
+    ),
+    Rule(
+        "oversubscribed",
+        "serial CPU-bound; more workers than usable CPUs",
+        lambda e: e.n > e.usable and e.cpu_bound,
+        lambda e: f"oversubscribed: {e.n} workers share {e.usable} CPUs",
+    ),
+    Rule(
+        "start-up",
+        "start-up above 15 % of the time; speedup interval below linear",
+        lambda e: e.get("startup_share") > STARTUP_SHARE and e.below_linear,
+        lambda e: (
+            f"start-up took {e.get('startup_share') * 100:.0f} % of the time: the work is short next to "
+            "creating the workers"
+        ),
+    ),
+    Rule(
+        "contention",
+        "serial CPU-bound; the CPU-inflation interval lies above 1.10; speedup interval below linear",
+        lambda e: e.n > 1 and e.cpu_bound and e.get("cpu_inflation_low") > INFLATION and e.below_linear,
+        lambda e: (
+            f"the same work cost {e.get('cpu_inflation'):.2f}x "
+            f"[{e.get('cpu_inflation_low'):.2f}-{e.get('cpu_inflation_high'):.2f}] the serial CPU time: the "
+            "workers slowed each other down (shared caches, memory bandwidth, cores slowing when all are busy)"
+        ),
+    ),
+    Rule(
+        "idle-workers",
+        "processes, N <= CPUs; serial CPU-bound; busy cores < 0.9 N; start-up <= 15 %; speedup interval below linear",
+        lambda e: (
+            e.row["variant"] in PROCESSES
+            and 1 < e.n <= e.usable
+            and e.cpu_bound
+            and e.get("busy_cores") < IDLE_SHARE * e.n
+            and not e.get("startup_share") > STARTUP_SHARE
+            and e.below_linear
+        ),
+        lambda e: (
+            f"CPU time was only {e.get('busy_cores') / e.n * 100:.0f} % of workers x wall time: workers sat "
+            "idle part of the time (uneven tasks, cores of uneven speed, or IPC)"
+        ),
+    ),
+    Rule(
+        "machine-ceiling",
+        "serial CPU-bound; the ceiling's interval lies below 90 % of linear",
+        lambda e: e.n > 1 and e.cpu_bound and e.get("ceiling_speedup_high") < 0.9 * e.cores,
+        lambda e: f"the machine itself tops out at {_x(e.get('ceiling_speedup'))} here (the measured ceiling)",
+    ),
+    Rule(
+        "above-linear",
+        "serial CPU-bound; speedup interval above linear",
+        lambda e: e.cpu_bound and e.get("speedup_low") > e.cores,
+        lambda e: (
+            "above linear, which the cores cannot give: the serial baseline ran slower than the same work in "
+            "the workers (see the context check)"
+        ),
+    ),
 )
 
 

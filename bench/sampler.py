@@ -148,8 +148,13 @@ def sample(root: int, interval: float, limit_s: float = 3600.0) -> dict:
     reader.close()
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - begin.ru_utime - begin.ru_stime
-    return {"interval_s": interval, "wall_s": time.perf_counter() - start, "cpu_s": cpu, "readings": ticks,
-            "samples": samples}
+    return {
+        "interval_s": interval,
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": cpu,
+        "readings": ticks,
+        "samples": samples,
+    }
 
 
 def _gone(reader: Reader, pid: int) -> bool:

@@ -41,7 +41,9 @@ class ResultRow:
     tasks: int
     chunksize: int
     repeat: int  # the block's number within its group: 0, -1, ... warm-ups, 1..N measured
-    block_workers: int  # the worker count of the paired block the repetition ran in (serial: the block's N); 0: unpaired
+    block_workers: (
+        int  # the worker count of the paired block the repetition ran in (serial: the block's N); 0: unpaired
+    )
     warmup: bool
     startup_s: float
     compute_s: float
@@ -167,14 +169,30 @@ def atomic_write(path, data, writer=None) -> Path:
     return path
 
 
-def task_row(record, *, run_id, workload, size, variant, workers, repeat, block_workers, warmup, attempt,
-             python_executable, host):
+def task_row(
+    record, *, run_id, workload, size, variant, workers, repeat, block_workers, warmup, attempt, python_executable, host
+):
     """A worker's TaskRecord as its tasks.csv row: the record's fields and the cell it belongs to."""
     wall_s = record.end_s - record.start_s
     return TaskRow(
-        run_id=run_id, workload=workload, size=size, variant=variant, workers=workers, repeat=repeat,
-        block_workers=block_workers, warmup=warmup, attempt=attempt, task=record.task, python_executable=python_executable, pid=record.pid, thread_id=record.thread_id,
-        host=record.host or host, start_s=record.start_s, end_s=record.end_s, wall_s=wall_s, cpu_s=record.cpu_s,
+        run_id=run_id,
+        workload=workload,
+        size=size,
+        variant=variant,
+        workers=workers,
+        repeat=repeat,
+        block_workers=block_workers,
+        warmup=warmup,
+        attempt=attempt,
+        task=record.task,
+        python_executable=python_executable,
+        pid=record.pid,
+        thread_id=record.thread_id,
+        host=record.host or host,
+        start_s=record.start_s,
+        end_s=record.end_s,
+        wall_s=wall_s,
+        cpu_s=record.cpu_s,
         cpu_share=record.cpu_s / wall_s if wall_s > 0 else float("nan"),
     )
 
@@ -207,8 +225,15 @@ def header(row_type) -> list[str]:
 # Columns added after the first CSVs were written: a file without them loads with these values.
 # Columns an older gilbench's CSV lacks, filled in as they would have been then (block_workers 0: measured in
 # rounds, not paired blocks, so its speedups fall back to the unpaired intervals).
-ADDED_COLUMNS = {"other_cores": "", "steal_cores": "", "disturbed": "False", "attempt": "1", "scaling": "strong",
-                 "scale": "1", "block_workers": "0"}
+ADDED_COLUMNS = {
+    "other_cores": "",
+    "steal_cores": "",
+    "disturbed": "False",
+    "attempt": "1",
+    "scaling": "strong",
+    "scale": "1",
+    "block_workers": "0",
+}
 ADDED_TASK_COLUMNS = {"attempt": "1", "block_workers": "0"}
 
 
@@ -301,9 +326,7 @@ def load_results(target, row_type=ResultRow):
         if f.type in ("int", "float"):
             bad = pd.to_numeric(frame[f.name], errors="coerce").isna() & frame[f.name].notna()
             if bad.any():
-                raise UsageError(
-                    f"{str(path)!r}: column {f.name} holds a non-number ({frame[f.name][bad].iloc[0]!r})"
-                )
+                raise UsageError(f"{str(path)!r}: column {f.name} holds a non-number ({frame[f.name][bad].iloc[0]!r})")
             frame[f.name] = pd.to_numeric(frame[f.name])
         elif f.type == "bool":
             frame[f.name] = frame[f.name].map(_as_bool)

@@ -15,10 +15,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Callable
 from multiprocessing.connection import wait
 
 from . import registry
@@ -139,9 +139,11 @@ class TaskFailed(Exception):
         return f"{self.summary} (task {self.index}" + (f", at {self.where}" if self.where else "") + ")"
 
     @classmethod
-    def of(cls, index: int, exc: BaseException) -> "TaskFailed":
+    def of(cls, index: int, exc: BaseException) -> TaskFailed:
         here = os.path.dirname(os.path.abspath(__file__))
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not os.path.abspath(f.filename).startswith(here)]
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__) if not os.path.abspath(f.filename).startswith(here)
+        ]
         where = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}" if frames else ""
         summary = f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
         return cls(index, summary, where, "".join(traceback.format_exception(exc)))
@@ -160,9 +162,16 @@ def instrumented(ref: str, index: int, task):
     end = time.perf_counter()
     cpu = time.thread_time() - cpu0
     rec = TaskRecord(
-        task=index, pid=os.getpid(), thread_id=threading.get_native_id(), host=_hostname(), start_s=start,
-        end_s=end, cpu_s=cpu, peak_rss_kb=peak_rss_kb(),
-        gil_enabled=gil_enabled(), wall_start=wall_start,
+        task=index,
+        pid=os.getpid(),
+        thread_id=threading.get_native_id(),
+        host=_hostname(),
+        start_s=start,
+        end_s=end,
+        cpu_s=cpu,
+        peak_rss_kb=peak_rss_kb(),
+        gil_enabled=gil_enabled(),
+        wall_start=wall_start,
     )
     return result, rec
 
@@ -441,8 +450,9 @@ def dask_threads(client) -> dict[str, int]:
     return {addr: info.get("nthreads", 1) for addr, info in client.scheduler_info()["workers"].items()}
 
 
-def run_dask(ref, tasks, workers, start_method, scheduler: str | None = None, connect_timeout: float = 10,
-             **options) -> Execution:
+def run_dask(
+    ref, tasks, workers, start_method, scheduler: str | None = None, connect_timeout: float = 10, **options
+) -> Execution:
     """dask.distributed: a LocalCluster of `workers` single-threaded processes (its start-up counted), or
     `workers` threads of the cluster at `scheduler`. Task records come back with their host."""
     import logging
@@ -463,13 +473,16 @@ def run_dask(ref, tasks, workers, start_method, scheduler: str | None = None, co
             have += n
         if have < workers:
             client.close()
-            raise RuntimeError(f"the cluster at {scheduler} has {sum(threads.values())} worker threads; {workers} asked")
+            raise RuntimeError(
+                f"the cluster at {scheduler} has {sum(threads.values())} worker threads; {workers} asked"
+            )
         if have > workers:
             client.close()
             raise RuntimeError(f"cannot pick exactly {workers} threads from the cluster's workers {threads}")
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
         client = Client(cluster)
         chosen = None
     try:
@@ -490,32 +503,104 @@ def run_dask(ref, tasks, workers, start_method, scheduler: str | None = None, co
 
 
 # The one definition of every variant. The order is the order of tables, legends and `gilbench list`.
-VARIANTS: dict[str, Variant] = {v.name: v for v in (
-    Variant("serial", "a plain loop in one thread (the baseline)", run_serial, "serial", "#000000", "*",
-            default=True, fixed_workers=1),
-    Variant("threading", "N threading.Thread objects, each given a static slice of the tasks (the tutorial's code)",
-            run_threading, "threads", "#E69F00", "o", default=True),
-    Variant("multiprocessing",
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant(
+            "serial",
+            "a plain loop in one thread (the baseline)",
+            run_serial,
+            "serial",
+            "#000000",
+            "*",
+            default=True,
+            fixed_workers=1,
+        ),
+        Variant(
+            "threading",
+            "N threading.Thread objects, each given a static slice of the tasks (the tutorial's code)",
+            run_threading,
+            "threads",
+            "#E69F00",
+            "o",
+            default=True,
+        ),
+        Variant(
+            "multiprocessing",
             "N multiprocessing.Process objects, each given a static slice of the tasks (the tutorial's code)",
-            run_multiprocessing, "processes", "#56B4E9", "^", default=True),
-    Variant("process-per-task", "one multiprocessing.Process per task, all started, then joined, whatever --workers "
-            "says (the tutorial's thumbnail example: a process per image)", run_process_per_task, "processes",
-            "#882255", "p"),
-    Variant("thread-pool", "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically", run_thread_pool,
-            "threads", "#D55E00", "s", default=True),
-    Variant("process-pool", "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
-            run_process_pool, "processes", "#0072B2", "D", default=True),
-    Variant("interpreter-pool",
+            run_multiprocessing,
+            "processes",
+            "#56B4E9",
+            "^",
+            default=True,
+        ),
+        Variant(
+            "process-per-task",
+            "one multiprocessing.Process per task, all started, then joined, whatever --workers "
+            "says (the tutorial's thumbnail example: a process per image)",
+            run_process_per_task,
+            "processes",
+            "#882255",
+            "p",
+        ),
+        Variant(
+            "thread-pool",
+            "concurrent.futures.ThreadPoolExecutor, tasks handed out dynamically",
+            run_thread_pool,
+            "threads",
+            "#D55E00",
+            "s",
+            default=True,
+        ),
+        Variant(
+            "process-pool",
+            "concurrent.futures.ProcessPoolExecutor, tasks handed out dynamically in chunks",
+            run_process_pool,
+            "processes",
+            "#0072B2",
+            "D",
+            default=True,
+        ),
+        Variant(
+            "interpreter-pool",
             "concurrent.futures.InterpreterPoolExecutor: N subinterpreters, each with its own GIL, in one process",
-            run_interpreter_pool, "interpreters", "#009E73", "v"),
-    Variant("dask", "dask.distributed: a LocalCluster of N single-threaded worker processes, or N threads of an "
-            "existing cluster", run_dask, "processes", "#CC79A7", "P", requires="distributed"),
-    # black: serial is never drawn as a line, and Okabe-Ito's yellow vanishes on white
-    Variant("joblib", "joblib.Parallel(n_jobs=N) with its default (loky) process backend", run_joblib, "processes",
-            "#000000", "X", requires="joblib"),
-    Variant("ceiling", "the machine's limit: N independent processes, each 1/N of the work, timed from a barrier, "
-            "no IPC", run_ceiling, "processes", "#444444", "_", default=True, ceiling=True),
-)}
+            run_interpreter_pool,
+            "interpreters",
+            "#009E73",
+            "v",
+        ),
+        Variant(
+            "dask",
+            "dask.distributed: a LocalCluster of N single-threaded worker processes, or N threads of an "
+            "existing cluster",
+            run_dask,
+            "processes",
+            "#CC79A7",
+            "P",
+            requires="distributed",
+        ),
+        # black: serial is never drawn as a line, and Okabe-Ito's yellow vanishes on white
+        Variant(
+            "joblib",
+            "joblib.Parallel(n_jobs=N) with its default (loky) process backend",
+            run_joblib,
+            "processes",
+            "#000000",
+            "X",
+            requires="joblib",
+        ),
+        Variant(
+            "ceiling",
+            "the machine's limit: N independent processes, each 1/N of the work, timed from a barrier, no IPC",
+            run_ceiling,
+            "processes",
+            "#444444",
+            "_",
+            default=True,
+            ceiling=True,
+        ),
+    )
+}
 
 
 def default_variants() -> list[str]:

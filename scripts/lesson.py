@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "docs" / "lesson.ipynb"
 
 CELLS = [
-    ("md", """# Teaching the GIL with gilbench: a lesson you can run
+    (
+        "md",
+        """# Teaching the GIL with gilbench: a lesson you can run
 
 The 30-minute class of [`docs/teaching.md`](teaching.md), as a notebook: every table and chart
 below is measured live, on the machine that runs it. The whole notebook takes about a minute of
@@ -30,8 +32,11 @@ compute at size `quick` on a 2-core laptop.
 Run it with `make lesson` in a clone (it installs Jupyter and executes this notebook into
 `results/lesson/`), or `pip install 'gilbench[lesson]'` and open it in Jupyter. The outputs you
 see committed come from a run on the project's 2-vCPU Debian VM (CPython 3.11.7, and a
-free-threaded 3.13.15t for part 5): your numbers will differ, the shapes are the lesson."""),
-    ("code", """import os
+free-threaded 3.13.15t for part 5): your numbers will differ, the shapes are the lesson.""",
+    ),
+    (
+        "code",
+        """import os
 import sys
 
 import gilbench
@@ -40,8 +45,11 @@ SIZE = os.environ.get("GILBENCH_LESSON_SIZE", "quick")  # smoke: seconds; quick:
 FT_PYTHON = os.environ.get("GILBENCH_PYTHON_FT", "")  # a free-threaded python3.13t, for part 5
 OUT = os.environ.get("GILBENCH_LESSON_OUT", "lesson-results")  # where the runs are kept
 print(f"gilbench {gilbench.__version__}, Python {sys.version.split()[0]}, "
-      f"{len(os.sched_getaffinity(0))} usable CPUs, size {SIZE}")"""),
-    ("md", """## 1. The puzzle (5 minutes)
+      f"{len(os.sched_getaffinity(0))} usable CPUs, size {SIZE}")""",
+    ),
+    (
+        "md",
+        """## 1. The puzzle (5 minutes)
 
 The tutorial's code counts to N in a pure-Python loop: once in one thread; then split between
 two threads; then between two processes.
@@ -56,50 +64,83 @@ def count(n):
 
 **Ask:** *two threads on two cores - how much faster than one?* Write a guess down before you
 run the next cell. (It runs the loop as `serial`, `threading` and `multiprocessing` at 1, 2 and
-4 workers, three times each, and once more with a sampler watching every thread.)"""),
-    ("code", """count_run = gilbench.run(workloads="count", variants=["serial", "threading", "multiprocessing"],
+4 workers, three times each, and once more with a sampler watching every thread.)""",
+    ),
+    (
+        "code",
+        """count_run = gilbench.run(workloads="count", variants=["serial", "threading", "multiprocessing"],
                          workers=[1, 2, 4], size=SIZE, repeat=3, trace=True, out=OUT)
-count_run.summary[["variant", "workers", "median_s", "speedup", "busy_cores"]].sort_values(["variant", "workers"])"""),
-    ("md", """## 2. The answer: speedup and busy cores (8 minutes)
+count_run.summary[["variant", "workers", "median_s", "speedup", "busy_cores"]].sort_values(["variant", "workers"])""",
+    ),
+    (
+        "md",
+        """## 2. The answer: speedup and busy cores (8 minutes)
 
 *Speedup* is the serial time over the time with N workers. *Busy cores* is the CPU time all
 tasks used over the wall time: how many cores were really working.
 
 **Ask:** *the operating system gave the program two threads and two cores. Why is only one
-core busy?* The **Global Interpreter Lock**: only the thread that holds it runs Python code."""),
+core busy?* The **Global Interpreter Lock**: only the thread that holds it runs Python code.""",
+    ),
     ("code", """count_run.figure("scaling-count")"""),
-    ("md", """The task timeline: each bar is one task, in the row of the thread or process that ran it,
+    (
+        "md",
+        """The task timeline: each bar is one task, in the row of the thread or process that ran it,
 coloured by the share of its wall time it spent on a CPU. Threads: both rows span the whole
-run at about half colour - they took turns. Processes: shorter, brighter bars side by side."""),
+run at about half colour - they took turns. Processes: shorter, brighter bars side by side.""",
+    ),
     ("code", """count_run.figure("timeline-count")"""),
-    ("md", """Now watch the turn-taking itself. A separate process read every thread's state from the
+    (
+        "md",
+        """Now watch the turn-taking itself. A separate process read every thread's state from the
 kernel (`/proc`) every millisecond while the work ran: **green** running on a CPU, **grey**
 blocked (here: waiting for the GIL), **orange** runnable but waiting for a core.
 
 - `threading`: the rows alternate, in blocks of about 5 ms: CPython's switch interval
   (`sys.getswitchinterval()`), after which a waiting thread asks for the GIL.
 - `multiprocessing`: every row green at once.
-- 4 processes on 2 cores: no grey, but orange: nothing blocks them, there are just not enough cores."""),
+- 4 processes on 2 cores: no grey, but orange: nothing blocks them, there are just not enough cores.""",
+    ),
     ("code", """count_run.figure("states-count")"""),
-    ("code", """count_run.trace_summary[["variant", "workers", "running_share", "waiting_share", "blocked_share",
-                         "handoffs_per_s"]].sort_values(["variant", "workers"]).round(2)"""),
-    ("md", """## 3. Not all work holds the GIL (7 minutes)
+    (
+        "code",
+        """count_run.trace_summary[["variant", "workers", "running_share", "waiting_share", "blocked_share",
+                         "handoffs_per_s"]].sort_values(["variant", "workers"]).round(2)""",
+    ),
+    (
+        "md",
+        """## 3. Not all work holds the GIL (7 minutes)
 
 Pillow's thumbnailing (open, blur, shrink, save) and `hashlib` do their heavy work in C and
-release the GIL while they do. **Ask:** *will threads help here?*"""),
-    ("code", """c_run = gilbench.run(workloads=["thumbnail", "hashing"], variants=["serial", "threading", "multiprocessing"],
+release the GIL while they do. **Ask:** *will threads help here?*""",
+    ),
+    (
+        "code",
+        """c_run = gilbench.run(workloads=["thumbnail", "hashing"], variants=["serial", "threading", "multiprocessing"],
                      workers=[1, 2], size=SIZE, repeat=3, out=OUT)
-c_run.figure("overview")"""),
-    ("md", """## 4. Processes are not free either (4 minutes)
+c_run.figure("overview")""",
+    ),
+    (
+        "md",
+        """## 4. Processes are not free either (4 minutes)
 
 A process has to be started, and its tasks and results pickled across. `startup_s` is the time
-spent creating and stopping the workers; on short work it eats the whole speedup."""),
-    ("code", """c_run.summary[["workload", "variant", "workers", "median_s", "startup_s", "startup_share", "speedup"]] \\
-    .sort_values(["workload", "variant", "workers"]).round(3)"""),
-    ("md", """## 5. The new answer: free-threaded Python (6 minutes)
+spent creating and stopping the workers; on short work it eats the whole speedup.""",
+    ),
+    (
+        "code",
+        """c_run.summary[["workload", "variant", "workers", "median_s", "startup_s", "startup_share", "speedup"]] \\
+    .sort_values(["workload", "variant", "workers"]).round(3)""",
+    ),
+    (
+        "md",
+        """## 5. The new answer: free-threaded Python (6 minutes)
 
-CPython 3.13 can be built without the GIL (`python3.13t`). The same threads, the same loop:"""),
-    ("code", """if FT_PYTHON:
+CPython 3.13 can be built without the GIL (`python3.13t`). The same threads, the same loop:""",
+    ),
+    (
+        "code",
+        """if FT_PYTHON:
     ft_run = gilbench.run(workloads="count", variants=["serial", "threading"], workers=[1, 2], size=SIZE,
                           repeat=3, trace=True, python=[sys.executable, FT_PYTHON], out=OUT)
     for name in sorted(ft_run.figures()):
@@ -111,8 +152,11 @@ else:
           "(uv's builds), a distribution's package (e.g. python3.13-nogil on Ubuntu, python3.13-freethreading on "
           "Fedora), or CPython built from source with `./configure --disable-gil`. Then run the lesson again with "
           "`make lesson PYTHON_FT=/path/to/python3.14t` (or set GILBENCH_PYTHON_FT before starting Jupyter). "
-          "A run of this part on a 2-core VM is in this repository: results/reference/debian-2core-vm-trace/report.md.")"""),
-    ("md", """**Ask:** *should everyone switch today?* Where part 5 ran, its first line compares the two serial
+          "A run of this part on a 2-core VM is in this repository: results/reference/debian-2core-vm-trace/report.md.")""",
+    ),
+    (
+        "md",
+        """**Ask:** *should everyone switch today?* Where part 5 ran, its first line compares the two serial
 baselines: the single-thread cost of the free-threaded build (in the repository's reference runs its
 serial loop took 0.98x-1.96x the GIL build's time, depending on the machine and the workload). It also
 depends on every extension module supporting it, and on the Python version.
@@ -122,17 +166,24 @@ depends on every extension module supporting it, and on the Python version.
 gilbench fits two laws to each curve. Amdahl's: a serial fraction `p` that never runs in
 parallel. The Universal Scalability Law: `sigma` (contention: work that queues, one worker at a
 time - the GIL) and `kappa` (coherency: a cost every pair of workers pays; with `kappa > 0` the
-curve peaks and falls). `law` says which describes the curve, `none` where neither does."""),
-    ("code", """count_run.summary[count_run.summary["variant"] != "serial"].drop_duplicates("variant")[
-    ["variant", "law", "amdahl_p", "usl_sigma", "usl_kappa", "usl_peak_workers"]].round(3)"""),
-    ("md", """## Questions to leave with
+curve peaks and falls). `law` says which describes the curve, `none` where neither does.""",
+    ),
+    (
+        "code",
+        """count_run.summary[count_run.summary["variant"] != "serial"].drop_duplicates("variant")[
+    ["variant", "law", "amdahl_p", "usl_sigma", "usl_kappa", "usl_peak_workers"]].round(3)""",
+    ),
+    (
+        "md",
+        """## Questions to leave with
 
 1. A web scraper spends 95 % of its time waiting for responses. Threads or processes?
    (Try `gilbench.run(workloads="sleep", ...)`.)
 2. Threads under the GIL were blocked about half of the time at 2 workers. What share would you
    expect at 4 workers? Check `count_run.trace_summary`.
 3. Which line on which chart would change first on a machine with 8 cores? Run this notebook
-   there and compare with `gilbench.compare(run_here, run_there)`."""),
+   there and compare with `gilbench.compare(run_here, run_there)`.""",
+    ),
 ]
 
 
@@ -140,8 +191,9 @@ def write(path: Path = NOTEBOOK) -> Path:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text)
-                for kind, text in CELLS]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(text) if kind == "md" else nbformat.v4.new_code_cell(text) for kind, text in CELLS
+    ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nbformat.write(nb, str(path))

@@ -42,7 +42,8 @@ GIL_THREAD_FACTOR = 1.3  # GIL-bound threads on many cores: hand-offs cost (a gu
 CELL_OVERHEAD_S = 0.25  # starting a cell process and its imports, writing its rows
 PER_WORKER_S = 0.01  # starting one worker process or thread
 
-CALIBRATE = r"""
+CALIBRATE = (
+    r"""
 import json, sys, tempfile, time
 from pathlib import Path
 from gilbench.workloads import count, mandelbrot, thumbnail
@@ -63,7 +64,9 @@ if "--thumbnail" in sys.argv:
         src = thumbnail.prepare({"images": 1, "width": w, "height": h}, tmp)["inputs"][0]
         out["thumbnail_per_megapixel_s"] = best(lambda: thumbnail.run_task((src, tmp + "/t.jpg"))) / (w * h / 1e6)
 print(json.dumps(out))
-""" % MANDELBROT
+"""
+    % MANDELBROT
+)
 
 
 def calibrate(python: str, thumbnail: bool) -> dict:
@@ -115,22 +118,65 @@ def plan(interp: dict, workloads, variants, workers, thread_workers: dict, param
         for v in variants:
             counts = [1] if v == "serial" else thread_workers.get(v, workers)
             for n in counts:
-                cells.append({"python": interp["python"], "label": interp["label"], "workload": w, "variant": v,
-                              "workers": n, "task_s_at_16": t / TASKS,
-                              "estimate_s": estimate(w, v, n, t, cpus, interp["cal"]["gil"])})
+                cells.append(
+                    {
+                        "python": interp["python"],
+                        "label": interp["label"],
+                        "workload": w,
+                        "variant": v,
+                        "workers": n,
+                        "task_s_at_16": t / TASKS,
+                        "estimate_s": estimate(w, v, n, t, cpus, interp["cal"]["gil"]),
+                    }
+                )
     return cells
 
 
-def gilbench_run(python_flag: list[str], workloads, variants, workers, thread_workers: dict, params, repeat, out: Path,
-                 log, deadline_s: float) -> Path:
+def gilbench_run(
+    python_flag: list[str],
+    workloads,
+    variants,
+    workers,
+    thread_workers: dict,
+    params,
+    repeat,
+    out: Path,
+    log,
+    deadline_s: float,
+) -> Path:
     """One `gilbench run`; at the deadline it is stopped as Ctrl-C stops it (every finished repetition kept),
     so the whole command keeps its budget even where the estimate was short."""
-    args = [sys.executable, "-m", "gilbench", "run", *python_flag, "--workloads", ",".join(workloads),
-            "--variants", ",".join(variants), "--workers", ",".join(map(str, workers)),
-            *[a for v, counts in thread_workers.items() if v in variants
-              for a in ("--variant-workers", f"{v}=" + ",".join(map(str, counts)))],
-            "--repeat", str(repeat), "--warmup", "0", "--size", "standard", "--no-progress", "--no-report",
-            "--out", str(out), "--timeout", "600"]
+    args = [
+        sys.executable,
+        "-m",
+        "gilbench",
+        "run",
+        *python_flag,
+        "--workloads",
+        ",".join(workloads),
+        "--variants",
+        ",".join(variants),
+        "--workers",
+        ",".join(map(str, workers)),
+        *[
+            a
+            for v, counts in thread_workers.items()
+            if v in variants
+            for a in ("--variant-workers", f"{v}=" + ",".join(map(str, counts)))
+        ],
+        "--repeat",
+        str(repeat),
+        "--warmup",
+        "0",
+        "--size",
+        "standard",
+        "--no-progress",
+        "--no-report",
+        "--out",
+        str(out),
+        "--timeout",
+        "600",
+    ]
     for w in workloads:
         for key, value in params[w].items():
             args += ["--param", f"{w}.{key}={value}"]
@@ -159,8 +205,9 @@ def merge(runs: dict[str, Path], into: Path, plan_data: dict) -> None:
                 out.writelines(lines if i == 0 else lines[1:])
     first = next(iter(runs.values()))
     env = json.loads((first / "environment.json").read_text())
-    env["merged_from"] = {label: json.loads((run / "environment.json").read_text())["run_id"]
-                          for label, run in runs.items()}
+    env["merged_from"] = {
+        label: json.loads((run / "environment.json").read_text())["run_id"] for label, run in runs.items()
+    }
     env["reference_plan"] = plan_data["summary"]
     (into / "environment.json").write_text(json.dumps(env, indent=2))
     for label, run in runs.items():
@@ -175,14 +222,24 @@ def main() -> int:
     ap.add_argument("--budget", type=float, default=420, help="seconds for the whole command (default 420)")
     ap.add_argument("--workers", default="1,2,4,8,12,16,32")
     ap.add_argument("--ft-workers", default="1,2,4,8,16")
-    ap.add_argument("--threading-workers", default="16",
-                    help="worker counts for threading under the GIL: each point costs a serial run's time")
-    ap.add_argument("--thread-pool-workers", default="4,16,32",
-                    help="worker counts for thread-pool under the GIL (free-threaded: every --ft-workers point)")
+    ap.add_argument(
+        "--threading-workers",
+        default="16",
+        help="worker counts for threading under the GIL: each point costs a serial run's time",
+    )
+    ap.add_argument(
+        "--thread-pool-workers",
+        default="4,16,32",
+        help="worker counts for thread-pool under the GIL (free-threaded: every --ft-workers point)",
+    )
     ap.add_argument("--max-repeat", type=int, default=5)
     ap.add_argument("--min-repeat", type=int, default=2)
-    ap.add_argument("--task-s", type=float, default=TASK_S,
-                    help=f"seconds per task at 16 workers (default {TASK_S}; smaller only to rehearse quickly)")
+    ap.add_argument(
+        "--task-s",
+        type=float,
+        default=TASK_S,
+        help=f"seconds per task at 16 workers (default {TASK_S}; smaller only to rehearse quickly)",
+    )
     ap.add_argument("--dry-run", action="store_true", help="calibrate, plan and estimate; run nothing")
     ap.add_argument("--assume-cpus", type=int, help="plan for this many CPUs (with --dry-run: the estimate elsewhere)")
     args = ap.parse_args()
@@ -197,8 +254,10 @@ def main() -> int:
 
     workers = [int(n) for n in args.workers.split(",")]
     ft_workers = [int(n) for n in args.ft_workers.split(",")]
-    gil_threads = {"threading": [int(n) for n in args.threading_workers.split(",")],
-                   "thread-pool": [int(n) for n in args.thread_pool_workers.split(",")]}
+    gil_threads = {
+        "threading": [int(n) for n in args.threading_workers.split(",")],
+        "thread-pool": [int(n) for n in args.thread_pool_workers.split(",")],
+    }
     cpus = args.assume_cpus or len(os.sched_getaffinity(0))
     log(f"machine: {cpus} usable CPUs; budget {args.budget:.0f} s")
 
@@ -210,18 +269,23 @@ def main() -> int:
         interps.append(ft)
         # count: the same size under both interpreters (GIL vs no GIL on the same work), large enough for the
         # faster one; mandelbrot: sized for each (free-threaded floats are about 2x slower, and its cells are many)
-        ft_params = sizes({**ft["cal"], "thumbnail_per_megapixel_s": gil["cal"]["thumbnail_per_megapixel_s"]},
-                          args.task_s)
+        ft_params = sizes(
+            {**ft["cal"], "thumbnail_per_megapixel_s": gil["cal"]["thumbnail_per_megapixel_s"]}, args.task_s
+        )
         params["count"] = {k: max(v, ft_params["count"][k]) for k, v in params["count"].items()}
         ft_params["count"] = params["count"]
         ft["params"] = ft_params
     gil["params"] = params
     for i in interps:
-        log(f"calibration {i['label']} (Python {i['cal']['python']}, GIL {'on' if i['cal']['gil'] else 'off'}): "
-            + ", ".join(f"{k} {v:.3g}" for k, v in i["cal"].items() if k.endswith("_s")))
+        log(
+            f"calibration {i['label']} (Python {i['cal']['python']}, GIL {'on' if i['cal']['gil'] else 'off'}): "
+            + ", ".join(f"{k} {v:.3g}" for k, v in i["cal"].items() if k.endswith("_s"))
+        )
     for i in interps:
-        log(f"sizes {i['label']}: " + "; ".join(f"{w} {json.dumps(i['params'][w])}" for w in
-                                               (GIL_WORKLOADS if i is gil else FT_WORKLOADS)))
+        log(
+            f"sizes {i['label']}: "
+            + "; ".join(f"{w} {json.dumps(i['params'][w])}" for w in (GIL_WORKLOADS if i is gil else FT_WORKLOADS))
+        )
 
     cells = plan(gil, GIL_WORKLOADS, GIL_VARIANTS, workers, gil_threads, gil["params"], cpus)
     if args.ft:  # without the GIL, threads get every point
@@ -232,25 +296,43 @@ def main() -> int:
     # At least two repetitions: where the estimate says the second does not fit whole, the deadlines
     # below end it early and the cells it did not reach keep one (the report shows each cell's count).
     repeat = max(args.min_repeat, min(args.max_repeat, int((args.budget - spent - merge_s) // per_round)))
-    log(f"\nplanned cells ({len(cells)}), each run {repeat} times, no warm-up round (each repetition is a fresh "
-        "process; rounds are shuffled):")
+    log(
+        f"\nplanned cells ({len(cells)}), each run {repeat} times, no warm-up round (each repetition is a fresh "
+        "process; rounds are shuffled):"
+    )
     for c in cells:
-        log(f"  {c['label']:<3} {c['workload']:<10} {c['variant']:<15} x{c['workers']:<3} ~{c['estimate_s']:.2f} s"
-            f"  (task at 16 workers {c['task_s_at_16']:.2f} s)")
+        log(
+            f"  {c['label']:<3} {c['workload']:<10} {c['variant']:<15} x{c['workers']:<3} ~{c['estimate_s']:.2f} s"
+            f"  (task at 16 workers {c['task_s_at_16']:.2f} s)"
+        )
     short = {f"{c['label']} {c['workload']}": round(c["task_s_at_16"], 3) for c in cells}
     log("task length at 16 workers: " + ", ".join(f"{k} {v} s" for k, v in short.items()))
     total = spent + per_round * repeat + merge_s
-    log(f"estimate: {per_round:.0f} s per round x {repeat} rounds + calibration {spent:.0f} s + merge {merge_s:.0f} s "
-        f"= {total:.0f} s of a {args.budget:.0f} s budget")
+    log(
+        f"estimate: {per_round:.0f} s per round x {repeat} rounds + calibration {spent:.0f} s + merge {merge_s:.0f} s "
+        f"= {total:.0f} s of a {args.budget:.0f} s budget"
+    )
     if per_round * repeat + spent + merge_s > args.budget:
-        log(f"the budget does not fit {repeat} whole rounds: the last is stopped at the deadline, and the cells it "
-            "did not reach keep fewer repetitions")
-    plan_data = {"cells": cells, "summary": {
-        "source_commit": os.environ.get("GILBENCH_SOURCE_COMMIT", ""),
-        "repeat": repeat, "warmup": 0, "estimate_s": round(total, 1), "per_round_estimate_s": round(per_round, 1),
-        "task_target_s": args.task_s, "params": {i["label"]: i["params"] for i in interps}, "workers": workers, "ft_workers": ft_workers,
-        "thread_workers_gil": gil_threads,
-        "calibration": {i["label"]: i["cal"] for i in interps}}}
+        log(
+            f"the budget does not fit {repeat} whole rounds: the last is stopped at the deadline, and the cells it "
+            "did not reach keep fewer repetitions"
+        )
+    plan_data = {
+        "cells": cells,
+        "summary": {
+            "source_commit": os.environ.get("GILBENCH_SOURCE_COMMIT", ""),
+            "repeat": repeat,
+            "warmup": 0,
+            "estimate_s": round(total, 1),
+            "per_round_estimate_s": round(per_round, 1),
+            "task_target_s": args.task_s,
+            "params": {i["label"]: i["params"] for i in interps},
+            "workers": workers,
+            "ft_workers": ft_workers,
+            "thread_workers_gil": gil_threads,
+            "calibration": {i["label"]: i["cal"] for i in interps},
+        },
+    }
     if args.dry_run:
         (args.out / "plan.json").write_text(json.dumps(plan_data, indent=2))
         return 0
@@ -260,15 +342,34 @@ def main() -> int:
     est_gil = sum(c["estimate_s"] for c in cells if c["label"] == "gil") * repeat
     est_ft = sum(c["estimate_s"] for c in cells if c["label"] == "ft") * repeat
     left = args.budget - (t0 - started) - merge_s
-    runs["gil"] = gilbench_run([], GIL_WORKLOADS, GIL_VARIANTS, workers, gil_threads, gil["params"], repeat,
-                               args.out / "gil", log, deadline_s=left * est_gil / (est_gil + est_ft))
+    runs["gil"] = gilbench_run(
+        [],
+        GIL_WORKLOADS,
+        GIL_VARIANTS,
+        workers,
+        gil_threads,
+        gil["params"],
+        repeat,
+        args.out / "gil",
+        log,
+        deadline_s=left * est_gil / (est_gil + est_ft),
+    )
     gil_s = time.perf_counter() - t0
     log(f"GIL run: {gil_s:.0f} s (estimated {est_gil:.0f} s)")
     if args.ft:
         t0 = time.perf_counter()
-        runs["ft"] = gilbench_run(["--python", args.ft], FT_WORKLOADS, FT_VARIANTS, ft_workers, {}, ft["params"],
-                                  repeat, args.out / "ft", log,
-                                  deadline_s=args.budget - (time.perf_counter() - started) - merge_s)
+        runs["ft"] = gilbench_run(
+            ["--python", args.ft],
+            FT_WORKLOADS,
+            FT_VARIANTS,
+            ft_workers,
+            {},
+            ft["params"],
+            repeat,
+            args.out / "ft",
+            log,
+            deadline_s=args.budget - (time.perf_counter() - started) - merge_s,
+        )
         ft_s = time.perf_counter() - t0
         log(f"free-threaded run: {ft_s:.0f} s (estimated {est_ft:.0f} s)")
     plan_data["summary"]["actual_s"] = round(time.perf_counter() - started, 1)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from gilbench import accounting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,8 +79,12 @@ def gilbench(*args, env=None, timeout=600, cwd=None):
         args.append("--reruns=0")
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
-        [sys.executable, "-m", "gilbench", *args], capture_output=True, text=True,
-        timeout=timeout, env=full_env, cwd=cwd or ROOT,
+        [sys.executable, "-m", "gilbench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        cwd=cwd or ROOT,
     )
 
 
@@ -106,7 +109,9 @@ def run_cli():
 
 
 def _mount_tmpfs(path, options):
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode == 0
+    return (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode == 0
+    )
 
 
 @pytest.fixture
@@ -167,8 +172,11 @@ def _shared_fixture_group(item):
     """The first module/session-scoped fixture of this test's own (not pytest's): tests sharing it share a worker."""
     for name in item.fixturenames:
         for fixturedef in (item._fixtureinfo.name2fixturedefs.get(name) or ())[-1:]:
-            if fixturedef.scope != "function" and (fixturedef.baseid or "").startswith("tests") \
-                    and name != "no_orphan_processes":
+            if (
+                fixturedef.scope != "function"
+                and (fixturedef.baseid or "").startswith("tests")
+                and name != "no_orphan_processes"
+            ):
                 return f"{name}@{fixturedef.baseid}"
     return None
 
@@ -176,6 +184,7 @@ def _shared_fixture_group(item):
 def pytest_collection_modifyitems(config, items):
     """An order: tests with a shared fixture and slow ones first (the long ones start early), quiet ones last (they
     wait for a moment when nothing else runs); and, for the parallel scheduler below, each test's work unit."""
+
     def rank(item):
         if item.get_closest_marker("quiet"):
             return 2
@@ -184,8 +193,9 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)  # stable: collection order within each rank
     folder = os.environ.get(LOCKS_ENV)
     if folder and hasattr(config, "workerinput"):
-        units = {item.nodeid: "quiet" if item.get_closest_marker("quiet") else _shared_fixture_group(item)
-                 for item in items}
+        units = {
+            item.nodeid: "quiet" if item.get_closest_marker("quiet") else _shared_fixture_group(item) for item in items
+        }
         path = Path(folder) / f"units-{config.workerinput['workerid']}.json"
         path.with_suffix(".tmp").write_text(json.dumps({k: v for k, v in units.items() if v}))
         path.with_suffix(".tmp").replace(path)
@@ -278,8 +288,10 @@ def _quiet_machine(request):
     if taken > QUIET_CORES:
         taken = min(taken, _probe())  # once more: a moment's load (a cron job, a compiler) may have passed
     if taken > QUIET_CORES:
-        pytest.skip(f"needs a quiet machine: other programs took {taken:.2f} cores (threshold {QUIET_CORES}) "
-                    f"in two {PROBE_S} s checks before the test")
+        pytest.skip(
+            f"needs a quiet machine: other programs took {taken:.2f} cores (threshold {QUIET_CORES}) "
+            f"in two {PROBE_S} s checks before the test"
+        )
     request.node.stash[_QUIET_START] = accounting.snapshot()
     yield
 
@@ -293,7 +305,10 @@ def pytest_runtest_makereport(item, call):
         if taken > QUIET_CORES:
             first = str(report.longrepr).strip().splitlines()[-1:] or [""]
             report.outcome = "skipped"
-            report.longrepr = (str(item.path), item.location[1] or 0,
-                               f"Skipped: needs a quiet machine: other programs took {taken:.2f} cores while it "
-                               f"ran (threshold {QUIET_CORES}); it failed with: {first[0][:300]}")
+            report.longrepr = (
+                str(item.path),
+                item.location[1] or 0,
+                f"Skipped: needs a quiet machine: other programs took {taken:.2f} cores while it "
+                f"ran (threshold {QUIET_CORES}); it failed with: {first[0][:300]}",
+            )
     return report

@@ -8,16 +8,40 @@ from gilbench import storage
 from gilbench.storage import ResultRow, TaskRow
 
 BASE = {f.name: {"int": 1, "float": 0.0, "bool": False, "str": ""}[f.type] for f in fields(ResultRow)}
-BASE.update(run_id="r1", workload="count", size="smoke", params="{}", python_executable="/usr/bin/python3", scaling="strong",
-            python_version="3.11.7", start_method="fork", host="hostA", ok=True, warmup=False, gil_enabled=True,
-            usable_cpus=2, logical_cpus=2, physical_cores=2,
-            block_workers=0)  # 0: unpaired rows, as an older gilbench wrote them; paired_row() makes blocks
+BASE.update(
+    run_id="r1",
+    workload="count",
+    size="smoke",
+    params="{}",
+    python_executable="/usr/bin/python3",
+    scaling="strong",
+    python_version="3.11.7",
+    start_method="fork",
+    host="hostA",
+    ok=True,
+    warmup=False,
+    gil_enabled=True,
+    usable_cpus=2,
+    logical_cpus=2,
+    physical_cores=2,
+    block_workers=0,
+)  # 0: unpaired rows, as an older gilbench wrote them; paired_row() makes blocks
 
 
 def row(variant, workers, total, repeat=1, busy=None, startup=0.0, **changes):
-    values = dict(BASE, variant=variant, workers=workers, total_s=total, compute_s=total - startup,
-                  startup_s=startup, repeat=repeat, tasks=workers, cpu_s=(busy or 1.0) * (total - startup),
-                  busy_cores=busy if busy is not None else 1.0, peak_rss_mb=50.0 * workers)
+    values = dict(
+        BASE,
+        variant=variant,
+        workers=workers,
+        total_s=total,
+        compute_s=total - startup,
+        startup_s=startup,
+        repeat=repeat,
+        tasks=workers,
+        cpu_s=(busy or 1.0) * (total - startup),
+        busy_cores=busy if busy is not None else 1.0,
+        peak_rss_mb=50.0 * workers,
+    )
     values.update(changes)
     return ResultRow(**values)
 
@@ -46,8 +70,18 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
         rows.append(row("serial", 1, 2.0, r, host=host, usable_cpus=usable, gil_enabled=gil))
         for v in ("threading", "thread-pool"):
             rows.append(row(v, 1, 2.0, r, host=host, usable_cpus=usable, gil_enabled=gil))
-            rows.append(row(v, 2, 2.02 if gil else 1.05, r, busy=1.0 if gil else 1.9, host=host,
-                            usable_cpus=usable, gil_enabled=gil))
+            rows.append(
+                row(
+                    v,
+                    2,
+                    2.02 if gil else 1.05,
+                    r,
+                    busy=1.0 if gil else 1.9,
+                    host=host,
+                    usable_cpus=usable,
+                    gil_enabled=gil,
+                )
+            )
         for v in ("multiprocessing", "process-pool"):
             rows.append(row(v, 1, 2.05, r, busy=1.0, startup=0.02, host=host, usable_cpus=usable, gil_enabled=gil))
             rows.append(row(v, 2, 1.05, r, busy=1.9, startup=0.02, host=host, usable_cpus=usable, gil_enabled=gil))
@@ -58,6 +92,27 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
     tasks = []
     for v, pids, share in (("threading", (10, 10), 0.5), ("multiprocessing", (11, 12), 0.98)):
         for i, pid in enumerate(pids):
-            tasks.append(TaskRow("r1", "count", "smoke", v, 2, 1, 0, False, 1, i, "/usr/bin/python3", pid, 100 + i, host,
-                                 0.0, 1.0, 1.0, share, share))
+            tasks.append(
+                TaskRow(
+                    "r1",
+                    "count",
+                    "smoke",
+                    v,
+                    2,
+                    1,
+                    0,
+                    False,
+                    1,
+                    i,
+                    "/usr/bin/python3",
+                    pid,
+                    100 + i,
+                    host,
+                    0.0,
+                    1.0,
+                    1.0,
+                    share,
+                    share,
+                )
+            )
     return write_run(folder, rows, tasks)

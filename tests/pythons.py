@@ -19,19 +19,20 @@ import sys
 
 import pytest
 
-_PROBE = ("import json, sys, sysconfig; print(json.dumps([sys.executable, list(sys.version_info[:2]), "
-          "bool(sysconfig.get_config_var('Py_GIL_DISABLED'))]))")
+_PROBE = (
+    "import json, sys, sysconfig; print(json.dumps([sys.executable, list(sys.version_info[:2]), "
+    "bool(sysconfig.get_config_var('Py_GIL_DISABLED'))]))"
+)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def describe(command: str):
     """(executable, (major, minor), free_threaded) of the interpreter `command` starts, or None if it does not."""
     path = command if os.sep in command else shutil.which(command)
     if not path or not os.access(path, os.X_OK):
         return None
     try:
-        out = subprocess.run([path, "-c", _PROBE], capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL)
+        out = subprocess.run([path, "-c", _PROBE], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         executable, version, free = json.loads(out.stdout)
     except (OSError, subprocess.TimeoutExpired, ValueError, TypeError):
         return None
@@ -50,31 +51,42 @@ def _this_version(version):
     return tuple(version) == tuple(sys.version_info[:2])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def free_threaded() -> str | None:
-    return _first([os.environ.get("GILBENCH_PYTHON_FT", ""), "python3.14t", "python3.13t"],
-                  lambda exe, version, free: free and version >= (3, 13))
+    return _first(
+        [os.environ.get("GILBENCH_PYTHON_FT", ""), "python3.14t", "python3.13t"],
+        lambda exe, version, free: free and version >= (3, 13),
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpython_313() -> str | None:
-    return _first([os.environ.get("GILBENCH_PYTHON_313", ""), "python3.13"],
-                  lambda exe, version, free: version == (3, 13) and not free)
+    return _first(
+        [os.environ.get("GILBENCH_PYTHON_313", ""), "python3.13"],
+        lambda exe, version, free: version == (3, 13) and not free,
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def other_cpython() -> str:
     """Another CPython (>= 3.11, with the GIL) than the one running the tests: another version where one is found;
     else the base interpreter this environment was made from, which does not see the environment's packages."""
-    found = _first([os.environ.get("GILBENCH_PYTHON_313", ""), "python3.13", "python3.12", "python3.14"],
-                   lambda exe, version, free: version >= (3, 11) and not free and not _this_version(version))
+    found = _first(
+        [os.environ.get("GILBENCH_PYTHON_313", ""), "python3.13", "python3.12", "python3.14"],
+        lambda exe, version, free: version >= (3, 11) and not free and not _this_version(version),
+    )
     if found:
         return found
     base = getattr(sys, "_base_executable", "") or sys.executable
-    return _first([base, os.path.join(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")],
-                  lambda exe, version, free: not free)
+    return _first(
+        [base, os.path.join(sys.base_prefix, "bin", f"python{sys.version_info[0]}.{sys.version_info[1]}")],
+        lambda exe, version, free: not free,
+    )
 
 
 FT = free_threaded()
-needs_ft = pytest.mark.skipif(FT is None, reason="no free-threaded Python (set GILBENCH_PYTHON_FT, or put python3.13t "
-                                                 "or python3.14t on PATH; .ci/run builds one)")
+needs_ft = pytest.mark.skipif(
+    FT is None,
+    reason="no free-threaded Python (set GILBENCH_PYTHON_FT, or put python3.13t "
+    "or python3.14t on PATH; .ci/run builds one)",
+)

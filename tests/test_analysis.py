@@ -2,8 +2,8 @@ import math
 
 import numpy as np
 import pytest
-
 from gilbench import analysis, storage
+
 from tests.helpers import gil_run, row, write_run
 
 

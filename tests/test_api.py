@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import errno
 
-import pytest
-
 import gilbench
+import pytest
 from gilbench import orchestrator, storage
 
 # reruns 0: both runs keep exactly the cells they plan, on a busy machine too (tests/conftest.py's gilbench())
-SMALL = dict(workloads="count", variants="serial,threading", workers="1,2", size="smoke", repeat="1", warmup="0",
-             seed="7", reruns="0")
+SMALL = dict(
+    workloads="count",
+    variants="serial,threading",
+    workers="1,2",
+    size="smoke",
+    repeat="1",
+    warmup="0",
+    seed="7",
+    reruns="0",
+)
 
 
 def _flags(options: dict) -> list[str]:
@@ -20,14 +27,21 @@ def _flags(options: dict) -> list[str]:
 
 @pytest.mark.slow
 def test_api_and_cli_write_the_same_columns_and_cells(tmp_path, run_cli):
-    api_run = gilbench.run(out=tmp_path / "api", no_progress=True, log=lambda line: None,
-                           **{**SMALL, "workers": [1, 2], "variants": ["serial", "threading"]})
+    api_run = gilbench.run(
+        out=tmp_path / "api",
+        no_progress=True,
+        log=lambda line: None,
+        **{**SMALL, "workers": [1, 2], "variants": ["serial", "threading"]},
+    )
     proc = run_cli("run", *_flags(SMALL), "--out", tmp_path / "cli", "--no-progress")
     assert proc.returncode == 0, proc.stderr
     cli_run = gilbench.load(tmp_path / "cli" / "latest")
     assert list(api_run.results.columns) == list(cli_run.results.columns)
     cells = ["workload", "size", "params", "variant", "workers", "repeat", "warmup"]
-    assert api_run.results[cells].sort_values(cells).values.tolist() == cli_run.results[cells].sort_values(cells).values.tolist()
+    assert (
+        api_run.results[cells].sort_values(cells).values.tolist()
+        == cli_run.results[cells].sort_values(cells).values.tolist()
+    )
     assert list(api_run.summary.columns) == list(cli_run.summary.columns)
     assert api_run.failed == 0 and api_run.folder.parent.name == "runs"
     assert (api_run.folder / "report.md").exists()  # the report is written, as by the CLI
@@ -41,14 +55,27 @@ def test_api_and_cli_write_the_same_columns_and_cells(tmp_path, run_cli):
     assert "repetitions, 0 failed" in api_run._repr_markdown_()
 
 
-@pytest.mark.parametrize("options", [{"workers": "0"}, {"variants": "threads"}, {"size": "huge"},
-                                     {"scaling": "sideways"}, {"param": ["iterations=-5"]}, {"repeat": "many"}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"workers": "0"},
+        {"variants": "threads"},
+        {"size": "huge"},
+        {"scaling": "sideways"},
+        {"param": ["iterations=-5"]},
+        {"repeat": "many"},
+    ],
+)
 def test_bad_arguments_raise_usage_error_with_the_cli_message(tmp_path, run_cli, options):
     out = tmp_path / "out"
     with pytest.raises(gilbench.UsageError) as caught:
         gilbench.run(workloads="count", out=out, **options)
-    flags = [x for k, v in options.items() for item in (v if isinstance(v, list) else [v])
-             for x in (f"--{k.replace('_', '-')}", item)]
+    flags = [
+        x
+        for k, v in options.items()
+        for item in (v if isinstance(v, list) else [v])
+        for x in (f"--{k.replace('_', '-')}", item)
+    ]
     proc = run_cli("run", "--workloads", "count", *flags, "--out", out)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == f"gilbench: error: {caught.value}"
@@ -56,9 +83,14 @@ def test_bad_arguments_raise_usage_error_with_the_cli_message(tmp_path, run_cli,
 
 
 def test_python_values_become_the_options_text():
-    options = gilbench.api.options_from(workers=[1, 2, 4], repeat=3, param={"iterations": 2e8},
-                                        variant_workers="threading=1,4",
-                                        python="/usr/bin/python3", trace=True)
+    options = gilbench.api.options_from(
+        workers=[1, 2, 4],
+        repeat=3,
+        param={"iterations": 2e8},
+        variant_workers="threading=1,4",
+        python="/usr/bin/python3",
+        trace=True,
+    )
     assert (options.workers, options.repeat, options.trace) == ("1,2,4", "3", True)
     assert options.param == ["iterations=200000000.0"] and options.python == ["/usr/bin/python3"]
     assert options.variant_workers == ["threading=1,4"]

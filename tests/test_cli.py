@@ -1,5 +1,4 @@
 import pytest
-
 from gilbench import cli, options
 from gilbench.errors import UsageError
 
@@ -101,8 +100,14 @@ def test_output_piped_into_head_is_not_an_error():
 
     from tests.conftest import ROOT
 
-    proc = subprocess.run(f"'{sys.executable}' -m gilbench list | head -1", shell=True, capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        f"'{sys.executable}' -m gilbench list | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.stdout == "workloads:\n"
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
 
@@ -112,9 +117,17 @@ def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
 
     from gilbench import blocks, orchestrator
 
-    config = options.resolve(options.RunOptions(workloads="count", variants="serial,threading,process-pool",
-                                                workers="1,2,4", variant_workers=["threading=1,4"], warmup="2",
-                                                repeat="3", out=str(tmp_path)))
+    config = options.resolve(
+        options.RunOptions(
+            workloads="count",
+            variants="serial,threading,process-pool",
+            workers="1,2,4",
+            variant_workers=["threading=1,4"],
+            warmup="2",
+            repeat="3",
+            out=str(tmp_path),
+        )
+    )
     cells = orchestrator.build_cells(config)
     counts = {v: sorted(c.workers for c in cells if c.variant == v) for v in config.variants}
     assert counts == {"serial": [1], "threading": [1, 4], "process-pool": [1, 2, 4]}
@@ -125,6 +138,7 @@ def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
     assert sorted({r.repeat for r in reps if not r.warmup}) == [1, 2, 3]
     no_warmup = blocks.plan(blocks.groups(cells), 3, random.Random(0), 0)
     assert not any(b.repeat <= 0 for b in no_warmup) and len(no_warmup) == 3 * 3
+
 
 @pytest.mark.parametrize("command", ["run", "plot", "report", "compare", "import", "list", "env"])
 def test_every_subcommand_prints_its_help(command, capsys):

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import pytest
-
 from gilbench import charts, render
 from gilbench.cli import main as cli_main
+
 from tests.helpers import row, write_run
 
 
 def _runs(tmp_path):
-    fast = write_run(tmp_path / "fast", [row(v, n, t, r) for r in (1, 2, 3, 4, 5)
-                                         for v, n, t in (("serial", 1, 1.0), ("threading", 2, 1.0))])
-    slow = write_run(tmp_path / "slow", [row(v, n, t, r, run_id="r2") for r in (1, 2, 3, 4, 5)
-                                         for v, n, t in (("serial", 1, 2.5), ("threading", 2, 1.25))])
+    fast = write_run(
+        tmp_path / "fast",
+        [row(v, n, t, r) for r in (1, 2, 3, 4, 5) for v, n, t in (("serial", 1, 1.0), ("threading", 2, 1.0))],
+    )
+    slow = write_run(
+        tmp_path / "slow",
+        [
+            row(v, n, t, r, run_id="r2")
+            for r in (1, 2, 3, 4, 5)
+            for v, n, t in (("serial", 1, 2.5), ("threading", 2, 1.25))
+        ],
+    )
     return fast, slow
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from gilbench import cli, storage
+
 from tests.conftest import ROOT, gilbench
 
 distributed = pytest.importorskip("distributed", reason="the dask variant needs: pip install 'gilbench[distributed]'")
@@ -37,12 +36,24 @@ def dask_cluster(no_stray_cells):
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells, PYTHONPATH=str(ROOT))
     logs = Path(os.environ.get("TMPDIR", "/tmp"))
-    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=open(logs / f"dask-scheduler-{port}.log", "w"),
-                              start_new_session=True)]
-    procs.append(subprocess.Popen([DASK, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
-                                   "--host", "127.0.0.1"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=open(logs / f"dask-worker-{port}.log", "w"), start_new_session=True))
+    procs = [
+        subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(logs / f"dask-scheduler-{port}.log", "w"),
+            start_new_session=True,
+        )
+    ]
+    procs.append(
+        subprocess.Popen(
+            [DASK, "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(logs / f"dask-worker-{port}.log", "w"),
+            start_new_session=True,
+        )
+    )
     from dask.distributed import Client
 
     deadline = time.monotonic() + 60
@@ -70,9 +81,25 @@ def dask_cluster(no_stray_cells):
 
 
 def test_dask_on_a_real_scheduler_and_workers(dask_cluster, tmp_path, no_stray_cells):
-    proc = gilbench("run", "--dask-scheduler", dask_cluster, "--workloads", "count,thumbnail",
-                    "--variants", "serial,dask", "--workers", "1,2", "--repeat", "1", "--size", "smoke",
-                    "--out", tmp_path, "--no-progress", env={"GILBENCH_TEST_MARKER": no_stray_cells})
+    proc = gilbench(
+        "run",
+        "--dask-scheduler",
+        dask_cluster,
+        "--workloads",
+        "count,thumbnail",
+        "--variants",
+        "serial,dask",
+        "--workers",
+        "1,2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        env={"GILBENCH_TEST_MARKER": no_stray_cells},
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     dask = frame[frame["variant"] == "dask"]
@@ -87,9 +114,24 @@ def test_dask_on_a_real_scheduler_and_workers(dask_cluster, tmp_path, no_stray_c
 
 
 def test_dask_local_cluster_default_and_joblib(tmp_path, no_stray_cells):
-    proc = gilbench("run", "--workloads", "count", "--variants", "serial,dask,joblib", "--workers", "1,2",
-                    "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress", "--no-report",
-                    env={"GILBENCH_TEST_MARKER": no_stray_cells})
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "count",
+        "--variants",
+        "serial,dask,joblib",
+        "--workers",
+        "1,2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        "--no-report",
+        env={"GILBENCH_TEST_MARKER": no_stray_cells},
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     assert frame["ok"].all() and set(frame["variant"]) == {"serial", "dask", "joblib"}
@@ -117,7 +159,9 @@ def test_missing_extras_are_listed_with_the_install_command(monkeypatch, capsys)
     from gilbench import variants
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("distributed", "joblib") else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name in ("distributed", "joblib") else real(name, *a)
+    )
     found = variants.local_availability()
     assert found["dask"] == "needs the distributed package: pip install 'gilbench[distributed]'"
     assert found["joblib"] == "needs the joblib package: pip install 'gilbench[distributed]'"

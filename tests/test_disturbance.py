@@ -8,22 +8,44 @@ import sys
 import time
 
 import pytest
-
 from gilbench import accounting, analysis, storage
+
 from tests.conftest import ROOT, wait_for_rows
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(accounting.unavailable() is not None, reason=str(accounting.unavailable()))]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(accounting.unavailable() is not None, reason=str(accounting.unavailable())),
+]
 
-RUN = ["--workloads", "count", "--variants", "serial,process-pool", "--workers", "1,2", "--size", "quick",
-       "--param", "iterations=4e6", "--warmup", "0", "--no-progress", "--no-report"]
+RUN = [
+    "--workloads",
+    "count",
+    "--variants",
+    "serial,process-pool",
+    "--workers",
+    "1,2",
+    "--size",
+    "quick",
+    "--param",
+    "iterations=4e6",
+    "--warmup",
+    "0",
+    "--no-progress",
+    "--no-report",
+]
 BURN = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass\n"
 
 
 def start_gilbench(out, marker, *extra):
     env = dict(os.environ, GILBENCH_TEST_MARKER=marker)
-    return subprocess.Popen([sys.executable, "-m", "gilbench", "run", *RUN, *extra, "--out", str(out)], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gilbench", "run", *RUN, *extra, "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.quiet
@@ -44,8 +66,12 @@ def test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again(tmp
     proc = start_gilbench(tmp_path, no_stray_cells, "--repeat", "4", "--reruns", "8")
     wait_for_rows(tmp_path, 2, proc)  # the run is going: imports done, the first repetitions written
     burner_start = time.time()
-    burners = [subprocess.Popen([sys.executable, "-c", BURN.format(seconds=1.5)],
-                                env=dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)) for _ in range(2)]
+    burners = [
+        subprocess.Popen(
+            [sys.executable, "-c", BURN.format(seconds=1.5)], env=dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)
+        )
+        for _ in range(2)
+    ]
     try:
         for burner in burners:
             burner.wait(timeout=30)
@@ -63,8 +89,11 @@ def test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again(tmp
     started = frame["timestamp"].map(lambda t: __import__("datetime").datetime.fromisoformat(t).timestamp())
     assert started[frame["disturbed"]].between(burner_start - 5, burner_end + 1).all()  # only while it burned
     for _, row in disturbed.iterrows():  # each disturbed repetition's whole block ran again, and that was quiet
-        again = frame[(frame["block_workers"] == row["block_workers"]) & (frame["repeat"] == row["repeat"])
-                      & (frame["attempt"] == row["attempt"] + 1)]
+        again = frame[
+            (frame["block_workers"] == row["block_workers"])
+            & (frame["repeat"] == row["repeat"])
+            & (frame["attempt"] == row["attempt"] + 1)
+        ]
         assert sorted(again["variant"]) == ["process-pool", "serial"], again.to_string()
     block = ["block_workers", "repeat"]
     last = frame[frame["attempt"] == frame.groupby(block)["attempt"].transform("max")]
@@ -76,15 +105,45 @@ def test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again(tmp
 
 def test_a_machine_that_stays_busy_keeps_marked_results_and_says_so(tmp_path, no_stray_cells):
     """With no re-runs allowed, disturbed measurements are kept, marked, and the report says how busy."""
-    burners = [subprocess.Popen([sys.executable, "-c", BURN.format(seconds=60)],
-                                env=dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)) for _ in range(2)]
+    burners = [
+        subprocess.Popen(
+            [sys.executable, "-c", BURN.format(seconds=60)], env=dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)
+        )
+        for _ in range(2)
+    ]
     try:
         time.sleep(0.5)
         env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)
-        proc = subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants", "serial",
-                               "--size", "quick", "--param", "iterations=4e6", "--warmup", "0", "--repeat", "2",
-                               "--reruns", "0", "--no-progress", "--out", str(tmp_path)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gilbench",
+                "run",
+                "--workloads",
+                "count",
+                "--variants",
+                "serial",
+                "--size",
+                "quick",
+                "--param",
+                "iterations=4e6",
+                "--warmup",
+                "0",
+                "--repeat",
+                "2",
+                "--reruns",
+                "0",
+                "--no-progress",
+                "--out",
+                str(tmp_path),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         for burner in burners:
             burner.kill()
@@ -106,11 +165,39 @@ def test_many_gil_bound_threads_are_not_taken_for_other_programs(tmp_path, no_st
     env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)
     for attempt in (1, 2):  # a real program (another test run, a build) may take CPU meanwhile: then once more
         out = tmp_path / str(attempt)
-        proc = subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants",
-                               "serial,threading,thread-pool", "--workers", "8", "--size", "quick", "--param",
-                               "iterations=3e6", "--warmup", "0", "--repeat", "3", "--reruns", "0", "--no-progress",
-                               "--no-report", "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gilbench",
+                "run",
+                "--workloads",
+                "count",
+                "--variants",
+                "serial,threading,thread-pool",
+                "--workers",
+                "8",
+                "--size",
+                "quick",
+                "--param",
+                "iterations=3e6",
+                "--warmup",
+                "0",
+                "--repeat",
+                "3",
+                "--reruns",
+                "0",
+                "--no-progress",
+                "--no-report",
+                "--out",
+                str(out),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stderr
         frame = storage.load_results(out / "latest")
         threads = frame[frame["variant"] != "serial"]
@@ -141,17 +228,44 @@ def test_repeat_auto_sizes_the_run_to_the_precision_and_says_what_it_reached(tmp
     from gilbench import blocks
 
     env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)
-    base = [sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants", "serial,process-pool",
-            "--workers", "2", "--size", "smoke", "--repeat", "auto", "--no-progress"]
-    loose = subprocess.run([*base, "--precision", "10", "--out", str(tmp_path / "loose")], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
+    base = [
+        sys.executable,
+        "-m",
+        "gilbench",
+        "run",
+        "--workloads",
+        "count",
+        "--variants",
+        "serial,process-pool",
+        "--workers",
+        "2",
+        "--size",
+        "smoke",
+        "--repeat",
+        "auto",
+        "--no-progress",
+    ]
+    loose = subprocess.run(
+        [*base, "--precision", "10", "--out", str(tmp_path / "loose")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert loose.returncode == 0, loose.stderr
     frame = storage.load_results(tmp_path / "loose" / "latest")
     assert frame.loc[~frame["warmup"], "repeat"].max() == blocks.PILOT_BLOCKS  # the pilot only
     assert "count at 2 workers: +-1000 % needs ~2 blocks" in loose.stderr  # the plan, before spending
     assert "1 of 1 speedups met it" in loose.stderr
-    tight = subprocess.run([*base, "--precision", "0.0001", "--budget", "8", "--out", str(tmp_path / "tight")],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    tight = subprocess.run(
+        [*base, "--precision", "0.0001", "--budget", "8", "--out", str(tmp_path / "tight")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert tight.returncode == 0, tight.stderr
     frame = storage.load_results(tmp_path / "tight" / "latest")
     assert frame["repeat"].max() > blocks.PILOT_BLOCKS  # more blocks were run...

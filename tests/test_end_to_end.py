@@ -1,10 +1,8 @@
 """A real `gilbench run` at smoke size through every variant, as a user runs it."""
 
 import json
-import os
 
 import pytest
-
 from gilbench import storage
 from gilbench.variants import local_availability as availability
 
@@ -17,8 +15,22 @@ def smoke_run(tmp_path_factory):
     from tests.conftest import gilbench
 
     out = tmp_path_factory.mktemp("results")
-    proc = gilbench("run", "--size", "smoke", "--variants", ALL, "--workers", "1,2", "--repeat", "2",
-                    "--out", out, "--no-progress", "--seed", "7")
+    proc = gilbench(
+        "run",
+        "--size",
+        "smoke",
+        "--variants",
+        ALL,
+        "--workers",
+        "1,2",
+        "--repeat",
+        "2",
+        "--out",
+        out,
+        "--no-progress",
+        "--seed",
+        "7",
+    )
     return proc, out
 
 
@@ -44,10 +56,13 @@ def test_results_have_every_cell_and_repetition(smoke_run):
     assert frame["ok"].all(), frame[~frame["ok"]]["error"].tolist()
     assert set(frame["variant"]) == set(VARIANTS)
     assert (frame["warmup"] == (frame["repeat"] == 0)).all()
-    assert (frame.groupby(["workload", "variant", "workers", "block_workers"])["repeat"].apply(sorted).map(tuple)
-            == (0, 1, 2)).all()
-    assert (frame.loc[frame["variant"] != "serial", "block_workers"] == frame.loc[frame["variant"] != "serial",
-                                                                                  "workers"]).all()
+    assert (
+        frame.groupby(["workload", "variant", "workers", "block_workers"])["repeat"].apply(sorted).map(tuple)
+        == (0, 1, 2)
+    ).all()
+    assert (
+        frame.loc[frame["variant"] != "serial", "block_workers"] == frame.loc[frame["variant"] != "serial", "workers"]
+    ).all()
     assert sorted(set(frame.loc[frame["variant"] == "serial", "block_workers"])) == [1, 2]  # serial in every block
     assert (frame["total_s"] - frame["startup_s"] - frame["compute_s"]).abs().max() < 1e-6
     assert (frame["busy_cores"] > 0).all() and (frame["peak_rss_mb"] > 0).all()
@@ -79,8 +94,14 @@ def test_ceiling_times_only_the_work(smoke_run):
 def test_run_writes_summary_charts_and_report(smoke_run):
     _, out = smoke_run
     latest = out / "latest"
-    for name in ("summary.csv", "report.md", "report.html", "overview.png", "scaling-count.png",
-                 "timeline-thumbnail.png"):
+    for name in (
+        "summary.csv",
+        "report.md",
+        "report.html",
+        "overview.png",
+        "scaling-count.png",
+        "timeline-thumbnail.png",
+    ):
         assert (latest / name).exists(), name
 
 
@@ -94,8 +115,24 @@ def test_run_folder_layout_and_latest_link(smoke_run):
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_other_start_methods_are_used_and_recorded(method, tmp_path, run_cli):
-    proc = run_cli("run", "--size", "smoke", "--workloads", "count", "--variants", "multiprocessing,process-pool",
-                   "--workers", "2", "--repeat", "1", "--start-method", method, "--out", tmp_path, "--no-progress")
+    proc = run_cli(
+        "run",
+        "--size",
+        "smoke",
+        "--workloads",
+        "count",
+        "--variants",
+        "multiprocessing,process-pool",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--start-method",
+        method,
+        "--out",
+        tmp_path,
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     assert frame["ok"].all() and (frame["start_method"] == method).all()
@@ -110,9 +147,25 @@ def test_user_workload_by_path(tmp_path, run_cli):
         "def run_task(r): return sum(x * x for x in r)\n"
         "def check(params, tasks, results): assert sum(results) == sum(x * x for x in range(params['n']))\n"
     )
-    proc = run_cli("run", "--size", "smoke", "--workloads", path, "--variants", "serial,process-pool",
-                   "--workers", "2", "--repeat", "1", "--start-method", "spawn", "--out", tmp_path / "o",
-                   "--no-progress", cwd=tmp_path)
+    proc = run_cli(
+        "run",
+        "--size",
+        "smoke",
+        "--workloads",
+        path,
+        "--variants",
+        "serial,process-pool",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--start-method",
+        "spawn",
+        "--out",
+        tmp_path / "o",
+        "--no-progress",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "o" / "latest")
     assert frame["ok"].all() and set(frame["workload"]) == {"squares"}

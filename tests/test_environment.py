@@ -5,8 +5,20 @@ from gilbench import environment
 
 def test_collect_environment_has_every_recorded_field():
     env = environment.collect_environment()
-    for key in ("python_version", "free_threaded", "gil_enabled", "logical_cpus", "physical_cores",
-                "usable_cpus", "cpu_model", "load_avg_1m", "host", "os", "packages", "harness_commit"):
+    for key in (
+        "python_version",
+        "free_threaded",
+        "gil_enabled",
+        "logical_cpus",
+        "physical_cores",
+        "usable_cpus",
+        "cpu_model",
+        "load_avg_1m",
+        "host",
+        "os",
+        "packages",
+        "harness_commit",
+    ):
         assert key in env, key
     assert 1 <= env["usable_cpus"] <= env["logical_cpus"]
     assert 1 <= env["physical_cores"] <= env["logical_cpus"]
@@ -39,5 +51,7 @@ def test_usable_cpus_follows_affinity():
 def test_warnings_for_busy_machine_and_oversubscription():
     env = {"cpu_busy_percent": 80.0, "usable_cpus": 2}
     notes = environment.warnings_for(env, 4)
-    assert any("busy (80 % of its CPUs" in n for n in notes) and any("4 workers exceed the 2 usable CPUs" in n for n in notes)
+    assert any("busy (80 % of its CPUs" in n for n in notes) and any(
+        "4 workers exceed the 2 usable CPUs" in n for n in notes
+    )
     assert environment.warnings_for({"cpu_busy_percent": 3.0, "usable_cpus": 2}, 2) == []

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from gilbench import storage
+
 from tests.conftest import FIXTURES, ROOT
 
 FAULTY = str(FIXTURES / "faulty.py")
@@ -29,21 +29,46 @@ def marked_env(marker):
 # No re-runs of disturbed repetitions (--reruns 0): these runs count their rows, on a busy machine too; tests run side
 # by side disturb each other. Disturbance is tested in tests/test_disturbance.py.
 def run(args, marker, timeout=120):
-    return subprocess.run([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", "--reruns", "0",
-                           *map(str, args)],
-                          capture_output=True, text=True, env=marked_env(marker), cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", "--reruns", "0", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=marked_env(marker),
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def faulty(fault, out, variants=PROCESS_VARIANTS, extra=()):
-    return ["--workloads", FAULTY, "--variants", variants, "--workers", "2", "--repeat", "1", "--size", "smoke",
-            "--param", f"fault={fault}", "--param", "fault_task=1", "--out", out, *extra]
+    return [
+        "--workloads",
+        FAULTY,
+        "--variants",
+        variants,
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--param",
+        f"fault={fault}",
+        "--param",
+        "fault_task=1",
+        "--out",
+        out,
+        *extra,
+    ]
 
 
-@pytest.mark.parametrize("fault,reason", [
-    ("exit", "exit code 1"),
-    ("sigkill", "killed by signal SIGKILL"),
-    ("segfault", "killed by signal SIGSEGV"),
-])
+@pytest.mark.parametrize(
+    "fault,reason",
+    [
+        ("exit", "exit code 1"),
+        ("sigkill", "killed by signal SIGKILL"),
+        ("segfault", "killed by signal SIGSEGV"),
+    ],
+)
 def test_worker_that_dies_fails_its_cell_and_the_run_goes_on(fault, reason, tmp_path, no_stray_cells):
     """README: a worker process dies (os._exit, SIGKILL, segfault)."""
     proc = run(faulty(fault, tmp_path, "serial," + PROCESS_VARIANTS), no_stray_cells)
@@ -82,10 +107,13 @@ def test_hanging_worker_is_killed_at_the_timeout(fault, tmp_path, no_stray_cells
     assert elapsed < 4 * (2 + 3) + 10
 
 
-@pytest.mark.parametrize("fault,message", [
-    ("raise", "RuntimeError: task 1 failed on purpose"),
-    ("wrong", "ValueError: counted 19999, expected 20000"),
-])
+@pytest.mark.parametrize(
+    "fault,message",
+    [
+        ("raise", "RuntimeError: task 1 failed on purpose"),
+        ("wrong", "ValueError: counted 19999, expected 20000"),
+    ],
+)
 def test_task_that_raises_or_lies_is_a_failed_cell(fault, message, tmp_path, no_stray_cells):
     """README: a task raises; a task returns a wrong result."""
     proc = run(faulty(fault, tmp_path, "serial,threading,thread-pool," + PROCESS_VARIANTS), no_stray_cells)
@@ -113,13 +141,38 @@ def last_attempts(frame):
 
 
 def _start_slow_run(out, marker, repeat=3):
-    args = ["--workloads", FAULTY, "--variants", "serial,threading,multiprocessing,process-pool", "--workers", "1,2",
-            "--repeat", str(repeat), "--size", "smoke", "--param", "fault=slow", "--param", "fault_task=0",
-            "--out", out, "--seed", "1", "--reruns", "0"]  # 7 cells x (warm-up + repeat) rows exactly
+    args = [
+        "--workloads",
+        FAULTY,
+        "--variants",
+        "serial,threading,multiprocessing,process-pool",
+        "--workers",
+        "1,2",
+        "--repeat",
+        str(repeat),
+        "--size",
+        "smoke",
+        "--param",
+        "fault=slow",
+        "--param",
+        "fault_task=0",
+        "--out",
+        out,
+        "--seed",
+        "1",
+        "--reruns",
+        "0",
+    ]  # 7 cells x (warm-up + repeat) rows exactly
     ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731 - as `cmd &` in a script
-    proc = subprocess.Popen([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=marked_env(marker), cwd=ROOT,
-                            preexec_fn=ignore_sigint)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=marked_env(marker),
+        cwd=ROOT,
+        preexec_fn=ignore_sigint,
+    )
     return proc
 
 
@@ -151,9 +204,14 @@ def test_interrupt_stops_fast_keeps_rows_and_resume_finishes(signum, tmp_path, n
     kept = storage.load_results(run_dir)
     assert 3 <= len(kept) < 8 * 4  # finished rows kept; not all of them ran
 
-    resumed = subprocess.run([sys.executable, "-m", "gilbench", "run", "--resume", str(run_dir), "--no-progress",
-                              "--no-report"], capture_output=True, text=True, env=marked_env(no_stray_cells),
-                             cwd=ROOT, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "gilbench", "run", "--resume", str(run_dir), "--no-progress", "--no-report"],
+        capture_output=True,
+        text=True,
+        env=marked_env(no_stray_cells),
+        cwd=ROOT,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
     final = storage.load_results(run_dir)
     # blocks at 1 and 2 workers, 4 cells each, x (warm-up + 3): every block whole at its last attempt (the block
@@ -182,20 +240,46 @@ def test_orchestrator_killed_with_sigkill(tmp_path, no_stray_cells):
         time.sleep(0.1)
     kept = storage.load_results(run_dir)
     assert len(kept) >= 2
-    resumed = subprocess.run([sys.executable, "-m", "gilbench", "run", "--resume", str(run_dir), "--no-progress",
-                              "--no-report"], capture_output=True, text=True, env=marked_env(no_stray_cells),
-                             cwd=ROOT, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "gilbench", "run", "--resume", str(run_dir), "--no-progress", "--no-report"],
+        capture_output=True,
+        text=True,
+        env=marked_env(no_stray_cells),
+        cwd=ROOT,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert len(last_attempts(storage.load_results(run_dir))) == 8 * 3
 
 
 def test_concurrent_runs_share_a_results_folder(tmp_path, no_stray_cells):
     """README: two runs write into the same results folder at once."""
-    args = ["--workloads", "count", "--variants", "serial,threading", "--workers", "1,2", "--repeat", "2",
-            "--size", "smoke", "--reruns", "0", "--out", tmp_path]  # the runs disturb each other: no re-runs here
-    procs = [subprocess.Popen([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=marked_env(no_stray_cells), cwd=ROOT)
-             for _ in range(3)]
+    args = [
+        "--workloads",
+        "count",
+        "--variants",
+        "serial,threading",
+        "--workers",
+        "1,2",
+        "--repeat",
+        "2",
+        "--size",
+        "smoke",
+        "--reruns",
+        "0",
+        "--out",
+        tmp_path,
+    ]  # the runs disturb each other: no re-runs here
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=marked_env(no_stray_cells),
+            cwd=ROOT,
+        )
+        for _ in range(3)
+    ]
     for p in procs:
         p.communicate(timeout=120)
         assert p.returncode == 0

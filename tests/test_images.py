@@ -7,9 +7,9 @@ import json
 import os
 
 import pytest
+from gilbench import storage
 from PIL import Image
 
-from gilbench import storage
 from tests.conftest import gilbench
 
 INVALID = {
@@ -46,9 +46,27 @@ def odd_images(tmp_path_factory):
 
 
 def test_valid_images_are_processed_and_each_invalid_one_reported_once(odd_images, tmp_path):
-    proc = gilbench("run", "--workloads", "thumbnail", "--images", odd_images, "--variants", "serial,thread-pool",
-                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--param", "thumbnail.images=20",
-                    "--out", tmp_path, "--no-progress", "--no-report")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "thumbnail",
+        "--images",
+        odd_images,
+        "--variants",
+        "serial,thread-pool",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--param",
+        "thumbnail.images=20",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        "--no-report",
+    )
     assert proc.returncode == 0, proc.stderr
     for name, reason in INVALID.items():
         lines = [line for line in proc.stderr.splitlines() if f"skipping {name}:" in line]
@@ -62,8 +80,19 @@ def test_valid_images_are_processed_and_each_invalid_one_reported_once(odd_image
 
 
 def test_strict_stops_at_the_first_invalid_image(odd_images, tmp_path):
-    proc = gilbench("run", "--workloads", "thumbnail", "--images", odd_images, "--strict", "--size", "smoke",
-                    "--out", tmp_path, "--no-progress")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "thumbnail",
+        "--images",
+        odd_images,
+        "--strict",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+    )
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     errors = [line for line in lines if line.startswith("gilbench: error:")]
@@ -79,7 +108,11 @@ def test_folder_of_only_invalid_images(tmp_path):
     folder.mkdir()
     (folder / "a.jpg").write_bytes(b"")
     proc = gilbench("run", "--workloads", "thumbnail", "--images", folder, "--out", tmp_path / "o", "--no-progress")
-    assert proc.returncode == 2 and "none of the 1 images under" in proc.stderr and "can be read: a.jpg: empty file" in proc.stderr
+    assert (
+        proc.returncode == 2
+        and "none of the 1 images under" in proc.stderr
+        and "can be read: a.jpg: empty file" in proc.stderr
+    )
 
 
 @pytest.fixture
@@ -102,17 +135,39 @@ def photo_tree(tmp_path):
     return root
 
 
-EXPECTED_SKIPS = {".thumbnails/": "hidden folder", "album/": "link to a folder, not followed", ".DS_Store": "hidden file",
-                  "dangling.jpg": "broken symbolic link", "same-as-a.jpg": "the same file as a.jpg",
-                  "logo.svg": "not an image file name", "notes.txt": "not an image file name"}
+EXPECTED_SKIPS = {
+    ".thumbnails/": "hidden folder",
+    "album/": "link to a folder, not followed",
+    ".DS_Store": "hidden file",
+    "dangling.jpg": "broken symbolic link",
+    "same-as-a.jpg": "the same file as a.jpg",
+    "logo.svg": "not an image file name",
+    "notes.txt": "not an image file name",
+}
 
 
 def test_images_folder_is_searched_recursively_and_every_skip_is_reported(photo_tree, tmp_path):
     """Subfolders are searched; each file left out is said once with its reason, counted by reason, and kept in
     environment.json and the report; a symlink to a photo already taken is not processed twice."""
     out = tmp_path / "out"
-    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--variants", "serial",
-                    "--repeat", "1", "--warmup", "0", "--size", "quick", "--out", out, "--no-progress")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "thumbnail",
+        "--images",
+        photo_tree,
+        "--variants",
+        "serial",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--size",
+        "quick",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr
     for name, reason in EXPECTED_SKIPS.items():
         lines = [line for line in proc.stderr.splitlines() if f"skipping {name}:" in line]
@@ -137,9 +192,27 @@ def test_the_size_profile_is_a_count_of_images_taken_from_the_folder(photo_tree,
     """smoke takes 4 images; --param thumbnail.images=2 takes the first 2 by path, the same 2 every run, and the
     CSV says 2."""
     out = tmp_path / "out"
-    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree / "2024", "--variants", "serial",
-                    "--repeat", "1", "--warmup", "0", "--size", "smoke", "--param", "thumbnail.images=2",
-                    "--out", out, "--no-progress", "--no-report")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "thumbnail",
+        "--images",
+        photo_tree / "2024",
+        "--variants",
+        "serial",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--size",
+        "smoke",
+        "--param",
+        "thumbnail.images=2",
+        "--out",
+        out,
+        "--no-progress",
+        "--no-report",
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(out / "latest")
     assert (frame["tasks"] == 2).all()
@@ -149,12 +222,24 @@ def test_the_size_profile_is_a_count_of_images_taken_from_the_folder(photo_tree,
 
 
 def test_strict_stops_at_any_file_it_would_skip(photo_tree, tmp_path):
-    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--strict", "--size", "smoke",
-                    "--out", tmp_path / "out", "--no-progress")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "thumbnail",
+        "--images",
+        photo_tree,
+        "--strict",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path / "out",
+        "--no-progress",
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == (
         "gilbench: error: image '.thumbnails/': hidden folder, not searched (--strict stops at the first file it "
-        "would skip)")
+        "would skip)"
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -164,8 +249,25 @@ def test_a_big_folder_counts_other_files_and_names_each_problem(photo_tree, tmp_
     for i in range(25):
         (photo_tree / f"readme-{i:02d}.txt").write_text("x")
     out = tmp_path / "out"
-    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--variants", "serial",
-                    "--repeat", "1", "--warmup", "0", "--size", "smoke", "--out", out, "--no-progress", "--no-report")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "thumbnail",
+        "--images",
+        photo_tree,
+        "--variants",
+        "serial",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--size",
+        "smoke",
+        "--out",
+        out,
+        "--no-progress",
+        "--no-report",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "skipping readme-" not in proc.stderr
     assert proc.stderr.count("gilbench: skipping dangling.jpg: broken symbolic link") == 1
@@ -185,8 +287,24 @@ def test_a_wallpaper_package_condenses_duplicates_and_records_the_files_used(pho
     for i in range(25):
         (photo_tree / f"readme-{i:02d}.txt").write_text("x")
     out = tmp_path / "out"
-    proc = gilbench("run", "--workloads", "thumbnail", "--images", photo_tree, "--variants", "serial",
-                    "--repeat", "1", "--warmup", "0", "--size", "smoke", "--out", out, "--no-progress")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "thumbnail",
+        "--images",
+        photo_tree,
+        "--variants",
+        "serial",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--size",
+        "smoke",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "the same file as" not in proc.stderr, proc.stderr
     assert "31 duplicate" in proc.stderr and "inputs.csv" in proc.stderr

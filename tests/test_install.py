@@ -12,11 +12,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-
 from gilbench import storage
+
 from tests.conftest import ROOT
 from tests.pythons import other_cpython
 
@@ -26,7 +25,7 @@ DECOY = "raise ImportError('the user\\'s own {name} package was imported instead
 
 # A workload that runs count's tasks and, in the cell process, fails if anything came from the
 # tool environment (other than gilbench's own files, which a cell is meant to see).
-PROBE = textwrap.dedent('''
+PROBE = textwrap.dedent("""
     import os, sys
     from gilbench.workloads.count import SIZES, make_tasks, run_task
     from gilbench.workloads.count import check as count_check
@@ -42,7 +41,7 @@ PROBE = textwrap.dedent('''
         files = [f for f in files if f.startswith(tool)]
         if paths or files:
             raise ValueError(f"loaded from the tool environment: {(paths + files)[:3]}")
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +49,23 @@ def installed(tmp_path_factory):
     """A wheel built from this checkout, installed (not editable) into a fresh virtual environment."""
     base = tmp_path_factory.mktemp("install")
     wheel_dir = base / "dist"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(ROOT)],
-                           capture_output=True, text=True, timeout=600)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     wheels = list(wheel_dir.glob("gilbench-*.whl"))
     assert len(wheels) == 1
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])],
-                             capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if install.returncode != 0 and "No matching distribution" in install.stderr:
         pytest.skip(f"the package registry cannot be reached for the wheel's dependencies: {install.stderr[-300:]}")
     assert install.returncode == 0, install.stderr[-2000:]
@@ -85,8 +92,11 @@ def wheel_version(wheel) -> str:
 
     with zipfile.ZipFile(wheel) as archive:
         meta = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-        return next(line.split(":", 1)[1].strip() for line in archive.read(meta).decode().splitlines()
-                    if line.startswith("Version:"))
+        return next(
+            line.split(":", 1)[1].strip()
+            for line in archive.read(meta).decode().splitlines()
+            if line.startswith("Version:")
+        )
 
 
 def test_the_wheel_holds_one_distinctive_package(installed):
@@ -105,9 +115,26 @@ def test_the_wheel_holds_one_distinctive_package(installed):
 def test_installed_gilbench_runs_from_a_folder_that_shadows_its_names(installed, user_folder, no_stray_cells):
     venv, wheel = installed
     env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells, PYTHONPATH=str(user_folder / "lib"))
-    proc = subprocess.run([str(venv / "bin" / "gilbench"), "run", "--size", "smoke", "--repeat", "1", "--workers",
-                           "1,2", "--no-progress", "--out", "out"], cwd=user_folder, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "gilbench"),
+            "run",
+            "--size",
+            "smoke",
+            "--repeat",
+            "1",
+            "--workers",
+            "1,2",
+            "--no-progress",
+            "--out",
+            "out",
+        ],
+        cwd=user_folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     frame = storage.load_results(user_folder / "out" / "latest")
     assert frame["ok"].all(), frame.loc[~frame["ok"], "error"].tolist()
@@ -121,16 +148,45 @@ def test_another_interpreter_sees_gilbench_and_its_own_packages_only(installed, 
     venv, _ = installed
     other = other_cpython()
     assert other and not other.startswith(str(venv))
-    env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells, GILBENCH_TOOL_ENV=str(venv), PYTHONPATH=str(user_folder / "lib"))
-    proc = subprocess.run([str(venv / "bin" / "gilbench"), "run", "--python", other, "--workloads", "probe.py",
-                           "--variants", "serial,thread-pool,process-pool", "--workers", "2", "--size", "smoke",
-                           "--repeat", "1", "--no-progress", "--no-report", "--out", "out"],
-                          cwd=user_folder, env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        GILBENCH_TEST_MARKER=no_stray_cells,
+        GILBENCH_TOOL_ENV=str(venv),
+        PYTHONPATH=str(user_folder / "lib"),
+    )
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "gilbench"),
+            "run",
+            "--python",
+            other,
+            "--workloads",
+            "probe.py",
+            "--variants",
+            "serial,thread-pool,process-pool",
+            "--workers",
+            "2",
+            "--size",
+            "smoke",
+            "--repeat",
+            "1",
+            "--no-progress",
+            "--no-report",
+            "--out",
+            "out",
+        ],
+        cwd=user_folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     frame = storage.load_results(user_folder / "out" / "latest")
     assert frame["ok"].all(), frame.loc[~frame["ok"], "error"].tolist()
-    version = subprocess.run([other, "-c", "import platform; print(platform.python_version())"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [other, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert set(frame["python_version"]) == {version} and set(frame["python_executable"]) == {other}
 
 
@@ -138,9 +194,29 @@ def test_the_probe_would_catch_a_leak(installed, user_folder, no_stray_cells):
     """The check above can fail: the tool environment's own interpreter does see the tool environment."""
     venv, _ = installed
     env = dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells, GILBENCH_TOOL_ENV=str(venv))
-    proc = subprocess.run([str(venv / "bin" / "gilbench"), "run", "--workloads", "probe.py", "--variants", "serial",
-                           "--size", "smoke", "--repeat", "1", "--no-progress", "--no-report", "--out", "out"],
-                          cwd=user_folder, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "gilbench"),
+            "run",
+            "--workloads",
+            "probe.py",
+            "--variants",
+            "serial",
+            "--size",
+            "smoke",
+            "--repeat",
+            "1",
+            "--no-progress",
+            "--no-report",
+            "--out",
+            "out",
+        ],
+        cwd=user_folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1
     frame = storage.load_results(user_folder / "out" / "latest")
     assert not frame["ok"].any() and frame["error"].str.contains("loaded from the tool environment").all()

@@ -12,8 +12,8 @@ import sys
 import sysconfig
 
 import pytest
-
 from gilbench import cli, storage
+
 from tests.conftest import gilbench
 from tests.pythons import FT, cpython_313, needs_ft
 
@@ -51,8 +51,23 @@ def test_interpreter_lacking_a_workload_module_is_told_what_to_install(tmp_path,
 
 
 def test_this_interpreter_records_the_gil(tmp_path):
-    proc = gilbench("run", "--workloads", "count", "--variants", "serial,thread-pool", "--workers", "2",
-                    "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress", "--no-report")
+    proc = gilbench(
+        "run",
+        "--workloads",
+        "count",
+        "--variants",
+        "serial,thread-pool",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        "--no-report",
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     ft = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
@@ -61,8 +76,24 @@ def test_this_interpreter_records_the_gil(tmp_path):
 
 @needs_ft
 def test_free_threaded_interpreter_runs_threads_without_the_gil(tmp_path):
-    proc = gilbench("run", "--python", FT, "--workloads", "count", "--variants", "serial,thread-pool,process-pool",
-                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress")
+    proc = gilbench(
+        "run",
+        "--python",
+        FT,
+        "--workloads",
+        "count",
+        "--variants",
+        "serial,thread-pool,process-pool",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     assert frame["free_threaded"].all() and not frame["gil_enabled"].any()
@@ -72,9 +103,27 @@ def test_free_threaded_interpreter_runs_threads_without_the_gil(tmp_path):
 
 @needs_ft
 def test_python_gil_1_is_passed_to_workers_and_recorded(tmp_path):
-    proc = gilbench("run", "--python", FT, "--gil", "1", "--workloads", "count", "--variants", "thread-pool,process-pool",
-                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path, "--no-progress",
-                    "--no-report")
+    proc = gilbench(
+        "run",
+        "--python",
+        FT,
+        "--gil",
+        "1",
+        "--workloads",
+        "count",
+        "--variants",
+        "thread-pool,process-pool",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        "--no-report",
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     assert frame["free_threaded"].all() and frame["gil_enabled"].all() and (frame["python_gil_env"] == "1").all()
@@ -92,13 +141,31 @@ PyMODINIT_FUNC PyInit_gilbench_legacy(void) { return PyModule_Create(&def); }
 def test_gil_silently_re_enabled_by_an_extension_is_detected(tmp_path):
     if not shutil.which("gcc"):
         pytest.skip("needs gcc to build a C extension without free-threading support")
-    include = subprocess.run([FT, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    suffix = subprocess.run([FT, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    include = subprocess.run(
+        [FT, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    suffix = subprocess.run(
+        [FT, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     (tmp_path / "legacy.c").write_text(LEGACY_EXTENSION)
-    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{include}", str(tmp_path / "legacy.c"), "-o",
-                    str(tmp_path / f"gilbench_legacy{suffix}")], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            f"-I{include}",
+            str(tmp_path / "legacy.c"),
+            "-o",
+            str(tmp_path / f"gilbench_legacy{suffix}"),
+        ],
+        check=True,
+    )
     workload = tmp_path / "legacy_count.py"
     workload.write_text(
         "import sysconfig\n"
@@ -106,9 +173,25 @@ def test_gil_silently_re_enabled_by_an_extension_is_detected(tmp_path):
         "    import gilbench_legacy  # re-enables the GIL\n"
         "from gilbench.workloads.count import SIZES, make_tasks, run_task, check\n"
     )
-    proc = gilbench("run", "--python", FT, "--workloads", workload, "--variants", "serial,thread-pool",
-                    "--workers", "2", "--repeat", "1", "--size", "smoke", "--out", tmp_path / "o", "--no-progress",
-                    env={"PYTHONPATH": f"{tmp_path}"})
+    proc = gilbench(
+        "run",
+        "--python",
+        FT,
+        "--workloads",
+        workload,
+        "--variants",
+        "serial,thread-pool",
+        "--workers",
+        "2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path / "o",
+        "--no-progress",
+        env={"PYTHONPATH": f"{tmp_path}"},
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "o" / "latest")
     assert frame["free_threaded"].all() and frame["gil_enabled"].all()  # seen inside the workers
@@ -119,12 +202,17 @@ def test_gil_silently_re_enabled_by_an_extension_is_detected(tmp_path):
 def py313_with_backport(tmp_path_factory):
     base = cpython_313()
     if base is None:
-        pytest.skip("no Python 3.13 found (set GILBENCH_PYTHON_313, or put python3.13 on PATH) for the "
-                    "interpreters-pep-734 backport")
+        pytest.skip(
+            "no Python 3.13 found (set GILBENCH_PYTHON_313, or put python3.13 on PATH) for the "
+            "interpreters-pep-734 backport"
+        )
     venv = tmp_path_factory.mktemp("py313") / "venv"
     subprocess.run([base, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "interpreters-pep-734"],
-                         capture_output=True, text=True)
+    pip = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "interpreters-pep-734"],
+        capture_output=True,
+        text=True,
+    )
     if pip.returncode != 0:
         pytest.skip(f"could not install interpreters-pep-734 for {base}: {pip.stderr.strip().splitlines()[-1:]}")
     return str(venv / "bin" / "python")
@@ -142,9 +230,25 @@ def test_interpreter_pool_unavailable_here_says_why(capsys):
 
 
 def test_interpreter_pool_under_313_with_the_backport(py313_with_backport, tmp_path):
-    proc = gilbench("run", "--python", py313_with_backport, "--workloads", "count,hashing",
-                    "--variants", "serial,interpreter-pool", "--workers", "1,2", "--repeat", "1", "--size", "smoke",
-                    "--out", tmp_path, "--no-progress", "--no-report")
+    proc = gilbench(
+        "run",
+        "--python",
+        py313_with_backport,
+        "--workloads",
+        "count,hashing",
+        "--variants",
+        "serial,interpreter-pool",
+        "--workers",
+        "1,2",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        "--no-report",
+    )
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     pool = frame[frame["variant"] == "interpreter-pool"]

@@ -24,8 +24,11 @@ def test_fastest_says_tied_when_the_intervals_overlap(tmp_path):
 def test_fastest_names_one_winner_when_it_is_clear(tmp_path):
     rows = []
     for r in (1, 2, 3, 4, 5):
-        rows += [row("serial", 1, 2.0, r), row("multiprocessing", 2, 1.0 + 0.001 * r, r, busy=2.0),
-                 row("threading", 2, 2.0 + 0.001 * r, r)]
+        rows += [
+            row("serial", 1, 2.0, r),
+            row("multiprocessing", 2, 1.0 + 0.001 * r, r, busy=2.0),
+            row("threading", 2, 2.0 + 0.001 * r, r),
+        ]
     table = _table(write_run(tmp_path / "run", rows))
     fastest = report.answer(table)
     assert "tied" not in fastest and "**Use multiprocessing x2" in fastest, fastest
@@ -41,10 +44,16 @@ def test_terminal_table_lists_serial_first_then_the_variants_own_order(tmp_path)
 
 def test_compare_terminal_and_markdown_quote_the_same_rounded_medians(tmp_path, capsys):
     """A median of 0.26649 s: compare.csv keeps 4 significant digits (0.2665), so re-reading it rounded differently."""
-    a = write_run(tmp_path / "a", [row("serial", 1, t, r) for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
-                  + [row("threading", 2, 0.3, r) for r in (1, 2, 3)])
-    b = write_run(tmp_path / "b", [row("serial", 1, t, r, run_id="r2") for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
-                  + [row("threading", 2, 0.3, r, run_id="r2") for r in (1, 2, 3)])
+    a = write_run(
+        tmp_path / "a",
+        [row("serial", 1, t, r) for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
+        + [row("threading", 2, 0.3, r) for r in (1, 2, 3)],
+    )
+    b = write_run(
+        tmp_path / "b",
+        [row("serial", 1, t, r, run_id="r2") for r, t in enumerate((0.26648, 0.26649, 0.2665), 1)]
+        + [row("threading", 2, 0.3, r, run_id="r2") for r in (1, 2, 3)],
+    )
     assert cli_main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
     terminal = capsys.readouterr().out
     markdown = (tmp_path / "cmp" / "compare.md").read_text()
@@ -57,10 +66,12 @@ def _busy_run(folder, run_id="r1"):
     rows = []
     for r in (1, 2, 3, 4, 5):
         rows.append(row("serial", 1, 2.0, r, run_id=run_id))
-        rows.append(row("multiprocessing", 2, 1.6, r, busy=1.75, run_id=run_id, disturbed=True, attempt=3,
-                        other_cores=0.9))
-        rows.append(row("multiprocessing", 4, 1.7, r, busy=1.9, run_id=run_id, disturbed=True, attempt=3,
-                        other_cores=0.9))
+        rows.append(
+            row("multiprocessing", 2, 1.6, r, busy=1.75, run_id=run_id, disturbed=True, attempt=3, other_cores=0.9)
+        )
+        rows.append(
+            row("multiprocessing", 4, 1.7, r, busy=1.9, run_id=run_id, disturbed=True, attempt=3, other_cores=0.9)
+        )
         rows.append(row("multiprocessing", 1, 2.0, r, run_id=run_id))
     return write_run(folder, rows)
 
@@ -77,9 +88,19 @@ def test_compare_keeps_the_busy_machine_flag(tmp_path, capsys):
     import pandas as pd
 
     busy = _busy_run(tmp_path / "busy")
-    quiet = write_run(tmp_path / "quiet", [row(v, n, t, r, run_id="r2") for r in (1, 2, 3, 4, 5)
-                                           for v, n, t in (("serial", 1, 2.0), ("multiprocessing", 2, 1.05),
-                                                           ("multiprocessing", 4, 1.0), ("multiprocessing", 1, 2.0))])
+    quiet = write_run(
+        tmp_path / "quiet",
+        [
+            row(v, n, t, r, run_id="r2")
+            for r in (1, 2, 3, 4, 5)
+            for v, n, t in (
+                ("serial", 1, 2.0),
+                ("multiprocessing", 2, 1.05),
+                ("multiprocessing", 4, 1.0),
+                ("multiprocessing", 1, 2.0),
+            )
+        ],
+    )
     assert cli_main(["compare", str(quiet), str(busy), "--out", str(tmp_path / "cmp")]) == 0
     terminal = capsys.readouterr().out
     flagged = [line for line in terminal.splitlines() if "multiprocessing" in line and "x2" in line]
@@ -94,11 +115,29 @@ def _one_worker_run(folder, ft: bool):
     """Serial 1.00 s; five 1-worker variants near 1.33 s each, every interval still containing the serial time."""
     rows = []
     for r, jitter in enumerate((0.0, 0.02, -0.02, 0.4, -0.3), 1):
-        rows.append(row("serial", 1, 1.0 + (0.5 if r == 4 else 0.0), r, free_threaded=ft, gil_enabled=not ft,
-                        python_version="3.13.15" if ft else "3.12.1"))
+        rows.append(
+            row(
+                "serial",
+                1,
+                1.0 + (0.5 if r == 4 else 0.0),
+                r,
+                free_threaded=ft,
+                gil_enabled=not ft,
+                python_version="3.13.15" if ft else "3.12.1",
+            )
+        )
         for v in ("threading", "thread-pool", "multiprocessing", "process-pool", "ceiling"):
-            rows.append(row(v, 1, 1.33 + jitter, r, free_threaded=ft, gil_enabled=not ft,
-                            python_version="3.13.15" if ft else "3.12.1"))
+            rows.append(
+                row(
+                    v,
+                    1,
+                    1.33 + jitter,
+                    r,
+                    free_threaded=ft,
+                    gil_enabled=not ft,
+                    python_version="3.13.15" if ft else "3.12.1",
+                )
+            )
     return write_run(folder, rows)
 
 

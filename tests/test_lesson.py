@@ -23,8 +23,9 @@ def test_the_committed_notebook_is_the_one_scripts_lesson_writes(tmp_path):
     finally:
         sys.path.remove(str(ROOT / "scripts"))
     committed = json.loads(NOTEBOOK.read_text())
-    assert [("md" if c["cell_type"] == "markdown" else "code", "".join(c["source"])) for c in committed["cells"]] \
-        == lesson.CELLS
+    assert [
+        ("md" if c["cell_type"] == "markdown" else "code", "".join(c["source"])) for c in committed["cells"]
+    ] == lesson.CELLS
     code = [c for c in committed["cells"] if c["cell_type"] == "code"]
     assert all(c["outputs"] for c in code), "committed without outputs: run make lesson-refresh"
     assert any("image/png" in o.get("data", {}) for c in code for o in c["outputs"])
@@ -53,9 +54,22 @@ def test_make_lesson_runs_in_a_fresh_clone_at_smoke_size(tmp_path):
     assert not (clone / "results" / "lesson").exists()
     venv = Path(sys.prefix)
     stamps = [f"-o{venv}/.installed-stamp", f"-o{venv}/.installed-lesson-stamp"]  # this environment, as it is
-    proc = subprocess.run(["make", "-C", str(clone), *stamps, "lesson", f"VENV={venv}", "LESSON_SIZE=smoke",
-                           f"PYTHON_FT={os.environ.get('GILBENCH_PYTHON_FT', '')}"],
-                          capture_output=True, text=True, timeout=900, env={k: v for k, v in os.environ.items() if k != "GILBENCH_LESSON_OUT"})
+    proc = subprocess.run(
+        [
+            "make",
+            "-C",
+            str(clone),
+            *stamps,
+            "lesson",
+            f"VENV={venv}",
+            "LESSON_SIZE=smoke",
+            f"PYTHON_FT={os.environ.get('GILBENCH_PYTHON_FT', '')}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={k: v for k, v in os.environ.items() if k != "GILBENCH_LESSON_OUT"},
+    )
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]  # nbclient stops at the first cell that raises
     out = clone / "results" / "lesson" / "lesson.ipynb"
     nb = json.loads(out.read_text())

@@ -7,28 +7,39 @@ import subprocess
 import sys
 
 import pytest
-
 from gilbench import cli, registry, render
 from gilbench.errors import UsageError
+
 from tests.conftest import FIXTURES, ROOT
 from tests.helpers import gil_run, row, write_run
 
 
 def test_a_failed_run_piped_into_head_still_exits_non_zero(tmp_path, no_stray_cells):
-    command = (f"set -o pipefail; '{sys.executable}' -m gilbench run --workloads '{FIXTURES / 'faulty.py'}' "
-               f"--variants serial --repeat 1 --size smoke --param fault=raise --no-progress --out '{tmp_path}' | head -1")
-    proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env={"GILBENCH_TEST_MARKER": no_stray_cells, "PATH": "/usr/bin:/bin"})
+    command = (
+        f"set -o pipefail; '{sys.executable}' -m gilbench run --workloads '{FIXTURES / 'faulty.py'}' "
+        f"--variants serial --repeat 1 --size smoke --param fault=raise --no-progress --out '{tmp_path}' | head -1"
+    )
+    proc = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"GILBENCH_TEST_MARKER": no_stray_cells, "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 1, proc.stderr  # every repetition failed: the closed pipe must not hide that
     assert "repetition(s) failed" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("text,message", [
-    ("-5", "out of range (accepted: a whole number >= 1)"),
-    ("0", "out of range (accepted: a whole number >= 1)"),
-    ("1.5", "out of range"),
-    ("many", "is not a whole number (accepted: a whole number >= 1)"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("-5", "out of range (accepted: a whole number >= 1)"),
+        ("0", "out of range (accepted: a whole number >= 1)"),
+        ("1.5", "out of range"),
+        ("many", "is not a whole number (accepted: a whole number >= 1)"),
+    ],
+)
 def test_counts_are_validated_by_range(text, message):
     count = registry.resolve("count")
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -69,8 +80,11 @@ def test_compare_keeps_the_order_given_and_labels_what_tells_runs_apart(tmp_path
 def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
     rows = [row("serial", 1, 2.0, repeat=r, usable_cpus=8) for r in (1, 2, 3)]
     for r in (1, 2, 3):  # a curve that rises and falls: Amdahl's law cannot describe it (8 CPUs: all fitted)
-        rows += [row("threading", 1, 1.0, repeat=r, usable_cpus=8), row("threading", 2, 2.0, repeat=r, usable_cpus=8),
-                 row("threading", 4, 0.9, repeat=r, usable_cpus=8)]
+        rows += [
+            row("threading", 1, 1.0, repeat=r, usable_cpus=8),
+            row("threading", 2, 2.0, repeat=r, usable_cpus=8),
+            row("threading", 4, 0.9, repeat=r, usable_cpus=8),
+        ]
     run = write_run(tmp_path / "run", rows)
     render.report(run)
     text = (run / "report.md").read_text()
@@ -81,9 +95,8 @@ def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
 def test_a_photo_with_exif_orientation_6_is_thumbnailed_upright(tmp_path):
     """A 100x50 landscape-stored JPEG with EXIF orientation 6 (rotate 90 degrees) is a portrait photo: its
     thumbnail must be taller than wide, as every real thumbnailer makes it."""
-    from PIL import Image
-
     from gilbench.workloads import thumbnail
+    from PIL import Image
 
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90 CW to display
@@ -97,10 +110,32 @@ def test_a_photo_with_exif_orientation_6_is_thumbnailed_upright(tmp_path):
 def test_run_lists_only_the_charts_it_drew(tmp_path, no_stray_cells):
     """A timeline needs threads and processes at one worker count: without processes none is drawn, and the
     closing lines name the files that exist, not a pattern that promises a timeline."""
-    proc = subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants",
-                           "serial,threading", "--workers", "2", "--size", "smoke", "--repeat", "1", "--no-progress",
-                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                          env=dict(__import__("os").environ, GILBENCH_TEST_MARKER=no_stray_cells))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gilbench",
+            "run",
+            "--workloads",
+            "count",
+            "--variants",
+            "serial,threading",
+            "--workers",
+            "2",
+            "--size",
+            "smoke",
+            "--repeat",
+            "1",
+            "--no-progress",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env=dict(__import__("os").environ, GILBENCH_TEST_MARKER=no_stray_cells),
+    )
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("charts:"))
     named = [n.strip() for n in line.split("/")[-1].split(",")]
@@ -111,6 +146,7 @@ def test_run_lists_only_the_charts_it_drew(tmp_path, no_stray_cells):
 def _many_tasks_run(folder, workers, tasks_per_worker, share):
     """A run whose threading and multiprocessing cells at `workers` have workers x tasks_per_worker tasks each."""
     from gilbench.storage import TaskRow
+
     from tests.helpers import row, write_run
 
     rows, tasks = [], []
@@ -121,10 +157,29 @@ def _many_tasks_run(folder, workers, tasks_per_worker, share):
         for w in range(workers):
             for k in range(tasks_per_worker):
                 start = k * 0.01
-                tasks.append(TaskRow("r1", "count", "smoke", v, workers, 1, 0, False, 1, w * tasks_per_worker + k,
-                                     "/usr/bin/python3", base + (0 if v == "threading" else w),
-                                     100 + w if v == "threading" else 100, "hostA", start, start + 0.01, 0.01,
-                                     0.01 * share, share))
+                tasks.append(
+                    TaskRow(
+                        "r1",
+                        "count",
+                        "smoke",
+                        v,
+                        workers,
+                        1,
+                        0,
+                        False,
+                        1,
+                        w * tasks_per_worker + k,
+                        "/usr/bin/python3",
+                        base + (0 if v == "threading" else w),
+                        100 + w if v == "threading" else 100,
+                        "hostA",
+                        start,
+                        start + 0.01,
+                        0.01,
+                        0.01 * share,
+                        share,
+                    )
+                )
     return write_run(folder, rows, tasks)
 
 

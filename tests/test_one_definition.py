@@ -8,14 +8,14 @@ import subprocess
 import sys
 
 import pytest
-
 from gilbench import storage
+
 from tests.conftest import ROOT
 
-NEW_VARIANT = '''
+NEW_VARIANT = """
 VARIANTS["my-threads"] = Variant("my-threads", "threads added by a test, in one place", run_threading, "threads",
                                  "#117733", "h")
-'''
+"""
 
 
 @pytest.mark.slow
@@ -28,15 +28,35 @@ def test_a_variant_added_in_one_place_is_everywhere(tmp_path, no_stray_cells):
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"), GILBENCH_TEST_MARKER=no_stray_cells)
 
     def gilbench(*args):
-        return subprocess.run([sys.executable, "-P", "-m", "gilbench", *args], capture_output=True, text=True,
-                              env=env, cwd=tmp_path, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-P", "-m", "gilbench", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+        )
 
     listed = gilbench("list")
     assert listed.returncode == 0, listed.stderr
     assert "my-threads" in listed.stdout and "threads added by a test, in one place" in listed.stdout
 
-    run = gilbench("run", "--workloads", "count", "--variants", "serial,my-threads,process-pool", "--workers", "1,2",
-                   "--size", "smoke", "--repeat", "1", "--no-progress", "--out", "out")
+    run = gilbench(
+        "run",
+        "--workloads",
+        "count",
+        "--variants",
+        "serial,my-threads,process-pool",
+        "--workers",
+        "1,2",
+        "--size",
+        "smoke",
+        "--repeat",
+        "1",
+        "--no-progress",
+        "--out",
+        "out",
+    )
     assert run.returncode == 0, run.stderr
     run_dir = tmp_path / "out" / "latest"
     frame = storage.load_results(run_dir)

@@ -4,9 +4,9 @@ import shutil
 
 import matplotlib
 import pytest
+from gilbench import analysis, charts, cli, render, storage
 from PIL import Image
 
-from gilbench import analysis, charts, cli, render, storage
 from tests.helpers import gil_run, row, write_run
 
 matplotlib.use("Agg")
@@ -35,8 +35,9 @@ def test_speedup_chart_has_one_line_per_variant():
     charts.draw_speedup(ax, table)
     labels = ax.get_legend_handles_labels()[1]
     assert len(ax.containers) == 4  # one error-bar line per variant
-    assert sorted(labels) == sorted(["ideal (linear)", "machine ceiling (measured)", "threading", "thread-pool",
-                                     "multiprocessing", "process-pool"])  # no fit drawn: see below
+    assert sorted(labels) == sorted(
+        ["ideal (linear)", "machine ceiling (measured)", "threading", "thread-pool", "multiprocessing", "process-pool"]
+    )  # no fit drawn: see below
     # two worker counts on 2 CPUs: too few points for any law (Amdahl's needs 3), so none is drawn or quoted
     assert (table[~table["variant"].isin(["serial", "ceiling"])]["law"] == "none").all()
     assert [int(t) for t in ax.get_xticks()] == [1, 2]  # the worker counts measured
@@ -58,8 +59,10 @@ def test_report_quotes_the_measured_numbers(tmp_path):
     assert "**threading**: 0.99x [0.99-0.99] at 2 workers, 1.00 busy cores" in text
     assert "took turns" in text and "The GIL is visible here" in text
     assert "**process-pool** reached 95.2 % of the measured ceiling" in text
-    assert "**Use multiprocessing x2: 1.90x [1.90-1.90]** (tied within the intervals with process-pool x2); threads " \
-           "cannot overlap here" in text  # the answer first: one variant, its interval, the one reason
+    assert (
+        "**Use multiprocessing x2: 1.90x [1.90-1.90]** (tied within the intervals with process-pool x2); threads "
+        "cannot overlap here" in text
+    )  # the answer first: one variant, its interval, the one reason
     html = (run / "report.html").read_text()
     assert "data:image/png;base64," in html and "1.90x" in html
 
@@ -74,17 +77,25 @@ def test_report_text_follows_the_data(tmp_path):
 
 
 def test_report_names_contention_when_cpu_time_grows(tmp_path):
-    from tests.helpers import row
-
-    from tests.helpers import paired_block
+    from tests.helpers import paired_block, row
 
     rows = []
     for r, wobble in enumerate((1.0, 1.02, 0.98), 1):  # paired blocks: the CPU inflation gets an interval
         # two threads, both busy, but 1.5x the CPU for the same work: 1.33x instead of 2x
         rows += paired_block(r, 1, 2.0, {"thread-pool": 2.0}, gil_enabled=False, free_threaded=True)
-        rows += [row("serial", 1, 2.0, r, block_workers=2, gil_enabled=False, free_threaded=True),
-                 row("thread-pool", 2, 1.5 * wobble, r, busy=2.0 / wobble, block_workers=2, gil_enabled=False,
-                     free_threaded=True)]
+        rows += [
+            row("serial", 1, 2.0, r, block_workers=2, gil_enabled=False, free_threaded=True),
+            row(
+                "thread-pool",
+                2,
+                1.5 * wobble,
+                r,
+                busy=2.0 / wobble,
+                block_workers=2,
+                gil_enabled=False,
+                free_threaded=True,
+            ),
+        ]
     run = write_run(tmp_path / "ft", rows)
     render.report(run)
     assert "the same work cost 1.50x [1.50-1.50] the serial CPU time" in (run / "report.md").read_text()
@@ -121,11 +132,14 @@ def test_missing_baseline_draws_what_it_can(tmp_path, capsys):
     assert "No serial baseline" in (run / "report.md").read_text()
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda d: d / "nope.csv", "no such file"),
-    (lambda d: (d / "x.csv").write_bytes(b"\x89PNG\0\0\0") and d / "x.csv", "not a CSV file"),
-    (lambda d: (d / "y.csv").write_text("workload,total_s\ncount,1\n") and d / "y.csv", "lacks the column"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda d: d / "nope.csv", "no such file"),
+        (lambda d: (d / "x.csv").write_bytes(b"\x89PNG\0\0\0") and d / "x.csv", "not a CSV file"),
+        (lambda d: (d / "y.csv").write_text("workload,total_s\ncount,1\n") and d / "y.csv", "lacks the column"),
+    ],
+)
 def test_plot_report_reject_bad_input_without_writing(tmp_path, capsys, make, message):
     target = make(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
@@ -156,14 +170,18 @@ def test_compare_gives_a_verdict_per_cell(tmp_path, capsys):
     quiet = [1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01]
     a = _timed_run(tmp_path / "a", "laptop", quiet, [0.55, 0.56, 0.54, 0.55, 0.57, 0.55, 0.56])
     # serial: the same times within noise; process-pool: clearly slower (0.80 s against 0.55 s)
-    b = _timed_run(tmp_path / "b", "server", [1.01, 0.99, 1.00, 1.02, 0.98, 1.00, 0.99],
-                   [0.80, 0.81, 0.79, 0.80, 0.82, 0.80, 0.81])
+    b = _timed_run(
+        tmp_path / "b", "server", [1.01, 0.99, 1.00, 1.02, 0.98, 1.00, 0.99], [0.80, 0.81, 0.79, 0.80, 0.82, 0.80, 0.81]
+    )
     assert cli.main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
     out = capsys.readouterr().out
     table = __import__("pandas").read_csv(tmp_path / "cmp" / "compare.csv")
     verdicts = dict(zip(table["variant"], table["verdict"]))
     assert verdicts == {"serial": "~", "process-pool": "-"}
-    assert "1 slower, 1 no clear difference" in out and "no clear difference" in (tmp_path / "cmp" / "compare.md").read_text()
+    assert (
+        "1 slower, 1 no clear difference" in out
+        and "no clear difference" in (tmp_path / "cmp" / "compare.md").read_text()
+    )
     pool = table[table["variant"] == "process-pool"].iloc[0]
     assert pool["ratio_low"] > 1 and pool["time_ratio"] == pytest.approx(0.80 / 0.55, rel=1e-3)
 
@@ -176,8 +194,13 @@ def test_compare_verdict_rules():
 
 def test_compare_with_nothing_in_common_fails(tmp_path, capsys):
     a = _timed_run(tmp_path / "a", "laptop", [1.0, 1.1, 0.9], [0.5, 0.6, 0.55])
-    b = write_run(tmp_path / "b", [row("serial", 1, 1.0, host="server", workload="mandelbrot"),
-                                   row("process-pool", 2, 0.5, host="server", workload="mandelbrot")])
+    b = write_run(
+        tmp_path / "b",
+        [
+            row("serial", 1, 1.0, host="server", workload="mandelbrot"),
+            row("process-pool", 2, 0.5, host="server", workload="mandelbrot"),
+        ],
+    )
     assert cli.main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 2
     assert "no cell in common" in capsys.readouterr().err
 
@@ -187,15 +210,49 @@ def test_state_chart_leaves_out_a_traced_cell_whose_workers_the_sampler_never_sa
     its panel is left out, the others are drawn; with no worker seen anywhere there is no state chart at all."""
     import pandas as pd
 
-    summary = pd.DataFrame([{"variant": v, "workers": 2, "unavailable": "", "switch_interval_s": 0.005,
-                             "interval_s": 0.001, "sampler_cpu_share": 0.2, "running_share": 0.5,
-                             "waiting_share": 0.0, "blocked_share": 0.5, "handoffs_per_s": 200.0}
-                            for v in ("threading", "multiprocessing")])
-    rows = [{"variant": "threading", "workers": 2, "pid": 10, "thread_id": tid, "worker": True, "state": state,
-             "start_s": 0.001 * k, "end_s": 0.001 * (k + 1)}
-            for tid in (11, 12) for k, state in enumerate(["running", "blocked"] * 5)]
-    rows.append({"variant": "multiprocessing", "workers": 2, "pid": 20, "thread_id": 20, "worker": False,
-                 "state": "blocked", "start_s": 0.0, "end_s": 0.01})  # the cell's main thread only
+    summary = pd.DataFrame(
+        [
+            {
+                "variant": v,
+                "workers": 2,
+                "unavailable": "",
+                "switch_interval_s": 0.005,
+                "interval_s": 0.001,
+                "sampler_cpu_share": 0.2,
+                "running_share": 0.5,
+                "waiting_share": 0.0,
+                "blocked_share": 0.5,
+                "handoffs_per_s": 200.0,
+            }
+            for v in ("threading", "multiprocessing")
+        ]
+    )
+    rows = [
+        {
+            "variant": "threading",
+            "workers": 2,
+            "pid": 10,
+            "thread_id": tid,
+            "worker": True,
+            "state": state,
+            "start_s": 0.001 * k,
+            "end_s": 0.001 * (k + 1),
+        }
+        for tid in (11, 12)
+        for k, state in enumerate(["running", "blocked"] * 5)
+    ]
+    rows.append(
+        {
+            "variant": "multiprocessing",
+            "workers": 2,
+            "pid": 20,
+            "thread_id": 20,
+            "worker": False,
+            "state": "blocked",
+            "start_s": 0.0,
+            "end_s": 0.01,
+        }
+    )  # the cell's main thread only
     trace = pd.DataFrame(rows)
     assert charts.pick_states(summary, 2) == [("threading", 2), ("multiprocessing", 2)]
     paths = charts.chart_states(summary, trace, tmp_path, "count", "count", 2)
@@ -205,5 +262,6 @@ def test_state_chart_leaves_out_a_traced_cell_whose_workers_the_sampler_never_sa
     titles = [ax.get_title(loc="left") for ax in figures["states-count"].axes]
     assert len(titles) == 1 and titles[0].startswith("threading, 2 workers")
     unseen = trace[trace["variant"] == "threading"].assign(worker=False)
-    assert charts.chart_states(summary, pd.concat([unseen, trace.iloc[-1:]]), tmp_path / "none", "count", "count",
-                               2) == []
+    assert (
+        charts.chart_states(summary, pd.concat([unseen, trace.iloc[-1:]]), tmp_path / "none", "count", "count", 2) == []
+    )

@@ -5,19 +5,30 @@ import random
 
 import numpy as np
 import pytest
-
 from gilbench import analysis, blocks, options, orchestrator, storage
+
 from tests.helpers import paired_block, row, write_run
 
 
 def test_a_block_holds_the_serial_cell_and_every_variant_at_its_worker_count(tmp_path):
-    config = options.resolve(options.RunOptions(workloads="count", variants="serial,threading,process-pool",
-                                                workers="1,2,4", variant_workers=["threading=1,4"], warmup="2",
-                                                repeat="3", out=str(tmp_path)))
+    config = options.resolve(
+        options.RunOptions(
+            workloads="count",
+            variants="serial,threading,process-pool",
+            workers="1,2,4",
+            variant_workers=["threading=1,4"],
+            warmup="2",
+            repeat="3",
+            out=str(tmp_path),
+        )
+    )
     groups = blocks.groups(orchestrator.build_cells(config))
     assert [g.workers for g in groups] == [1, 2, 4]
     assert {g.workers: sorted(c.variant for c in g.members) for g in groups} == {
-        1: ["process-pool", "threading"], 2: ["process-pool"], 4: ["process-pool", "threading"]}
+        1: ["process-pool", "threading"],
+        2: ["process-pool"],
+        4: ["process-pool", "threading"],
+    }
     order = blocks.plan(groups, config.repeat, random.Random(0), config.warmup)
     assert len(order) == 3 * (2 + 3)  # every group's block in each of 2 warm-up and 3 measured rounds
     for blk in order:
@@ -35,8 +46,9 @@ def test_a_block_holds_the_serial_cell_and_every_variant_at_its_worker_count(tmp
 
 
 def test_serial_alone_still_gets_blocks(tmp_path):
-    config = options.resolve(options.RunOptions(workloads="count", variants="serial", workers="2", repeat="2",
-                                                out=str(tmp_path)))
+    config = options.resolve(
+        options.RunOptions(workloads="count", variants="serial", workers="2", repeat="2", out=str(tmp_path))
+    )
     groups = blocks.groups(orchestrator.build_cells(config))
     assert len(groups) == 1 and groups[0].members == () and groups[0].serial.variant == "serial"
 
@@ -107,16 +119,20 @@ def test_a_block_disturbed_on_every_attempt_is_kept_and_counted(tmp_path):
 
 def test_a_failed_variant_leaves_only_its_own_pair_out(tmp_path):
     rows = paired_block(1, 2, 2.0, {"process-pool": 1.0, "threading": 2.0})
-    rows += [row("serial", 1, 2.0, 2, block_workers=2), row("threading", 2, 2.0, 2, block_workers=2),
-             row("process-pool", 2, math.nan, 2, block_workers=2, ok=False, error="boom")]
+    rows += [
+        row("serial", 1, 2.0, 2, block_workers=2),
+        row("threading", 2, 2.0, 2, block_workers=2),
+        row("process-pool", 2, math.nan, 2, block_workers=2, ok=False, error="boom"),
+    ]
     rows += paired_block(3, 2, 2.0, {"process-pool": 1.0, "threading": 2.0})
     table = analysis.summarize(storage.load_results(write_run(tmp_path / "f", rows))).set_index("variant")
     assert table.loc["process-pool", "speedup_blocks"] == 2 and table.loc["threading", "speedup_blocks"] == 3
 
 
 def test_an_older_csv_without_blocks_keeps_its_unpaired_interval(tmp_path):
-    rows = [row("serial", 1, 2.0 + 0.1 * r, r) for r in range(1, 6)] + \
-           [row("process-pool", 2, 1.0 + 0.05 * r, r) for r in range(1, 6)]
+    rows = [row("serial", 1, 2.0 + 0.1 * r, r) for r in range(1, 6)] + [
+        row("process-pool", 2, 1.0 + 0.05 * r, r) for r in range(1, 6)
+    ]
     table = analysis.summarize(storage.load_results(write_run(tmp_path / "old", rows))).set_index("variant")
     pp = table.loc["process-pool"]
     assert pp["speedup_method"] == analysis.UNPAIRED_METHOD
@@ -124,8 +140,9 @@ def test_an_older_csv_without_blocks_keeps_its_unpaired_interval(tmp_path):
     assert (pp["speedup_low"], pp["speedup_high"]) == pytest.approx((2.1 / 1.25, 2.5 / 1.05))
 
 
-@pytest.mark.parametrize("n,spread,draw", [(6, 0.10, "normal"), (12, 0.15, "normal"), (30, 0.10, "normal"),
-                                           (12, 0.10, "t5")])
+@pytest.mark.parametrize(
+    "n,spread,draw", [(6, 0.10, "normal"), (12, 0.15, "normal"), (30, 0.10, "normal"), (12, 0.10, "t5")]
+)
 def test_the_paired_interval_covers_as_often_as_it_says(n, spread, draw):
     """Simulated log ratios around a known speedup: the t interval contains it in 95 % of samples, within
     simulation error; also for heavier tails than normal (Student's t with 5 degrees of freedom)."""
@@ -162,8 +179,11 @@ def test_the_figures_that_motivated_blocks_are_what_the_formula_gives():
 
 
 def test_the_plan_predicts_blocks_and_time_per_group(tmp_path):
-    config = options.resolve(options.RunOptions(workloads="count", variants="serial,thread-pool,process-pool",
-                                                workers="2", repeat="6", out=str(tmp_path)))
+    config = options.resolve(
+        options.RunOptions(
+            workloads="count", variants="serial,thread-pool,process-pool", workers="2", repeat="6", out=str(tmp_path)
+        )
+    )
     (group,) = blocks.groups(orchestrator.build_cells(config))
     tp, pp = group.members
     spread = {blocks.cell_key(tp): (6, 0.02, 0.02), blocks.cell_key(pp): (6, 0.10, 0.10)}
@@ -195,21 +215,45 @@ def test_a_pure_noise_run_gets_no_causal_sentence_and_no_law(tmp_path):
     for r in range(1, 9):
         for n in (1, 2, 4):
             noisy = lambda t: float(t * rng.lognormal(0, 0.05))  # noqa: E731
-            rows.append(row("serial", 1, noisy(2.0), r, block_workers=n, usable_cpus=4, gil_enabled=False,
-                            free_threaded=True))
+            rows.append(
+                row("serial", 1, noisy(2.0), r, block_workers=n, usable_cpus=4, gil_enabled=False, free_threaded=True)
+            )
             for v in variants:
-                rows.append(row(v, n, noisy(2.0 / n), r, busy=float(n), block_workers=n, usable_cpus=4,
-                                gil_enabled=False, free_threaded=True))
+                rows.append(
+                    row(
+                        v,
+                        n,
+                        noisy(2.0 / n),
+                        r,
+                        busy=float(n),
+                        block_workers=n,
+                        usable_cpus=4,
+                        gil_enabled=False,
+                        free_threaded=True,
+                    )
+                )
     run = write_run(tmp_path / "noise", rows)
     table = analysis.summarize(storage.load_results(run))
     assert (table.loc[table["variant"] != "serial", "law"] == "none").all()
     render.report(run)
     text = (run / "report.md").read_text()
-    for cause in ("Amdahl fit", "USL fit", "serial fraction p =", "slowed each other", "sat idle", "tops out",
-                  "above linear", "falls as workers", "exclude 1.00x", "carries that bias", "took turns",
-                  "start-up took"):
+    for cause in (
+        "Amdahl fit",
+        "USL fit",
+        "serial fraction p =",
+        "slowed each other",
+        "sat idle",
+        "tops out",
+        "above linear",
+        "falls as workers",
+        "exclude 1.00x",
+        "carries that bias",
+        "took turns",
+        "start-up took",
+    ):
         assert cause not in text, cause
     lines = [line for line in text.splitlines() if line.startswith("- **") and " at 4 workers" in line]
     assert len(lines) == len(variants)
-    assert all("no GIL: the threads ran Python in parallel" in line or "within this run's noise" in line
-               for line in lines), lines
+    assert all(
+        "no GIL: the threads ran Python in parallel" in line or "within this run's noise" in line for line in lines
+    ), lines

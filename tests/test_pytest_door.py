@@ -7,9 +7,9 @@ import sys
 from dataclasses import fields
 
 import pytest
-
 from gilbench import cli, storage
 from gilbench.storage import ResultRow
+
 from tests.conftest import ROOT
 
 
@@ -17,10 +17,28 @@ from tests.conftest import ROOT
 def pytest_json(tmp_path_factory):
     out = tmp_path_factory.mktemp("pb") / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_benchmarks.py", "-q", "-p", "no:cacheprovider",
-         "-k", "count-serial-1 or count-process-pool-2", "--benchmark-enable", "--benchmark-only",
-         "--gilbench-rounds", "3", "--gilbench-warmup-rounds", "1", f"--benchmark-json={out}"],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/test_benchmarks.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "count-serial-1 or count-process-pool-2",
+            "--benchmark-enable",
+            "--benchmark-only",
+            "--gilbench-rounds",
+            "3",
+            "--gilbench-warmup-rounds",
+            "1",
+            f"--benchmark-json={out}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
         # a pytest of its own, not a pytest-xdist worker (pytest-benchmark disables itself inside one)
         env={k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")},
     )
@@ -56,8 +74,12 @@ def test_import_rejects_what_is_not_pytest_benchmark_json(tmp_path, capsys):
     other.write_text(json.dumps({"hello": "world"}))
     foreign = tmp_path / "foreign.json"
     foreign.write_text(json.dumps({"machine_info": {}, "benchmarks": [{"name": "test_sort", "extra_info": {}}]}))
-    for path, message in ((text, "is not JSON"), (other, "is not a pytest-benchmark JSON file"),
-                          (foreign, "holds no gilbench benchmarks"), (tmp_path / "missing.json", "does not exist")):
+    for path, message in (
+        (text, "is not JSON"),
+        (other, "is not a pytest-benchmark JSON file"),
+        (foreign, "holds no gilbench benchmarks"),
+        (tmp_path / "missing.json", "does not exist"),
+    ):
         assert cli.main(["import", str(path), "--out", str(tmp_path / "o")]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err

@@ -1,5 +1,4 @@
 import pytest
-
 from gilbench import registry
 from gilbench.errors import UsageError
 

@@ -1,9 +1,9 @@
 """The report's rules table and compare's matching: what a claim needs before it is said."""
 
 import pytest
-
 from gilbench import render, rules
 from gilbench.errors import UsageError
+
 from tests.helpers import row, write_run
 
 
@@ -15,9 +15,20 @@ def test_every_rule_states_its_evidence():
 
 
 def test_a_loss_inside_the_noise_gets_no_cause():
-    row_ = {"variant": "process-pool", "workers": 2, "gil_enabled": True, "speedup": 1.7, "speedup_low": 1.3,
-            "speedup_high": 2.2, "speedup_halfwidth": 0.29, "busy_cores": 1.2, "startup_share": 0.05,
-            "cpu_inflation": 1.3, "cpu_inflation_low": 0.9, "cpu_inflation_high": 1.8}
+    row_ = {
+        "variant": "process-pool",
+        "workers": 2,
+        "gil_enabled": True,
+        "speedup": 1.7,
+        "speedup_low": 1.3,
+        "speedup_high": 2.2,
+        "speedup_halfwidth": 0.29,
+        "busy_cores": 1.2,
+        "startup_share": 0.05,
+        "cpu_inflation": 1.3,
+        "cpu_inflation_low": 0.9,
+        "cpu_inflation_high": 1.8,
+    }
     assert rules.sentences(rules.Evidence(row_, 2, 1.0)) == []  # the interval reaches linear: nothing to explain
     assert rules.noise_phrase(row_) == "within this run's noise (+-29 %)"
     lossy = dict(row_, speedup_high=1.8, cpu_inflation_low=1.2)
@@ -29,9 +40,10 @@ def test_a_loss_inside_the_noise_gets_no_cause():
 def _run(folder, scaling, run_id):
     rows = []
     for r in (1, 2, 3):
-        rows += [row("serial", 1, 2.0, r, scaling=scaling, run_id=run_id),
-                 row("threading", 2, 2.0 + 0.01 * r, r, scaling=scaling, scale=2 if scaling == "weak" else 1,
-                     run_id=run_id)]
+        rows += [
+            row("serial", 1, 2.0, r, scaling=scaling, run_id=run_id),
+            row("threading", 2, 2.0 + 0.01 * r, r, scaling=scaling, scale=2 if scaling == "weak" else 1, run_id=run_id),
+        ]
     return write_run(folder, rows)
 
 
@@ -51,8 +63,12 @@ def test_oversubscribed_counts_are_fitted_only_when_asked(tmp_path):
 
     rows = []
     for r in (1, 2, 3):
-        rows += [row("serial", 1, 2.0, r), row("threading", 1, 2.0, r), row("threading", 2, 1.1, r),
-                 row("threading", 4, 1.1, r)]
+        rows += [
+            row("serial", 1, 2.0, r),
+            row("threading", 1, 2.0, r),
+            row("threading", 2, 1.1, r),
+            row("threading", 4, 1.1, r),
+        ]
     frame = storage.load_results(write_run(tmp_path / "o", rows))
     plain = analysis.summarize(frame).set_index(["variant", "workers"])
     asked = analysis.summarize(frame, fit_oversubscribed=True).set_index(["variant", "workers"])
@@ -67,7 +83,10 @@ def test_a_workload_whose_import_is_missing_says_what_to_install(tmp_path):
 
     module = tmp_path / "needs_pkg.py"
     module.write_text("import gilbench_no_such_package_xyz\n")
-    with pytest.raises(UsageError, match=r"No module named 'gilbench_no_such_package_xyz'; install it with: .* -m "
-                                         r"pip install gilbench_no_such_package_xyz") as caught:
+    with pytest.raises(
+        UsageError,
+        match=r"No module named 'gilbench_no_such_package_xyz'; install it with: .* -m "
+        r"pip install gilbench_no_such_package_xyz",
+    ) as caught:
         registry.resolve(str(module))
     assert sys.executable in str(caught.value) and "\n" not in str(caught.value)

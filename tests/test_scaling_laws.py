@@ -5,14 +5,16 @@ import math
 
 import numpy as np
 import pytest
-
 from gilbench import analysis, report, storage
+
 from tests.helpers import row, write_run
 
 
 # A small sigma (0.02) is resolved to 10 % only from quieter data: with 2 % noise some draws miss it by 10-17 %.
-@pytest.mark.parametrize("sigma,kappa,noise", [(0.05, 0.002, 0.02), (0.3, 0.01, 0.02), (0.1, 0.001, 0.02),
-                                               (0.6, 0.05, 0.02), (0.02, 0.0005, 0.01)])
+@pytest.mark.parametrize(
+    "sigma,kappa,noise",
+    [(0.05, 0.002, 0.02), (0.3, 0.01, 0.02), (0.1, 0.001, 0.02), (0.6, 0.05, 0.02), (0.02, 0.0005, 0.01)],
+)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_usl_fit_recovers_known_contention_and_coherency(sigma, kappa, noise, seed):
     """Synthetic speedups from known sigma and kappa with noise: both come back within 10 %."""
@@ -35,8 +37,10 @@ def test_usl_says_not_enough_points_for_two_worker_counts(tmp_path):
     pool = table[table["variant"] == "process-pool"].iloc[-1]
     assert math.isnan(pool["usl_sigma"]) and math.isnan(pool["usl_kappa"]) and math.isnan(pool["usl_peak_workers"])
     assert report.law_sentences(pool) == [] and pool["law"] == "none"  # 2 points: too few for any law
-    assert any("No scaling law is fitted: too few worker counts up to the 2 usable CPUs" in line
-               for line in report.workload_findings(table))
+    assert any(
+        "No scaling law is fitted: too few worker counts up to the 2 usable CPUs" in line
+        for line in report.workload_findings(table)
+    )
 
 
 def test_the_better_law_is_chosen_by_the_information_criterion():
@@ -45,7 +49,9 @@ def test_the_better_law_is_chosen_by_the_information_criterion():
     p, _ = analysis.fit_amdahl(workers, falling)
     sigma, kappa, _ = analysis.fit_usl(workers, falling)
     assert analysis.better_law(workers, falling, p, sigma, kappa) == "usl"
-    flat = analysis.amdahl(workers, 0.2) * (1 + 0.002 * np.sin(workers))  # Amdahl's own curve: kappa must not earn its place
+    flat = analysis.amdahl(workers, 0.2) * (
+        1 + 0.002 * np.sin(workers)
+    )  # Amdahl's own curve: kappa must not earn its place
     p, _ = analysis.fit_amdahl(workers, flat)
     sigma, kappa, _ = analysis.fit_usl(workers, flat)
     assert analysis.better_law(workers, flat, p, sigma, kappa) == "amdahl"
@@ -102,7 +108,9 @@ def test_weak_scaling_speedup_is_gustafsons(tmp_path):
         rows.append(row("serial", 1, 2.0, r, scaling="weak", scale=1))
         rows.append(row("process-pool", 2, 2.5, r, scaling="weak", scale=2, busy=1.9))
         rows.append(row("threading", 2, 4.0, r, scaling="weak", scale=2))
-    table = analysis.summarize(storage.load_results(write_run(tmp_path / "run", rows))).set_index(["variant", "workers"])
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "run", rows))).set_index(
+        ["variant", "workers"]
+    )
     assert table.loc[("process-pool", 2), "speedup"] == pytest.approx(2 * 2.0 / 2.5)
     assert table.loc[("process-pool", 2), "efficiency"] == pytest.approx(2.0 / 2.5)
     assert table.loc[("threading", 2), "efficiency"] == pytest.approx(0.5)  # the GIL: twice the work, twice the time
@@ -134,9 +142,26 @@ def test_old_results_without_scaling_columns_load_as_strong(tmp_path):
 def test_weak_scaling_run_grows_the_work_with_the_workers(tmp_path, run_cli):
     """sleep's share is its tasks, thumbnail's its images: at 2 workers each cell ran twice as many tasks
     (the generated photos included), recorded as scale 2; the serial baseline did one share."""
-    result = run_cli("run", "--size", "smoke", "--workloads", "sleep,thumbnail", "--variants",
-                     "serial,threading,process-pool", "--workers", "1,2", "--repeat", "1", "--warmup", "0",
-                     "--scaling", "weak", "--out", tmp_path / "out", "--no-progress")
+    result = run_cli(
+        "run",
+        "--size",
+        "smoke",
+        "--workloads",
+        "sleep,thumbnail",
+        "--variants",
+        "serial,threading,process-pool",
+        "--workers",
+        "1,2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--scaling",
+        "weak",
+        "--out",
+        tmp_path / "out",
+        "--no-progress",
+    )
     assert result.returncode == 0, result.stderr
     frame = storage.load_results(tmp_path / "out" / "latest")
     assert frame["ok"].all()
@@ -159,16 +184,20 @@ def analysis_share_key(workload):
 
 
 def test_weak_scaling_needs_the_workload_to_define_a_share(tmp_path, run_cli):
-    (tmp_path / "mine.py").write_text("SIZES = {'smoke': {'n': 1}, 'standard': {'n': 1}}\n"
-                                      "def make_tasks(p, w): return [1]\ndef run_task(t): return t\n"
-                                      "def check(p, t, r): pass\n")
+    (tmp_path / "mine.py").write_text(
+        "SIZES = {'smoke': {'n': 1}, 'standard': {'n': 1}}\n"
+        "def make_tasks(p, w): return [1]\ndef run_task(t): return t\n"
+        "def check(p, t, r): pass\n"
+    )
     results = tmp_path / "out"
-    result = run_cli("run", "--workloads", tmp_path / "mine.py", "--scaling", "weak", "--size", "smoke",
-                     "--out", results)
+    result = run_cli(
+        "run", "--workloads", tmp_path / "mine.py", "--scaling", "weak", "--size", "smoke", "--out", results
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "gilbench: error: workload 'mine' does not say what one worker's share of work is (set WEAK_SCALING = '<parameter>' "
-        "in its module), so --scaling weak cannot grow it"]
+        "in its module), so --scaling weak cannot grow it"
+    ]
     assert not results.exists()
     bad = run_cli("run", "--scaling", "sideways", "--out", results)
     assert bad.returncode == 2 and "--scaling 'sideways' is not one of strong, weak" in bad.stderr

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from gilbench import sampler, states, storage
 
 pytestmark = pytest.mark.skipif(sampler.available() is not None, reason=str(sampler.available()))
@@ -37,8 +36,13 @@ def test_a_run_queue_wait_is_given_to_the_runnable_time_before_it():
     samples = [(i / 1000, 1, 1, "R", i * ms, 2 * ms if i >= 3 else 0) for i in range(6)]
     samples += [(i / 1000, 1, 2, "S", 0, 0) for i in range(6)]
     spans = states.classify(samples)
-    assert [s for _, _, s in spans[(1, 1)]] == ["running", "waiting for a core", "waiting for a core", "running",
-                                                "running"]
+    assert [s for _, _, s in spans[(1, 1)]] == [
+        "running",
+        "waiting for a core",
+        "waiting for a core",
+        "running",
+        "running",
+    ]
     assert {s for _, _, s in spans[(1, 2)]} == {"blocked"}
     joined = states.segments(spans[(1, 1)])
     assert [s for _, _, s in joined] == ["running", "waiting for a core", "running"]
@@ -50,8 +54,11 @@ def _watch(code: str, python: str = sys.executable):
     with subprocess.Popen([python, "-c", textwrap.dedent(code)]) as proc:
         out = Path(f"/tmp/gilbench-test-states-{proc.pid}.json")
         try:
-            subprocess.run([sys.executable, "-m", "gilbench.sampler", str(proc.pid), "0.001", str(out), "30"],
-                           check=True, timeout=60)
+            subprocess.run(
+                [sys.executable, "-m", "gilbench.sampler", str(proc.pid), "0.001", str(out), "30"],
+                check=True,
+                timeout=60,
+            )
             proc.wait(timeout=30)
             data = json.loads(out.read_text())
         finally:
@@ -182,9 +189,27 @@ def test_free_threaded_threads_all_run_at_once():
 @pytest.mark.quiet
 def test_run_with_trace_writes_the_state_timeline_and_keeps_it_out_of_the_statistics(tmp_path, run_cli):
     out = tmp_path / "out"
-    proc = run_cli("run", "--workloads", "count", "--variants", "serial,threading,multiprocessing", "--workers", "2",
-                   "--size", "smoke", "--param", "iterations=3e6", "--repeat", "1", "--warmup", "0", "--trace",
-                   "--out", out, "--no-progress")
+    proc = run_cli(
+        "run",
+        "--workloads",
+        "count",
+        "--variants",
+        "serial,threading,multiprocessing",
+        "--workers",
+        "2",
+        "--size",
+        "smoke",
+        "--param",
+        "iterations=3e6",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--trace",
+        "--out",
+        out,
+        "--no-progress",
+    )
     assert proc.returncode == 0, proc.stderr
     run = out / "latest"
     assert len(storage.load_results(run)) == 3  # three cells, one repetition each: the traced ones are not there
@@ -207,8 +232,9 @@ def test_without_proc_files_the_trace_says_why(tmp_path, monkeypatch):
     from gilbench import options, orchestrator, report
 
     monkeypatch.setattr(sampler, "available", lambda: "the state timeline needs Linux's /proc (this is plan9)")
-    config = options.resolve(options.RunOptions(workloads="count", variants="threading", workers="2", size="smoke",
-                                                out=str(tmp_path)))
+    config = options.resolve(
+        options.RunOptions(workloads="count", variants="threading", workers="2", size="smoke", out=str(tmp_path))
+    )
     prepared, inputs = orchestrator.prepare_inputs(config)
     cell = orchestrator.build_cells(config, orchestrator.recorded(inputs))[0]
     rows, summary = orchestrator.trace_cell("r1", cell, prepared["count"], config, 0.005)
@@ -219,4 +245,5 @@ def test_without_proc_files_the_trace_says_why(tmp_path, monkeypatch):
 
     part = pd.DataFrame([{"workload": "count", "size": "smoke", "python_executable": cell.python, "usable_cpus": 2}])
     assert report.state_findings(part, frame) == [
-        "Thread states: unavailable - the state timeline needs Linux's /proc (this is plan9)."]
+        "Thread states: unavailable - the state timeline needs Linux's /proc (this is plan9)."
+    ]

@@ -3,7 +3,6 @@ import multiprocessing
 from dataclasses import fields, replace
 
 import pytest
-
 from gilbench import storage
 from gilbench.errors import UsageError
 from gilbench.storage import ResultRow, TaskRow
@@ -89,8 +88,27 @@ def test_malformed_inputs_give_one_line_errors(tmp_path):
 
 def test_task_rows(tmp_path):
     path = tmp_path / "tasks.csv"
-    row = TaskRow("r", "count", "smoke", "threading", 2, 1, 2, False, 1, 0, "/usr/bin/python3", 10, 11, "h", 0.0, 1.0, 1.0,
-                  0.5, 0.5)
+    row = TaskRow(
+        "r",
+        "count",
+        "smoke",
+        "threading",
+        2,
+        1,
+        2,
+        False,
+        1,
+        0,
+        "/usr/bin/python3",
+        10,
+        11,
+        "h",
+        0.0,
+        1.0,
+        1.0,
+        0.5,
+        0.5,
+    )
     storage.append_rows(path, [row, replace(row, task=1)], TaskRow)
     frame = storage.load_results(path, TaskRow)
     assert frame["task"].tolist() == [0, 1]

@@ -1,9 +1,7 @@
 import os
-
-import pytest
-
 from dataclasses import replace
 
+import pytest
 from gilbench import cell, variants
 from gilbench.protocol import CellResult, CellSpec, ProtocolError
 
@@ -57,8 +55,14 @@ def test_chunksize_rule():
 
 
 def spec(tmp_path, variant="serial", workers=2, iterations=1000):
-    return CellSpec(workload_ref=REF, params={"iterations": iterations, "tasks": 0}, variant=variant,
-                    workers=workers, start_method="fork", scratch_dir=str(tmp_path))
+    return CellSpec(
+        workload_ref=REF,
+        params={"iterations": iterations, "tasks": 0},
+        variant=variant,
+        workers=workers,
+        start_method="fork",
+        scratch_dir=str(tmp_path),
+    )
 
 
 def test_cell_result_fields_are_consistent(tmp_path):

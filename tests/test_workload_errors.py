@@ -5,7 +5,6 @@ from __future__ import annotations
 import textwrap
 
 import pandas as pd
-
 from gilbench import storage
 
 COMMON = """
@@ -20,15 +19,20 @@ def check(params, tasks, results):
     pass
 """
 
-BAD_INPUT = COMMON + """
+BAD_INPUT = (
+    COMMON
+    + """
 
 def run_task(i):
     if i == 2:
         raise ValueError(f"bad input {i}")
     return i
 """
+)
 
-THREADS_ONLY = COMMON + """
+THREADS_ONLY = (
+    COMMON
+    + """
 import threading
 
 
@@ -37,21 +41,42 @@ def run_task(i):
         raise RuntimeError("state changed under me")
     return i
 """
+)
 
-MISSING = COMMON + """
+MISSING = (
+    COMMON
+    + """
 
 def run_task(i):
     import gilbench_no_such_module_xyz  # noqa: F401
     return i
 """
+)
 
 
 def _run(tmp_path, run_cli, source, name):
     path = tmp_path / f"{name}.py"
     path.write_text(textwrap.dedent(source))
     out = tmp_path / f"out-{name}"
-    proc = run_cli("run", "--workloads", path, "--variants", "serial,threading,multiprocessing", "--workers", "2",
-                   "--size", "smoke", "--repeat", "1", "--warmup", "0", "--no-progress", "--no-report", "--out", out)
+    proc = run_cli(
+        "run",
+        "--workloads",
+        path,
+        "--variants",
+        "serial,threading,multiprocessing",
+        "--workers",
+        "2",
+        "--size",
+        "smoke",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--no-progress",
+        "--no-report",
+        "--out",
+        out,
+    )
     frame = storage.load_results(out / "latest")
     return proc, frame, out / "latest"
 

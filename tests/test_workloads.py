@@ -71,5 +71,6 @@ def test_images_folder_validation(tmp_path):
     (tmp_path / "readme.txt").write_text("x")
     found, skipped = thumbnail.list_images(tmp_path)
     assert [os.path.relpath(p, tmp_path) for p in found] == ["deeper/x.jpg"]  # one level down is found
-    assert skipped == [["readme.txt", "not an image file name (accepted: .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, "
-                                      ".webp)"]]
+    assert skipped == [
+        ["readme.txt", "not an image file name (accepted: .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .webp)"]
+    ]

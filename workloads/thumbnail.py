@@ -12,8 +12,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-DESCRIPTION = ("Pillow open + EXIF orientation + GaussianBlur + thumbnail(50x50) + save: C code that releases the "
-               "GIL in parts")
+DESCRIPTION = (
+    "Pillow open + EXIF orientation + GaussianBlur + thumbnail(50x50) + save: C code that releases the GIL in parts"
+)
 
 # images: how many photos (one task each; 32 and 48 divide evenly among 1, 2, 4, 8, 16 workers);
 # width x height: their size (full = the tutorial's 12-megapixel photos).
@@ -87,8 +88,11 @@ def list_images(folder):
                 seen[os.path.realpath(path)] = rel
                 candidates.append(path)
     if not candidates:
-        raise ValueError(f"images folder {str(root)!r} holds no images (searched {ACCEPTED}"
-                         + (f"; skipped {len(skipped)} other files" if skipped else "") + ")")
+        raise ValueError(
+            f"images folder {str(root)!r} holds no images (searched {ACCEPTED}"
+            + (f"; skipped {len(skipped)} other files" if skipped else "")
+            + ")"
+        )
     return candidates, skipped
 
 
@@ -115,13 +119,24 @@ def take_images(folder, count, strict=False):
         else:
             skipped.append([rel, problem])
     if not inputs:
-        raise ValueError(f"none of the {examined} images under {str(folder)!r} can be read: "
-                         + "; ".join(f"{n}: {r}" for n, r in skipped))
-    return {"inputs": inputs, "skipped": skipped,
-            "record": {"images": len(inputs), "images_dir": str(folder), "pixels": pixels,
-                       "width": "original", "height": "original",  # the user's photos at their own size
-                       "images_requested": count, "images_found": len(candidates),
-                       "images_not_examined": len(candidates) - examined}}
+        raise ValueError(
+            f"none of the {examined} images under {str(folder)!r} can be read: "
+            + "; ".join(f"{n}: {r}" for n, r in skipped)
+        )
+    return {
+        "inputs": inputs,
+        "skipped": skipped,
+        "record": {
+            "images": len(inputs),
+            "images_dir": str(folder),
+            "pixels": pixels,
+            "width": "original",
+            "height": "original",  # the user's photos at their own size
+            "images_requested": count,
+            "images_found": len(candidates),
+            "images_not_examined": len(candidates) - examined,
+        },
+    }
 
 
 def examine(path) -> tuple[str | None, int]:
@@ -168,7 +183,7 @@ def _write_photo(path, width, height, seed):
 def make_tasks(params, workers):
     out = Path(params["scratch_dir"])
     tasks = []
-    for i, src in enumerate(params["inputs"][:params["images"]]):  # prepare() may have found more
+    for i, src in enumerate(params["inputs"][: params["images"]]):  # prepare() may have found more
         digest = hashlib.sha1(src.encode()).hexdigest()[:8]
         tasks.append((src, str(out / f"thumb-{i:04d}-{digest}.jpg")))
     return tasks

@@ -63,10 +63,32 @@ def probe(script: Path, mode: str, n: float) -> float:
 
 
 def cells(out: Path, n: float) -> dict[str, float]:
-    subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants",
-                    ",".join(CELLS.values()), "--workers", "1", "--param", f"iterations={n:.0f}", "--repeat", "1",
-                    "--warmup", "0", "--no-progress", "--no-report", "--out", str(out)],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gilbench",
+            "run",
+            "--workloads",
+            "count",
+            "--variants",
+            ",".join(CELLS.values()),
+            "--workers",
+            "1",
+            "--param",
+            f"iterations={n:.0f}",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--no-progress",
+            "--no-report",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     import pandas as pd
 
     frame = pd.read_csv(out / "latest" / "results.csv")

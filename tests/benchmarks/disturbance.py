@@ -37,8 +37,11 @@ while True:
 def one_run(out: Path, burner: bool, duty: float, period: float) -> pd.DataFrame:
     proc = subprocess.Popen([sys.executable, "-c", BURNER.format(duty=duty, period=period)]) if burner else None
     try:
-        subprocess.run([sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", "--out", str(out)],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "gilbench", "run", "--no-progress", "--no-report", "--out", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     finally:
         if proc is not None:
             proc.kill()
@@ -66,10 +69,14 @@ def main() -> int:
             for condition in ("quiet", "burner"):  # alternated, so the machine's drift falls on both
                 table = one_run(Path(tmp) / f"{condition}{r}", condition == "burner", args.duty, args.period)
                 at2 = table[(table["workers"] == 2) & table["workload"].isin(["count", "thumbnail"])]
-                print(f"round {r + 1} {condition:<6}: {table.attrs['disturbed']} disturbed measured repetitions "
-                      f"(other programs up to {table.attrs['other_max']:.2f} cores); "
-                      + ", ".join(f"{w} {v} {s:.2f}x" for w, v, s in zip(at2["workload"], at2["variant"], at2["speedup"])),
-                      flush=True)
+                print(
+                    f"round {r + 1} {condition:<6}: {table.attrs['disturbed']} disturbed measured repetitions "
+                    f"(other programs up to {table.attrs['other_max']:.2f} cores); "
+                    + ", ".join(
+                        f"{w} {v} {s:.2f}x" for w, v, s in zip(at2["workload"], at2["variant"], at2["speedup"])
+                    ),
+                    flush=True,
+                )
                 for w, v, s in zip(at2["workload"], at2["variant"], at2["speedup"]):
                     speedups[condition].setdefault((w, v), []).append(s)
     print("\nmedian speedup at 2 workers, quiet vs burner:")

@@ -73,8 +73,10 @@ def reproduce(args, options) -> None:
         table = table[table["variant"] != "serial"].copy()
         table["se"] = table.apply(standard_error, axis=1)
         tables.append(table)
-        print(f"run {i + 1}: measured {plan.get('measured_s', math.nan):.0f} s (plan {plan.get('predicted_s', math.nan):.0f} s)"
-              + "".join(f"\n  {line}" for line in err.splitlines() if line.startswith("gilbench: precision")))
+        print(
+            f"run {i + 1}: measured {plan.get('measured_s', math.nan):.0f} s (plan {plan.get('predicted_s', math.nan):.0f} s)"
+            + "".join(f"\n  {line}" for line in err.splitlines() if line.startswith("gilbench: precision"))
+        )
     key = ["workload", "python_executable", "variant", "workers"]
     rows = []
     for (a, ta), (b, tb) in combinations(enumerate(tables, 1), 2):
@@ -82,45 +84,81 @@ def reproduce(args, options) -> None:
         for _, r in both.iterrows():
             diff = math.log(r["speedup_b"] / r["speedup_a"])
             limit = welch_limit(r["se_a"], int(r["speedup_blocks_a"]), r["se_b"], int(r["speedup_blocks_b"]))
-            rows.append({
-                "runs": f"{a}-{b}", "workload": r["workload"], "variant": r["variant"], "workers": r["workers"],
-                "speedup_a": f"{r['speedup_a']:.2f} [{r['speedup_low_a']:.2f}-{r['speedup_high_a']:.2f}]",
-                "speedup_b": f"{r['speedup_b']:.2f} [{r['speedup_low_b']:.2f}-{r['speedup_high_b']:.2f}]",
-                "half_a": r["speedup_halfwidth_a"], "half_b": r["speedup_halfwidth_b"],
-                "diff_pct": 100 * math.expm1(diff), "limit_pct": 100 * math.expm1(limit),
-                "agree": abs(diff) <= limit,
-                "overlap": r["speedup_low_b"] <= r["speedup_high_a"] and r["speedup_low_a"] <= r["speedup_high_b"],
-                "b_in_a": r["speedup_low_a"] <= r["speedup_b"] <= r["speedup_high_a"],
-            })
+            rows.append(
+                {
+                    "runs": f"{a}-{b}",
+                    "workload": r["workload"],
+                    "variant": r["variant"],
+                    "workers": r["workers"],
+                    "speedup_a": f"{r['speedup_a']:.2f} [{r['speedup_low_a']:.2f}-{r['speedup_high_a']:.2f}]",
+                    "speedup_b": f"{r['speedup_b']:.2f} [{r['speedup_low_b']:.2f}-{r['speedup_high_b']:.2f}]",
+                    "half_a": r["speedup_halfwidth_a"],
+                    "half_b": r["speedup_halfwidth_b"],
+                    "diff_pct": 100 * math.expm1(diff),
+                    "limit_pct": 100 * math.expm1(limit),
+                    "agree": abs(diff) <= limit,
+                    "overlap": r["speedup_low_b"] <= r["speedup_high_a"] and r["speedup_low_a"] <= r["speedup_high_b"],
+                    "b_in_a": r["speedup_low_a"] <= r["speedup_b"] <= r["speedup_high_a"],
+                }
+            )
     frame = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_rows", 500):
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-    print(f"\n{int(frame['agree'].sum())} of {len(frame)} speedups agree (difference within its 95 % interval); "
-          f"{int(frame['overlap'].sum())} intervals overlap; {int(frame['b_in_a'].sum())} second estimates fall in the "
-          f"first interval; largest half-width {100 * max(frame['half_a'].max(), frame['half_b'].max()):.1f} %")
+    print(
+        f"\n{int(frame['agree'].sum())} of {len(frame)} speedups agree (difference within its 95 % interval); "
+        f"{int(frame['overlap'].sum())} intervals overlap; {int(frame['b_in_a'].sum())} second estimates fall in the "
+        f"first interval; largest half-width {100 * max(frame['half_a'].max(), frame['half_b'].max()):.1f} %"
+    )
 
 
 def precision(args, _options) -> None:
     with tempfile.TemporaryDirectory(prefix="gilbench-precision-") as out:
-        table, plan, err = run(["--workloads", "count", "--variants", "serial,process-pool", "--workers", "2",
-                                "--precision", str(args.precision), "--budget", str(args.budget)], Path(out))
+        table, plan, err = run(
+            [
+                "--workloads",
+                "count",
+                "--variants",
+                "serial,process-pool",
+                "--workers",
+                "2",
+                "--precision",
+                str(args.precision),
+                "--budget",
+                str(args.budget),
+            ],
+            Path(out),
+        )
     pp = table[table["variant"] == "process-pool"].iloc[0]
     predicted, measured = plan["predicted_s"], plan["measured_s"]
     print("\n".join(line for line in err.splitlines() if line.startswith("gilbench:")))
-    print(f"process-pool x2: {pp['speedup']:.3f}x [{pp['speedup_low']:.3f}-{pp['speedup_high']:.3f}], "
-          f"+-{pp['speedup_halfwidth'] * 100:.1f} % after {int(pp['speedup_blocks'])} blocks "
-          f"({'reached' if pp['speedup_halfwidth'] <= args.precision else 'NOT reached'} +-{args.precision * 100:g} %); "
-          f"measuring {measured:.0f} s, predicted {predicted:.0f} s after the pilot ({plan['pilot_s']:.0f} s): "
-          f"prediction off by {100 * (predicted / measured - 1):+.0f} %")
+    print(
+        f"process-pool x2: {pp['speedup']:.3f}x [{pp['speedup_low']:.3f}-{pp['speedup_high']:.3f}], "
+        f"+-{pp['speedup_halfwidth'] * 100:.1f} % after {int(pp['speedup_blocks'])} blocks "
+        f"({'reached' if pp['speedup_halfwidth'] <= args.precision else 'NOT reached'} +-{args.precision * 100:g} %); "
+        f"measuring {measured:.0f} s, predicted {predicted:.0f} s after the pilot ({plan['pilot_s']:.0f} s): "
+        f"prediction off by {100 * (predicted / measured - 1):+.0f} %"
+    )
 
 
 def identity(args, _options) -> None:
     cells = []
     for i in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="gilbench-identity-") as out:
-            table, _, _ = run(["--workloads", args.workloads, "--variants",
-                               "serial,threading,thread-pool,multiprocessing,process-pool,ceiling", "--workers", "1",
-                               "--size", args.size, "--repeat", str(args.repeat)], Path(out))
+            table, _, _ = run(
+                [
+                    "--workloads",
+                    args.workloads,
+                    "--variants",
+                    "serial,threading,thread-pool,multiprocessing,process-pool,ceiling",
+                    "--workers",
+                    "1",
+                    "--size",
+                    args.size,
+                    "--repeat",
+                    str(args.repeat),
+                ],
+                Path(out),
+            )
         one = table[(table["variant"] != "serial") & (table["workers"] == 1)].copy()
         one["run"] = i + 1
         cells.append(one)
@@ -128,12 +166,27 @@ def identity(args, _options) -> None:
     frame["compute_covers"] = (frame["compute_speedup_low"] <= 1) & (frame["compute_speedup_high"] >= 1)
     frame["total_covers"] = (frame["speedup_low"] <= 1) & (frame["speedup_high"] >= 1)
     with pd.option_context("display.width", 200, "display.max_rows", 500):
-        print(frame[["run", "workload", "variant", "compute_speedup", "compute_speedup_low", "compute_speedup_high",
-                     "speedup", "compute_covers", "total_covers"]].to_string(index=False, float_format="%.3f"))
+        print(
+            frame[
+                [
+                    "run",
+                    "workload",
+                    "variant",
+                    "compute_speedup",
+                    "compute_speedup_low",
+                    "compute_speedup_high",
+                    "speedup",
+                    "compute_covers",
+                    "total_covers",
+                ]
+            ].to_string(index=False, float_format="%.3f")
+        )
     for what in ("compute", "total"):
         share = frame[f"{what}_covers"].mean()
-        print(f"{what} time: {int(frame[f'{what}_covers'].sum())} of {len(frame)} intervals contain 1.00 "
-              f"({share * 100:.0f} %; stated coverage 95 %)")
+        print(
+            f"{what} time: {int(frame[f'{what}_covers'].sum())} of {len(frame)} intervals contain 1.00 "
+            f"({share * 100:.0f} %; stated coverage 95 %)"
+        )
     by_variant = frame.groupby("variant")["compute_speedup"].median()
     print("median compute-time ratio by variant: " + ", ".join(f"{v} {x:.3f}" for v, x in by_variant.items()))
 
@@ -142,7 +195,7 @@ def main() -> None:
     argv = sys.argv[1:]
     rest = []
     if "--" in argv:
-        rest, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
+        rest, argv = argv[argv.index("--") + 1 :], argv[: argv.index("--")]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
     r = sub.add_parser("reproduce")

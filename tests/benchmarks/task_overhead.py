@@ -25,16 +25,40 @@ def main() -> int:
     parser.add_argument("--variants", default="serial,thread-pool,process-pool,dask,joblib")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants", args.variants,
-                        "--workers", str(args.workers), "--param", f"iterations={args.tasks}",
-                        "--param", f"tasks={args.tasks}", "--repeat", str(args.repeat), "--out", tmp,
-                        "--no-progress", "--no-report"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gilbench",
+                "run",
+                "--workloads",
+                "count",
+                "--variants",
+                args.variants,
+                "--workers",
+                str(args.workers),
+                "--param",
+                f"iterations={args.tasks}",
+                "--param",
+                f"tasks={args.tasks}",
+                "--repeat",
+                str(args.repeat),
+                "--out",
+                tmp,
+                "--no-progress",
+                "--no-report",
+            ],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         import pandas as pd
 
         f = pd.read_csv(Path(tmp) / "latest" / "results.csv")
     f = f[f["ok"] & ~f["warmup"]]
-    table = f.groupby(["variant", "workers"]).agg(compute_s=("compute_s", "median"), startup_s=("startup_s", "median"),
-                                                  tasks=("tasks", "first"))
+    table = f.groupby(["variant", "workers"]).agg(
+        compute_s=("compute_s", "median"), startup_s=("startup_s", "median"), tasks=("tasks", "first")
+    )
     table["per_task_us"] = table["compute_s"] / table["tasks"] * 1e6
     print(table.round(4).to_string())
     return 0

@@ -26,8 +26,15 @@ def main() -> int:
     args = ap.parse_args()
     from gilbench import options, orchestrator, states
 
-    config = options.resolve(options.RunOptions(workloads="count", variants="threading,multiprocessing", workers="2",
-                                                size=args.size, out=tempfile.gettempdir()))
+    config = options.resolve(
+        options.RunOptions(
+            workloads="count",
+            variants="threading,multiprocessing",
+            workers="2",
+            size=args.size,
+            out=tempfile.gettempdir(),
+        )
+    )
     prepared, inputs = orchestrator.prepare_inputs(config)
     cells = orchestrator.build_cells(config, orchestrator.recorded(inputs))
     interval = states.sampling_interval(sys.getswitchinterval())
@@ -35,11 +42,12 @@ def main() -> int:
     shares = {c.variant: [] for c in cells}
     for r in range(args.rounds):
         for cell in cells:
-            for traced in ((False, True) if r % 2 == 0 else (True, False)):
+            for traced in (False, True) if r % 2 == 0 else (True, False):
                 with tempfile.TemporaryDirectory() as scratch:
                     path = str(Path(scratch) / "samples.json")
-                    result, _ = orchestrator.run_repetition(cell, prepared["count"], config,
-                                                            (interval, path) if traced else None)
+                    result, _ = orchestrator.run_repetition(
+                        cell, prepared["count"], config, (interval, path) if traced else None
+                    )
                     assert result.ok, result.error
                     times[(cell.variant, traced)].append(result.total_s)
                     if traced:
@@ -49,9 +57,11 @@ def main() -> int:
     for cell in cells:
         plain = statistics.median(times[(cell.variant, False)])
         traced = statistics.median(times[(cell.variant, True)])
-        print(f"  {cell.variant:16s} without {plain:.3f} s   with sampler {traced:.3f} s   ratio {traced / plain:.3f}"
-              f"   sampler CPU {statistics.median(shares[cell.variant]):.1%} of one core"
-              f" (range {min(shares[cell.variant]):.1%}-{max(shares[cell.variant]):.1%})")
+        print(
+            f"  {cell.variant:16s} without {plain:.3f} s   with sampler {traced:.3f} s   ratio {traced / plain:.3f}"
+            f"   sampler CPU {statistics.median(shares[cell.variant]):.1%} of one core"
+            f" (range {min(shares[cell.variant]):.1%}-{max(shares[cell.variant]):.1%})"
+        )
     return 0
 
 

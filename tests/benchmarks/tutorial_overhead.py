@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ITERATIONS = 200_000_000
 
 # The tutorial's loop, shared by its two scripts below.
-COUNT_LOOP = f'''
+COUNT_LOOP = f"""
 COUNT = {ITERATIONS}
 
 
@@ -33,8 +33,11 @@ def count(n):
     result = 0
     for _ in range(n):
         result += 1
-'''
-TUTORIAL = "from multiprocessing import Process\n" + COUNT_LOOP + '''
+"""
+TUTORIAL = (
+    "from multiprocessing import Process\n"
+    + COUNT_LOOP
+    + """
 
 if __name__ == "__main__":
     p1 = Process(target=count, args=(COUNT // 2,))
@@ -43,13 +46,17 @@ if __name__ == "__main__":
     p2.start()
     p1.join()
     p2.join()
-'''
-SERIAL = COUNT_LOOP + '''
+"""
+)
+SERIAL = (
+    COUNT_LOOP
+    + """
 
 if __name__ == "__main__":
     count(COUNT // 2)
     count(COUNT // 2)
-'''
+"""
+)
 STARTUP_ONLY = "from multiprocessing import Process\n"
 
 
@@ -62,10 +69,31 @@ def wall(cmd) -> float:
 def harness_once(out: Path) -> tuple[float, float]:
     """gilbench's serial and multiprocessing@2 total_s, one repetition each (no warm-up: as the scripts run)."""
     subprocess.run(
-        [sys.executable, "-m", "gilbench", "run", "--workloads", "count", "--variants", "serial,multiprocessing",
-         "--workers", "2", "--size", "full", "--repeat", "1", "--warmup", "0", "--out", str(out), "--no-progress",
-         "--no-report"],
-        check=True, stdout=subprocess.DEVNULL, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "gilbench",
+            "run",
+            "--workloads",
+            "count",
+            "--variants",
+            "serial,multiprocessing",
+            "--workers",
+            "2",
+            "--size",
+            "full",
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--no-report",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        cwd=ROOT,
     )
     import pandas as pd
 
@@ -96,17 +124,26 @@ def main() -> int:
             s, p = harness_once(Path(tmp) / f"run{r}")
             g_serial.append(s)
             g_par.append(p)
-            print(f"round {r + 1}: tutorial serial {t_serial[-1]:.3f} s, 2 processes {t_par[-1]:.3f} s "
-                  f"({t_serial[-1] / t_par[-1]:.2f}x); gilbench serial {s:.3f} s, multiprocessing@2 {p:.3f} s "
-                  f"({s / p:.2f}x)", flush=True)
+            print(
+                f"round {r + 1}: tutorial serial {t_serial[-1]:.3f} s, 2 processes {t_par[-1]:.3f} s "
+                f"({t_serial[-1] / t_par[-1]:.2f}x); gilbench serial {s:.3f} s, multiprocessing@2 {p:.3f} s "
+                f"({s / p:.2f}x)",
+                flush=True,
+            )
     med = statistics.median
     print(f"\n{args.rounds} rounds, medians (interpreter start-up {med(startup):.3f} s taken off the scripts):")
-    print(f"  tutorial: serial {med(t_serial):.3f} s, two processes {med(t_par):.3f} s, "
-          f"speedup {med(t_serial) / med(t_par):.2f}x")
-    print(f"  gilbench: serial {med(g_serial):.3f} s, multiprocessing@2 {med(g_par):.3f} s, "
-          f"speedup {med(g_serial) / med(g_par):.2f}x")
-    print(f"  gilbench vs tutorial: serial {100 * (med(g_serial) / med(t_serial) - 1):+.1f} %, "
-          f"parallel {100 * (med(g_par) / med(t_par) - 1):+.1f} %")
+    print(
+        f"  tutorial: serial {med(t_serial):.3f} s, two processes {med(t_par):.3f} s, "
+        f"speedup {med(t_serial) / med(t_par):.2f}x"
+    )
+    print(
+        f"  gilbench: serial {med(g_serial):.3f} s, multiprocessing@2 {med(g_par):.3f} s, "
+        f"speedup {med(g_serial) / med(g_par):.2f}x"
+    )
+    print(
+        f"  gilbench vs tutorial: serial {100 * (med(g_serial) / med(t_serial) - 1):+.1f} %, "
+        f"parallel {100 * (med(g_par) / med(t_par) - 1):+.1f} %"
+    )
     return 0
 
 
