@@ -184,6 +184,7 @@ class RunConfig:
     dask_scheduler: str | None
     trace: bool = False
     keep_outputs: Path | None = None  # where each cell's workload outputs are copied (--keep-outputs)
+    unavailable: dict = field(default_factory=dict)  # (workload, python) -> why it cannot run there (not run)
     cache_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE", Path.home() / ".cache" / "gilbench"))
     )
@@ -317,6 +318,10 @@ def resolve(options: RunOptions) -> RunConfig:
     names = split_list(options.workloads)
     if names is None:
         raise UsageError(f"empty entry in the workload list {options.workloads!r}")
+    if any(n.startswith("pyperformance:") for n in names):
+        from . import suite
+
+        names = suite.expand(names, registry.BUILTIN)
     workloads = [registry.resolve(n) for n in names]
     pythons = [interpreters.check_python(p) for p in options.python] if options.python else [sys.executable]
     for python in pythons:
@@ -383,6 +388,12 @@ def resolve(options: RunOptions) -> RunConfig:
     overrides = parse_params(options.param, workloads)
     for wl in workloads:  # unknown sizes and parameters fail here, before anything runs
         wl.params(options.size, overrides.get(wl.name))
+    unavailable: dict[tuple[str, str], str] = {}
+    if any(wl.ref.startswith("pyperformance:") for wl in workloads):
+        from . import suite
+
+        counts = [n for v in wanted for n in _variants.worker_counts(v, variant_workers.get(v, workers))]
+        workloads, unavailable = suite.prepare_run(workloads, pythons, options.size, overrides, max(counts))
     if options.images:
         from .workloads.thumbnail import list_images
 
@@ -442,4 +453,5 @@ def resolve(options: RunOptions) -> RunConfig:
         dask_scheduler=options.dask_scheduler,
         trace=options.trace,
         keep_outputs=keep,
+        unavailable=unavailable,
     )

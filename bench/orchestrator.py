@@ -99,6 +99,8 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
         params = {**effective_params(wl, config), **(recorded or {}).get(wl.name, {})}
         params_json = json.dumps(params, sort_keys=True)
         for python in config.pythons:
+            if (wl.name, python) in config.unavailable:  # said before the run, kept in unavailable.csv
+                continue
             for variant in config.variants:
                 requested = config.variant_workers.get(variant, config.workers)
                 for workers in variants.worker_counts(variant, requested):
@@ -240,7 +242,7 @@ def outputs_dir(cell: Cell, config: RunConfig) -> Path:
     name = f"{cell.variant}-x{cell.workers}"
     if len(config.pythons) > 1:
         name += f"-py{config.pythons.index(cell.python) + 1}"
-    return Path(config.keep_outputs) / cell.workload / name
+    return Path(config.keep_outputs) / storage.file_stem(cell.workload) / name
 
 
 def keep_outputs(scratch: str, cell: Cell, config: RunConfig, own: tuple[str, ...]) -> None:
@@ -269,7 +271,8 @@ ERRORS = (
 def keep_traceback(run_dir: Path, rep: Repetition, text: str, config: RunConfig) -> str:
     """Write a failed repetition's traceback into the run folder; returns its path relative to the run folder."""
     cell = rep.cell
-    name = f"{cell.workload}-{cell.variant}-x{cell.workers}-b{rep.block_workers}-r{rep.repeat}-{rep.attempt}"
+    name = f"{storage.file_stem(cell.workload)}-{cell.variant}-x{cell.workers}-b{rep.block_workers}-r{rep.repeat}"
+    name += f"-{rep.attempt}"
     if len(config.pythons) > 1 and cell.python in config.pythons:
         name += f"-py{config.pythons.index(cell.python) + 1}"
     name += ".txt"
@@ -752,6 +755,12 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         )
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
+        if config.unavailable:
+            storage.append_rows(
+                run_dir / storage.UNAVAILABLE,
+                [storage.UnavailableRow(run_id, w, p, r) for (w, p), r in config.unavailable.items()],
+                storage.UnavailableRow,
+            )
         write_inputs(run_dir, inputs)
         reps = sum(len(b.cells) for b in order)
         log(

@@ -27,6 +27,8 @@ class Analysed:
     missing: list[str]
     trace: object = None  # trace.csv and trace_summary.csv of a run made with --trace
     trace_summary: object = None
+    unavailable: object = None  # unavailable.csv: workloads that could not run under an interpreter, and why
+    spectrum: object = None  # over the benchmarks of a run with pyperformance workloads (bench/spectrum.py)
 
 
 def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
@@ -82,7 +84,27 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         trace, trace_summary = storage.load_trace(run_dir)
     except UsageError as exc:
         warnings.warn(f"ignoring the state timeline: {exc}")
-    return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary)
+    unavailable = None
+    try:
+        unavailable = storage.load_unavailable(run_dir)
+    except UsageError as exc:
+        warnings.warn(f"ignoring unavailable.csv: {exc}")
+    from . import spectrum
+
+    found = spectrum.build(table, frame, unavailable, trace_summary) if spectrum.wanted(table) else None
+    return Analysed(
+        results_csv,
+        out,
+        frame,
+        table,
+        tasks,
+        env,
+        analysis.missing_baselines(table),
+        trace,
+        trace_summary,
+        unavailable,
+        found,
+    )
 
 
 def write_summary(a: Analysed) -> Path:
@@ -115,6 +137,10 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
     drawable = a.table[a.table["speedup"].notna()]
     if not drawable.empty:
         written["overview"] = charts.chart_overview(drawable, a.out)
+    if a.spectrum is not None:
+        from . import spectrum
+
+        written["spectrum"] = spectrum.chart(a.spectrum, a.out)
     for part in charts.groups(a.table):
         key = part["workload"].iloc[0] + part.attrs.get("suffix", "")
         tasks_part = None
@@ -157,11 +183,12 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
     blocks = rep.build_blocks(
         a.table,
         a.env,
-        {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
+        {k: (v[0] if k in ("overview", "spectrum") else v) for k, v in pngs.items() if v},
         a.missing,
         str(a.results_csv),
         a.tasks,
         a.trace_summary,
+        a.spectrum,
     )
     paths = []
     for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
