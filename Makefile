@@ -23,8 +23,8 @@ REFERENCE_ARGS ?= --workloads count,thumbnail,hashing,sleep,mandelbrot --variant
 
 # make reference-pyperformance PYTHON_FT=/path/to/python3.13t: pyperformance's benchmarks, GIL vs free-threaded
 PYPERF_LABEL ?= $(shell hostname)-$(shell nproc)cpu-pyperformance
-PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,regex_v8,deltablue,chaos,go,hexiom,float,spectral_norm,telco,pidigits,nqueens \
-	--variants serial,thread-pool,process-pool --workers 1,2 --size quick --param seconds=0.25 --repeat 4
+PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,regex_v8,deltablue,chaos,go,hexiom,float,spectral_norm,pidigits \
+	--variants serial,thread-pool,process-pool --workers 1,2 --size quick --param seconds=0.2 --repeat 4
 
 .PHONY: reference-pyperformance lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
 

@@ -200,7 +200,11 @@ def suite_lines(analysed, run_dir) -> list[str]:
             ]
             line += (
                 f". Its isolated mode ({twin}: a private copy of its module per thread) "
-                + ("ran correctly in every repetition" if ok else f"failed too ({t['failed_cells']})")
+                + (
+                    "ran correctly in every repetition"
+                    if ok
+                    else f"failed too ({t['failed_cells']}): it shares state outside its own module as well"
+                )
                 + (": " + ", ".join(parts) if parts else "")
             )
         else:

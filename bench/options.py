@@ -185,6 +185,7 @@ class RunConfig:
     trace: bool = False
     keep_outputs: Path | None = None  # where each cell's workload outputs are copied (--keep-outputs)
     unavailable: dict = field(default_factory=dict)  # (workload, python) -> why it cannot run there (not run)
+    cell_timeouts: dict = field(default_factory=dict)  # workload -> seconds after which its repetition has hung
     cache_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE", Path.home() / ".cache" / "gilbench"))
     )
@@ -389,11 +390,14 @@ def resolve(options: RunOptions) -> RunConfig:
     for wl in workloads:  # unknown sizes and parameters fail here, before anything runs
         wl.params(options.size, overrides.get(wl.name))
     unavailable: dict[tuple[str, str], str] = {}
+    cell_timeouts: dict[str, float] = {}
     if any(wl.ref.startswith("pyperformance:") for wl in workloads):
         from . import suite
 
         counts = [n for v in wanted for n in _variants.worker_counts(v, variant_workers.get(v, workers))]
-        workloads, unavailable = suite.prepare_run(workloads, pythons, options.size, overrides, max(counts))
+        workloads, unavailable, cell_timeouts = suite.prepare_run(
+            workloads, pythons, options.size, overrides, max(counts)
+        )
     if options.images:
         from .workloads.thumbnail import list_images
 
@@ -454,4 +458,5 @@ def resolve(options: RunOptions) -> RunConfig:
         trace=options.trace,
         keep_outputs=keep,
         unavailable=unavailable,
+        cell_timeouts=cell_timeouts,
     )

@@ -51,19 +51,27 @@ def _short_error(text: str) -> str:
 
 def thread_safety(frame, workload: str) -> str:
     """'yes' (no threaded repetition failed), 'no: <what went wrong>', or '-' (no threaded cell ran)."""
-    if workload.endswith("@isolated"):
-        return "isolated (a private copy of its module per thread)"
     rows = frame[(frame["workload"] == workload) & frame["variant"].isin(in_family("threads"))]
     serial_ok = frame[(frame["workload"] == workload) & (frame["variant"] == BASELINE_VARIANT)]["ok"].astype(bool)
+    isolated = workload.endswith("@isolated")
     if rows.empty:
         return "-"
     failed = rows[~rows["ok"].astype(bool)]
     if failed.empty:
-        return "yes (no threaded failure seen)"
+        return (
+            "isolated: correct (a private copy of its module per thread)"
+            if isolated
+            else "yes (no threaded failure seen)"
+        )
     if not serial_ok.any():
         return "- (its serial cells failed too)"
     what = _short_error(failed["error"].iloc[0])
     shared = "results differ" in what
+    if isolated:
+        return (
+            f"no, even isolated: {'gives other results' if shared else 'fails'} under threads ({what}): it shares "
+            "state outside its own module (a standard-library module's, such as random's generator)"
+        )
     return f"no: {'gives other results' if shared else 'fails'} under threads ({what})"
 
 

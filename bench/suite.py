@@ -76,7 +76,15 @@ class Bench:
     dependencies: tuple[str, ...]  # besides pyperf
 
 
+DIR_ENV = "GILBENCH_PYPERFORMANCE_DIR"  # a folder laid out as pyperformance's (MANIFEST, bm_NAME/), instead of it
+
+
 def data_dir() -> Path:
+    if os.environ.get(DIR_ENV):
+        folder = Path(os.environ[DIR_ENV]).resolve()
+        if not (folder / "MANIFEST").is_file():
+            raise UsageError(f"{DIR_ENV}={str(folder)!r} holds no MANIFEST (a folder laid out as pyperformance's)")
+        return folder
     try:
         import pyperformance
     except ImportError:
@@ -101,9 +109,10 @@ def catalogue() -> dict[str, Bench]:
             if line.startswith("["):
                 section = line
                 continue
-            if section != "[benchmarks]" or not line or line.startswith("name"):
+            parts = line.split()
+            if section != "[benchmarks]" or not parts or parts == ["name", "metafile"]:
                 continue
-            name, _, metafile = (part.strip() for part in line.partition("\t"))
+            name, metafile = parts[0], (parts[1:] or ["<local>"])[0]
             base = metafile.removeprefix("<local").removesuffix(">").lstrip(":") or name
             meta = root / f"bm_{base}" / ("pyproject.toml" if base == name else f"bm_{name}.toml")
             script = root / f"bm_{base}" / "run_benchmark.py"
@@ -238,14 +247,20 @@ def probe_all(workloads, pythons: list[str], log=None) -> Probed:
 
 
 def round_calls(x: float) -> int:
-    """Up to the next of 1, 2, 5, 10, 20, 50, ...: the same count from run to run on one machine, so runs compare."""
+    """To the nearest (on a log scale) of 1, 2, 5, 10, 20, 50, ...: the same count from run to run on one machine,
+    so runs compare (`gilbench compare` pairs cells of equal parameters)."""
     if x <= 1:
         return 1
     exponent = math.floor(math.log10(x))
-    for step in (1, 2, 5, 10):
-        if step * 10**exponent >= x * 0.999:
-            return int(step * 10**exponent)
-    return int(10 ** (exponent + 1))
+    steps = [s * 10**exponent for s in (1, 2, 5, 10)]
+    return int(min(steps, key=lambda s: abs(math.log(s / x))))
+
+
+def cell_timeout(wl, found: Probed, pythons: list[str], calls: int) -> float:
+    """A repetition of this benchmark that takes 20 times its expected time under the slowest interpreter, plus 30 s
+    for start-up, has hung (a benchmark as written whose shared state two threads corrupted can loop forever)."""
+    per_call = [a["per_call_s"] for p in pythons if (a := found.answers.get((wl.name, p), {})).get("ok")]
+    return float(math.ceil(30.0 + 20 * calls * max(per_call, default=1.0)))
 
 
 def choose_calls(wl, found: Probed, pythons: list[str], seconds: float, least: int) -> tuple[int, str | None]:
@@ -272,7 +287,7 @@ def describe(name: str, calls: int, answer: dict, python: str | None, seconds: f
     if python is None:
         return f"{name}: unavailable under every interpreter given"
     per = answer["per_call_s"]
-    kind = "loop count of its time function" if answer["kinds"] == ["time"] else "calls"
+    kind = "loops of its time function" if answer["kinds"] == ["time"] else "calls"
     return (
         f"{name}: {calls} {kind} in all (one took {per * 1e3:.3g} ms under {python}; "
         f"chosen for about {seconds:g} s in one thread)"
@@ -280,6 +295,8 @@ def describe(name: str, calls: int, answer: dict, python: str | None, seconds: f
 
 
 def installed_version() -> str:
+    if os.environ.get(DIR_ENV):
+        return f"benchmarks from {os.environ[DIR_ENV]}"
     try:
         from importlib import metadata
 
@@ -324,7 +341,8 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
     """Before a run: probe every pyperformance workload under every interpreter; add the isolated mode of each one
     that two threads sharing its module broke (so the run shows both answers); choose each one's calls (unless
     --param calls=N says); hand each cell what a single thread returns. Returns the workloads and, per (workload,
-    interpreter) that cannot run, why: those cells are not run, and the run says so."""
+    interpreter) that cannot run, why: those cells are not run, and the run says so; and per workload, the time
+    after which one of its repetitions has hung."""
     from . import registry
 
     found = probe_all(workloads, pythons, say)
@@ -345,7 +363,7 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
             found.answers[(wl.name, python)] = found.answers[(base_name(wl.name), python)]
             if (base_name(wl.name), python) in found.unavailable:
                 found.unavailable[(wl.name, python)] = found.unavailable[(base_name(wl.name), python)]
-    out = []
+    out, timeouts = [], {}
     for wl in workloads:
         out.append(wl)
         out += [a for a in added if base_name(a.name) == wl.name]
@@ -358,6 +376,7 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
             calls = params["calls"]
         else:
             overrides.setdefault(wl.name, {})["calls"] = str(calls)
+        timeouts[wl.name] = cell_timeout(wl, found, pythons, calls)
         if not is_isolated(wl.name) and python is not None:
             say(describe(wl.name, calls, found.answers[(wl.name, python)], python, params["seconds"]))
         wanted = expected(wl, found, pythons)
@@ -366,4 +385,10 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
         say(f"{name} is unavailable under {python}: {reason}; its cells there are not run")
     if all((wl.name, p) in found.unavailable for wl in out for p in pythons):
         raise UsageError("no workload can run under the interpreters given (each reason is above)")
-    return out, found.unavailable
+    return out, found.unavailable, timeouts
+
+
+def skipped_variant(workload: str, family: str) -> bool:
+    """The isolated mode differs from the benchmark as written only where threads share a process: in a process
+    of its own the module is already private, so its process cells would repeat the as-written ones."""
+    return is_isolated(workload) and family in ("processes", "interpreters")
