@@ -210,21 +210,27 @@ class Probed:
     not_thread_safe: dict  # workload -> (python, what went wrong) from the quick two-thread check
 
 
-def probe(python: str, refs: list[str], timeout: float = 600) -> dict:
-    """The probe's answers under one interpreter, by ref (one process for all of them)."""
+def probe(python: str, ref: str, timeout: float = 300) -> dict:
+    """The probe's answer for one benchmark under one interpreter, in a process of its own (a benchmark's imports
+    and module state cannot touch the next one's, and a broken one cannot hold the others up)."""
+    import subprocess
+
     from . import interpreters
 
-    out = interpreters.probe(
-        python,
-        "import sys; from gilbench.workloads.pyperformance import main; sys.exit(main(sys.argv[1:]))",
-        *refs,
-        timeout=timeout,
-    )
+    try:
+        out = interpreters.probe(
+            python,
+            "import sys; from gilbench.workloads.pyperformance import main; sys.exit(main(sys.argv[1:]))",
+            ref,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"ok": False, "reason": f"probing it took more than {timeout:g} s"}
     for line in reversed(out.stdout.splitlines()):
         if line.startswith("GILBENCH-PROBE "):
             return json.loads(line[len("GILBENCH-PROBE ") :])
     last = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
-    return {ref: {"ok": False, "reason": f"the probe failed: {last}"} for ref in refs}
+    return {"ok": False, "reason": f"the probe failed: {last}"}
 
 
 def probe_all(workloads, pythons: list[str], log=None) -> Probed:
@@ -235,9 +241,9 @@ def probe_all(workloads, pythons: list[str], log=None) -> Probed:
     if log:
         log(f"probing {len(suite)} pyperformance benchmark(s) under {len(pythons)} interpreter(s)")
     for python in pythons:
-        answers = probe(python, sorted({wl.ref for wl in suite}))
+        answers = {ref: probe(python, ref) for ref in dict.fromkeys(wl.ref for wl in suite)}
         for wl in suite:
-            answer = answers.get(wl.ref, {"ok": False, "reason": "the probe gave no answer"})
+            answer = answers[wl.ref]
             found.answers[(wl.name, python)] = answer
             if not answer["ok"]:
                 found.unavailable[(wl.name, python)] = answer["reason"]

@@ -336,7 +336,8 @@ def probe_one(ref: str) -> dict:
 
 def threads_check(items: list[Captured], expected: str | None, per_call_s: float) -> str | None:
     """Two threads calling the one as-written copy at once, for about THREADS_S: None if nothing went wrong, else
-    what did (a benchmark that keeps its state in module globals corrupts it)."""
+    what did (a benchmark that keeps its state in module globals corrupts it, and may then loop forever: the
+    threads are daemons, given a deadline, and the probe's process ends with os._exit after answering)."""
     problems: list[str] = []
     calls = max(1, min(50, int(THREADS_S / 2 / max(per_call_s, 1e-6))))
     barrier = threading.Barrier(2)
@@ -351,11 +352,16 @@ def threads_check(items: list[Captured], expected: str | None, per_call_s: float
         except BaseException as exc:  # noqa: BLE001
             problems.append(one_line(exc))
 
-    threads = [threading.Thread(target=work) for _ in range(2)]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(2)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + max(10.0, 30 * calls * per_call_s)
     for t in threads:
-        t.join()
+        t.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in threads):
+        return (
+            f"two threads did not finish {calls} call(s) each in {max(10.0, 30 * calls * per_call_s):.0f} s: they hang"
+        )
     return problems[0] if problems else None
 
 
@@ -367,13 +373,12 @@ def one_line(exc: BaseException) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """python -P -m gilbench.workloads.pyperformance REF...: the probe's answers, one JSON object by ref."""
-    out = {}
-    for ref in argv:
-        out[ref] = probe_one(ref)
-    sys.stdout.flush()
-    print("GILBENCH-PROBE " + json.dumps(out))
-    return 0
+    """python -P -m gilbench.workloads.pyperformance REF: the probe's answer, one JSON line; then the process ends at
+    once (os._exit), threads a broken benchmark left looping included."""
+    answer = probe_one(argv[0])
+    print("GILBENCH-PROBE " + json.dumps(answer), flush=True)
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
