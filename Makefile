@@ -103,7 +103,8 @@ $(FT_VENV)/.pyperformance-stamp:
 	@touch $@
 
 reference-pyperformance: $(STAMP) $(FT_VENV)/.pyperformance-stamp
-	$(BIN)/gilbench run --python $(BIN)/python --python $(FT_VENV)/bin/python $(PYPERF_ARGS) --out results/.reference-work $(BENCH_ARGS)
+	@# exit status 1 (failed cells) is a finding here: benchmarks that are not thread-safe as written fail under threads
+	$(BIN)/gilbench run --python $(BIN)/python --python $(FT_VENV)/bin/python $(PYPERF_ARGS) --out results/.reference-work $(BENCH_ARGS) || test $$? -eq 1
 	rm -rf results/reference/$(PYPERF_LABEL) && mkdir -p results/reference
 	cp -rL results/.reference-work/latest results/reference/$(PYPERF_LABEL)
 	@# keep the repository light: the CSVs, the report, the spectrum and the overview (gilbench report redraws the rest)

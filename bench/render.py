@@ -129,13 +129,17 @@ def figures(a: Analysed) -> dict:
     return found
 
 
+OVERVIEW_MOST = 6  # workload-and-interpreter groups drawn on the overview when the run also has a spectrum
+
+
 def draw(a: Analysed) -> dict[str, list[Path]]:
     """The charts of a run, per workload (and interpreter): the files written, by report key."""
     from . import charts
 
     written = {}
     drawable = a.table[a.table["speedup"].notna()]
-    if not drawable.empty:
+    # with many benchmarks the spectrum is the overview: a page of two panels per workload and interpreter is not
+    if not drawable.empty and (a.spectrum is None or len(charts.groups(drawable)) <= OVERVIEW_MOST):
         written["overview"] = charts.chart_overview(drawable, a.out)
     if a.spectrum is not None:
         from . import spectrum

@@ -46,6 +46,7 @@ def interpreters(table) -> dict[str, str]:
 def _short_error(text: str) -> str:
     text = str(text).split("; traceback:")[0]
     text = re.sub(r" \(task \d+, at .*\)$", "", text)
+    text = re.sub(r": fingerprints .*", "", text)  # the digests themselves are in results.csv's error column
     return text[:120]
 
 
@@ -239,11 +240,18 @@ def findings(spectrum) -> list[str]:
                 )
                 + "."
             )
-    unsafe = spectrum[spectrum["thread_safe"].astype(str).str.startswith("no")]
+    safety = spectrum["thread_safe"].astype(str)
+    unsafe = spectrum[safety.str.startswith("no:")]
     if len(unsafe):
         lines.append(
-            "Not thread-safe as written (they share module state: run `NAME@isolated` for a private copy of the "
-            "module per thread): " + ", ".join(f"`{w}`" for w in unsafe["workload"]) + "."
+            "Not thread-safe as written (they share module state; `NAME@isolated` runs a private copy of the module "
+            "per thread): " + ", ".join(f"`{w}`" for w in unsafe["workload"]) + "."
+        )
+    still = spectrum[safety.str.startswith("no, even isolated")]
+    if len(still):
+        lines.append(
+            "Not thread-safe even with a private copy of the module per thread (they share state outside it, such "
+            "as a standard-library module's): " + ", ".join(f"`{w}`" for w in still["workload"]) + "."
         )
     cost = spectrum["ft_cost"].dropna() if "ft_cost" in spectrum else []
     if len(cost):
