@@ -289,6 +289,11 @@ def cmd_list(args) -> int:
             f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
             + ", ".join(f"{k} (standard: {v})" for k, v in standard.items())
         )
+    from . import suite
+
+    print()
+    for line in suite.listing():
+        print(line)
     print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
     for name, why in variants.local_availability().items():
         state = "available" if why is None else f"unavailable: {why}"

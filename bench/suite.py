@@ -317,10 +317,13 @@ def listing() -> list[str]:
         known = catalogue()
     except UsageError:
         return [f"pyperformance benchmarks: not installed ({EXTRA})"]
+    import textwrap
+
     lines = [f"pyperformance {installed_version()} benchmarks ({PREFIX}NAME, {PREFIX}NAME@isolated):"]
+    wrap = lambda text: textwrap.wrap(text, 110, initial_indent="  ", subsequent_indent="      ")  # noqa: E731
     for group, members in GROUPS.items():
-        lines.append(f"  {PREFIX}{group}: " + ", ".join(m for m in members if m in known))
-    lines.append("  all: " + ", ".join(sorted(known)))
+        lines += wrap(f"{PREFIX}{group}: " + ", ".join(m for m in members if m in known))
+    lines += wrap("all: " + ", ".join(sorted(known)))
     return lines
 
 
