@@ -190,6 +190,7 @@ def table_rows(spectrum) -> tuple[list[str], list[list[str]]]:
         f"processes{at}",
         "busy cores (GIL / free / proc.)",
         "free-threaded single-thread cost",
+        f"free threads{at} over the GIL build's serial",
         "thread-safe as written",
     ]
     traced = spectrum.get("blocked_gil") is not None and spectrum[["blocked_gil", "blocked_ft"]].notna().any().any()
@@ -208,6 +209,7 @@ def table_rows(spectrum) -> tuple[list[str], list[list[str]]]:
             _x(r["processes"], r["processes_low"], r["processes_high"]),
             busy,
             _x(r["ft_cost"], r["ft_cost_low"], r["ft_cost_high"]).replace("x", "x the time", 1),
+            _x(r["threads_ft"] / r["ft_cost"]),
             str(r["thread_safe"]),
         ]
         if traced:
@@ -267,7 +269,9 @@ EXPLAIN = (
     "under the GIL build, threads under the free-threaded build, processes (under the GIL build). Busy cores: "
     "the CPU time of the tasks over the wall time. The free-threaded single-thread cost is the free-threaded "
     "build's serial time over the GIL build's for the same work, both measured in this run (their two medians' "
-    "intervals joined); above 1, free threads must first win that back. Thread-safe as written: whether every "
+    "intervals joined); above 1, free threads must first win that back. Free threads over the GIL build's serial: "
+    "the free threads' speedup divided by that cost, what moving this code to free threads at N gains over one GIL "
+    "thread (no interval: a ratio of two estimates). Thread-safe as written: whether every "
     "threaded repetition of the benchmark as written ran and returned what a single thread returns (a benchmark "
     "whose function returns nothing or a time can only fail, not differ). Sorted by the free threads' speedup."
 )
