@@ -110,6 +110,12 @@ class RunOptions:
         "thread's state (running, waiting for a core, blocked) from /proc: the state timeline "
         "(Linux; not counted in the statistics)",
     )
+    check_against_tutorial: bool = _opt(
+        False,
+        "run the classic tutorial's own two scripts (the count loop called N times; N processes started and "
+        "joined) inside the count workload's paired blocks at 2+ workers, and compare their speedup with the "
+        "multiprocessing cell's in the report",
+    )
     no_progress: bool = _opt(False, "no progress bar")
     no_report: bool = _opt(False, "write only the CSVs, no charts or report")
 
@@ -183,6 +189,7 @@ class RunConfig:
     child_env: dict[str, str]  # e.g. PYTHON_GIL for every cell
     dask_scheduler: str | None
     trace: bool = False
+    check_against_tutorial: bool = False  # the tutorial's scripts inside the count blocks (bench/tutorial.py)
     keep_outputs: Path | None = None  # where each cell's workload outputs are copied (--keep-outputs)
     cache_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE", Path.home() / ".cache" / "gilbench"))
@@ -405,6 +412,12 @@ def resolve(options: RunOptions) -> RunConfig:
         if "dask" not in wanted:
             raise UsageError("--dask-scheduler is given but the dask variant is not selected (add it to --variants)")
         check_dask_scheduler(options.dask_scheduler, max(workers))
+    if options.check_against_tutorial:
+        from . import tutorial
+
+        if options.scaling == "weak":
+            raise UsageError("--check-against-tutorial compares the same work both ways: it needs --scaling strong")
+        tutorial.check_selected([wl.name for wl in workloads], wanted, workers)
     storage.check_writable(Path(options.out))
     keep = None
     if options.keep_outputs:
@@ -441,5 +454,6 @@ def resolve(options: RunOptions) -> RunConfig:
         child_env=child_env,
         dask_scheduler=options.dask_scheduler,
         trace=options.trace,
+        check_against_tutorial=options.check_against_tutorial,
         keep_outputs=keep,
     )

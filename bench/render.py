@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import storage
@@ -27,6 +27,7 @@ class Analysed:
     missing: list[str]
     trace: object = None  # trace.csv and trace_summary.csv of a run made with --trace
     trace_summary: object = None
+    tutorial: list = field(default_factory=list)  # --check-against-tutorial: analysis.tutorial_check's rows
 
 
 def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
@@ -82,7 +83,16 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         trace, trace_summary = storage.load_trace(run_dir)
     except UsageError as exc:
         warnings.warn(f"ignoring the state timeline: {exc}")
-    return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary)
+    tutorial = []
+    try:
+        scripts = storage.load_tutorial(run_dir)
+        if scripts is not None:
+            tutorial = analysis.tutorial_check(frame, scripts)
+    except UsageError as exc:
+        warnings.warn(f"ignoring the tutorial's scripts: {exc}")
+    return Analysed(
+        results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary, tutorial
+    )
 
 
 def write_summary(a: Analysed) -> Path:
@@ -162,6 +172,7 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
         str(a.results_csv),
         a.tasks,
         a.trace_summary,
+        a.tutorial,
     )
     paths = []
     for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
