@@ -20,6 +20,9 @@ Parallel probes (against `tut-par`):
   tut-par-imports     the tutorial's script after importing gilbench's cell modules
   cell-mp             gilbench's multiprocessing cell at 2 workers (its total_s, and its phases)
 `--probes check` runs only tut-serial, tut-par, cell-serial and cell-mp: the seed's experiment, both ways.
+`--other DIR` adds cell-serial@other and cell-mp@other: the same cells from another gilbench (DIR holds its
+`gilbench` package, e.g. links to an older checkout's bench/ files and workloads/), side by side in the same
+rounds: before and after a change, free of the machine's drift between days.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ def run_script(path: Path, half: int, args: list[str]) -> dict:
     return json.loads(out.stdout)
 
 
-def run_cell(tmp: Path, half: int, variant: str, workers: int, tasks: int) -> dict:
+def run_cell(tmp: Path, half: int, variant: str, workers: int, tasks: int, root: str | None = None) -> dict:
     """One repetition of a gilbench cell, started exactly as the orchestrator starts it (its own session)."""
     spec = CellSpec(
         workload_ref="gilbench.workloads.count",
@@ -124,7 +127,7 @@ def run_cell(tmp: Path, half: int, variant: str, workers: int, tasks: int) -> di
             stdout=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
             pass_fds=(lifeline_read,),
-            env=interpreters.child_env(),
+            env=interpreters.child_env() if root is None else dict(os.environ, PYTHONPATH=root),
             start_new_session=True,
         )
     finally:
@@ -170,8 +173,14 @@ def main() -> int:
     parser.add_argument("--probes", choices=["all", "check"], default="all")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", type=Path, help="write every reading here")
+    parser.add_argument("--other", help="a folder holding another gilbench package: its cells run beside")
     args = parser.parse_args()
     half, names = int(args.half), list(PROBES) if args.probes == "all" else CHECK
+    if args.other:
+        for name in ("cell-serial", "cell-mp"):
+            PROBES[f"{name}@other"] = (PROBES[name][0], {**PROBES[name][1], "root": os.path.abspath(args.other)})
+            REFERENCE[f"{name}@other"] = REFERENCE[name]
+            names.append(f"{name}@other")
     rng = random.Random(args.seed)
     readings: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="gilbench-gap-") as tmp_name:
@@ -187,8 +196,7 @@ def main() -> int:
                     run_script(script, half, how) if kind == "script" else run_cell(tmp, half, **how)  # type: ignore[arg-type]
                 )
             print(
-                f"round {r + 1}: "
-                + ", ".join(f"{name} {readings[name][-1]['total_s']:.3f}" for name in names),
+                f"round {r + 1}: " + ", ".join(f"{name} {readings[name][-1]['total_s']:.3f}" for name in names),
                 flush=True,
             )
     if args.json:
@@ -209,12 +217,24 @@ def main() -> int:
             print(f"  cell-mp {phase}: median {statistics.median(values):.4f} s")
     tut = [a / b for a, b in zip(total["tut-serial"], total["tut-par"], strict=True)]
     cell = [a / b for a, b in zip(total["cell-serial"], total["cell-mp"], strict=True)]
-    print(f"speedup, tutorial's scripts: median {order_interval(tut)[0]:.3f}x; gilbench's cells: {order_interval(cell)[0]:.3f}x")
+    print(
+        f"speedup, tutorial's scripts: median {order_interval(tut)[0]:.3f}x; "
+        f"gilbench's cells: {order_interval(cell)[0]:.3f}x"
+    )
     ratio = [c / t for c, t in zip(cell, tut, strict=True)]
     med, lo, hi = order_interval(ratio)
     g, glo, ghi = paired(ratio)
-    print(f"gilbench's speedup / the tutorial's, per round: median {med:.3f} [{lo:.3f}-{hi:.3f}] (order statistics), "
-          f"geomean {g:.3f} [{glo:.3f}-{ghi:.3f}] (t)")
+    print(
+        f"gilbench's speedup / the tutorial's, per round: median {med:.3f} [{lo:.3f}-{hi:.3f}] (order statistics), "
+        f"geomean {g:.3f} [{glo:.3f}-{ghi:.3f}] (t)"
+    )
+    if args.other:
+        other = [a / b for a, b in zip(total["cell-serial@other"], total["cell-mp@other"], strict=True)]
+        g, glo, ghi = paired([c / t for c, t in zip(other, tut, strict=True)])
+        print(
+            f"the other gilbench's speedup / the tutorial's: geomean {g:.3f} [{glo:.3f}-{ghi:.3f}] (t), median "
+            f"{order_interval([c / t for c, t in zip(other, tut, strict=True)])[0]:.3f}"
+        )
     for cell_name, tut_name in (("cell-serial", "tut-serial"), ("cell-mp", "tut-par")):
         per_round = [a / b for a, b in zip(total[cell_name], total[tut_name], strict=True)]
         med, lo, hi = order_interval(per_round)
