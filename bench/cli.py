@@ -240,7 +240,7 @@ def cmd_list(args) -> int:
             f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
             + ", ".join(f"{k} (standard: {v})" for k, v in standard.items())
         )
-    print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
+    print(f"\nvariants (on this interpreter, Python {sys.version_info[0]}.{sys.version_info[1]}):")
     for name, why in variants.local_availability().items():
         state = "available" if why is None else f"unavailable: {why}"
         print(f"  {name:<16} {variants.VARIANTS[name].description}")

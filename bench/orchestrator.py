@@ -236,7 +236,8 @@ def run_repetition(
 
 
 def outputs_dir(cell: Cell, config: RunConfig) -> Path:
-    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>] (k: the k-th --python)."""
+    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>]
+    (k: the k-th --python)."""
     name = f"{cell.variant}-x{cell.workers}"
     if len(config.pythons) > 1:
         name += f"-py{config.pythons.index(cell.python) + 1}"
@@ -712,7 +713,8 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                     (r.workload, r.size, r.params, r.python_executable, r.variant, int(r.workers)), []
                 ).append(float(r.total_s))
         log(
-            f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run (a block cut short runs again, whole)"
+            f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run "
+            "(a block cut short runs again, whole)"
         )
     else:
         run_id, run_dir = new_run_dir(config.out)

@@ -46,7 +46,7 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         try:
             tasks = storage.load_results(tasks_csv, storage.TaskRow)
         except UsageError as exc:
-            warnings.warn(f"ignoring the task timeline: {exc}")
+            warnings.warn(f"ignoring the task timeline: {exc}", stacklevel=2)
     env = {}
     try:
         env = json.loads((run_dir / storage.ENVIRONMENT).read_text())
@@ -81,7 +81,7 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     try:
         trace, trace_summary = storage.load_trace(run_dir)
     except UsageError as exc:
-        warnings.warn(f"ignoring the state timeline: {exc}")
+        warnings.warn(f"ignoring the state timeline: {exc}", stacklevel=2)
     return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary)
 
 
@@ -131,22 +131,26 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
             written[key] = []
         if a.trace_summary is not None:
             row = part.iloc[0]
-            pick = lambda f: f[
-                (f["workload"] == row["workload"])
-                & (f["size"] == row["size"])  # noqa: E731
-                & (f["python_executable"] == row["python_executable"])
-            ]
-            mine = pick(a.trace_summary)
+            mine = _same_cell(a.trace_summary, row)
             if not mine.empty:
                 written[key] += charts.chart_states(
                     mine,
-                    pick(a.trace) if a.trace is not None else None,
+                    _same_cell(a.trace, row) if a.trace is not None else None,
                     a.out,
                     key,
                     charts._label(part),
                     int(row["usable_cpus"]),
                 )
     return written
+
+
+def _same_cell(frame, row):
+    """The rows of `frame` for the workload, size and interpreter of `row`."""
+    return frame[
+        (frame["workload"] == row["workload"])
+        & (frame["size"] == row["size"])
+        & (frame["python_executable"] == row["python_executable"])
+    ]
 
 
 def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False) -> list[Path]:
@@ -202,7 +206,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
             first = frames[i].iloc[0]
             labels[i] = f"{label}, run {first['run_id']} ({str(first['timestamp'])[:16].replace('T', ' ')})"
     verdicts = []
-    for frame, label in zip(frames[1:], labels[1:]):
+    for frame, label in zip(frames[1:], labels[1:], strict=True):
         cells = analysis.compare_cells(frames[0], frame)
         if not cells.empty:
             cells.insert(0, "run", label)
@@ -226,7 +230,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         lambda tmp: table.drop(columns=["params"]).to_csv(tmp, index=False, float_format="%.4g"),
     )
     keyed = []
-    for t, label in zip(tables, labels):
+    for t, label in zip(tables, labels, strict=True):
         t = t[["workload", "variant", "workers", "speedup"]].copy()
         t["run"] = label
         keyed.append(t)
