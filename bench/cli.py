@@ -119,7 +119,7 @@ def closing_lines(table, config, outcome) -> list[str]:
     if config.auto and outcome.planned_s == outcome.planned_s:
         lines.append(
             f"measuring took {outcome.measured_s:.0f} s; the plan after the pilot predicted "
-            f"{outcome.planned_s:.0f} s (budget {config.budget_s:g} s)"
+            f"{outcome.planned_s:.0f} s (budget {config.budget:g} s)"
         )
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
     if not unstable.empty:

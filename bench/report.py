@@ -712,9 +712,10 @@ def build_blocks(
             warmups = c.get("warmup", 1)
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             if c.get("paired_blocks"):
+                budget = c.get("budget", c.get("budget_s"))  # budget_s: older run folders
                 count = (
                     f"a pilot of {c.get('pilot_blocks')} blocks per worker count, then as many as each speedup "
-                    f"needed to reach +-{c.get('precision', 0) * 100:g} %, within {c.get('budget_s'):g} s"
+                    f"needed to reach +-{c.get('precision', 0) * 100:g} %, within {budget:g} s"
                     if c.get("repeat_auto")
                     else f"{c.get('repeat')} blocks per worker count"
                 )
