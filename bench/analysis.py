@@ -58,10 +58,11 @@ from .variants import VARIANTS  # noqa: E402
 BASELINE_VARIANT = next(name for name, v in VARIANTS.items() if v.family == "serial")
 CEILING = next(name for name, v in VARIANTS.items() if v.ceiling)
 CONFIDENCE = 0.95
-MIN_R2 = 0.5  # a law whose fit explains less of the variance than this (and misses by more than MAX_RELATIVE_ERROR)
-# describes nothing: not drawn, not quoted. ...Or whose typical error is within this share of the speedup: R^2 says nothing about a flat curve (threads
-# under the GIL at 1.0x everywhere), whose variance is all noise, yet a law that lands within 10 % (about this
-# machine's noise between repetitions) describes it.
+# A law whose fit explains less of the variance than MIN_R2 and misses by more than MAX_RELATIVE_ERROR describes
+# nothing: not drawn, not quoted. A law whose typical error is within MAX_RELATIVE_ERROR of the speedup does describe
+# the curve even at a low R^2: R^2 says nothing about a flat curve (threads under the GIL at 1.0x everywhere), whose
+# variance is all noise, yet a law that lands within 10 % (about this machine's noise between repetitions) describes it.
+MIN_R2 = 0.5
 MAX_RELATIVE_ERROR = 0.10
 USL_MIN_COUNTS = 4  # two parameters: with points <= parameters + 1 the information criterion cannot be corrected
 AIC_MARGIN = 2.0  # the USL's second parameter must lower the information criterion by this much
@@ -405,7 +406,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         total = group["total_s"].to_numpy(dtype=float)
         records.append(
             {
-                **dict(zip(CELL, key)),
+                **dict(zip(CELL, key, strict=True)),
                 "host": group["host"].iloc[0],
                 "python_version": group["python_version"].iloc[0],
                 "free_threaded": bool(group["free_threaded"].iloc[0]),
@@ -445,7 +446,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     table["cpu_inflation_low"], table["cpu_inflation_high"] = math.nan, math.nan
     if "block_workers" in rows and (rows["block_workers"] > 0).any():
         cpu = paired_log_ratios(rows, "cpu_s")
-        for i, key in zip(table.index, map(tuple, table[CELL].to_numpy())):
+        for i, key in zip(table.index, map(tuple, table[CELL].to_numpy()), strict=True):
             if key in cpu:
                 _, low, high, _ = paired_interval(cpu[key])
                 table.at[i, "cpu_inflation_low"], table.at[i, "cpu_inflation_high"] = 1 / high, 1 / low
@@ -458,7 +459,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     )
     serial_pos = {
         tuple(k): i
-        for i, k in zip(table.index, table[BASELINE].to_numpy())
+        for i, k in zip(table.index, table[BASELINE].to_numpy(), strict=True)
         if table.at[i, "variant"] == BASELINE_VARIANT
     }
     columns = {
@@ -476,7 +477,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         )
     }
     speedups = table["speedup"].to_numpy(dtype=float).copy()
-    for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy())):
+    for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy(), strict=True)):
         key, scale = tuple(key), table.at[i, "scale"]
         if table.at[i, "variant"] == BASELINE_VARIANT:  # the baseline over itself: 1.00x by definition
             row = (1.0, 1.0, math.nan, int(table.at[i, "repeats"]), math.nan, "baseline", 1.0, 1.0, 1.0)
@@ -500,7 +501,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
             j = serial_pos.get(tuple(table.loc[i, BASELINE]))
             low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
             row = (low * scale, high * scale, coverage, 0, math.nan, UNPAIRED_METHOD, math.nan, math.nan, math.nan)
-        for name, value in zip(columns, row):
+        for name, value in zip(columns, row, strict=True):
             columns[name].append(value)
     table["speedup"] = speedups
     for name, values in columns.items():
@@ -577,8 +578,8 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         one = fit.index[fit["workers"] == 1]
         if j is None:
             continue
-        points = {int(w): by_round[i] for i, w in zip(fit.index, fit["workers"])}
-        scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"])}
+        points = {int(w): by_round[i] for i, w in zip(fit.index, fit["workers"], strict=True)}
+        scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"], strict=True)}
         # the bootstrap normalises as the fit does: to the variant's own 1-worker rounds where it has them
         reference = by_round[list(table.index).index(one[0])] if strong and len(one) else by_round[j]
         sigmas, kappas = bootstrap_usl(
@@ -597,7 +598,7 @@ def missing_baselines(table) -> list[str]:
     if table.empty:
         return []
     lacking = table[table["serial_s"].isna()]
-    return sorted({f"{w} ({s})" for w, s in zip(lacking["workload"], lacking["size"])})
+    return sorted({f"{w} ({s})" for w, s in zip(lacking["workload"], lacking["size"], strict=True)})
 
 
 def format_table(table) -> str:
@@ -605,10 +606,12 @@ def format_table(table) -> str:
     shown = table.copy()
     shown["interval"] = [
         "" if v == BASELINE_VARIANT or not (lo == lo and hi == hi) else f"{lo:.2f}-{hi:.2f}"
-        for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"])
+        for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"], strict=True)
     ]
     if shown["python_executable"].nunique() > 1:
-        shown["python"] = [f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"])]
+        shown["python"] = [
+            f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"], strict=True)
+        ]
         columns.insert(0, "python")
     if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
         shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
@@ -699,7 +702,7 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
         mark = verdict(low, high, coverage)
         records.append(
             {
-                **dict(zip(keys, key)),
+                **dict(zip(keys, key, strict=True)),
                 "base_median_s": float(np.median(base[key])),
                 "other_median_s": float(np.median(other[key])),
                 "time_ratio": float(np.median(other[key]) / np.median(base[key])),

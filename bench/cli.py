@@ -119,7 +119,7 @@ def closing_lines(table, config, outcome) -> list[str]:
     if config.auto and outcome.planned_s == outcome.planned_s:
         lines.append(
             f"measuring took {outcome.measured_s:.0f} s; the plan after the pilot predicted "
-            f"{outcome.planned_s:.0f} s (budget {config.budget_s:g} s)"
+            f"{outcome.planned_s:.0f} s (budget {config.budget:g} s)"
         )
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
     if not unstable.empty:
@@ -253,7 +253,7 @@ def cmd_list(args) -> int:
             f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
             + ", ".join(f"{k} (standard: {v})" for k, v in standard.items())
         )
-    print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
+    print(f"\nvariants (on this interpreter, Python {sys.version_info[0]}.{sys.version_info[1]}):")
     for name, why in variants.local_availability().items():
         state = "available" if why is None else f"unavailable: {why}"
         print(f"  {name:<16} {variants.VARIANTS[name].description}")

@@ -80,9 +80,9 @@ class Interrupted(RunError):
 
 def effective_params(wl: Workload, config: RunConfig) -> dict:
     """The size profile with the user's overrides, and the user's image folder for image workloads."""
-    params = wl.params(config.size, config.overrides.get(wl.name))
-    if config.images_dir and "images" in params:
-        params["images_dir"] = os.path.abspath(config.images_dir)
+    params = wl.params(config.size, config.param.get(wl.name))
+    if config.images and "images" in params:
+        params["images_dir"] = os.path.abspath(config.images)
     return params
 
 
@@ -98,7 +98,7 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
     for wl in config.workloads:
         params = {**effective_params(wl, config), **(recorded or {}).get(wl.name, {})}
         params_json = json.dumps(params, sort_keys=True)
-        for python in config.pythons:
+        for python in config.python:
             for variant in config.variants:
                 requested = config.variant_workers.get(variant, config.workers)
                 for workers in variants.worker_counts(variant, requested):
@@ -236,10 +236,11 @@ def run_repetition(
 
 
 def outputs_dir(cell: Cell, config: RunConfig) -> Path:
-    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>] (k: the k-th --python)."""
+    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>]
+    (k: the k-th --python)."""
     name = f"{cell.variant}-x{cell.workers}"
-    if len(config.pythons) > 1:
-        name += f"-py{config.pythons.index(cell.python) + 1}"
+    if len(config.python) > 1:
+        name += f"-py{config.python.index(cell.python) + 1}"
     return Path(config.keep_outputs) / cell.workload / name
 
 
@@ -270,8 +271,8 @@ def keep_traceback(run_dir: Path, rep: Repetition, text: str, config: RunConfig)
     """Write a failed repetition's traceback into the run folder; returns its path relative to the run folder."""
     cell = rep.cell
     name = f"{cell.workload}-{cell.variant}-x{cell.workers}-b{rep.block_workers}-r{rep.repeat}-{rep.attempt}"
-    if len(config.pythons) > 1 and cell.python in config.pythons:
-        name += f"-py{config.pythons.index(cell.python) + 1}"
+    if len(config.python) > 1 and cell.python in config.python:
+        name += f"-py{config.python.index(cell.python) + 1}"
     name += ".txt"
     (Path(run_dir) / ERRORS).mkdir(exist_ok=True)
     storage.atomic_write(Path(run_dir) / ERRORS / name, text)
@@ -632,7 +633,7 @@ def sizing_round(
     outcome.missed_precision = sum(len(v) for v in unmet.values())
     if sizing.plans is None:
         sizing.plans = blocks.size_groups(sizing.groups, spread, sizing.walls, config.precision)
-        for line in blocks.describe_plan(sizing.plans, config.precision, spent_s, config.budget_s):
+        for line in blocks.describe_plan(sizing.plans, config.precision, spent_s, config.budget):
             log(line)
         outcome.planned_s = spent_s + sum(p.more_s for p in sizing.plans)
         storage.atomic_write(
@@ -640,7 +641,7 @@ def sizing_round(
         )
     candidate = blocks.next_round(sizing.groups, unmet, sizing.repeat_of, rng)
     round_s = sum(blocks.median(sizing.walls.get(blocks.cell_key(c), [])) for blk in candidate for c in blk.cells)
-    if not candidate or spent_s + round_s > config.budget_s:
+    if not candidate or spent_s + round_s > config.budget:
         return []
     for blk in candidate:
         sizing.repeat_of[blk.group] = blk.repeat
@@ -653,7 +654,7 @@ PLAN_FILE = "plan.json"
 def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) -> dict:
     return {
         "precision": config.precision,
-        "budget_s": config.budget_s,
+        "budget_s": config.budget,
         "pilot_blocks": blocks.PILOT_BLOCKS,
         "pilot_s": round(spent_s, 2),
         "predicted_s": round(predicted_s, 2),
@@ -760,7 +761,8 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                     (r.workload, r.size, r.params, r.python_executable, r.variant, int(r.workers)), []
                 ).append(float(r.total_s))
         log(
-            f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run (a block cut short runs again, whole)"
+            f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run "
+            "(a block cut short runs again, whole)"
         )
     else:
         run_id, run_dir = new_run_dir(config.out)
@@ -772,28 +774,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                     **env,
                     "run_id": run_id,
                     "seed": seed,
-                    "config": {  # the options as resolved, for the report
-                        "size": config.size,
-                        "repeat": config.repeat,
-                        "warmup": config.warmup,
-                        "start_method": config.start_method,
-                        "variant_workers": config.variant_workers,
-                        "timeout_s": config.timeout,
-                        "workers": config.workers,
-                        "variants": config.variants,
-                        "pythons": config.pythons,
-                        "workloads": [wl.name for wl in config.workloads],
-                        "child_env": config.child_env,
-                        "disturbance_threshold": config.disturbance_threshold,
-                        "reruns": config.reruns,
-                        "repeat_auto": config.auto,
-                        "precision": config.precision,
-                        "budget_s": config.budget_s,
-                        "scaling": config.scaling,
-                        "check_against_tutorial": config.check_against_tutorial,
-                        "paired_blocks": True,
-                        "pilot_blocks": blocks.PILOT_BLOCKS if config.auto else None,
-                    },
+                    "config": config.recorded(),  # the options as resolved, for the report
                     "inputs": inputs,
                 },
                 indent=2,
@@ -806,7 +787,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         log(
             f"run {run_id}: {len(cells)} cells in {len(all_groups)} paired groups x ({first_rounds} + "
             f"{config.warmup} warm-up) blocks = {reps} repetitions"
-            + (f"; then sized to +-{config.precision * 100:g} % within {config.budget_s:g} s" if config.auto else "")
+            + (f"; then sized to +-{config.precision * 100:g} % within {config.budget:g} s" if config.auto else "")
         )
     point_latest(config.out, run_dir)
 
@@ -816,7 +797,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     bar = tqdm(
         total=sum(len(b.cells) for b in queue),
         unit="rep",
-        disable=not config.progress,
+        disable=config.no_progress,
         file=sys.stderr,
         dynamic_ncols=True,
     )

@@ -47,7 +47,7 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         try:
             tasks = storage.load_results(tasks_csv, storage.TaskRow)
         except UsageError as exc:
-            warnings.warn(f"ignoring the task timeline: {exc}")
+            warnings.warn(f"ignoring the task timeline: {exc}", stacklevel=2)
     env = {}
     try:
         env = json.loads((run_dir / storage.ENVIRONMENT).read_text())
@@ -82,14 +82,14 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     try:
         trace, trace_summary = storage.load_trace(run_dir)
     except UsageError as exc:
-        warnings.warn(f"ignoring the state timeline: {exc}")
+        warnings.warn(f"ignoring the state timeline: {exc}", stacklevel=2)
     tutorial = []
     try:
         scripts = storage.load_tutorial(run_dir)
         if scripts is not None:
             tutorial = analysis.tutorial_check(frame, scripts)
     except UsageError as exc:
-        warnings.warn(f"ignoring the tutorial's scripts: {exc}")
+        warnings.warn(f"ignoring the tutorial's scripts: {exc}", stacklevel=2)
     return Analysed(
         results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary, tutorial
     )
@@ -141,22 +141,26 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
             written[key] = []
         if a.trace_summary is not None:
             row = part.iloc[0]
-            pick = lambda f: f[
-                (f["workload"] == row["workload"])
-                & (f["size"] == row["size"])  # noqa: E731
-                & (f["python_executable"] == row["python_executable"])
-            ]
-            mine = pick(a.trace_summary)
+            mine = _same_cell(a.trace_summary, row)
             if not mine.empty:
                 written[key] += charts.chart_states(
                     mine,
-                    pick(a.trace) if a.trace is not None else None,
+                    _same_cell(a.trace, row) if a.trace is not None else None,
                     a.out,
                     key,
                     charts._label(part),
                     int(row["usable_cpus"]),
                 )
     return written
+
+
+def _same_cell(frame, row):
+    """The rows of `frame` for the workload, size and interpreter of `row`."""
+    return frame[
+        (frame["workload"] == row["workload"])
+        & (frame["size"] == row["size"])
+        & (frame["python_executable"] == row["python_executable"])
+    ]
 
 
 def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False) -> list[Path]:
@@ -213,7 +217,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
             first = frames[i].iloc[0]
             labels[i] = f"{label}, run {first['run_id']} ({str(first['timestamp'])[:16].replace('T', ' ')})"
     verdicts = []
-    for frame, label in zip(frames[1:], labels[1:]):
+    for frame, label in zip(frames[1:], labels[1:], strict=True):
         cells = analysis.compare_cells(frames[0], frame)
         if not cells.empty:
             cells.insert(0, "run", label)
@@ -237,7 +241,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         lambda tmp: table.drop(columns=["params"]).to_csv(tmp, index=False, float_format="%.4g"),
     )
     keyed = []
-    for t, label in zip(tables, labels):
+    for t, label in zip(tables, labels, strict=True):
         t = t[["workload", "variant", "workers", "speedup"]].copy()
         t["run"] = label
         keyed.append(t)

@@ -471,7 +471,6 @@ def workload_findings(part, tasks=None) -> list[str]:
         return lines + ["Only the serial baseline was run: there is no speedup to show."]
     if variants["speedup"].isna().all():
         return lines + ["No speedups: this workload has no successful serial baseline."]
-    best = variants.loc[variants["speedup"].idxmax()]
     first = part.iloc[0]
     if first["free_threaded"] and part["gil_enabled"].any():
         if str(first["python_gil_env"]) == "1":
@@ -536,7 +535,7 @@ def workload_findings(part, tasks=None) -> list[str]:
         )
     kept = part["disturbed_kept"] if "disturbed_kept" in part else part["workers"] * 0
     serial_disturbed = bool((kept[part["variant"] == BASELINE_VARIANT] > 0).any())
-    for variant, rows in variants.groupby("variant", sort=False):
+    for _, rows in variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
         busy_machine = serial_disturbed or bool((kept[rows.index] > 0).any())
         # falling: the last interval lies wholly below the first one
@@ -585,7 +584,10 @@ def gil_comparison(table) -> list[str]:
             overall = gs["median_s"].iloc[0] / row["median_s"]
             text += f", i.e. {_x(overall)} against the GIL build's serial baseline"
         if f["gil_enabled"].any():
-            text += "; warning: the GIL was re-enabled inside the free-threaded workers (an extension module without free-threading support)"
+            text += (
+                "; warning: the GIL was re-enabled inside the free-threaded workers "
+                "(an extension module without free-threading support)"
+            )
         lines.append(text + ".")
     return lines
 
@@ -761,9 +763,10 @@ def build_blocks(
             warmups = c.get("warmup", 1)
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             if c.get("paired_blocks"):
+                budget = c.get("budget", c.get("budget_s"))  # budget_s: older run folders
                 count = (
                     f"a pilot of {c.get('pilot_blocks')} blocks per worker count, then as many as each speedup "
-                    f"needed to reach +-{c.get('precision', 0) * 100:g} %, within {c.get('budget_s'):g} s"
+                    f"needed to reach +-{c.get('precision', 0) * 100:g} %, within {budget:g} s"
                     if c.get("repeat_auto")
                     else f"{c.get('repeat')} blocks per worker count"
                 )
@@ -1085,4 +1088,5 @@ def to_html(blocks) -> str:
         "td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f4f4f4}"
         "code{background:#f4f4f4;padding:0 .2em}li{margin:.3em 0}"
     )
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>gilbench report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    head = f"<head><meta charset='utf-8'><title>gilbench report</title><style>{style}</style></head>"
+    return f"<!doctype html><html>{head}<body>{''.join(parts)}</body></html>"

@@ -324,7 +324,9 @@ def load_results(target, row_type=ResultRow):
     text = raw.decode("utf-8", errors="replace")
     if text and not text.endswith("\n"):
         cut = text.rfind("\n") + 1
-        warnings.warn(f"{path}: dropped a torn last line ({len(text) - cut} bytes) left by an interrupted write")
+        warnings.warn(
+            f"{path}: dropped a torn last line ({len(text) - cut} bytes) left by an interrupted write", stacklevel=2
+        )
         text = text[:cut]
     first = text.split("\n", 1)[0]
     columns = next(csv.reader([first]), []) if first else []

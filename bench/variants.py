@@ -241,7 +241,7 @@ def run_threading(ref, tasks, workers, start_method, **options) -> Execution:
 
 def _process_worker(conn, ref, indices, tasks):
     try:
-        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks)]
+        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks, strict=True)]
         conn.send(("ok", list(indices), out))
     except TaskFailed as exc:
         conn.send(("failed", exc.args))
@@ -268,7 +268,7 @@ def _collect(pending: dict, results: dict, records: list) -> float | None:
                 raise TaskFailed(*message[1])
             if message[0] == "error":
                 raise RuntimeError(message[1])
-            for i, (result, rec) in zip(message[1], message[2]):
+            for i, (result, rec) in zip(message[1], message[2], strict=True):
                 results[i] = result
                 records.append(rec)
             del pending[conn]
@@ -373,7 +373,7 @@ def _ceiling_worker(conn, barrier, ref, indices, tasks):
     try:
         registry.load(ref)  # imports happen before the barrier: they are not part of the work
         barrier.wait()
-        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks)]  # results stay here until the end
+        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks, strict=True)]  # results stay here until the end
         conn.send(("ok", list(indices), out))
     except TaskFailed as exc:
         conn.send(("failed", exc.args))
