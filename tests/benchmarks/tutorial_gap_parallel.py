@@ -8,6 +8,8 @@ function  the tutorial's script; the same script with gilbench's `count.run_task
           gilbench's multiprocessing cell at 2 workers. Prints each against the tutorial's script (geometric mean
           of per-round ratios, 95 % t interval), and how far each stopwatch exceeds its slower child's loop.
 session   the tutorial's script started in the caller's session, and in a session of its own (as a cell is).
+parent    the tutorial's script; the same with its parent waiting as a cell does (multiprocessing.connection.wait on
+          the children's sentinels, then join); the same after importing gilbench's cell modules; gilbench's cell.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def timed(fn, n, w):
 
 if __name__ == "__main__":
     target = count
+    if "imports" in sys.argv:  # what a gilbench cell has imported before it forks its workers
+        import gilbench.cell, gilbench.variants, gilbench.protocol, gilbench.registry, gilbench.workloads.count
     if "gbfunc" in sys.argv:
         from gilbench.workloads.count import run_task as target
     r, w = os.pipe()
@@ -54,6 +58,12 @@ if __name__ == "__main__":
     p2 = Process(target=timed, args=(target, N, w))
     p1.start()
     p2.start()
+    if "pollwait" in sys.argv:
+        from multiprocessing.connection import wait
+        pending = [p1.sentinel, p2.sentinel]
+        while pending:
+            for ready in wait(pending):
+                pending.remove(ready)
     p1.join()
     p2.join()
     total = time.perf_counter() - start
@@ -83,13 +93,17 @@ def against(values: list[float], reference: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("mode", choices=["function", "session"])
+    parser.add_argument("mode", choices=["function", "session", "parent"])
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--half", type=float, default=1e8)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    names = ["tut", "tut-gbfunc", "cell"] if args.mode == "function" else ["same-session", "own-session"]
+    names = {
+        "function": ["tut", "tut-gbfunc", "cell"],
+        "session": ["same-session", "own-session"],
+        "parent": ["tut", "tut-pollwait", "tut-imports", "cell"],
+    }[args.mode]
     res: dict[str, list[dict]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory(prefix="gilbench-gap-") as tmp:
         path = Path(tmp) / "tutorial_parallel.py"
@@ -101,7 +115,7 @@ def main() -> int:
                 if name == "cell":
                     res[name].append(tutorial_gap.run_cell(Path(tmp), int(args.half), "multiprocessing", 2, 0))
                 else:
-                    extra = ["gbfunc"] if name == "tut-gbfunc" else []
+                    extra = [name.removeprefix("tut-")] if name.startswith("tut-") else []
                     res[name].append(script(path, args.half, extra, own_session=name == "own-session"))
             print(r + 1, {k: round(v[-1]["total_s"], 3) for k, v in res.items()}, flush=True)
     total = {k: [x["total_s"] for x in v] for k, v in res.items()}
