@@ -31,6 +31,7 @@ SCALINGS = ("strong", "weak")
 
 # ---------------------------------------------------------------- validation of single options
 
+
 def split_list(text: str) -> list[str] | None:
     """A comma list without duplicates, or None when it is empty or has an empty entry."""
     names = [n.strip() for n in text.split(",")]
@@ -285,7 +286,9 @@ def _start_method(text: str, earlier: dict, flag: str) -> str:
 
 def _images(text: str | None, earlier: dict, flag: str) -> str | None:
     if text:
-        from .workloads.thumbnail import list_images
+        # gilbench.workloads is this repository's workloads/ folder (pyproject.toml's package-dir), which mypy,
+        # reading bench/ as a package of its own, cannot follow
+        from .workloads.thumbnail import list_images  # type: ignore[import-not-found,unused-ignore]
 
         try:
             list_images(text)
@@ -459,7 +462,7 @@ class RunOptions:
     def add_arguments(cls, parser) -> None:
         for f in fields(cls):
             flag = "--" + f.name.replace("_", "-")
-            default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default_factory is MISSING else f.default_factory()
             help_text = f.metadata["help"] + (f" (default: {default})" if default not in (None, False, []) else "")
             if isinstance(default, bool):
                 parser.add_argument(flag, action="store_true", help=help_text)
