@@ -196,7 +196,7 @@ def paired_log_ratios(rows, metric: str = "total_s"):
 def pair_spread(frame, metric: str = "total_s") -> dict:
     """For sizing a run: per non-serial cell, (blocks, sd of the log ratios, relative half-width now)."""
     rows = measured(frame)
-    out = {}
+    out: dict = {}
     if rows.empty or "block_workers" not in rows:
         return out
     for key, x in paired_log_ratios(rows, metric).items():
@@ -368,7 +368,8 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
     """sigma and kappa refitted on resampled rounds: `points` maps workers -> {round: time}, `serial` is
     {round: time}, `scale` workers -> work scale (weak scaling); a drawn set of rounds is used for every cell."""
     rounds = sorted(set(serial).union(*[set(p) for p in points.values()]))
-    sigmas, kappas = [], []
+    sigmas: list[float] = []
+    kappas: list[float] = []
     if len(rounds) < 2:
         return sigmas, kappas
     for _ in range(BOOTSTRAP_RESAMPLES):
@@ -376,16 +377,17 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
         base = [serial[r] for r in drawn if r in serial]
         if not base:
             continue
-        n, s = [], []
+        counts, speedups = [], []
         for workers, times in points.items():
             mine = [times[r] for r in drawn if r in times]
             if mine:
-                n.append(workers)
-                s.append(scale[workers] * np.median(base) / np.median(mine))
-        n, s = np.asarray(n, dtype=float), np.asarray(s, dtype=float)
+                counts.append(workers)
+                speedups.append(scale[workers] * np.median(base) / np.median(mine))
+        n, s = np.asarray(counts, dtype=float), np.asarray(speedups, dtype=float)
         if len(set(n)) >= USL_MIN_COUNTS and (s > 0).all():
             sigma, kappa = _usl_coefficients(n, s)
-            sigmas.append(sigma), kappas.append(kappa)
+            sigmas.append(sigma)
+            kappas.append(kappa)
     return sigmas, kappas
 
 
@@ -462,7 +464,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         for i, k in zip(table.index, table[BASELINE].to_numpy(), strict=True)
         if table.at[i, "variant"] == BASELINE_VARIANT
     }
-    columns = {
+    columns: dict[str, list] = {
         name: []
         for name in (
             "speedup_low",
@@ -477,10 +479,11 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         )
     }
     speedups = table["speedup"].to_numpy(dtype=float).copy()
+    work_scales, repeats = table["scale"].to_numpy(dtype=float), table["repeats"].to_numpy()
     for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy(), strict=True)):
-        key, scale = tuple(key), table.at[i, "scale"]
+        key, scale = tuple(key), work_scales[pos]
         if table.at[i, "variant"] == BASELINE_VARIANT:  # the baseline over itself: 1.00x by definition
-            row = (1.0, 1.0, math.nan, int(table.at[i, "repeats"]), math.nan, "baseline", 1.0, 1.0, 1.0)
+            row = (1.0, 1.0, math.nan, int(repeats[pos]), math.nan, "baseline", 1.0, 1.0, 1.0)
         elif key in paired.get(metric, {}):
             x = paired[metric][key]
             speedups[pos], low, high, coverage = paired_interval(x)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ _collecting: list[dict] = []  # figures kept instead of written, for the Python 
 
 
 @contextlib.contextmanager
-def collect():
+def collect() -> Iterator[dict]:
     """Inside this block the chart functions write nothing: each figure is kept under its file stem
     ('speedup-count', 'states-count', ...) in the dict this yields, for a notebook to show."""
     figures: dict = {}
@@ -275,7 +276,7 @@ def _label(part) -> str:
     return f"{row['workload']} ({size}) - Python {row['python_version']} ({gil}), {row['host']}"
 
 
-def groups(table):
+def groups(table) -> list:
     """One part per (workload, size, interpreter, start method); a file-name suffix tells apart
     parts of the same workload (e.g. one run under two interpreters)."""
     from .analysis import BASELINE
@@ -486,7 +487,7 @@ def chart_overview(table, out: Path) -> list[Path]:
         draw_speedup(row[0], part, fits=False, title=f"{who}: speedup over serial")
         draw_busy(row[1], part)
         row[1].set_title(f"{who}: busy cores")
-    handles = {}
+    handles: dict = {}
     for ax in axes.flat:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
@@ -512,12 +513,12 @@ def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "o
 
     plt = _plt()
     workloads = sorted(set().union(*[set(t["workload"]) for t in tables]))
-    styles = ["-", "--", ":", "-."]
+    styles: list = ["-", "--", ":", "-."]  # matplotlib's stubs accept these literals only, not any str
     letters = [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(tables))]
     fig, axes = plt.subplots(1, len(workloads), figsize=(6 * len(workloads) + 2.5, 5.5), squeeze=False)
     shown = []
     for ax, workload in zip(axes[0], workloads, strict=True):
-        counts = set()
+        counts: set[int] = set()
         first = tables[0][(tables[0]["workload"] == workload) & (tables[0]["variant"] == BASELINE_VARIANT)]
         for i, table in enumerate(tables):
             part = table[table["workload"] == workload]
@@ -542,9 +543,9 @@ def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "o
                 )
                 if variant not in shown:
                     shown.append(variant)
-        counts = sorted(counts)
-        ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1)
-        _workers_axis(ax, counts)
+        ordered = sorted(counts)
+        ax.plot(ordered, ordered, color="#999999", linestyle="--", linewidth=1)
+        _workers_axis(ax, ordered)
         ax.set_ylabel(
             "speedup over run A's serial (x)" if baseline == "first" else "speedup over each run's own serial (x)"
         )

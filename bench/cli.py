@@ -46,19 +46,20 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
-    outcome, run_dir, failed = run.outcome, run.folder, run.outcome.failed
-    config = outcome.config
-    if run._analysed is None:
+    outcome, run_dir = run.outcome, run.folder
+    assert outcome is not None and outcome.config is not None  # a run made here, not loaded
+    config, failed = outcome.config, outcome.failed
+    if not run.summarised:
         print(f"gilbench: nothing to summarise: {run.problem}", file=sys.stderr)
     else:
         say(analysis_table(run.summary))
     say(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
-    if run.written:
-        say(f"report:  {run.written[0]}  (and report.html)")
-        pngs = sorted(p.name for p in run.written[2:] if p.suffix == ".png" and p.exists())  # only what was drawn
+    if run.written is not None:
+        say(f"report:  {run.written.report_md}  (and report.html)")
+        pngs = sorted(p.name for p in run.written.pngs if p.exists())  # only what was drawn
         say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
-    if run._analysed is not None:
-        for line in closing_lines(run.summary, config, outcome) + tutorial_lines(run._analysed.tutorial):
+    if run.summarised:
+        for line in closing_lines(run.summary, config, outcome) + tutorial_lines(run.tutorial_check):
             print(f"gilbench: {line}", file=sys.stderr)
     if config.keep_outputs is not None:
         say(f"outputs: {config.keep_outputs}/<workload>/<variant>-x<workers>  (each cell's latest repetition)")
@@ -93,7 +94,7 @@ def closing_lines(table, config, outcome) -> list[str]:
     from . import analysis, report
     from .charts import groups
 
-    lines = []
+    lines: list[str] = []
     if table.empty or "speedup_halfwidth" not in table:
         return lines
     for part in groups(table):  # the report's answer line of each workload, first
@@ -213,9 +214,9 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     from . import render
 
-    paths = render.report(args.run, args.out, fit_oversubscribed=args.fit_oversubscribed)
-    print(f"report: {paths[0]}\n        {paths[1]}")
-    print(f"charts: {paths[2].parent}/*.png, *.svg")
+    written = render.report(args.run, args.out, fit_oversubscribed=args.fit_oversubscribed)
+    print(f"report: {written.report_md}\n        {written.report_html}")
+    print(f"charts: {written.summary.parent}/*.png, *.svg")
     return EXIT_OK
 
 
@@ -224,6 +225,7 @@ def cmd_compare(args) -> int:
 
     paths = render.compare(args.runs, args.out, args.baseline)
     table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
+    assert table is not None  # compare() sets it
     for (run, base), part in table.groupby(["run", "base"], sort=False):
         print(f"{run} vs {base}: {render.verdict_summary(part)}")
         print("\n".join("  " + line for line in render.compare_lines(part)))
@@ -237,8 +239,8 @@ def cmd_import(args) -> int:
     run_dir = pytest_door.import_json(args.json, args.out)
     print(f"imported into {run_dir / 'results.csv'}")
     if not args.no_report:
-        paths = render.report(run_dir)
-        print(f"report:  {paths[0]}  (and report.html)")
+        written = render.report(run_dir)
+        print(f"report:  {written.report_md}  (and report.html)")
     return EXIT_OK
 
 

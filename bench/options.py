@@ -286,7 +286,9 @@ def _start_method(text: str, earlier: dict, flag: str) -> str:
 
 def _images(text: str | None, earlier: dict, flag: str) -> str | None:
     if text:
-        from .workloads.thumbnail import list_images
+        # gilbench.workloads is this repository's workloads/ folder (pyproject.toml's package-dir), which mypy,
+        # reading bench/ as a package of its own, cannot follow
+        from .workloads.thumbnail import list_images  # type: ignore[import-not-found,unused-ignore]
 
         try:
             list_images(text)
@@ -477,7 +479,7 @@ class RunOptions:
     def add_arguments(cls, parser) -> None:
         for f in fields(cls):
             flag = "--" + f.name.replace("_", "-")
-            default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+            default = f.default if f.default_factory is MISSING else f.default_factory()
             help_text = f.metadata["help"] + (f" (default: {default})" if default not in (None, False, []) else "")
             if isinstance(default, bool):
                 parser.add_argument(flag, action="store_true", help=help_text)

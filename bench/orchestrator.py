@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import accounting, blocks, interpreters, storage, tutorial, variants
 from .blocks import Block, Repetition
@@ -309,7 +310,7 @@ def trace_cell(
 
     unavailable = (sampler.available() if unavailable is None else unavailable) or ""
     interval = states.sampling_interval(switch_s)
-    readings = {"samples": [], "cpu_s": math.nan, "wall_s": math.nan}
+    readings: dict[str, Any] = {"samples": [], "cpu_s": math.nan, "wall_s": math.nan}
     with tempfile.TemporaryDirectory(prefix="gilbench-trace-") as scratch:
         path = os.path.join(scratch, "samples.json")
         result, _ = run_repetition(cell, prepared, config, None if unavailable else (interval, path))
@@ -469,7 +470,8 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
     `record` (parameters as they really are, e.g. how many images a user's folder gave) and `skipped`
     ([[name, reason], ...]: every file left out, each said once here, then counted by reason).
     """
-    prepared, inputs = {}, {}
+    prepared: dict[str, dict] = {}
+    inputs: dict[str, dict] = {}
     scale = largest_scale(config)
     for wl in config.workloads:
         hook = getattr(wl.module, "prepare", None)
@@ -804,6 +806,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     try:
         while queue or sizing is not None:
             if not queue:  # --repeat auto: a round for the groups whose cells are short of the precision
+                assert sizing is not None  # the loop goes on without a queue only while sizing
                 extra = sizing_round(
                     run_dir,
                     config,

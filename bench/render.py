@@ -11,23 +11,41 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import storage
 from .errors import UsageError
+
+if TYPE_CHECKING:  # pandas is imported when a run is analysed, not when gilbench starts
+    import pandas as pd
 
 
 @dataclass
 class Analysed:
     results_csv: Path
     out: Path
-    frame: object
-    table: object
-    tasks: object
+    frame: pd.DataFrame  # results.csv
+    table: pd.DataFrame  # summary.csv: one row per cell
+    tasks: pd.DataFrame | None  # tasks.csv
     env: dict
     missing: list[str]
-    trace: object = None  # trace.csv and trace_summary.csv of a run made with --trace
-    trace_summary: object = None
+    trace: pd.DataFrame | None = None  # trace.csv and trace_summary.csv of a run made with --trace
+    trace_summary: pd.DataFrame | None = None
     tutorial: list = field(default_factory=list)  # --check-against-tutorial: analysis.tutorial_check's rows
+
+
+@dataclass
+class Written:
+    """The files `report` wrote."""
+
+    report_md: Path
+    report_html: Path
+    summary: Path  # summary.csv
+    charts: list[Path]  # every chart file, .png and .svg
+
+    @property
+    def pngs(self) -> list[Path]:
+        return [p for p in self.charts if p.suffix == ".png"]
 
 
 def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
@@ -163,25 +181,26 @@ def _same_cell(frame, row):
     ]
 
 
-def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False) -> list[Path]:
+def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False) -> Written:
     from . import report as rep
 
     a, charts_written = plot(target, out, analysed, fit_oversubscribed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
+    charts_shown: dict[str, Path | list[Path]] = {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v}
     blocks = rep.build_blocks(
         a.table,
         a.env,
-        {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v},
+        charts_shown,
         a.missing,
         str(a.results_csv),
         a.tasks,
         a.trace_summary,
         a.tutorial,
     )
-    paths = []
-    for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
-        paths.append(storage.atomic_write(a.out / name, text))
-    return paths + [p for v in charts_written.values() for p in v]
+    markdown = storage.atomic_write(a.out / "report.md", rep.to_markdown(blocks, a.out))
+    html = storage.atomic_write(a.out / "report.html", rep.to_html(blocks))
+    charts = [p for k, v in charts_written.items() if k != "summary" for p in v]
+    return Written(markdown, html, charts_written["summary"][0], charts)
 
 
 def run_label(frame) -> str:
@@ -255,7 +274,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     return [path, speedups, out / "compare.md", *written]
 
 
-last_compare = None
+last_compare: pd.DataFrame | None = None
 BASELINES = ("own", "first")  # compare's chart: each run's own serial, or the first run's
 
 

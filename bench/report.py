@@ -11,6 +11,7 @@ import base64
 import html
 import math
 from pathlib import Path
+from typing import Any
 
 from .analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, describes, verdict, verdict_meaning
 from .variants import VARIANTS, in_family
@@ -546,7 +547,7 @@ def workload_findings(part, tasks=None) -> list[str]:
 
 def gil_comparison(table) -> list[str]:
     """With runs under a GIL build and a free-threaded build: the single-thread cost and what threads gain."""
-    lines = []
+    lines: list[str] = []
     gil = table[~table["free_threaded"]]
     ft = table[table["free_threaded"]]
     if gil.empty or ft.empty:
@@ -651,7 +652,7 @@ def state_findings(part, summary) -> list[str]:
 
 def precision_blocks(table, config: dict, plan: dict | None) -> list:
     """Which speedups reached the precision (and, for a sized run, what the plan predicted), and the unstable cells."""
-    out = []
+    out: list[tuple[str, Any]] = []
     if "speedup_halfwidth" not in table or not config.get("precision"):
         return out
     from .analysis import UNSTABLE_SPREAD, precision_met
@@ -719,7 +720,7 @@ def precision_blocks(table, config: dict, plan: dict | None) -> list:
 def build_blocks(
     table,
     env: dict,
-    charts: dict[str, list[Path]],
+    charts: dict[str, Path | list[Path]],  # the overview: one file; per workload: its charts
     missing: list[str],
     source: str,
     tasks=None,
@@ -728,7 +729,7 @@ def build_blocks(
 ):
     from .charts import groups
 
-    blocks = [("h1", "gilbench report")]
+    blocks: list[tuple[str, Any]] = [("h1", "gilbench report")]
     answers = []
     for part in groups(table):  # the answer first: what to use here, per workload (details in its section)
         line = answer(part)
@@ -871,7 +872,8 @@ def build_blocks(
                 + state_findings(part, trace_summary),
             )
         )
-        for chart in charts.get(key, []):
+        shown = charts.get(key, [])
+        for chart in shown if isinstance(shown, list) else [shown]:
             blocks.append(("img", chart))
     laws = law_table(table)
     if laws:
@@ -954,7 +956,7 @@ def input_blocks(env: dict) -> list:
     """After the results: what each workload took as inputs (the files used, by name) and what it skipped."""
     from .orchestrator import INPUTS, SKIPS_SAID_EACH, describe_inputs
 
-    blocks = []
+    blocks: list[tuple[str, Any]] = []
     for name, found in (env.get("inputs") or {}).items():
         if not blocks:
             blocks.append(("h2", "Inputs"))

@@ -58,7 +58,7 @@ def classify(samples) -> dict[tuple[int, int], list[tuple[float, float, str]]]:
 
 def segments(spans: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
     """Consecutive intervals of one state joined: the rows of trace.csv."""
-    out = []
+    out: list[tuple[float, float, str]] = []
     for start, end, state in spans:
         if out and out[-1][2] == state and abs(out[-1][1] - start) < 1e-9:
             out[-1] = (out[-1][0], end, state)
