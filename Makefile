@@ -13,7 +13,6 @@ TEST_WORKERS ?= auto
 
 # make bench-ft PYTHON_FT=/path/to/python3.13t: the same matrix under this and a free-threaded Python
 PYTHON_FT ?=
-PYTHON_FT_PREFIX ?= /opt/python-ft
 FT_VENV ?= .venv-ft
 FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,threading,thread-pool,process-pool,ceiling
 
@@ -26,7 +25,7 @@ PYPERF_LABEL ?= $(shell hostname)-$(shell nproc)cpu-pyperformance
 PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,regex_v8,deltablue,chaos,go,hexiom,float,spectral_norm,pidigits \
 	--variants serial,thread-pool,process-pool --workers 1,2 --size quick --param seconds=0.2 --repeat 4
 
-.PHONY: reference-pyperformance lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
+.PHONY: reference-pyperformance lint lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
 
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
@@ -37,20 +36,21 @@ help:
 	@echo "make plot     redraw the charts of $(RUN)"
 	@echo "make report   rewrite the report of $(RUN)"
 	@echo "make lesson   install Jupyter, run the lesson notebook (docs/lesson.ipynb) here into results/lesson/"
-	@echo "make test     run the test suite"
+	@echo "make test     the linters and type checker (make lint), then the test suite"
+	@echo "make lint     ruff check, ruff format --check and mypy"
 	@echo "make clean    remove the virtual environment and local runs (results/runs)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gilbench needs Python >= 3.11; this is " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	@touch $(STAMP)
 
 # dask and joblib: optional extras, installed for the tests and for bench-all
 DIST_STAMP := $(VENV)/.installed-distributed-stamp
 $(DIST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,distributed]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,distributed]'
 	@touch $(DIST_STAMP)
 
 install: $(STAMP)
@@ -58,7 +58,7 @@ install: $(STAMP)
 # The lesson notebook: Jupyter as an optional extra, installed on first use.
 LESSON_STAMP := $(VENV)/.installed-lesson-stamp
 $(LESSON_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,lesson]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,lesson]'
 	@touch $@
 
 # LESSON_SIZE: smoke (seconds, what the tests use) or quick (the class)
@@ -67,7 +67,7 @@ lesson: $(LESSON_STAMP)
 	GILBENCH_PYTHON_FT=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb --out results/lesson/lesson.ipynb --size $(LESSON_SIZE)
 	@echo "executed with this machine's numbers; open it with: $(BIN)/jupyter lab results/lesson/lesson.ipynb"
 
-# The committed notebook's outputs (the project's 2-core VM): make lesson-refresh PYTHON_FT=/opt/python-ft/bin/python3.13t
+# The committed notebook's outputs (the project's 2-core VM): make lesson-refresh PYTHON_FT=/path/to/python3.13t
 lesson-refresh: $(LESSON_STAMP)
 	$(BIN)/python scripts/lesson.py write
 	GILBENCH_PYTHON_FT=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb
@@ -128,14 +128,23 @@ report: $(STAMP)
 bench-all: $(DIST_STAMP)
 	$(BIN)/gilbench run --variants all $(BENCH_ARGS)
 
-test: $(DIST_STAMP)
+# ruff (lint, then formatting) and mypy, as configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check bench workloads tests scripts
+	$(BIN)/ruff format --check bench workloads tests scripts
+	$(BIN)/mypy
+
+test: $(DIST_STAMP) lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(FT_VENV) results/runs results/latest .pytest_cache
 
 # The 16-core reference (issue: one prepared command on a lent machine). Here: the bundle and a rehearsal.
+# make ft-bundle PYTHON_FT_PREFIX=/prefix/of/a/free-threaded/cpython (its --prefix, holding bin/python3.1Xt)
+PYTHON_FT_PREFIX ?=
 ft-bundle:
+	@test -n "$(PYTHON_FT_PREFIX)" || { echo "usage: make ft-bundle PYTHON_FT_PREFIX=DIR (the --prefix of a free-threaded CPython build)"; exit 2; }
 	scripts/make_ft_bundle.sh $(PYTHON_FT_PREFIX) .carry/python-ft.tar.xz
 	$(BIN)/python -m pip wheel --quiet --no-deps -w .carry .
 reference-16-rehearsal: $(STAMP)

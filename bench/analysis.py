@@ -58,10 +58,11 @@ from .variants import VARIANTS  # noqa: E402
 BASELINE_VARIANT = next(name for name, v in VARIANTS.items() if v.family == "serial")
 CEILING = next(name for name, v in VARIANTS.items() if v.ceiling)
 CONFIDENCE = 0.95
-MIN_R2 = 0.5  # a law whose fit explains less of the variance than this (and misses by more than MAX_RELATIVE_ERROR)
-# describes nothing: not drawn, not quoted. ...Or whose typical error is within this share of the speedup: R^2 says nothing about a flat curve (threads
-# under the GIL at 1.0x everywhere), whose variance is all noise, yet a law that lands within 10 % (about this
-# machine's noise between repetitions) describes it.
+# A law whose fit explains less of the variance than MIN_R2 and misses by more than MAX_RELATIVE_ERROR describes
+# nothing: not drawn, not quoted. A law whose typical error is within MAX_RELATIVE_ERROR of the speedup does describe
+# the curve even at a low R^2: R^2 says nothing about a flat curve (threads under the GIL at 1.0x everywhere), whose
+# variance is all noise, yet a law that lands within 10 % (about this machine's noise between repetitions) describes it.
+MIN_R2 = 0.5
 MAX_RELATIVE_ERROR = 0.10
 USL_MIN_COUNTS = 4  # two parameters: with points <= parameters + 1 the information criterion cannot be corrected
 AIC_MARGIN = 2.0  # the USL's second parameter must lower the information criterion by this much
@@ -195,7 +196,7 @@ def paired_log_ratios(rows, metric: str = "total_s"):
 def pair_spread(frame, metric: str = "total_s") -> dict:
     """For sizing a run: per non-serial cell, (blocks, sd of the log ratios, relative half-width now)."""
     rows = measured(frame)
-    out = {}
+    out: dict = {}
     if rows.empty or "block_workers" not in rows:
         return out
     for key, x in paired_log_ratios(rows, metric).items():
@@ -203,6 +204,51 @@ def pair_spread(frame, metric: str = "total_s") -> dict:
         sd = float(x.std(ddof=1)) if len(x) > 1 else math.nan
         h = t_halfwidth(sd, len(x))
         out[key] = (len(x), sd, math.expm1(h) if h == h else math.nan)
+    return out
+
+
+TUTORIAL_BLOCK = ["python_executable", "block_workers", "repeat"]
+
+
+def tutorial_check(frame, scripts) -> list[dict]:
+    """--check-against-tutorial: per interpreter and worker count, over the blocks in which all four ran, the
+    tutorial's speedup (its serial script / its parallel script), gilbench's (the serial cell / the multiprocessing
+    cell), their per-block ratio, and each stopwatch's ratio (cell / script). Each is (geometric mean, low, high,
+    coverage) of the per-block ratios, the paired t interval the speedups use."""
+    import pandas as pd
+
+    from .tutorial import VARIANT, WORKLOAD
+
+    rows = measured(frame)
+    rows = rows[(rows["workload"] == WORKLOAD) & (rows["block_workers"] > 0)]
+    cells = {
+        "cell_serial": rows[rows["variant"] == BASELINE_VARIANT],
+        "cell_parallel": rows[(rows["variant"] == VARIANT) & (rows["workers"] == rows["block_workers"])],
+    }
+    scripts = scripts[~scripts["warmup"].astype(bool) & scripts["ok"].astype(bool)]
+    last = scripts.groupby(TUTORIAL_BLOCK + ["script"], sort=False)["attempt"].transform("max")
+    scripts = scripts[scripts["attempt"] == last]
+    for name in ("serial", "parallel"):
+        cells[f"script_{name}"] = scripts[scripts["script"] == name]
+    joined = pd.concat(
+        {name: part.groupby(TUTORIAL_BLOCK, sort=False)["total_s"].last() for name, part in cells.items()}, axis=1
+    ).dropna()
+    out = []
+    for (python, workers), g in joined.groupby(level=[0, 1], sort=True):
+        gilbench = np.log(g["cell_serial"] / g["cell_parallel"])
+        script = np.log(g["script_serial"] / g["script_parallel"])
+        out.append(
+            {
+                "python_executable": python,
+                "workers": int(workers),
+                "blocks": len(g),
+                "tutorial_speedup": paired_interval(script),
+                "gilbench_speedup": paired_interval(gilbench),
+                "ratio": paired_interval(gilbench - script),
+                "serial_stopwatch": paired_interval(np.log(g["cell_serial"] / g["script_serial"])),
+                "parallel_stopwatch": paired_interval(np.log(g["cell_parallel"] / g["script_parallel"])),
+            }
+        )
     return out
 
 
@@ -322,7 +368,8 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
     """sigma and kappa refitted on resampled rounds: `points` maps workers -> {round: time}, `serial` is
     {round: time}, `scale` workers -> work scale (weak scaling); a drawn set of rounds is used for every cell."""
     rounds = sorted(set(serial).union(*[set(p) for p in points.values()]))
-    sigmas, kappas = [], []
+    sigmas: list[float] = []
+    kappas: list[float] = []
     if len(rounds) < 2:
         return sigmas, kappas
     for _ in range(BOOTSTRAP_RESAMPLES):
@@ -330,16 +377,17 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
         base = [serial[r] for r in drawn if r in serial]
         if not base:
             continue
-        n, s = [], []
+        counts, speedups = [], []
         for workers, times in points.items():
             mine = [times[r] for r in drawn if r in times]
             if mine:
-                n.append(workers)
-                s.append(scale[workers] * np.median(base) / np.median(mine))
-        n, s = np.asarray(n, dtype=float), np.asarray(s, dtype=float)
+                counts.append(workers)
+                speedups.append(scale[workers] * np.median(base) / np.median(mine))
+        n, s = np.asarray(counts, dtype=float), np.asarray(speedups, dtype=float)
         if len(set(n)) >= USL_MIN_COUNTS and (s > 0).all():
             sigma, kappa = _usl_coefficients(n, s)
-            sigmas.append(sigma), kappas.append(kappa)
+            sigmas.append(sigma)
+            kappas.append(kappa)
     return sigmas, kappas
 
 
@@ -360,7 +408,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         total = group["total_s"].to_numpy(dtype=float)
         records.append(
             {
-                **dict(zip(CELL, key)),
+                **dict(zip(CELL, key, strict=True)),
                 "host": group["host"].iloc[0],
                 "python_version": group["python_version"].iloc[0],
                 "free_threaded": bool(group["free_threaded"].iloc[0]),
@@ -400,7 +448,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     table["cpu_inflation_low"], table["cpu_inflation_high"] = math.nan, math.nan
     if "block_workers" in rows and (rows["block_workers"] > 0).any():
         cpu = paired_log_ratios(rows, "cpu_s")
-        for i, key in zip(table.index, map(tuple, table[CELL].to_numpy())):
+        for i, key in zip(table.index, map(tuple, table[CELL].to_numpy()), strict=True):
             if key in cpu:
                 _, low, high, _ = paired_interval(cpu[key])
                 table.at[i, "cpu_inflation_low"], table.at[i, "cpu_inflation_high"] = 1 / high, 1 / low
@@ -413,10 +461,10 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     )
     serial_pos = {
         tuple(k): i
-        for i, k in zip(table.index, table[BASELINE].to_numpy())
+        for i, k in zip(table.index, table[BASELINE].to_numpy(), strict=True)
         if table.at[i, "variant"] == BASELINE_VARIANT
     }
-    columns = {
+    columns: dict[str, list] = {
         name: []
         for name in (
             "speedup_low",
@@ -431,10 +479,11 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         )
     }
     speedups = table["speedup"].to_numpy(dtype=float).copy()
-    for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy())):
-        key, scale = tuple(key), table.at[i, "scale"]
+    work_scales, repeats = table["scale"].to_numpy(dtype=float), table["repeats"].to_numpy()
+    for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy(), strict=True)):
+        key, scale = tuple(key), work_scales[pos]
         if table.at[i, "variant"] == BASELINE_VARIANT:  # the baseline over itself: 1.00x by definition
-            row = (1.0, 1.0, math.nan, int(table.at[i, "repeats"]), math.nan, "baseline", 1.0, 1.0, 1.0)
+            row = (1.0, 1.0, math.nan, int(repeats[pos]), math.nan, "baseline", 1.0, 1.0, 1.0)
         elif key in paired.get(metric, {}):
             x = paired[metric][key]
             speedups[pos], low, high, coverage = paired_interval(x)
@@ -455,7 +504,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
             j = serial_pos.get(tuple(table.loc[i, BASELINE]))
             low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
             row = (low * scale, high * scale, coverage, 0, math.nan, UNPAIRED_METHOD, math.nan, math.nan, math.nan)
-        for name, value in zip(columns, row):
+        for name, value in zip(columns, row, strict=True):
             columns[name].append(value)
     table["speedup"] = speedups
     for name, values in columns.items():
@@ -532,8 +581,8 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
         one = fit.index[fit["workers"] == 1]
         if j is None:
             continue
-        points = {int(w): by_round[i] for i, w in zip(fit.index, fit["workers"])}
-        scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"])}
+        points = {int(w): by_round[i] for i, w in zip(fit.index, fit["workers"], strict=True)}
+        scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"], strict=True)}
         # the bootstrap normalises as the fit does: to the variant's own 1-worker rounds where it has them
         reference = by_round[list(table.index).index(one[0])] if strong and len(one) else by_round[j]
         sigmas, kappas = bootstrap_usl(
@@ -552,7 +601,7 @@ def missing_baselines(table) -> list[str]:
     if table.empty:
         return []
     lacking = table[table["serial_s"].isna()]
-    return sorted({f"{w} ({s})" for w, s in zip(lacking["workload"], lacking["size"])})
+    return sorted({f"{w} ({s})" for w, s in zip(lacking["workload"], lacking["size"], strict=True)})
 
 
 def format_table(table) -> str:
@@ -560,10 +609,12 @@ def format_table(table) -> str:
     shown = table.copy()
     shown["interval"] = [
         "" if v == BASELINE_VARIANT or not (lo == lo and hi == hi) else f"{lo:.2f}-{hi:.2f}"
-        for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"])
+        for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"], strict=True)
     ]
     if shown["python_executable"].nunique() > 1:
-        shown["python"] = [f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"])]
+        shown["python"] = [
+            f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"], strict=True)
+        ]
         columns.insert(0, "python")
     if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
         shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
@@ -654,7 +705,7 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
         mark = verdict(low, high, coverage)
         records.append(
             {
-                **dict(zip(keys, key)),
+                **dict(zip(keys, key, strict=True)),
                 "base_median_s": float(np.median(base[key])),
                 "other_median_s": float(np.median(other[key])),
                 "time_ratio": float(np.median(other[key]) / np.median(base[key])),

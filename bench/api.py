@@ -26,11 +26,17 @@ from __future__ import annotations
 
 import inspect
 import sys
+from collections.abc import Callable
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import RunError, UsageError
 from .options import RunOptions
+
+if TYPE_CHECKING:
+    from .orchestrator import Outcome
+    from .render import Analysed, Written
 
 __all__ = ["Run", "RunOptions", "RunError", "UsageError", "compare", "load", "run"]
 
@@ -39,11 +45,19 @@ class Run:
     """A run folder and what gilbench computes from it: tables as pandas DataFrames, charts as matplotlib Figures,
     the report. Everything is read from the folder's CSVs, so a loaded run and a fresh one are the same thing."""
 
-    def __init__(self, folder, outcome=None, analysed=None, written: list | None = None):
+    def __init__(
+        self,
+        folder,
+        outcome: Outcome | None = None,
+        analysed: Analysed | None = None,
+        written: Written | None = None,
+    ):
         self.folder = Path(folder)
-        self.outcome = outcome  # orchestrator.Outcome of a run made in this session (None when loaded)
+        self.outcome = (
+            outcome  # what the run did (counts, its options), for a run made in this session; None when loaded
+        )
         self._analysed = analysed
-        self.written = written or []  # report and chart files written by run()
+        self.written = written  # the report and chart files, once written (by run() or report())
         self.problem = ""  # why there is no summary (every repetition failed), if so
         self._figures: dict | None = None
 
@@ -59,7 +73,8 @@ class Run:
         )
 
     @property
-    def analysed(self):
+    def analysed(self) -> Analysed:
+        """The run's tables, read and summarised once (a UsageError when there is nothing to summarise)."""
         from . import render
 
         if self._analysed is None:
@@ -94,8 +109,25 @@ class Run:
         return self.analysed.trace_summary
 
     @property
+    def tutorial_check(self) -> list[dict]:
+        """A run made with check_against_tutorial=True: per interpreter and worker count, the tutorial's own scripts'
+        speedup, the multiprocessing cell's over the same blocks, their ratio and each stopwatch's (geometric mean,
+        low, high, coverage); empty otherwise."""
+        return self.analysed.tutorial
+
+    @property
     def environment(self) -> dict:
         return self.analysed.env
+
+    @property
+    def summarised(self) -> bool:
+        """Whether the run has a summary: False when every repetition failed (`problem` says why)."""
+        if self._analysed is None and not self.problem:
+            try:
+                self.analysed  # noqa: B018 - reading it is the check
+            except UsageError as exc:
+                self.problem = str(exc)
+        return self._analysed is not None
 
     @property
     def failed(self) -> int:
@@ -123,9 +155,8 @@ class Run:
         """Write report.md and report.html (and the charts) into the run folder; return the Markdown."""
         from . import render
 
-        paths = render.report(self.folder, analysed=self.analysed)
-        self.written = paths
-        return paths[0].read_text()
+        self.written = render.report(self.folder, analysed=self.analysed)
+        return self.written.report_md.read_text()
 
 
 def _option_text(name: str, value) -> object:
@@ -158,12 +189,13 @@ def options_from(**given) -> RunOptions:
             )
         if value is None:
             continue
-        default = known[name].default if known[name].default is not MISSING else known[name].default_factory()
+        f = known[name]
+        default = f.default if f.default_factory is MISSING else f.default_factory()
         values[name] = _option_list(name, value) if isinstance(default, list) else _option_text(name, value)
-    return RunOptions(**values)
+    return RunOptions(**values)  # type: ignore[arg-type]  # each value has its field's type: checked by resolve()
 
 
-def run(*, resume=None, log=print, **options) -> Run:
+def run(*, resume: str | Path | None = None, log: Callable[[str], None] = print, **options: Any) -> Run:
     """Run a benchmark matrix, as `gilbench run` does, and return the Run.
 
     Keyword arguments are `gilbench run`'s options (the fields of RunOptions; see `help(gilbench.RunOptions)`):
@@ -175,7 +207,9 @@ def run(*, resume=None, log=print, **options) -> Run:
     return execute(None if resume is not None else options_from(**options), resume=resume, log=log)
 
 
-def execute(run_options: RunOptions | None, *, resume=None, log=print) -> Run:
+def execute(
+    run_options: RunOptions | None, *, resume: str | Path | None = None, log: Callable[[str], None] = print
+) -> Run:
     """run() with its options already a RunOptions (as `gilbench run` parses them), or None with `resume`."""
     from . import environment, orchestrator, render, storage
     from . import options as opts
@@ -183,6 +217,8 @@ def execute(run_options: RunOptions | None, *, resume=None, log=print) -> Run:
     if resume is not None:
         run_options = RunOptions.read(resume)
         storage.load_results(resume)  # a folder whose CSV does not parse cannot be resumed
+    if run_options is None:
+        raise UsageError("no options and no run folder to resume (accepted: RunOptions, or resume=FOLDER)")
     config = opts.resolve(run_options)
     env = environment.collect_environment()
     most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])
@@ -199,12 +235,12 @@ def execute(run_options: RunOptions | None, *, resume=None, log=print) -> Run:
     except UsageError as exc:
         result.problem = str(exc)  # nothing to summarise: every repetition failed
         return result
-    if not config.options.no_report:
+    if not config.no_report:
         result.written = render.report(outcome.run_dir, analysed=result._analysed)
     return result
 
 
-run.__signature__ = inspect.Signature(  # help(gilbench.run) and editors list the options from their one definition
+run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # help(gilbench.run) and editors list the options from their one definition
     [
         inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | Path | None"),
         inspect.Parameter("log", inspect.Parameter.KEYWORD_ONLY, default=print, annotation="Callable[[str], None]"),

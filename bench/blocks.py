@@ -18,6 +18,10 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the orchestrator imports this module: no import at run time
+    from .orchestrator import Cell
 
 PILOT_BLOCKS = 6  # blocks per group before the spread is estimated: an sd on 5 degrees of freedom, rough but unbiased
 
@@ -31,7 +35,7 @@ class Group:
     params_json: str
     python: str
     workers: int
-    serial: object | None  # the serial cell (None where the serial variant is not selected)
+    serial: Cell | None  # the serial cell (None where the serial variant is not selected)
     members: tuple  # the variants' cells at this worker count
 
     @property
@@ -41,7 +45,7 @@ class Group:
 
 @dataclass(frozen=True)
 class Repetition:
-    cell: object  # orchestrator.Cell
+    cell: Cell
     repeat: int  # the block's number in its group: 1..N measured; 0, -1, ... warm-ups
     block_workers: int  # the worker count of the block it runs in (the serial cell runs in every group's blocks)
     attempt: int = 1  # 2, 3, ...: its block was run again because other programs disturbed it

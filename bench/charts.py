@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ _collecting: list[dict] = []  # figures kept instead of written, for the Python 
 
 
 @contextlib.contextmanager
-def collect():
+def collect() -> Iterator[dict]:
     """Inside this block the chart functions write nothing: each figure is kept under its file stem
     ('speedup-count', 'states-count', ...) in the dict this yields, for a notebook to show."""
     figures: dict = {}
@@ -254,7 +255,7 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
     for fmt in FORMATS:
         path = out / f"{file_stem(stem)}.{fmt}"
         # a half-written chart never replaces a good one
-        paths.append(atomic_write(path, None, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight")))
+        paths.append(atomic_write(path, None, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, bbox_inches="tight")))
     return paths
 
 
@@ -275,7 +276,7 @@ def _label(part) -> str:
     return f"{row['workload']} ({size}) - Python {row['python_version']} ({gil}), {row['host']}"
 
 
-def groups(table):
+def groups(table) -> list:
     """One part per (workload, size, interpreter, start method); a file-name suffix tells apart
     parts of the same workload (e.g. one run under two interpreters)."""
     from .analysis import BASELINE
@@ -317,9 +318,9 @@ def chart_workload(table_part, tasks_part, out: Path) -> list[Path]:
     draw_busy(axes[2], table_part)
     axes[2].set_title("busy cores: the GIL made visible")
     fig.suptitle(_label(table_part), fontsize=12)
-    handles, labels = {}, []
+    handles: dict = {}
     for ax in axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(6, len(handles)), frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 0.95))
@@ -373,7 +374,7 @@ def _draw_bars(ax, sel, lanes, variant, cmap, norm) -> None:
     for lane_key, part in sel.groupby(["pid", "thread_id"]):
         lane = lanes[lane_key]
         ax.broken_barh(
-            list(zip(part["start_s"], part["wall_s"])),
+            list(zip(part["start_s"], part["wall_s"], strict=True)),
             (lane - 0.35, 0.7),
             facecolors=[cmap(norm(v)) for v in part["cpu_share"]],
             edgecolors="white" if edge else "none",
@@ -398,7 +399,7 @@ def _draw_heat(ax, sel, lanes, variant, cmap, norm) -> str:
     cpu = np.zeros((len(rows), HEAT_BINS))
     busy = np.zeros((len(rows), HEAT_BINS))
     for start, stop, share, key in zip(
-        sel["start_s"], sel["end_s"], sel["cpu_share"], zip(sel["pid"], sel["thread_id"])
+        sel["start_s"], sel["end_s"], sel["cpu_share"], zip(sel["pid"], sel["thread_id"], strict=True), strict=True
     ):
         first, last = int(start // width), min(HEAT_BINS - 1, int(stop // width))
         for b in range(max(0, first), last + 1):
@@ -442,13 +443,13 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
     fig, axes = plt.subplots(
         1, 2, figsize=(13, 2.2 + (0.45 if n <= MAX_LANES else 0.25) * rows_shown), sharex=True, layout="constrained"
     )
-    for ax, variant in zip(axes, pair):
+    for ax, variant in zip(axes, pair, strict=True):
         sel = measured[(measured["variant"] == variant) & (measured["workers"] == n)]
         # the repetition with the median wall time: typical, not the luckiest
         spans = sel.groupby(["repeat", "attempt"] if "attempt" in sel else ["repeat"])["end_s"].max()
         rep = spans.index[np.argsort(spans.to_numpy())[len(spans) // 2]]
         keys = rep if isinstance(rep, tuple) else (rep,)
-        for column, value in zip(["repeat", "attempt"], keys):
+        for column, value in zip(["repeat", "attempt"], keys, strict=False):  # keys: (repeat,) or (repeat, attempt)
             sel = sel[sel[column] == value]
         firsts = sel.groupby(["pid", "thread_id"])["start_s"].min().sort_values()
         lanes = {key: i for i, key in enumerate(firsts.index)}
@@ -480,15 +481,15 @@ def chart_overview(table, out: Path) -> list[Path]:
     parts = groups(table)
     fig, axes = plt.subplots(len(parts), 2, figsize=(12, 3.6 * len(parts) + 0.8), squeeze=False)
     several = table["python_executable"].nunique() > 1
-    for row, part in zip(axes, parts):
+    for row, part in zip(axes, parts, strict=True):
         first = part.iloc[0]
         who = f"{first['workload']}" + (f", {_interpreter(first)}" if several else "")
         draw_speedup(row[0], part, fits=False, title=f"{who}: speedup over serial")
         draw_busy(row[1], part)
         row[1].set_title(f"{who}: busy cores")
-    handles = {}
+    handles: dict = {}
     for ax in axes.flat:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     first = parts[0].iloc[0]
     pythons = sorted({_interpreter(p.iloc[0]) for p in parts})
@@ -512,12 +513,12 @@ def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "o
 
     plt = _plt()
     workloads = sorted(set().union(*[set(t["workload"]) for t in tables]))
-    styles = ["-", "--", ":", "-."]
+    styles: list = ["-", "--", ":", "-."]  # matplotlib's stubs accept these literals only, not any str
     letters = [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(tables))]
     fig, axes = plt.subplots(1, len(workloads), figsize=(6 * len(workloads) + 2.5, 5.5), squeeze=False)
     shown = []
-    for ax, workload in zip(axes[0], workloads):
-        counts = set()
+    for ax, workload in zip(axes[0], workloads, strict=True):
+        counts: set[int] = set()
         first = tables[0][(tables[0]["workload"] == workload) & (tables[0]["variant"] == BASELINE_VARIANT)]
         for i, table in enumerate(tables):
             part = table[table["workload"] == workload]
@@ -542,9 +543,9 @@ def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "o
                 )
                 if variant not in shown:
                     shown.append(variant)
-        counts = sorted(counts)
-        ax.plot(counts, counts, color="#999999", linestyle="--", linewidth=1)
-        _workers_axis(ax, counts)
+        ordered = sorted(counts)
+        ax.plot(ordered, ordered, color="#999999", linestyle="--", linewidth=1)
+        _workers_axis(ax, ordered)
         ax.set_ylabel(
             "speedup over run A's serial (x)" if baseline == "first" else "speedup over each run's own serial (x)"
         )
@@ -639,7 +640,7 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
         gridspec_kw={"height_ratios": [h + 2 for h in heights]},
         layout="constrained",
     )  # room for the two-line title at any number of rows
-    for ax, (variant, n) in zip(axes[:, 0], panels):
+    for ax, (variant, n) in zip(axes[:, 0], panels, strict=True):
         row = summary_part[(summary_part["variant"] == variant) & (summary_part["workers"] == n)].iloc[0]
         mine = sampled(variant, n)
         starts = mine.groupby(["pid", "thread_id"])["start_s"].min().sort_values()
@@ -653,7 +654,7 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
         shown = mine[(mine["end_s"] > low) & (mine["start_s"] < high)]
         for (pid, tid, state), seg in shown.groupby(["pid", "thread_id", "state"]):
             ax.broken_barh(
-                list(zip(seg["start_s"], seg["end_s"] - seg["start_s"])),
+                list(zip(seg["start_s"], seg["end_s"] - seg["start_s"], strict=True)),
                 (lanes[(pid, tid)] - 0.38, 0.76),
                 facecolors=STATE_COLOURS.get(state, UNKNOWN_COLOUR),
                 linewidth=0,

@@ -46,19 +46,20 @@ def cmd_run(args) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
-    outcome, run_dir, failed = run.outcome, run.folder, run.outcome.failed
-    config = outcome.config
-    if run._analysed is None:
+    outcome, run_dir = run.outcome, run.folder
+    assert outcome is not None and outcome.config is not None  # a run made here, not loaded
+    config, failed = outcome.config, outcome.failed
+    if not run.summarised:
         print(f"gilbench: nothing to summarise: {run.problem}", file=sys.stderr)
     else:
         say(analysis_table(run.summary))
     say(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
-    if run.written:
-        say(f"report:  {run.written[0]}  (and report.html)")
-        pngs = sorted(p.name for p in run.written[2:] if p.suffix == ".png" and p.exists())  # only what was drawn
+    if run.written is not None:
+        say(f"report:  {run.written.report_md}  (and report.html)")
+        pngs = sorted(p.name for p in run.written.pngs if p.exists())  # only what was drawn
         say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
-    if run._analysed is not None:
-        for line in closing_lines(run.summary, config, outcome):
+    if run.summarised:
+        for line in closing_lines(run.summary, config, outcome) + tutorial_lines(run.tutorial_check):
             print(f"gilbench: {line}", file=sys.stderr)
         for line in suite_lines(run._analysed, run_dir):
             print(f"gilbench: {line}", file=sys.stderr)
@@ -95,7 +96,7 @@ def closing_lines(table, config, outcome) -> list[str]:
     from . import analysis, report
     from .charts import groups
 
-    lines = []
+    lines: list[str] = []
     if table.empty or "speedup_halfwidth" not in table:
         return lines
     for part in groups(table):  # the report's answer line of each workload, first
@@ -121,7 +122,7 @@ def closing_lines(table, config, outcome) -> list[str]:
     if config.auto and outcome.planned_s == outcome.planned_s:
         lines.append(
             f"measuring took {outcome.measured_s:.0f} s; the plan after the pilot predicted "
-            f"{outcome.planned_s:.0f} s (budget {config.budget_s:g} s)"
+            f"{outcome.planned_s:.0f} s (budget {config.budget:g} s)"
         )
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
     if not unstable.empty:
@@ -134,6 +135,19 @@ def closing_lines(table, config, outcome) -> list[str]:
             + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine"
         )
     return lines
+
+
+def tutorial_lines(checks: list[dict]) -> list[str]:
+    """--check-against-tutorial, one line per interpreter and worker count: both speedups and their ratio."""
+    out = []
+    for c in checks:
+        (t, tl, th, _), (g, gl, gh, _), (r, rl, rh, _) = c["tutorial_speedup"], c["gilbench_speedup"], c["ratio"]
+        out.append(
+            f"count x{c['workers']}, the tutorial's own scripts {t:.2f}x [{tl:.2f}-{th:.2f}], gilbench's "
+            f"multiprocessing {g:.2f}x [{gl:.2f}-{gh:.2f}] over the same {c['blocks']} blocks; ratio {r:.3f} "
+            f"[{rl:.3f}-{rh:.3f}]" + (" (contains 1.00)" if rl <= 1 <= rh else " (excludes 1.00)")
+        )
+    return out
 
 
 LISTED = 6  # cells named in one closing line; the report names them all
@@ -249,9 +263,9 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     from . import render
 
-    paths = render.report(args.run, args.out, fit_oversubscribed=args.fit_oversubscribed)
-    print(f"report: {paths[0]}\n        {paths[1]}")
-    print(f"charts: {paths[2].parent}/*.png, *.svg")
+    written = render.report(args.run, args.out, fit_oversubscribed=args.fit_oversubscribed)
+    print(f"report: {written.report_md}\n        {written.report_html}")
+    print(f"charts: {written.summary.parent}/*.png, *.svg")
     return EXIT_OK
 
 
@@ -260,6 +274,7 @@ def cmd_compare(args) -> int:
 
     paths = render.compare(args.runs, args.out, args.baseline)
     table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
+    assert table is not None  # compare() sets it
     for (run, base), part in table.groupby(["run", "base"], sort=False):
         print(f"{run} vs {base}: {render.verdict_summary(part)}")
         print("\n".join("  " + line for line in render.compare_lines(part)))
@@ -273,8 +288,8 @@ def cmd_import(args) -> int:
     run_dir = pytest_door.import_json(args.json, args.out)
     print(f"imported into {run_dir / 'results.csv'}")
     if not args.no_report:
-        paths = render.report(run_dir)
-        print(f"report:  {paths[0]}  (and report.html)")
+        written = render.report(run_dir)
+        print(f"report:  {written.report_md}  (and report.html)")
     return EXIT_OK
 
 
@@ -294,7 +309,7 @@ def cmd_list(args) -> int:
     print()
     for line in suite.listing():
         print(line)
-    print("\nvariants (on this interpreter, Python %d.%d):" % sys.version_info[:2])
+    print(f"\nvariants (on this interpreter, Python {sys.version_info[0]}.{sys.version_info[1]}):")
     for name, why in variants.local_availability().items():
         state = "available" if why is None else f"unavailable: {why}"
         print(f"  {name:<16} {variants.VARIANTS[name].description}")

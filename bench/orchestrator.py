@@ -20,14 +20,15 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from . import accounting, blocks, interpreters, storage, variants
+from . import accounting, blocks, interpreters, storage, tutorial, variants
 from .blocks import Block, Repetition
 from .errors import RunError, UsageError
 from .options import OPTIONS_FILE, RunConfig
 from .protocol import CellResult, CellSpec
 from .registry import Workload
-from .storage import ResultRow, TaskRow
+from .storage import ResultRow, TaskRow, TutorialRow
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,9 @@ class Interrupted(RunError):
 
 def effective_params(wl: Workload, config: RunConfig) -> dict:
     """The size profile with the user's overrides, and the user's image folder for image workloads."""
-    params = wl.params(config.size, config.overrides.get(wl.name))
-    if config.images_dir and "images" in params:
-        params["images_dir"] = os.path.abspath(config.images_dir)
+    params = wl.params(config.size, config.param.get(wl.name))
+    if config.images and "images" in params:
+        params["images_dir"] = os.path.abspath(config.images)
     return params
 
 
@@ -98,7 +99,7 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
     for wl in config.workloads:
         params = {**effective_params(wl, config), **(recorded or {}).get(wl.name, {})}
         params_json = json.dumps(params, sort_keys=True)
-        for python in config.pythons:
+        for python in config.python:
             if (wl.name, python) in config.unavailable:  # said before the run, kept in unavailable.csv
                 continue
             for variant in config.variants:
@@ -244,10 +245,11 @@ def run_repetition(
 
 
 def outputs_dir(cell: Cell, config: RunConfig) -> Path:
-    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>] (k: the k-th --python)."""
+    """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>]
+    (k: the k-th --python)."""
     name = f"{cell.variant}-x{cell.workers}"
-    if len(config.pythons) > 1:
-        name += f"-py{config.pythons.index(cell.python) + 1}"
+    if len(config.python) > 1:
+        name += f"-py{config.python.index(cell.python) + 1}"
     return Path(config.keep_outputs) / storage.file_stem(cell.workload) / name
 
 
@@ -279,8 +281,8 @@ def keep_traceback(run_dir: Path, rep: Repetition, text: str, config: RunConfig)
     cell = rep.cell
     name = f"{storage.file_stem(cell.workload)}-{cell.variant}-x{cell.workers}-b{rep.block_workers}-r{rep.repeat}"
     name += f"-{rep.attempt}"
-    if len(config.pythons) > 1 and cell.python in config.pythons:
-        name += f"-py{config.pythons.index(cell.python) + 1}"
+    if len(config.python) > 1 and cell.python in config.python:
+        name += f"-py{config.python.index(cell.python) + 1}"
     name += ".txt"
     (Path(run_dir) / ERRORS).mkdir(exist_ok=True)
     storage.atomic_write(Path(run_dir) / ERRORS / name, text)
@@ -317,7 +319,7 @@ def trace_cell(
 
     unavailable = (sampler.available() if unavailable is None else unavailable) or ""
     interval = states.sampling_interval(switch_s)
-    readings = {"samples": [], "cpu_s": math.nan, "wall_s": math.nan}
+    readings: dict[str, Any] = {"samples": [], "cpu_s": math.nan, "wall_s": math.nan}
     with tempfile.TemporaryDirectory(prefix="gilbench-trace-") as scratch:
         path = os.path.join(scratch, "samples.json")
         result, _ = run_repetition(cell, prepared, config, None if unavailable else (interval, path))
@@ -477,7 +479,8 @@ def prepare_inputs(config: RunConfig, log=print) -> tuple[dict[str, dict], dict[
     `record` (parameters as they really are, e.g. how many images a user's folder gave) and `skipped`
     ([[name, reason], ...]: every file left out, each said once here, then counted by reason).
     """
-    prepared, inputs = {}, {}
+    prepared: dict[str, dict] = {}
+    inputs: dict[str, dict] = {}
     scale = largest_scale(config)
     for wl in config.workloads:
         hook = getattr(wl.module, "prepare", None)
@@ -641,7 +644,7 @@ def sizing_round(
     outcome.missed_precision = sum(len(v) for v in unmet.values())
     if sizing.plans is None:
         sizing.plans = blocks.size_groups(sizing.groups, spread, sizing.walls, config.precision)
-        for line in blocks.describe_plan(sizing.plans, config.precision, spent_s, config.budget_s):
+        for line in blocks.describe_plan(sizing.plans, config.precision, spent_s, config.budget):
             log(line)
         outcome.planned_s = spent_s + sum(p.more_s for p in sizing.plans)
         storage.atomic_write(
@@ -649,7 +652,7 @@ def sizing_round(
         )
     candidate = blocks.next_round(sizing.groups, unmet, sizing.repeat_of, rng)
     round_s = sum(blocks.median(sizing.walls.get(blocks.cell_key(c), [])) for blk in candidate for c in blk.cells)
-    if not candidate or spent_s + round_s > config.budget_s:
+    if not candidate or spent_s + round_s > config.budget:
         return []
     for blk in candidate:
         sizing.repeat_of[blk.group] = blk.repeat
@@ -662,7 +665,7 @@ PLAN_FILE = "plan.json"
 def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) -> dict:
     return {
         "precision": config.precision,
-        "budget_s": config.budget_s,
+        "budget_s": config.budget,
         "pilot_blocks": blocks.PILOT_BLOCKS,
         "pilot_s": round(spent_s, 2),
         "predicted_s": round(predicted_s, 2),
@@ -686,6 +689,54 @@ def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) ->
             for p in plans
         ],
     }
+
+
+def with_tutorial(blk: Block, config: RunConfig, seed: int) -> list:
+    """The block's repetitions, with the tutorial's two scripts (their names) at random places among them where
+    --check-against-tutorial asks for them: alternated with the cells, so drift falls on both alike."""
+    steps: list = list(blk.repetitions())
+    if config.check_against_tutorial and tutorial.applies(blk.group.workload, blk.group.workers):
+        place = random.Random(f"{seed}-{blk.group.python}-{blk.group.workers}-{blk.repeat}-{blk.attempt}")
+        for script in tutorial.SCRIPTS:
+            steps.insert(place.randrange(len(steps) + 1), script)
+    return steps
+
+
+def run_tutorial_script(run_id: str, run_dir: Path, blk: Block, script: str, config: RunConfig) -> None:
+    """Run one of the tutorial's scripts for the block's work and worker count; one row in tutorial.csv."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    iterations = int(json.loads(blk.group.params_json)["iterations"])
+    error, total_s = "", math.nan
+    try:
+        done = tutorial.run(
+            blk.group.python,
+            script,
+            iterations,
+            blk.group.workers,
+            config.start_method,
+            interpreters.child_env(config.child_env),
+            config.timeout,
+        )
+        total_s = done.total_s
+    except RuntimeError as exc:
+        error = str(exc)
+    row = TutorialRow(
+        run_id=run_id,
+        timestamp=started,
+        workload=blk.group.workload,
+        size=blk.group.size,
+        python_executable=blk.group.python,
+        block_workers=blk.group.workers,
+        repeat=blk.repeat,
+        attempt=blk.attempt,
+        warmup=blk.repeat <= 0,
+        script=script,
+        share=iterations // blk.group.workers,
+        total_s=total_s,
+        ok=not error,
+        error=error,
+    )
+    storage.append_rows(run_dir / storage.TUTORIAL, [row], TutorialRow)
 
 
 def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = None) -> Outcome:
@@ -721,7 +772,8 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                     (r.workload, r.size, r.params, r.python_executable, r.variant, int(r.workers)), []
                 ).append(float(r.total_s))
         log(
-            f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run (a block cut short runs again, whole)"
+            f"resuming run {run_id}: {len(done)} blocks begun, {len(order)} to run "
+            "(a block cut short runs again, whole)"
         )
     else:
         run_id, run_dir = new_run_dir(config.out)
@@ -733,27 +785,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                     **env,
                     "run_id": run_id,
                     "seed": seed,
-                    "config": {  # the options as resolved, for the report
-                        "size": config.size,
-                        "repeat": config.repeat,
-                        "warmup": config.warmup,
-                        "start_method": config.start_method,
-                        "variant_workers": config.variant_workers,
-                        "timeout_s": config.timeout,
-                        "workers": config.workers,
-                        "variants": config.variants,
-                        "pythons": config.pythons,
-                        "workloads": [wl.name for wl in config.workloads],
-                        "child_env": config.child_env,
-                        "disturbance_threshold": config.disturbance_threshold,
-                        "reruns": config.reruns,
-                        "repeat_auto": config.auto,
-                        "precision": config.precision,
-                        "budget_s": config.budget_s,
-                        "scaling": config.scaling,
-                        "paired_blocks": True,
-                        "pilot_blocks": blocks.PILOT_BLOCKS if config.auto else None,
-                    },
+                    "config": config.recorded(),  # the options as resolved, for the report
                     "inputs": inputs,
                 },
                 indent=2,
@@ -772,7 +804,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         log(
             f"run {run_id}: {len(cells)} cells in {len(all_groups)} paired groups x ({first_rounds} + "
             f"{config.warmup} warm-up) blocks = {reps} repetitions"
-            + (f"; then sized to +-{config.precision * 100:g} % within {config.budget_s:g} s" if config.auto else "")
+            + (f"; then sized to +-{config.precision * 100:g} % within {config.budget:g} s" if config.auto else "")
         )
     point_latest(config.out, run_dir)
 
@@ -783,13 +815,14 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
     bar = tqdm(
         total=sum(len(b.cells) for b in queue),
         unit="rep",
-        disable=not config.progress,
+        disable=config.no_progress,
         file=sys.stderr,
         dynamic_ncols=True,
     )
     try:
         while queue or sizing is not None:
             if not queue:  # --repeat auto: a round for the groups whose cells are short of the precision
+                assert sizing is not None  # the loop goes on without a queue only while sizing
                 extra = sizing_round(
                     run_dir,
                     config,
@@ -806,7 +839,10 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 continue
             blk = queue.popleft()
             disturbed = 0
-            for rep in blk.repetitions():
+            for rep in with_tutorial(blk, config, seed):
+                if isinstance(rep, str):  # one of the tutorial's own scripts, between the block's cells
+                    run_tutorial_script(run_id, run_dir, blk, rep, config)
+                    continue
                 cell = rep.cell
                 note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""
                 bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}{note}", refresh=False)

@@ -46,7 +46,7 @@ class _Message:
     KIND = "message"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps(asdict(self))  # type: ignore[call-overload]  # a mixin: every subclass is a dataclass
 
     @classmethod
     def _load(cls, text: str) -> dict:

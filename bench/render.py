@@ -9,26 +9,45 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import storage
 from .errors import UsageError
+
+if TYPE_CHECKING:  # pandas is imported when a run is analysed, not when gilbench starts
+    import pandas as pd
 
 
 @dataclass
 class Analysed:
     results_csv: Path
     out: Path
-    frame: object
-    table: object
-    tasks: object
+    frame: pd.DataFrame  # results.csv
+    table: pd.DataFrame  # summary.csv: one row per cell
+    tasks: pd.DataFrame | None  # tasks.csv
     env: dict
     missing: list[str]
-    trace: object = None  # trace.csv and trace_summary.csv of a run made with --trace
-    trace_summary: object = None
-    unavailable: object = None  # unavailable.csv: workloads that could not run under an interpreter, and why
-    spectrum: object = None  # over the benchmarks of a run with pyperformance workloads (bench/spectrum.py)
+    trace: pd.DataFrame | None = None  # trace.csv and trace_summary.csv of a run made with --trace
+    trace_summary: pd.DataFrame | None = None
+    tutorial: list = field(default_factory=list)  # --check-against-tutorial: analysis.tutorial_check's rows
+    unavailable: pd.DataFrame | None = None  # unavailable.csv: workloads that could not run under an interpreter
+    spectrum: pd.DataFrame | None = None  # over the benchmarks of a run with pyperformance workloads (bench/spectrum.py)
+
+
+@dataclass
+class Written:
+    """The files `report` wrote."""
+
+    report_md: Path
+    report_html: Path
+    summary: Path  # summary.csv
+    charts: list[Path]  # every chart file, .png and .svg
+
+    @property
+    def pngs(self) -> list[Path]:
+        return [p for p in self.charts if p.suffix == ".png"]
 
 
 def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
@@ -48,7 +67,7 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         try:
             tasks = storage.load_results(tasks_csv, storage.TaskRow)
         except UsageError as exc:
-            warnings.warn(f"ignoring the task timeline: {exc}")
+            warnings.warn(f"ignoring the task timeline: {exc}", stacklevel=2)
     env = {}
     try:
         env = json.loads((run_dir / storage.ENVIRONMENT).read_text())
@@ -83,12 +102,19 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     try:
         trace, trace_summary = storage.load_trace(run_dir)
     except UsageError as exc:
-        warnings.warn(f"ignoring the state timeline: {exc}")
+        warnings.warn(f"ignoring the state timeline: {exc}", stacklevel=2)
+    tutorial = []
+    try:
+        scripts = storage.load_tutorial(run_dir)
+        if scripts is not None:
+            tutorial = analysis.tutorial_check(frame, scripts)
+    except UsageError as exc:
+        warnings.warn(f"ignoring the tutorial's scripts: {exc}", stacklevel=2)
     unavailable = None
     try:
         unavailable = storage.load_unavailable(run_dir)
     except UsageError as exc:
-        warnings.warn(f"ignoring unavailable.csv: {exc}")
+        warnings.warn(f"ignoring unavailable.csv: {exc}", stacklevel=2)
     from . import spectrum
 
     found = spectrum.build(table, frame, unavailable, trace_summary) if spectrum.wanted(table) else None
@@ -102,6 +128,7 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         analysis.missing_baselines(table),
         trace,
         trace_summary,
+        tutorial,
         unavailable,
         found,
     )
@@ -161,16 +188,11 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
             written[key] = []
         if a.trace_summary is not None:
             row = part.iloc[0]
-            pick = lambda f: f[
-                (f["workload"] == row["workload"])
-                & (f["size"] == row["size"])  # noqa: E731
-                & (f["python_executable"] == row["python_executable"])
-            ]
-            mine = pick(a.trace_summary)
+            mine = _same_cell(a.trace_summary, row)
             if not mine.empty:
                 written[key] += charts.chart_states(
                     mine,
-                    pick(a.trace) if a.trace is not None else None,
+                    _same_cell(a.trace, row) if a.trace is not None else None,
                     a.out,
                     key,
                     charts._label(part),
@@ -179,25 +201,38 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
     return written
 
 
-def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False) -> list[Path]:
+def _same_cell(frame, row):
+    """The rows of `frame` for the workload, size and interpreter of `row`."""
+    return frame[
+        (frame["workload"] == row["workload"])
+        & (frame["size"] == row["size"])
+        & (frame["python_executable"] == row["python_executable"])
+    ]
+
+
+def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribed: bool = False) -> Written:
     from . import report as rep
 
     a, charts_written = plot(target, out, analysed, fit_oversubscribed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
+    charts_shown: dict[str, Path | list[Path]] = {
+        k: (v[0] if k in ("overview", "spectrum") else v) for k, v in pngs.items() if v
+    }
     blocks = rep.build_blocks(
         a.table,
         a.env,
-        {k: (v[0] if k in ("overview", "spectrum") else v) for k, v in pngs.items() if v},
+        charts_shown,
         a.missing,
         str(a.results_csv),
         a.tasks,
         a.trace_summary,
+        a.tutorial,
         a.spectrum,
     )
-    paths = []
-    for name, text in (("report.md", rep.to_markdown(blocks, a.out)), ("report.html", rep.to_html(blocks))):
-        paths.append(storage.atomic_write(a.out / name, text))
-    return paths + [p for v in charts_written.values() for p in v]
+    markdown = storage.atomic_write(a.out / "report.md", rep.to_markdown(blocks, a.out))
+    html = storage.atomic_write(a.out / "report.html", rep.to_html(blocks))
+    charts = [p for k, v in charts_written.items() if k != "summary" for p in v]
+    return Written(markdown, html, charts_written["summary"][0], charts)
 
 
 def run_label(frame) -> str:
@@ -233,7 +268,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
             first = frames[i].iloc[0]
             labels[i] = f"{label}, run {first['run_id']} ({str(first['timestamp'])[:16].replace('T', ' ')})"
     verdicts = []
-    for frame, label in zip(frames[1:], labels[1:]):
+    for frame, label in zip(frames[1:], labels[1:], strict=True):
         cells = analysis.compare_cells(frames[0], frame)
         if not cells.empty:
             cells.insert(0, "run", label)
@@ -257,7 +292,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         lambda tmp: table.drop(columns=["params"]).to_csv(tmp, index=False, float_format="%.4g"),
     )
     keyed = []
-    for t, label in zip(tables, labels):
+    for t, label in zip(tables, labels, strict=True):
         t = t[["workload", "variant", "workers", "speedup"]].copy()
         t["run"] = label
         keyed.append(t)
@@ -271,7 +306,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     return [path, speedups, out / "compare.md", *written]
 
 
-last_compare = None
+last_compare: pd.DataFrame | None = None
 BASELINES = ("own", "first")  # compare's chart: each run's own serial, or the first run's
 
 

@@ -11,6 +11,7 @@ import base64
 import html
 import math
 from pathlib import Path
+from typing import Any
 
 from .analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, describes, verdict, verdict_meaning
 from .variants import VARIANTS, in_family
@@ -356,7 +357,51 @@ def variant_table(part):
         )
     order = list(VARIANTS)
     rows.sort(key=lambda x: (order.index(x[0]) if x[0] in order else len(order), int(x[1])))
-    return ("table", (["variant", "workers", "speedup [95 %]", "busy cores", "efficiency", "start-up", "law"], rows))
+    header = ["variant", "workers", "speedup on total_s [95 %]", "busy cores", "efficiency", "start-up", "law"]
+    return ("table", (header, rows))
+
+
+STOPWATCH = (
+    "Speedups are on `total_s`, what the classic tutorial's stopwatch measures: from before the workers are created "
+    "to after the last one is joined (the serial cell: its loop over the tasks). The context check below uses "
+    "`compute_s` instead (first task in to last result out), which leaves the workers' start-up out."
+)
+
+
+def tutorial_findings(part, checks: list[dict]) -> list[str]:
+    """--check-against-tutorial: the tutorial's own two scripts against the serial and multiprocessing cells, block
+    by block; a difference is named only where its interval excludes 1.00x."""
+    from .tutorial import VARIANT, WORKLOAD
+
+    if part["workload"].iloc[0] != WORKLOAD:
+        return []
+    python = part["python_executable"].iloc[0]
+    lines = []
+    for c in checks:
+        if c["python_executable"] != python:
+            continue
+
+        def ci(v):
+            return f"{_x(v[0])} [{v[1]:.2f}-{v[2]:.2f}]" if v[1] == v[1] else f"{_x(v[0])} (no interval)"
+
+        ratio, low, high, _ = c["ratio"]
+        text = (
+            f"Against the tutorial's own two scripts, run between the cells of the same {c['blocks']} blocks at "
+            f"{c['workers']} workers: the tutorial's speedup {ci(c['tutorial_speedup'])}, gilbench's {VARIANT} "
+            f"{ci(c['gilbench_speedup'])}; gilbench's over the tutorial's {ci(c['ratio'])}"
+        )
+        if low != low:
+            text += ": too few blocks for an interval."
+        elif low <= 1 <= high:
+            text += f": the same within this run's noise (+-{max(high - 1, 1 - low) * 100:.0f} %)."
+        else:
+            text += f": gilbench reads {'higher' if ratio > 1 else 'lower'}; the interval excludes 1.00x."
+        text += (
+            f" Stopwatch by stopwatch (cell / script): serial {ci(c['serial_stopwatch'])}, parallel "
+            f"{ci(c['parallel_stopwatch'])}."
+        )
+        lines.append(text)
+    return lines
 
 
 AGREEMENT = 0.05  # 1-worker variants whose medians all lie this far on one side of 1.00x agree on a bias
@@ -427,7 +472,6 @@ def workload_findings(part, tasks=None) -> list[str]:
         return lines + ["Only the serial baseline was run: there is no speedup to show."]
     if variants["speedup"].isna().all():
         return lines + ["No speedups: this workload has no successful serial baseline."]
-    best = variants.loc[variants["speedup"].idxmax()]
     first = part.iloc[0]
     if first["free_threaded"] and part["gil_enabled"].any():
         if str(first["python_gil_env"]) == "1":
@@ -492,7 +536,7 @@ def workload_findings(part, tasks=None) -> list[str]:
         )
     kept = part["disturbed_kept"] if "disturbed_kept" in part else part["workers"] * 0
     serial_disturbed = bool((kept[part["variant"] == BASELINE_VARIANT] > 0).any())
-    for variant, rows in variants.groupby("variant", sort=False):
+    for _, rows in variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
         busy_machine = serial_disturbed or bool((kept[rows.index] > 0).any())
         # falling: the last interval lies wholly below the first one
@@ -503,7 +547,7 @@ def workload_findings(part, tasks=None) -> list[str]:
 
 def gil_comparison(table) -> list[str]:
     """With runs under a GIL build and a free-threaded build: the single-thread cost and what threads gain."""
-    lines = []
+    lines: list[str] = []
     gil = table[~table["free_threaded"]]
     ft = table[table["free_threaded"]]
     if gil.empty or ft.empty:
@@ -541,7 +585,10 @@ def gil_comparison(table) -> list[str]:
             overall = gs["median_s"].iloc[0] / row["median_s"]
             text += f", i.e. {_x(overall)} against the GIL build's serial baseline"
         if f["gil_enabled"].any():
-            text += "; warning: the GIL was re-enabled inside the free-threaded workers (an extension module without free-threading support)"
+            text += (
+                "; warning: the GIL was re-enabled inside the free-threaded workers "
+                "(an extension module without free-threading support)"
+            )
         lines.append(text + ".")
     return lines
 
@@ -605,7 +652,7 @@ def state_findings(part, summary) -> list[str]:
 
 def precision_blocks(table, config: dict, plan: dict | None) -> list:
     """Which speedups reached the precision (and, for a sized run, what the plan predicted), and the unstable cells."""
-    out = []
+    out: list[tuple[str, Any]] = []
     if "speedup_halfwidth" not in table or not config.get("precision"):
         return out
     from .analysis import UNSTABLE_SPREAD, precision_met
@@ -673,16 +720,17 @@ def precision_blocks(table, config: dict, plan: dict | None) -> list:
 def build_blocks(
     table,
     env: dict,
-    charts: dict[str, list[Path]],
+    charts: dict[str, Path | list[Path]],  # the overview: one file; per workload: its charts
     missing: list[str],
     source: str,
     tasks=None,
     trace_summary=None,
+    tutorial_checks: list[dict] | None = None,
     spectrum=None,
 ):
     from .charts import groups
 
-    blocks = [("h1", "gilbench report")]
+    blocks: list[tuple[str, Any]] = [("h1", "gilbench report")]
     answers = []
     for part in groups(table):  # the answer first: what to use here, per workload (details in its section)
         line = answer(part)
@@ -719,9 +767,10 @@ def build_blocks(
             warmups = c.get("warmup", 1)
             after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
             if c.get("paired_blocks"):
+                budget = c.get("budget", c.get("budget_s"))  # budget_s: older run folders
                 count = (
                     f"a pilot of {c.get('pilot_blocks')} blocks per worker count, then as many as each speedup "
-                    f"needed to reach +-{c.get('precision', 0) * 100:g} %, within {c.get('budget_s'):g} s"
+                    f"needed to reach +-{c.get('precision', 0) * 100:g} %, within {budget:g} s"
                     if c.get("repeat_auto")
                     else f"{c.get('repeat')} blocks per worker count"
                 )
@@ -817,8 +866,17 @@ def build_blocks(
         if line:
             blocks.append(("p", line))
             blocks.append(variant_table(part))
-        blocks.append(("ul", workload_findings(part, tasks) + state_findings(part, trace_summary)))
-        for chart in charts.get(key, []):
+            blocks.append(("p", STOPWATCH))
+        blocks.append(
+            (
+                "ul",
+                workload_findings(part, tasks)
+                + tutorial_findings(part, tutorial_checks or [])
+                + state_findings(part, trace_summary),
+            )
+        )
+        shown = charts.get(key, [])
+        for chart in shown if isinstance(shown, list) else [shown]:
             blocks.append(("img", chart))
     laws = law_table(table)
     if laws:
@@ -916,7 +974,7 @@ def input_blocks(env: dict) -> list:
     """After the results: what each workload took as inputs (the files used, by name) and what it skipped."""
     from .orchestrator import INPUTS, SKIPS_SAID_EACH, describe_inputs
 
-    blocks = []
+    blocks: list[tuple[str, Any]] = []
     for name, found in (env.get("inputs") or {}).items():
         if not blocks:
             blocks.append(("h2", "Inputs"))
@@ -1050,4 +1108,5 @@ def to_html(blocks) -> str:
         "td,th{border:1px solid #ddd;padding:.25em .5em;text-align:right}th{background:#f4f4f4}"
         "code{background:#f4f4f4;padding:0 .2em}li{margin:.3em 0}"
     )
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>gilbench report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    head = f"<head><meta charset='utf-8'><title>gilbench report</title><style>{style}</style></head>"
+    return f"<!doctype html><html>{head}<body>{''.join(parts)}</body></html>"

@@ -77,7 +77,7 @@ class Reader:
     """Open files kept open and re-read with pread (the kernel regenerates a /proc file at offset 0): two system
     calls per file per reading instead of four, which is most of the sampler's cost."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.fds: dict[str, int] = {}
 
     def read(self, path: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from itertools import pairwise
 
 RUNNING, WAITING, BLOCKED = "running", "waiting for a core", "blocked"
 STATES = (RUNNING, WAITING, BLOCKED)
@@ -35,7 +36,7 @@ def classify(samples) -> dict[tuple[int, int], list[tuple[float, float, str]]]:
     for key, rows in by_thread.items():
         rows.sort()
         spans = []
-        for (t0, letter, _, wait0), (t1, _, _, wait1) in zip(rows, rows[1:]):
+        for (t0, letter, _, wait0), (t1, _, _, wait1) in pairwise(rows):
             if letter in "ZX":
                 break
             spans.append([t0, t1, RUNNING if letter == "R" else BLOCKED, wait1 - wait0])
@@ -57,7 +58,7 @@ def classify(samples) -> dict[tuple[int, int], list[tuple[float, float, str]]]:
 
 def segments(spans: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
     """Consecutive intervals of one state joined: the rows of trace.csv."""
-    out = []
+    out: list[tuple[float, float, str]] = []
     for start, end, state in spans:
         if out and out[-1][2] == state and abs(out[-1][1] - start) < 1e-9:
             out[-1] = (out[-1][0], end, state)
@@ -82,7 +83,7 @@ def summarize(threads: dict, workers: set, window: tuple[float, float]) -> dict:
         inside = clip(spans, low, high)
         for start, end, state in inside:
             totals[state] += end - start
-        handoffs += sum(1 for a, b in zip(inside, inside[1:]) if a[2] == BLOCKED and b[2] == RUNNING)
+        handoffs += sum(1 for a, b in pairwise(inside) if a[2] == BLOCKED and b[2] == RUNNING)
     whole = sum(totals.values())
     span = high - low
     return {

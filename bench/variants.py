@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 
 from . import registry
 from .protocol import TaskRecord
@@ -241,7 +241,7 @@ def run_threading(ref, tasks, workers, start_method, **options) -> Execution:
 
 def _process_worker(conn, ref, indices, tasks):
     try:
-        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks)]
+        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks, strict=True)]
         conn.send(("ok", list(indices), out))
     except TaskFailed as exc:
         conn.send(("failed", exc.args))
@@ -251,12 +251,12 @@ def _process_worker(conn, ref, indices, tasks):
         conn.close()
 
 
-def _collect(pending: dict, results: dict, records: list) -> float | None:
+def _collect(pending: dict[Connection, multiprocessing.Process], results: dict, records: list) -> float | None:
     """Receive every worker's message; a worker that exits without one fails the cell with its exit status."""
     last_result = None
     while pending:
         ready = wait(list(pending) + [p.sentinel for p in pending.values()])
-        for conn in [r for r in ready if r in pending]:
+        for conn in [r for r in ready if isinstance(r, Connection) and r in pending]:
             try:
                 message = conn.recv()
             except EOFError:
@@ -268,7 +268,7 @@ def _collect(pending: dict, results: dict, records: list) -> float | None:
                 raise TaskFailed(*message[1])
             if message[0] == "error":
                 raise RuntimeError(message[1])
-            for i, (result, rec) in zip(message[1], message[2]):
+            for i, (result, rec) in zip(message[1], message[2], strict=True):
                 results[i] = result
                 records.append(rec)
             del pending[conn]
@@ -300,7 +300,8 @@ def _run_processes(ref, tasks, slices, start_method) -> Execution:
         p.start()
         writer.close()  # the child holds its own copy: a worker that dies now reads as EOF here
     readers = {reader: p for reader, (p, _) in readers.items()}
-    results, records = {}, []
+    results: dict[int, object] = {}
+    records: list[TaskRecord] = []
     try:
         last_result = _collect(dict(readers), results, records) or t0
         for p in procs:
@@ -373,7 +374,7 @@ def _ceiling_worker(conn, barrier, ref, indices, tasks):
     try:
         registry.load(ref)  # imports happen before the barrier: they are not part of the work
         barrier.wait()
-        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks)]  # results stay here until the end
+        out = [instrumented(ref, i, t) for i, t in zip(indices, tasks, strict=True)]  # results stay here until the end
         conn.send(("ok", list(indices), out))
     except TaskFailed as exc:
         conn.send(("failed", exc.args))
@@ -402,10 +403,11 @@ def run_ceiling(ref, tasks, workers, start_method, **options) -> Execution:
     for p, writer in pending.values():
         p.start()
         writer.close()
-    pending = {reader: p for reader, (p, _) in pending.items()}
-    results, records = {}, []
+    started = {reader: p for reader, (p, _) in pending.items()}
+    results: dict[int, object] = {}
+    records: list[TaskRecord] = []
     try:
-        _collect(pending, results, records)
+        _collect(started, results, records)
         for p in procs:
             p.join()
     finally:

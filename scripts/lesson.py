@@ -152,7 +152,7 @@ else:
           "(uv's builds), a distribution's package (e.g. python3.13-nogil on Ubuntu, python3.13-freethreading on "
           "Fedora), or CPython built from source with `./configure --disable-gil`. Then run the lesson again with "
           "`make lesson PYTHON_FT=/path/to/python3.14t` (or set GILBENCH_PYTHON_FT before starting Jupyter). "
-          "A run of this part on a 2-core VM is in this repository: results/reference/debian-2core-vm-trace/report.md.")""",
+          "A run of this part on a 2-core VM is in this repository: results/reference/debian-2core-vm-trace/report.md.")""",  # noqa: E501
     ),
     (
         "md",

@@ -2,14 +2,14 @@
 # Packs a free-threaded CPython, stripped to what a gilbench run needs, with Pillow, into one
 # archive small enough to travel to another machine (the 16-core reference: scripts/reference_16core.py).
 #
-#   scripts/make_ft_bundle.sh [PREFIX] [OUT]      defaults: /opt/python-ft  .carry/python-ft.tar.xz
+#   scripts/make_ft_bundle.sh PREFIX [OUT]      OUT defaults to .carry/python-ft.tar.xz
 #
-# PREFIX is an interpreter built with ../shared/tools/build-python-ft.sh (configure --prefix=PREFIX);
+# PREFIX is a free-threaded CPython built from source (./configure --disable-gil --prefix=PREFIX);
 # unpack the archive at / on the other machine (`tar -xJf OUT -C /`) so it lands at the same PREFIX.
 # Removed: debug symbols, the test suite, idle/tkinter/turtle, ensurepip, pip, the static library,
 # headers, byte-code caches. The archive is not committed (.carry/ is git-ignored).
 set -euo pipefail
-PREFIX=${1:-/opt/python-ft}
+PREFIX=${1:?usage: scripts/make_ft_bundle.sh PREFIX [OUT] (PREFIX: the --prefix of a free-threaded CPython build)}
 OUT=${2:-.carry/python-ft.tar.xz}
 py=$(ls "$PREFIX"/bin/python3.*t | head -n 1)
 "$py" -c 'import sys; assert not sys._is_gil_enabled()' || { echo "$py is not a free-threaded build" >&2; exit 2; }

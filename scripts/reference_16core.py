@@ -42,7 +42,7 @@ GIL_THREAD_FACTOR = 1.3  # GIL-bound threads on many cores: hand-offs cost (a gu
 CELL_OVERHEAD_S = 0.25  # starting a cell process and its imports, writing its rows
 PER_WORKER_S = 0.01  # starting one worker process or thread
 
-CALIBRATE = (
+CALIBRATE = (  # a %-template: the code it fills in is full of braces, which str.format would need doubled
     r"""
 import json, sys, tempfile, time
 from pathlib import Path
@@ -64,7 +64,7 @@ if "--thumbnail" in sys.argv:
         src = thumbnail.prepare({"images": 1, "width": w, "height": h}, tmp)["inputs"][0]
         out["thumbnail_per_megapixel_s"] = best(lambda: thumbnail.run_task((src, tmp + "/t.jpg"))) / (w * h / 1e6)
 print(json.dumps(out))
-"""
+"""  # noqa: UP031
     % MANDELBROT
 )
 

@@ -1,9 +1,10 @@
 """Shared fixtures. The session fixture fails the suite if any child process outlives the tests.
 
 Parallel runs (`make test` runs `pytest -n auto`, pytest-xdist): tests that share a module- or session-scoped
-fixture run in one worker, so the fixture is built once (pytest_xdist_make_scheduler below); tests marked `quiet` run one at a time with no other
-test running anywhere (a lock shared by the workers) after a check that the machine is quiet, and a failure of
-theirs while other programs took CPU is reported as a skip that says so. See "Quiet tests" below.
+fixture run in one worker, so the fixture is built once (pytest_xdist_make_scheduler below); tests marked `quiet`
+run one at a time with no other test running anywhere (a lock shared by the workers) after a check that the machine
+is quiet, and a failure of theirs while other programs took CPU is reported as a skip that says so.
+See "Quiet tests" below.
 """
 
 from __future__ import annotations

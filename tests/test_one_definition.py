@@ -1,7 +1,9 @@
-"""A variant is defined in one place: add it there and it reaches the list, the CSV, the charts and the report."""
+"""A variant is defined in one place: add it there and it reaches the list, the CSV, the charts and the report.
+A run option likewise: one field of RunOptions reaches the parser, the API, options.json and environment.json."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -67,3 +69,78 @@ def test_a_variant_added_in_one_place_is_everywhere(tmp_path, no_stray_cells):
     report = (run_dir / "report.md").read_text()
     assert "**my-threads**: threads added by a test, in one place" in report
     assert "**my-threads**: " in report.split("## Variants in this run")[1].split("## Summary")[0]
+
+
+# ---------------------------------------------------------------- run options: one field in RunOptions each
+
+NEW_OPTION = """    my_option: str = _opt("7", "an option added by a test, in one place", "N", parse=_whole(""))
+"""
+
+
+@pytest.mark.slow
+def test_an_option_added_in_one_place_is_everywhere(tmp_path, no_stray_cells):
+    """One field in RunOptions: the parser, its help and default, its check, gilbench.run()'s keywords, options.json
+    and environment.json's resolved config all have it, with no other edit."""
+    package = tmp_path / "site" / "gilbench"
+    shutil.copytree(ROOT / "bench", package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "workloads", package / "workloads", ignore=shutil.ignore_patterns("__pycache__"))
+    source = (package / "options.py").read_text()
+    anchor = "    no_progress: bool = _opt("
+    assert source.count(anchor) == 1
+    (package / "options.py").write_text(source.replace(anchor, NEW_OPTION + anchor))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"), GILBENCH_TEST_MARKER=no_stray_cells)
+
+    def gilbench(*args):
+        return subprocess.run(
+            [sys.executable, "-P", "-m", "gilbench", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+        )
+
+    shown = gilbench("run", "--help")
+    assert shown.returncode == 0, shown.stderr
+    assert "--my-option N" in shown.stdout and "an option added by a test, in one place (default: 7)" in " ".join(
+        shown.stdout.split()
+    )
+    bad = gilbench("run", "--my-option", "x", "--size", "smoke")
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "gilbench: error: --my-option 'x' is not a whole number (accepted: 0, 1, 2, ...)"
+    )
+    keywords = subprocess.run(
+        [sys.executable, "-P", "-c", "import inspect, gilbench; print(inspect.signature(gilbench.run))"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "my_option: 'str' = '7'" in keywords.stdout, keywords.stdout + keywords.stderr
+    args = ["--workloads", "count", "--variants", "serial", "--workers", "1", "--size", "smoke", "--repeat", "1"]
+    run = gilbench("run", *args, "--warmup", "0", "--no-progress", "--no-report", "--out", "out", "--my-option", "9")
+    assert run.returncode == 0, run.stderr
+    run_dir = tmp_path / "out" / "latest"
+    assert json.loads((run_dir / "options.json").read_text())["my_option"] == "9"
+    assert json.loads((run_dir / "environment.json").read_text())["config"]["my_option"] == 9
+
+
+def test_each_run_option_is_defined_once():
+    """RunConfig holds every option under the option's own name (its parsed value) and adds only what is derived,
+    never a second field for an option; no parser but the one built from RunOptions declares a run option's flag
+    (other subcommands, e.g. `gilbench import --out`, have options of their own)."""
+    from dataclasses import fields
+
+    from gilbench.options import RunConfig, RunOptions
+
+    names = {f.name for f in fields(RunOptions)}
+    own = {f.name for f in fields(RunConfig)} | {n for n, v in vars(RunConfig).items() if isinstance(v, property)}
+    assert not names & own, f"defined twice, in RunOptions and RunConfig: {sorted(names & own)}"
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        if path.name == "options.py":
+            continue
+        text = path.read_text()
+        for name in names:
+            flag = "--" + name.replace("_", "-")
+            declared = f'run.add_argument("{flag}"' if path.name == "cli.py" else f'add_argument("{flag}"'
+            assert declared not in text, f"{path.name} declares {flag} again"

@@ -176,7 +176,7 @@ def test_compare_gives_a_verdict_per_cell(tmp_path, capsys):
     assert cli.main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
     out = capsys.readouterr().out
     table = __import__("pandas").read_csv(tmp_path / "cmp" / "compare.csv")
-    verdicts = dict(zip(table["variant"], table["verdict"]))
+    verdicts = dict(zip(table["variant"], table["verdict"], strict=True))
     assert verdicts == {"serial": "~", "process-pool": "-"}
     assert (
         "1 slower, 1 no clear difference" in out

@@ -195,8 +195,8 @@ def test_weak_scaling_needs_the_workload_to_define_a_share(tmp_path, run_cli):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "gilbench: error: workload 'mine' does not say what one worker's share of work is (set WEAK_SCALING = '<parameter>' "
-        "in its module), so --scaling weak cannot grow it"
+        "gilbench: error: workload 'mine' does not say what one worker's share of work is "
+        "(set WEAK_SCALING = '<parameter>' in its module), so --scaling weak cannot grow it"
     ]
     assert not results.exists()
     bad = run_cli("run", "--scaling", "sideways", "--out", results)

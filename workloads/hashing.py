@@ -14,7 +14,7 @@ SIZES = {
 # --scaling weak: one worker's share is one profile's tasks (buffers hashed).
 WEAK_SCALING = "tasks"
 
-_buffers = {}
+_buffers: dict = {}
 
 
 def _buffer(mb):

@@ -96,7 +96,7 @@ def list_images(folder):
     return candidates, skipped
 
 
-def take_images(folder, count, strict=False):
+def take_images(folder, count, strict=True):
     """The first `count` readable images under `folder` (sorted by path: the same ones every run), with a record of
     what ran (their number and pixels, the folder) and every file skipped on the way, with its reason."""
     candidates, skipped = list_images(folder)
@@ -209,7 +209,7 @@ def run_task(task):
 def check(params, tasks, results):
     if len(results) != len(tasks):
         raise ValueError(f"{len(results)} thumbnails for {len(tasks)} images")
-    for (src, dst), got in zip(tasks, results):
+    for (src, dst), got in zip(tasks, results, strict=True):
         if got != dst or not os.path.exists(dst):
             raise ValueError(f"no thumbnail written for {src}")
         with Image.open(dst) as thumb:

@@ -73,11 +73,12 @@ def main() -> int:
                     f"round {r + 1} {condition:<6}: {table.attrs['disturbed']} disturbed measured repetitions "
                     f"(other programs up to {table.attrs['other_max']:.2f} cores); "
                     + ", ".join(
-                        f"{w} {v} {s:.2f}x" for w, v, s in zip(at2["workload"], at2["variant"], at2["speedup"])
+                        f"{w} {v} {s:.2f}x"
+                        for w, v, s in zip(at2["workload"], at2["variant"], at2["speedup"], strict=True)
                     ),
                     flush=True,
                 )
-                for w, v, s in zip(at2["workload"], at2["variant"], at2["speedup"]):
+                for w, v, s in zip(at2["workload"], at2["variant"], at2["speedup"], strict=True):
                     speedups[condition].setdefault((w, v), []).append(s)
     print("\nmedian speedup at 2 workers, quiet vs burner:")
     worst = 0.0

@@ -74,7 +74,8 @@ def reproduce(args, options) -> None:
         table["se"] = table.apply(standard_error, axis=1)
         tables.append(table)
         print(
-            f"run {i + 1}: measured {plan.get('measured_s', math.nan):.0f} s (plan {plan.get('predicted_s', math.nan):.0f} s)"
+            f"run {i + 1}: measured {plan.get('measured_s', math.nan):.0f} s "
+            f"(plan {plan.get('predicted_s', math.nan):.0f} s)"
             + "".join(f"\n  {line}" for line in err.splitlines() if line.startswith("gilbench: precision"))
         )
     key = ["workload", "python_executable", "variant", "workers"]
