@@ -103,7 +103,7 @@ def load(ref: str) -> ModuleType:
     module = _loaded.get(ref)
     if module is None:
         if ref.startswith("pyperformance:"):  # a benchmark script of pyperformance, run by path (bench/suite.py)
-            from .workloads import pyperformance
+            from .workloads import pyperformance  # type: ignore[import-not-found,unused-ignore]
 
             module = pyperformance.load(ref)
         elif ref.endswith(".py"):

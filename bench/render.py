@@ -33,7 +33,7 @@ class Analysed:
     trace_summary: pd.DataFrame | None = None
     tutorial: list = field(default_factory=list)  # --check-against-tutorial: analysis.tutorial_check's rows
     unavailable: pd.DataFrame | None = None  # unavailable.csv: workloads that could not run under an interpreter
-    spectrum: pd.DataFrame | None = None  # over the benchmarks of a run with pyperformance workloads (bench/spectrum.py)
+    spectrum: pd.DataFrame | None = None  # over a run with pyperformance workloads (bench/spectrum.py)
 
 
 @dataclass

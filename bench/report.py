@@ -956,7 +956,7 @@ def spectrum_blocks(spectrum, chart) -> list:
     """The spectrum over the run's benchmarks (bench/spectrum.py): what it shows, the chart, the table."""
     from . import spectrum as sp
 
-    blocks = [("h2", "The spectrum: which kinds of code gain")]
+    blocks: list[tuple[str, Any]] = [("h2", "The spectrum: which kinds of code gain")]
     lines = sp.findings(spectrum)
     if lines:
         blocks.append(("ul", lines))

@@ -255,8 +255,8 @@ def findings(spectrum) -> list[str]:
             "Not thread-safe even with a private copy of the module per thread (they share state outside it, such "
             "as a standard-library module's): " + ", ".join(f"`{w}`" for w in still["workload"]) + "."
         )
-    cost = spectrum["ft_cost"].dropna() if "ft_cost" in spectrum else []
-    if len(cost):
+    cost = spectrum["ft_cost"].dropna() if "ft_cost" in spectrum else None
+    if cost is not None and len(cost):
         lines.append(
             f"The free-threaded build's serial loop took {cost.min():.2f}x to {cost.max():.2f}x the GIL build's "
             "time for the same work (median over median; both interpreters measured side by side in this run)."

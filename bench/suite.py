@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UsageError
-from .workloads import pyperformance as adapter
+
+# gilbench.workloads is this repository's workloads/ folder (pyproject.toml's package-dir), which mypy, reading
+# bench/ as a package, cannot follow
+from .workloads import pyperformance as adapter  # type: ignore[import-not-found,unused-ignore]
 
 PREFIX = adapter.PREFIX
 ISOLATED = "@isolated"
@@ -86,7 +89,7 @@ def data_dir() -> Path:
             raise UsageError(f"{DIR_ENV}={str(folder)!r} holds no MANIFEST (a folder laid out as pyperformance's)")
         return folder
     try:
-        import pyperformance
+        import pyperformance  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         raise UsageError(f"pyperformance workloads need the pyperformance package: {EXTRA}") from None
     return Path(pyperformance.__file__).resolve().parent / "data-files" / "benchmarks"

@@ -121,11 +121,13 @@ class Runner:
 
 def stand_in() -> types.ModuleType:
     module = types.ModuleType("pyperf", "gilbench's stand-in for pyperf: captures what a benchmark hands its Runner")
-    module.Runner = Runner
-    module.perf_counter = time.perf_counter
-    module.python_implementation = lambda: sys.implementation.name.lower()
-    module.python_has_jit = lambda: False
-    module.__version__ = "2.11.0"  # the pyperf API this stands in for
+    vars(module).update(
+        Runner=Runner,
+        perf_counter=time.perf_counter,
+        python_implementation=lambda: sys.implementation.name.lower(),
+        python_has_jit=lambda: False,
+        __version__="2.11.0",  # the pyperf API this stands in for
+    )
     return module
 
 
@@ -177,7 +179,7 @@ def call(items: list[Captured], calls: int) -> list:
 
             asyncio.run(repeat())
         else:
-            last, last_print = object(), None
+            last, last_print = object(), ""
             for _ in range(calls):
                 result = item.func(*item.args)
                 if result is None:
@@ -226,12 +228,13 @@ class Benchmark:
         self.local = threading.local()
         self.lock = threading.Lock()
 
-    def load(self) -> None:
+    def load(self) -> list[Captured]:
         """Execute the script once (outside any task's timing: at load in every worker process)."""
         if self.shared is None:
             self.shared = execute(self.path, self.argv)
             if self.mode == "isolated":
                 self.spares.append(self.shared)
+        return self.shared
 
     def make_tasks(self, params, workers):
         self.load()
@@ -244,8 +247,7 @@ class Benchmark:
 
     def items(self) -> list[Captured]:
         if self.mode == "as-written":
-            self.load()
-            return self.shared
+            return self.load()
         mine = getattr(self.local, "items", None)
         if mine is None:
             with self.lock:
@@ -271,13 +273,15 @@ class Benchmark:
 
     def module(self) -> types.ModuleType:
         module = types.ModuleType(f"gilbench_pyperformance_{self.name}", __doc__)
-        module.DESCRIPTION = DESCRIPTION
-        module.SIZES = SIZES
-        module.WEAK_SCALING = WEAK_SCALING
-        module.make_tasks = self.make_tasks
-        module.run_task = self.run_task
-        module.check = self.check
-        module.BENCHMARK = self
+        vars(module).update(
+            DESCRIPTION=DESCRIPTION,
+            SIZES=SIZES,
+            WEAK_SCALING=WEAK_SCALING,
+            make_tasks=self.make_tasks,
+            run_task=self.run_task,
+            check=self.check,
+            BENCHMARK=self,
+        )
         return module
 
 
@@ -301,12 +305,11 @@ def probe_one(ref: str) -> dict:
     and whether two threads sharing its module (as written) fail or return something else."""
     bench = Benchmark(ref)
     try:
-        bench.load()
+        items = bench.load()
     except Unavailable as exc:
         return {"ok": False, "reason": str(exc)}
     except BaseException as exc:  # noqa: BLE001 - an import the interpreter lacks, or the script failing
         return {"ok": False, "reason": one_line(exc)}
-    items = bench.shared
     try:
         started = time.perf_counter()
         first = call(items, 1)  # the single thread's result (and, for a long call, its time)
