@@ -207,6 +207,51 @@ def pair_spread(frame, metric: str = "total_s") -> dict:
     return out
 
 
+TUTORIAL_BLOCK = ["python_executable", "block_workers", "repeat"]
+
+
+def tutorial_check(frame, scripts) -> list[dict]:
+    """--check-against-tutorial: per interpreter and worker count, over the blocks in which all four ran, the
+    tutorial's speedup (its serial script / its parallel script), gilbench's (the serial cell / the multiprocessing
+    cell), their per-block ratio, and each stopwatch's ratio (cell / script). Each is (geometric mean, low, high,
+    coverage) of the per-block ratios, the paired t interval the speedups use."""
+    import pandas as pd
+
+    from .tutorial import VARIANT, WORKLOAD
+
+    rows = measured(frame)
+    rows = rows[(rows["workload"] == WORKLOAD) & (rows["block_workers"] > 0)]
+    cells = {
+        "cell_serial": rows[rows["variant"] == BASELINE_VARIANT],
+        "cell_parallel": rows[(rows["variant"] == VARIANT) & (rows["workers"] == rows["block_workers"])],
+    }
+    scripts = scripts[~scripts["warmup"].astype(bool) & scripts["ok"].astype(bool)]
+    last = scripts.groupby(TUTORIAL_BLOCK + ["script"], sort=False)["attempt"].transform("max")
+    scripts = scripts[scripts["attempt"] == last]
+    for name in ("serial", "parallel"):
+        cells[f"script_{name}"] = scripts[scripts["script"] == name]
+    joined = pd.concat(
+        {name: part.groupby(TUTORIAL_BLOCK, sort=False)["total_s"].last() for name, part in cells.items()}, axis=1
+    ).dropna()
+    out = []
+    for (python, workers), g in joined.groupby(level=[0, 1], sort=True):
+        gilbench = np.log(g["cell_serial"] / g["cell_parallel"])
+        script = np.log(g["script_serial"] / g["script_parallel"])
+        out.append(
+            {
+                "python_executable": python,
+                "workers": int(workers),
+                "blocks": len(g),
+                "tutorial_speedup": paired_interval(script),
+                "gilbench_speedup": paired_interval(gilbench),
+                "ratio": paired_interval(gilbench - script),
+                "serial_stopwatch": paired_interval(np.log(g["cell_serial"] / g["script_serial"])),
+                "parallel_stopwatch": paired_interval(np.log(g["cell_parallel"] / g["script_parallel"])),
+            }
+        )
+    return out
+
+
 def karp_flatt(speedup, workers):
     """Experimentally determined serial fraction; NaN at one worker, where it is undefined."""
     s, n = np.asarray(speedup, dtype=float), np.asarray(workers, dtype=float)

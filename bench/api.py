@@ -109,6 +109,13 @@ class Run:
         return self.analysed.trace_summary
 
     @property
+    def tutorial_check(self) -> list[dict]:
+        """A run made with check_against_tutorial=True: per interpreter and worker count, the tutorial's own scripts'
+        speedup, the multiprocessing cell's over the same blocks, their ratio and each stopwatch's (geometric mean,
+        low, high, coverage); empty otherwise."""
+        return self.analysed.tutorial
+
+    @property
     def environment(self) -> dict:
         return self.analysed.env
 

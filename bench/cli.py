@@ -59,7 +59,7 @@ def cmd_run(args) -> int:
         pngs = sorted(p.name for p in run.written.pngs if p.exists())  # only what was drawn
         say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
     if run.summarised:
-        for line in closing_lines(run.summary, config, outcome):
+        for line in closing_lines(run.summary, config, outcome) + tutorial_lines(run.tutorial_check):
             print(f"gilbench: {line}", file=sys.stderr)
     if config.keep_outputs is not None:
         say(f"outputs: {config.keep_outputs}/<workload>/<variant>-x<workers>  (each cell's latest repetition)")
@@ -133,6 +133,19 @@ def closing_lines(table, config, outcome) -> list[str]:
             + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine"
         )
     return lines
+
+
+def tutorial_lines(checks: list[dict]) -> list[str]:
+    """--check-against-tutorial, one line per interpreter and worker count: both speedups and their ratio."""
+    out = []
+    for c in checks:
+        (t, tl, th, _), (g, gl, gh, _), (r, rl, rh, _) = c["tutorial_speedup"], c["gilbench_speedup"], c["ratio"]
+        out.append(
+            f"count x{c['workers']}, the tutorial's own scripts {t:.2f}x [{tl:.2f}-{th:.2f}], gilbench's "
+            f"multiprocessing {g:.2f}x [{gl:.2f}-{gh:.2f}] over the same {c['blocks']} blocks; ratio {r:.3f} "
+            f"[{rl:.3f}-{rh:.3f}]" + (" (contains 1.00)" if rl <= 1 <= rh else " (excludes 1.00)")
+        )
+    return out
 
 
 LISTED = 6  # cells named in one closing line; the report names them all

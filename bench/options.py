@@ -339,6 +339,16 @@ def _seed(text: str | None, earlier: dict, flag: str) -> int | None:
         raise UsageError(f"--seed {text!r} is not an integer") from None
 
 
+def _check_against_tutorial(given: bool, earlier: dict, flag: str) -> bool:
+    if given:
+        from . import tutorial
+
+        if earlier["scaling"] == "weak":
+            raise UsageError(f"{flag} compares the same work both ways: it needs --scaling strong")
+        tutorial.check_selected([wl.name for wl in earlier["workloads"]], earlier["variants"], earlier["workers"])
+    return given
+
+
 def _opt(default, help: str, metavar: str | None = None, parse: Callable[..., Any] | None = None):
     """One option: its default as a user would type it, its help, and its parse (None: the value as given)."""
     meta = {"help": help, "metavar": metavar, "parse": parse}
@@ -454,6 +464,13 @@ class RunOptions:
         "after the measured rounds, one more repetition per cell with a sampler reading every "
         "thread's state (running, waiting for a core, blocked) from /proc: the state timeline "
         "(Linux; not counted in the statistics)",
+    )
+    check_against_tutorial: bool = _opt(
+        False,
+        "run the classic tutorial's own two scripts (the count loop called N times; N processes started and "
+        "joined) inside the count workload's paired blocks at 2+ workers, and compare their speedup with the "
+        "multiprocessing cell's in the report",
+        parse=_check_against_tutorial,
     )
     no_progress: bool = _opt(False, "no progress bar")
     no_report: bool = _opt(False, "write only the CSVs, no charts or report")

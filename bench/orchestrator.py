@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import accounting, blocks, interpreters, storage, variants
+from . import accounting, blocks, interpreters, storage, tutorial, variants
 from .blocks import Block, Repetition
 from .errors import RunError, UsageError
 from .options import OPTIONS_FILE, RunConfig
 from .protocol import CellResult, CellSpec
 from .registry import Workload
-from .storage import ResultRow, TaskRow
+from .storage import ResultRow, TaskRow, TutorialRow
 
 
 @dataclass(frozen=True)
@@ -682,6 +682,54 @@ def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) ->
     }
 
 
+def with_tutorial(blk: Block, config: RunConfig, seed: int) -> list:
+    """The block's repetitions, with the tutorial's two scripts (their names) at random places among them where
+    --check-against-tutorial asks for them: alternated with the cells, so drift falls on both alike."""
+    steps: list = list(blk.repetitions())
+    if config.check_against_tutorial and tutorial.applies(blk.group.workload, blk.group.workers):
+        place = random.Random(f"{seed}-{blk.group.python}-{blk.group.workers}-{blk.repeat}-{blk.attempt}")
+        for script in tutorial.SCRIPTS:
+            steps.insert(place.randrange(len(steps) + 1), script)
+    return steps
+
+
+def run_tutorial_script(run_id: str, run_dir: Path, blk: Block, script: str, config: RunConfig) -> None:
+    """Run one of the tutorial's scripts for the block's work and worker count; one row in tutorial.csv."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    iterations = int(json.loads(blk.group.params_json)["iterations"])
+    error, total_s = "", math.nan
+    try:
+        done = tutorial.run(
+            blk.group.python,
+            script,
+            iterations,
+            blk.group.workers,
+            config.start_method,
+            interpreters.child_env(config.child_env),
+            config.timeout,
+        )
+        total_s = done.total_s
+    except RuntimeError as exc:
+        error = str(exc)
+    row = TutorialRow(
+        run_id=run_id,
+        timestamp=started,
+        workload=blk.group.workload,
+        size=blk.group.size,
+        python_executable=blk.group.python,
+        block_workers=blk.group.workers,
+        repeat=blk.repeat,
+        attempt=blk.attempt,
+        warmup=blk.repeat <= 0,
+        script=script,
+        share=iterations // blk.group.workers,
+        total_s=total_s,
+        ok=not error,
+        error=error,
+    )
+    storage.append_rows(run_dir / storage.TUTORIAL, [row], TutorialRow)
+
+
 def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = None) -> Outcome:
     """Run the whole matrix in paired blocks (bench/blocks.py). Returns the Outcome: the run folder and counts.
 
@@ -775,7 +823,10 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 continue
             blk = queue.popleft()
             disturbed = 0
-            for rep in blk.repetitions():
+            for rep in with_tutorial(blk, config, seed):
+                if isinstance(rep, str):  # one of the tutorial's own scripts, between the block's cells
+                    run_tutorial_script(run_id, run_dir, blk, rep, config)
+                    continue
                 cell = rep.cell
                 note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""
                 bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}{note}", refresh=False)

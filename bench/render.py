@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ class Analysed:
     missing: list[str]
     trace: pd.DataFrame | None = None  # trace.csv and trace_summary.csv of a run made with --trace
     trace_summary: pd.DataFrame | None = None
+    tutorial: list = field(default_factory=list)  # --check-against-tutorial: analysis.tutorial_check's rows
 
 
 @dataclass
@@ -100,7 +101,16 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         trace, trace_summary = storage.load_trace(run_dir)
     except UsageError as exc:
         warnings.warn(f"ignoring the state timeline: {exc}", stacklevel=2)
-    return Analysed(results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary)
+    tutorial = []
+    try:
+        scripts = storage.load_tutorial(run_dir)
+        if scripts is not None:
+            tutorial = analysis.tutorial_check(frame, scripts)
+    except UsageError as exc:
+        warnings.warn(f"ignoring the tutorial's scripts: {exc}", stacklevel=2)
+    return Analysed(
+        results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary, tutorial
+    )
 
 
 def write_summary(a: Analysed) -> Path:
@@ -185,6 +195,7 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
         str(a.results_csv),
         a.tasks,
         a.trace_summary,
+        a.tutorial,
     )
     markdown = storage.atomic_write(a.out / "report.md", rep.to_markdown(blocks, a.out))
     html = storage.atomic_write(a.out / "report.html", rep.to_html(blocks))

@@ -357,7 +357,51 @@ def variant_table(part):
         )
     order = list(VARIANTS)
     rows.sort(key=lambda x: (order.index(x[0]) if x[0] in order else len(order), int(x[1])))
-    return ("table", (["variant", "workers", "speedup [95 %]", "busy cores", "efficiency", "start-up", "law"], rows))
+    header = ["variant", "workers", "speedup on total_s [95 %]", "busy cores", "efficiency", "start-up", "law"]
+    return ("table", (header, rows))
+
+
+STOPWATCH = (
+    "Speedups are on `total_s`, what the classic tutorial's stopwatch measures: from before the workers are created "
+    "to after the last one is joined (the serial cell: its loop over the tasks). The context check below uses "
+    "`compute_s` instead (first task in to last result out), which leaves the workers' start-up out."
+)
+
+
+def tutorial_findings(part, checks: list[dict]) -> list[str]:
+    """--check-against-tutorial: the tutorial's own two scripts against the serial and multiprocessing cells, block
+    by block; a difference is named only where its interval excludes 1.00x."""
+    from .tutorial import VARIANT, WORKLOAD
+
+    if part["workload"].iloc[0] != WORKLOAD:
+        return []
+    python = part["python_executable"].iloc[0]
+    lines = []
+    for c in checks:
+        if c["python_executable"] != python:
+            continue
+
+        def ci(v):
+            return f"{_x(v[0])} [{v[1]:.2f}-{v[2]:.2f}]" if v[1] == v[1] else f"{_x(v[0])} (no interval)"
+
+        ratio, low, high, _ = c["ratio"]
+        text = (
+            f"Against the tutorial's own two scripts, run between the cells of the same {c['blocks']} blocks at "
+            f"{c['workers']} workers: the tutorial's speedup {ci(c['tutorial_speedup'])}, gilbench's {VARIANT} "
+            f"{ci(c['gilbench_speedup'])}; gilbench's over the tutorial's {ci(c['ratio'])}"
+        )
+        if low != low:
+            text += ": too few blocks for an interval."
+        elif low <= 1 <= high:
+            text += f": the same within this run's noise (+-{max(high - 1, 1 - low) * 100:.0f} %)."
+        else:
+            text += f": gilbench reads {'higher' if ratio > 1 else 'lower'}; the interval excludes 1.00x."
+        text += (
+            f" Stopwatch by stopwatch (cell / script): serial {ci(c['serial_stopwatch'])}, parallel "
+            f"{ci(c['parallel_stopwatch'])}."
+        )
+        lines.append(text)
+    return lines
 
 
 AGREEMENT = 0.05  # 1-worker variants whose medians all lie this far on one side of 1.00x agree on a bias
@@ -681,6 +725,7 @@ def build_blocks(
     source: str,
     tasks=None,
     trace_summary=None,
+    tutorial_checks: list[dict] | None = None,
 ):
     from .charts import groups
 
@@ -818,7 +863,15 @@ def build_blocks(
         if line:
             blocks.append(("p", line))
             blocks.append(variant_table(part))
-        blocks.append(("ul", workload_findings(part, tasks) + state_findings(part, trace_summary)))
+            blocks.append(("p", STOPWATCH))
+        blocks.append(
+            (
+                "ul",
+                workload_findings(part, tasks)
+                + tutorial_findings(part, tutorial_checks or [])
+                + state_findings(part, trace_summary),
+            )
+        )
         shown = charts.get(key, [])
         for chart in shown if isinstance(shown, list) else [shown]:
             blocks.append(("img", chart))

@@ -21,6 +21,7 @@ RESULTS = "results.csv"
 TASKS = "tasks.csv"
 TRACE = "trace.csv"
 TRACE_SUMMARY = "trace_summary.csv"
+TUTORIAL = "tutorial.csv"
 SUMMARY = "summary.csv"
 ENVIRONMENT = "environment.json"
 
@@ -145,6 +146,27 @@ class TraceSummaryRow(TracedCell):
     handoffs_per_s: float  # a worker thread going from blocked to running, per second
     sampler_cpu_s: float  # the sampler's own CPU time
     sampler_cpu_share: float  # of one core, over the sampler's wall time
+
+
+@dataclass(frozen=True)
+class TutorialRow:
+    """One run of one of the tutorial's own two scripts, inside a paired block of the count cells
+    (--check-against-tutorial): what the tutorial's stopwatch read for the same work."""
+
+    run_id: str
+    timestamp: str  # ISO 8601, UTC, when the script started
+    workload: str  # the cells it stands beside: count
+    size: str
+    python_executable: str
+    block_workers: int  # the block it ran in, as in results.csv
+    repeat: int
+    attempt: int
+    warmup: bool
+    script: str  # serial (N calls, one after another) or parallel (N processes)
+    share: int  # iterations per call (serial) or per process (parallel)
+    total_s: float  # the script's own stopwatch (perf_counter around the calls, or constructors to the last join)
+    ok: bool
+    error: str
 
 
 def atomic_write(path, data, writer=None) -> Path:
@@ -357,3 +379,9 @@ def load_tasks(run_dir):
     if not path.exists():
         return None
     return load_results(path, TaskRow)
+
+
+def load_tutorial(run_dir):
+    """tutorial.csv of a run made with --check-against-tutorial, or None."""
+    path = Path(run_dir) / TUTORIAL
+    return load_results(path, TutorialRow) if path.exists() else None

@@ -36,6 +36,10 @@ from gilbench.errors import UsageError
         (["--variant-workers", "threading"], "is not VARIANT=LIST"),
         (["--variant-workers", "dask=1,2"], "with a selected variant"),
         (["--variant-workers", "threading=0"], "'0' is not a positive integer"),
+        (["--check-against-tutorial", "--workloads", "thumbnail"], "with the 'count' workload"),
+        (["--check-against-tutorial", "--variants", "serial,threading"], "with the 'multiprocessing' variant"),
+        (["--check-against-tutorial", "--workers", "1"], "needs a worker count of 2 or more"),
+        (["--check-against-tutorial", "--scaling", "weak"], "it needs --scaling strong"),
     ],
 )
 def test_bad_run_options_fail_before_anything_runs(args, message, tmp_path, capsys):
