@@ -60,11 +60,19 @@ _FIGURE_KEYWORDS = ("figsize", "layout", "dpi")
 
 
 class _Figures:
-    """What the chart functions need of pyplot, without pyplot: figures that belong to no backend and no pyplot
-    figure list, so drawing charts neither chooses nor changes the user's backend, nor leaves figures open."""
+    """What the chart functions need of pyplot. Outside a notebook: figures that belong to no backend and no pyplot
+    figure list, so drawing charts neither chooses nor changes the user's backend, nor leaves figures open. In a
+    notebook: pyplot's figures on the notebook's own backend (which makes them display inline), taken off pyplot's
+    list at once so that a cell does not show them twice."""
 
     @staticmethod
     def subplots(*args, **kwargs):
+        if "ipykernel" in sys.modules:
+            import matplotlib.pyplot as plt
+
+            fig, axes = plt.subplots(*args, **kwargs)
+            plt.close(fig)  # still drawable and displayable; no longer pyplot's
+            return fig, axes
         from matplotlib.figure import Figure
 
         fig = Figure(**{k: kwargs.pop(k) for k in _FIGURE_KEYWORDS if k in kwargs})
@@ -72,8 +80,6 @@ class _Figures:
 
 
 def _plt() -> _Figures:
-    if "ipykernel" in sys.modules:  # a notebook: its inline backend, set up by pyplot, displays the Figures we return
-        import matplotlib.pyplot  # noqa: F401
     return _Figures()
 
 
