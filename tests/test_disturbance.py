@@ -257,8 +257,8 @@ def test_repeat_auto_sizes_the_run_to_the_precision_and_says_what_it_reached(tmp
     assert loose.returncode == 0, loose.stderr
     frame = storage.load_results(tmp_path / "loose" / "latest")
     assert frame.loc[~frame["warmup"], "repeat"].max() == blocks.PILOT_BLOCKS  # the pilot only
-    # the plan, before spending: how many blocks depends on the pilot's spread (2 below a pair spread of about 27 %, 3 up
-    # to about 97 %, ...), but never more than the pilot already ran
+    # the plan, before spending: how many blocks depends on the pilot's spread (2 below a pair spread of about 27 %,
+    # 3 up to about 97 %, ...), but never more than the pilot already ran
     planned = re.search(r"count at 2 workers: \+-1000 % needs ~(\d+) blocks", loose.stderr)
     assert planned and int(planned.group(1)) <= blocks.PILOT_BLOCKS, loose.stderr
     assert "1 of 1 speedups met it" in loose.stderr
