@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
 from .analysis import BASELINE_VARIANT, CEILING, amdahl, usl
 from .storage import atomic_write, file_stem
 from .variants import VARIANTS
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 UNKNOWN_COLOUR, UNKNOWN_MARKER = "#999999", "o"  # a variant in an old CSV that this gilbench does not define
 FORMATS = ("png", "svg")
@@ -33,38 +38,62 @@ def collect() -> Iterator[dict]:
 
 
 def _finish(fig, out, stem: str) -> list[Path]:
-    """Write the figure (PNG and SVG) and close it; or, inside `collect()`, keep it."""
-    import matplotlib.pyplot as plt
-
+    """Write the figure (PNG and SVG); or, inside `collect()`, keep it."""
     if _collecting:
         _collecting[-1][stem] = fig
-        plt.close(fig)  # off pyplot's list (a notebook would show it twice), still drawable
         return []
-    paths = _save(fig, out, stem)
-    plt.close(fig)
-    return paths
+    return _save(fig, out, stem)
 
 
-def _plt():
-    import matplotlib
+# gilbench's look, applied only while it draws (matplotlib.rc_context): the user's rcParams stay as they were
+STYLE: dict[str, Any] = {
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "font.size": 10,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "svg.fonttype": "none",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+_FIGURE_KEYWORDS = ("figsize", "layout", "dpi")
 
-    if "ipykernel" not in sys.modules:  # in a notebook, keep its inline backend so figures show
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    plt.rcParams.update(
-        {
-            "figure.dpi": 110,
-            "savefig.dpi": 110,
-            "font.size": 10,
-            "axes.grid": True,
-            "grid.alpha": 0.3,
-            "svg.fonttype": "none",
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-        }
-    )
-    return plt
+class _Figures:
+    """What the chart functions need of pyplot. Outside a notebook: figures that belong to no backend and no pyplot
+    figure list, so drawing charts neither chooses nor changes the user's backend, nor leaves figures open. In a
+    notebook: pyplot's figures on the notebook's own backend (which makes them display inline), taken off pyplot's
+    list at once so that a cell does not show them twice."""
+
+    @staticmethod
+    def subplots(*args, **kwargs):
+        if "ipykernel" in sys.modules:
+            import matplotlib.pyplot as plt
+
+            fig, axes = plt.subplots(*args, **kwargs)
+            plt.close(fig)  # still drawable and displayable; no longer pyplot's
+            return fig, axes
+        from matplotlib.figure import Figure
+
+        fig = Figure(**{k: kwargs.pop(k) for k in _FIGURE_KEYWORDS if k in kwargs})
+        return fig, fig.subplots(*args, **kwargs)
+
+
+def _plt() -> _Figures:
+    return _Figures()
+
+
+def _styled(draw: Callable[P, R]) -> Callable[P, R]:
+    """Draw (and save) inside gilbench's style, leaving matplotlib's global settings alone."""
+
+    @functools.wraps(draw)
+    def styled(*args: P.args, **kwargs: P.kwargs) -> R:
+        import matplotlib
+
+        with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # its stubs take literal keys only
+            return draw(*args, **kwargs)
+
+    return styled
 
 
 def _variants(part):
@@ -305,6 +334,7 @@ def groups(table) -> list:
     return parts
 
 
+@_styled
 def chart_workload(table_part, tasks_part, out: Path) -> list[Path]:
     """The scaling figure (speedup, efficiency, busy cores), a speedup chart alone, and the timeline."""
     plt = _plt()
@@ -426,11 +456,13 @@ def _draw_heat(ax, sel, lanes, variant, cmap, norm) -> str:
     return f"a row per {per_row} workers"
 
 
+@_styled
 def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
     """Gantt: a row per worker, a bar per task coloured by its CPU share of wall time; with many tasks or workers,
     the same as a heat map (time bins x groups of workers), so it stays readable at any size."""
     plt = _plt()
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
     measured = tasks_part[~tasks_part["warmup"]]
@@ -464,7 +496,7 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
         ax.set_xlabel("seconds since the repetition started")
         ax.grid(axis="y", visible=False)
     fig.colorbar(
-        plt.cm.ScalarMappable(norm=norm, cmap=cmap),
+        ScalarMappable(norm=norm, cmap=cmap),
         ax=axes,
         label="CPU share of task wall time\n(dark: waiting for the GIL or a core;\nlight grey: no task)",
         fraction=0.03,
@@ -475,6 +507,7 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
     return paths
 
 
+@_styled
 def chart_overview(table, out: Path) -> list[Path]:
     """One page, all workloads: speedup and busy cores side by side. The README's picture."""
     plt = _plt()
@@ -502,6 +535,7 @@ def chart_overview(table, out: Path) -> list[Path]:
     return paths
 
 
+@_styled
 def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "own") -> list[Path]:
     """Overlay several runs (machines, interpreters) on one speedup chart per workload. Colour: the variant; line
     style: the run, named by a letter in the legends beside the plot, with the full labels under it. `baseline`:
@@ -612,6 +646,7 @@ def pick_states(summary_part, usable: int) -> list[tuple[str, int]]:
     return panels
 
 
+@_styled
 def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usable: int) -> list[Path]:
     """A state timeline per traced cell: the worker threads as rows, coloured by what each was doing (read by a
     sampler from /proc): running, waiting for a core, blocked (the GIL, a lock, I/O)."""

@@ -1,13 +1,17 @@
-"""The README documents every column of every CSV; the schema is typed once, in bench/storage.py."""
+"""The docs: docs/csv.md documents every column of every CSV (the schema is typed once, in bench/storage.py), and
+every relative link and image in README.md and docs/ resolves inside the repository."""
 
 import re
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from gilbench.storage import ResultRow, TaskRow, TraceRow, TraceSummaryRow
+from gilbench.storage import ResultRow, TaskRow, TraceRow, TraceSummaryRow, TutorialRow, UnavailableRow
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+CSV_PAGE = (ROOT / "docs" / "csv.md").read_text()
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
 SUMMARY_COLUMNS = [
     "repeats",
     "median_s",
@@ -64,14 +68,14 @@ SUMMARY_COLUMNS = [
 ]
 
 
-@pytest.mark.parametrize("row_type", [ResultRow, TaskRow, TraceRow, TraceSummaryRow])
-def test_readme_documents_every_column(row_type):
-    documented = set(re.findall(r"`([a-z_0-9]+)`", README))
+@pytest.mark.parametrize("row_type", [ResultRow, TaskRow, TraceRow, TraceSummaryRow, TutorialRow, UnavailableRow])
+def test_csv_page_documents_every_column(row_type):
+    documented = set(re.findall(r"`([a-z_0-9]+)`", CSV_PAGE))
     missing = [f.name for f in fields(row_type) if f.name not in documented]
-    assert not missing, f"README lacks {missing}"
+    assert not missing, f"docs/csv.md lacks {missing}"
 
 
-def test_readme_documents_summary_columns(tmp_path):
+def test_csv_page_documents_summary_columns(tmp_path):
     from gilbench import analysis, storage
 
     from tests.helpers import gil_run
@@ -79,4 +83,48 @@ def test_readme_documents_summary_columns(tmp_path):
     table = analysis.summarize(storage.load_results(gil_run(tmp_path / "run")))
     for column in SUMMARY_COLUMNS:
         assert column in table.columns
-        assert f"`{column}`" in README, column
+        assert f"`{column}`" in CSV_PAGE, column
+
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)[^)]*\)|<img[^>]*\bsrc=\"([^\"]+)\"")
+EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # https:, mailto:, ...
+
+
+def _targets(page: Path):
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)  # code blocks hold commands, not links
+    for match in LINK.finditer(text):
+        target = match.group(1) or match.group(2)
+        if not EXTERNAL.match(target) and not target.startswith("#"):
+            yield target.split("#")[0]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_and_image_resolves_inside_the_repository(page):
+    targets = list(_targets(page))
+    if page.name == "README.md":
+        assert targets, "the README links to nothing: the pattern no longer matches"
+    for target in targets:
+        resolved = (page.parent / target).resolve()
+        assert resolved.is_relative_to(ROOT), f"{page.name}: {target} points outside the repository"
+        assert resolved.exists(), f"{page.name}: {target} does not exist"
+
+
+def test_no_machine_path_where_a_user_reads():
+    """README, docs, the Makefile and the package name no folder of the machines gilbench was developed on."""
+    readable = [
+        *PAGES,
+        ROOT / "Makefile",
+        *sorted((ROOT / "bench").glob("*.py")),
+        *sorted((ROOT / "scripts").iterdir()),
+    ]
+    for path in readable:
+        text = path.read_text()
+        for pattern in ("../shared", "/opt/python-ft", "/work/", "/root/"):
+            assert pattern not in text, f"{path.relative_to(ROOT)} names {pattern}"
+
+
+def test_readme_is_a_front_door():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 110
+    top = readme[: readme.index("## What you get")]
+    assert "make bench" in top and "make test" in top and ".png" in top  # what it is, the chart, the two commands

@@ -1,6 +1,6 @@
 """Fault injection: every fault here really happens (exit, signal, segfault, hang, Ctrl-C, SIGKILL).
 
-Each test names the README row it backs ("What happens when things go wrong").
+Each test names the row of docs/failures.md ("What happens when things go wrong") it backs.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def faulty(fault, out, variants=PROCESS_VARIANTS, extra=()):
     ],
 )
 def test_worker_that_dies_fails_its_cell_and_the_run_goes_on(fault, reason, tmp_path, no_stray_cells):
-    """README: a worker process dies (os._exit, SIGKILL, segfault)."""
+    """docs/failures.md: a worker process dies (os._exit, SIGKILL, segfault)."""
     proc = run(faulty(fault, tmp_path, "serial," + PROCESS_VARIANTS), no_stray_cells)
     assert proc.returncode == 1, proc.stderr  # some cells failed
     frame = storage.load_results(tmp_path / "latest")
@@ -84,7 +84,7 @@ def test_worker_that_dies_fails_its_cell_and_the_run_goes_on(fault, reason, tmp_
 
 
 def test_fault_in_the_cell_process_itself(tmp_path, no_stray_cells):
-    """README: a crash of the whole cell (serial/threading: the worker is the cell)."""
+    """docs/failures.md: a crash of the whole cell (serial/threading: the worker is the cell)."""
     proc = run(faulty("segfault", tmp_path, "serial,threading"), no_stray_cells)
     assert proc.returncode == 1
     frame = storage.load_results(tmp_path / "latest")
@@ -95,7 +95,7 @@ def test_fault_in_the_cell_process_itself(tmp_path, no_stray_cells):
 
 @pytest.mark.parametrize("fault", ["hang", "spin"])
 def test_hanging_worker_is_killed_at_the_timeout(fault, tmp_path, no_stray_cells):
-    """README: a worker hangs (sleeps or spins forever)."""
+    """docs/failures.md: a worker hangs (sleeps or spins forever)."""
     start = time.monotonic()
     proc = run(faulty(fault, tmp_path, "process-pool,threading", ["--timeout", "2"]), no_stray_cells)
     elapsed = time.monotonic() - start
@@ -115,7 +115,7 @@ def test_hanging_worker_is_killed_at_the_timeout(fault, tmp_path, no_stray_cells
     ],
 )
 def test_task_that_raises_or_lies_is_a_failed_cell(fault, message, tmp_path, no_stray_cells):
-    """README: a task raises; a task returns a wrong result."""
+    """docs/failures.md: a task raises; a task returns a wrong result."""
     proc = run(faulty(fault, tmp_path, "serial,threading,thread-pool," + PROCESS_VARIANTS), no_stray_cells)
     assert proc.returncode == 1
     frame = storage.load_results(tmp_path / "latest")
@@ -178,7 +178,7 @@ def _start_slow_run(out, marker, repeat=3):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_fast_keeps_rows_and_resume_finishes(signum, tmp_path, no_stray_cells):
-    """README: Ctrl-C or SIGTERM during a run; --resume. Also when gilbench was started with SIGINT
+    """docs/failures.md: Ctrl-C or SIGTERM during a run; --resume. Also when gilbench was started with SIGINT
     ignored, as a non-interactive shell starts background jobs."""
     proc = _start_slow_run(tmp_path, no_stray_cells)
     results = None
@@ -222,7 +222,7 @@ def test_interrupt_stops_fast_keeps_rows_and_resume_finishes(signum, tmp_path, n
 
 
 def test_orchestrator_killed_with_sigkill(tmp_path, no_stray_cells):
-    """README: gilbench itself is killed with SIGKILL."""
+    """docs/failures.md: gilbench itself is killed with SIGKILL."""
     proc = _start_slow_run(tmp_path, no_stray_cells, repeat=2)
     deadline = time.monotonic() + 30
     while not (tmp_path / "latest").exists() and time.monotonic() < deadline:
@@ -253,7 +253,7 @@ def test_orchestrator_killed_with_sigkill(tmp_path, no_stray_cells):
 
 
 def test_concurrent_runs_share_a_results_folder(tmp_path, no_stray_cells):
-    """README: two runs write into the same results folder at once."""
+    """docs/failures.md: two runs write into the same results folder at once."""
     args = [
         "--workloads",
         "count",
@@ -299,7 +299,7 @@ def test_resume_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
 
 
 def test_full_disk_is_refused_before_anything_runs(full_disk_dir, capsys):
-    """README: the output folder is on a full disk."""
+    """docs/failures.md: the output folder is on a full disk."""
     from gilbench import cli
 
     before = sorted(p.name for p in full_disk_dir.iterdir())
@@ -309,7 +309,7 @@ def test_full_disk_is_refused_before_anything_runs(full_disk_dir, capsys):
 
 
 def test_start_method_not_available(monkeypatch, tmp_path, capsys):
-    """README: a start method this platform lacks."""
+    """docs/failures.md: a start method this platform lacks."""
     import multiprocessing
 
     from gilbench import cli

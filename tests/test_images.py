@@ -1,4 +1,4 @@
-"""README: the user's image folder holds files that are not plain, valid photos."""
+"""docs/failures.md: the user's image folder holds files that are not plain, valid photos."""
 
 from __future__ import annotations
 

@@ -265,3 +265,36 @@ def test_state_chart_leaves_out_a_traced_cell_whose_workers_the_sampler_never_sa
     assert (
         charts.chart_states(summary, pd.concat([unseen, trace.iloc[-1:]]), tmp_path / "none", "count", "count", 2) == []
     )
+
+
+CHARTS_LEAVE_MATPLOTLIB_ALONE = """
+import sys
+import matplotlib
+matplotlib.rcParams.update({"font.size": 13.0, "axes.grid": False, "svg.fonttype": "path"})
+# every setting but the backend: reading rcParams["backend"] would make matplotlib import pyplot to resolve it
+keys = [k for k in matplotlib.rcParams if k != "backend"]
+before = {k: matplotlib.rcParams[k] for k in keys}
+from gilbench import render
+render.plot(sys.argv[1])
+figures = render.figures(render.analyse(sys.argv[1]))
+assert figures and all(f.axes for f in figures.values())
+changed = {k: (v, matplotlib.rcParams[k]) for k, v in before.items() if str(matplotlib.rcParams[k]) != str(v)}
+assert not changed, changed
+assert "matplotlib.pyplot" not in sys.modules, "pyplot imported: the user's backend chosen for them"
+print("untouched")
+"""
+
+
+def test_charts_leave_the_users_matplotlib_alone(tmp_path):
+    """Drawing and saving charts changes no rcParams and chooses no backend (no pyplot outside a notebook):
+    gilbench's look is applied only while it draws."""
+    import subprocess
+    import sys
+
+    run = gil_run(tmp_path / "run")
+    done = subprocess.run(
+        [sys.executable, "-c", CHARTS_LEAVE_MATPLOTLIB_ALONE, str(run)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "untouched", done.stderr
+    svg = (run / "overview.svg").read_text()
+    assert "<text" in svg  # drawn in gilbench's style (svg.fonttype none: text stays text), not the user's "path"
