@@ -278,7 +278,14 @@ EXPLAIN = (
 
 
 def chart(spectrum, out, title: str = "") -> list:
-    """spectrum.png / .svg: one row per workload, speedup at N with intervals for the three kinds of worker."""
+    """spectrum.png / .svg: one row per workload, speedup at N with intervals for the three kinds of worker; drawn in
+    gilbench's style, the user's matplotlib settings left alone (as every chart of bench/charts.py)."""
+    from .charts import _styled
+
+    return _styled(_chart)(spectrum, out, title)
+
+
+def _chart(spectrum, out, title: str = "") -> list:
     from .charts import _finish, _plt
 
     plt = _plt()
