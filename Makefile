@@ -20,7 +20,12 @@ FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,thre
 LABEL ?= $(shell hostname)-$(shell nproc)cpu
 REFERENCE_ARGS ?= --workloads count,thumbnail,hashing,sleep,mandelbrot --variants all --workers reference --repeat 5
 
-.PHONY: lint lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
+# make reference-pyperformance PYTHON_FT=/path/to/python3.13t: pyperformance's benchmarks, GIL vs free-threaded
+PYPERF_LABEL ?= $(shell hostname)-$(shell nproc)cpu-pyperformance
+PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,regex_v8,deltablue,chaos,go,hexiom,float,spectral_norm,pidigits \
+	--variants serial,thread-pool,process-pool --workers 1,2 --size quick --param seconds=0.2 --repeat 4
+
+.PHONY: reference-pyperformance lint lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
 
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
@@ -89,6 +94,23 @@ reference: $(STAMP)
 	@# keep the repository light: report.html embeds the PNGs again, and every chart can be redrawn from the CSVs
 	find results/reference/$(LABEL) \( -name report.html -o -name '*.svg' ! -name overview.svg \) -delete
 	@echo "reference run: results/reference/$(LABEL)/report.md"
+
+# Needs only what the benchmarks import in the free-threaded environment: pyperformance:cpu imports none.
+$(FT_VENV)/.pyperformance-stamp:
+	@test -n "$(PYTHON_FT)" || { echo "usage: make reference-pyperformance PYTHON_FT=/path/to/python3.13t (get one with: uv python install 3.14t)"; exit 2; }
+	$(PYTHON_FT) -c 'import sys, sysconfig; sys.exit(0 if sysconfig.get_config_var("Py_GIL_DISABLED") else "$(PYTHON_FT) is not a free-threaded build")'
+	test -x $(FT_VENV)/bin/python || $(PYTHON_FT) -m venv $(FT_VENV)
+	@touch $@
+
+reference-pyperformance: $(STAMP) $(FT_VENV)/.pyperformance-stamp
+	@# exit status 1 (failed cells) is a finding here: benchmarks that are not thread-safe as written fail under threads
+	$(BIN)/gilbench run --python $(BIN)/python --python $(FT_VENV)/bin/python $(PYPERF_ARGS) --out results/.reference-work $(BENCH_ARGS) || test $$? -eq 1
+	rm -rf results/reference/$(PYPERF_LABEL) && mkdir -p results/reference
+	cp -rL results/.reference-work/latest results/reference/$(PYPERF_LABEL)
+	@# keep the repository light: the CSVs, the report, the spectrum and the overview (gilbench report redraws the rest)
+	find results/reference/$(PYPERF_LABEL) \( -name report.html -o -name '*.svg' ! -name overview.svg -o -name 'timeline-*' -o -name 'scaling-*' -o -name 'speedup-*' \) -delete
+	sed -i '/^!\[\(timeline\|scaling\|speedup\)-/d' results/reference/$(PYPERF_LABEL)/report.md
+	@echo "reference run: results/reference/$(PYPERF_LABEL)/report.md"
 
 # pytest-benchmark front door: the same cells, saved as pytest-benchmark JSON, then imported.
 PYTEST_BENCH_SIZE ?= standard

@@ -12,7 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 
 from .analysis import BASELINE_VARIANT, CEILING, amdahl, usl
-from .storage import atomic_write
+from .storage import atomic_write, file_stem
 from .variants import VARIANTS
 
 P = ParamSpec("P")
@@ -282,7 +282,7 @@ def draw_busy(ax, part):
 def _save(fig, out: Path, stem: str) -> list[Path]:
     paths = []
     for fmt in FORMATS:
-        path = out / f"{stem}.{fmt}"
+        path = out / f"{file_stem(stem)}.{fmt}"
         # a half-written chart never replaces a good one
         paths.append(atomic_write(path, None, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, bbox_inches="tight")))
     return paths

@@ -61,6 +61,8 @@ def cmd_run(args) -> int:
     if run.summarised:
         for line in closing_lines(run.summary, config, outcome) + tutorial_lines(run.tutorial_check):
             print(f"gilbench: {line}", file=sys.stderr)
+        for line in suite_lines(run._analysed, run_dir):
+            print(f"gilbench: {line}", file=sys.stderr)
     if config.keep_outputs is not None:
         say(f"outputs: {config.keep_outputs}/<workload>/<variant>-x<workers>  (each cell's latest repetition)")
     if outcome.disturbed:
@@ -169,6 +171,8 @@ def failure_hints(run_dir) -> list[str]:
         return []
     threads, hints = in_family("threads"), []
     for workload, part in frame.groupby("workload", sort=False):
+        if str(workload).startswith("pyperformance:"):  # said by suite_lines, with its isolated mode
+            continue
         ok = part["ok"].astype(bool)
         failed, succeeded = set(part.loc[~ok, "variant"]), set(part.loc[ok, "variant"])
         if failed and failed <= threads and succeeded - threads:
@@ -179,6 +183,51 @@ def failure_hints(run_dir) -> list[str]:
                 "each process has its own copy of; keep a task's state inside the task"
             )
     return hints
+
+
+def suite_lines(analysed, run_dir) -> list[str]:
+    """A run with pyperformance benchmarks: where the spectrum is, what it shows, and each benchmark that is not
+    thread-safe as written, with what its isolated mode (a private copy of its module per thread) gave."""
+    from . import spectrum as sp
+
+    found = analysed.spectrum
+    if found is None:
+        return []
+    lines = []
+    chart = run_dir / "spectrum.png"
+    if chart.exists():
+        lines.append(f"the spectrum (which kinds of code gain): {chart} and the report's first table")
+    names = set(found["workload"])
+    for _, r in found.iterrows():
+        safe = str(r["thread_safe"])
+        if not safe.startswith("no"):
+            continue
+        twin = r["workload"] + "@isolated"
+        line = f"{r['workload']} is NOT thread-safe as written: it shares module state; {safe[4:]}"
+        if twin in names:
+            t = found[found["workload"] == twin].iloc[0]
+            ok = not t.get("failed_cells")
+            parts = [
+                f"{label} {sp._x(t[key], t[key + '_low'], t[key + '_high'])}"
+                for key, label, _ in sp.SERIES
+                if key.startswith("threads") and t[key] == t[key]
+            ]
+            line += (
+                f". Its isolated mode ({twin}: a private copy of its module per thread) "
+                + (
+                    "ran correctly in every repetition"
+                    if ok
+                    else f"failed too ({t['failed_cells']}): it shares state outside its own module as well"
+                )
+                + (": " + ", ".join(parts) if parts else "")
+            )
+        else:
+            line += f". Run {twin} for a private copy of its module per thread"
+        lines.append(line)
+    for _, r in found.iterrows():
+        if r.get("unavailable") and r.get("unavailable") == r.get("unavailable"):
+            lines.append(f"{r['workload']} unavailable under {r['unavailable']}")
+    return lines
 
 
 def analysis_table(table) -> str:
@@ -255,6 +304,11 @@ def cmd_list(args) -> int:
             f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
             + ", ".join(f"{k} (standard: {v})" for k, v in standard.items())
         )
+    from . import suite
+
+    print()
+    for line in suite.listing():
+        print(line)
     print(f"\nvariants (on this interpreter, Python {sys.version_info[0]}.{sys.version_info[1]}):")
     for name, why in variants.local_availability().items():
         state = "available" if why is None else f"unavailable: {why}"

@@ -11,7 +11,7 @@ import sysconfig
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ("Pillow", "numpy", "pandas", "matplotlib", "psutil", "dask", "distributed", "joblib")
+PACKAGES = ("Pillow", "numpy", "pandas", "matplotlib", "psutil", "dask", "distributed", "joblib", "pyperformance")
 PACKAGE_DIR = Path(__file__).resolve().parent
 # In the repository the package's folder is bench/ (mapped to `gilbench` by pyproject.toml);
 # installed from a wheel it is site-packages/gilbench/, where git has nothing to say.

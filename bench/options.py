@@ -162,6 +162,10 @@ def _workloads(text: str, earlier: dict, flag: str) -> list[Workload]:
     names = split_list(text)
     if names is None:
         raise UsageError(f"empty entry in the workload list {text!r}")
+    if any(n.startswith("pyperformance:") for n in names):
+        from . import suite
+
+        names = suite.expand(names, registry.BUILTIN)
     return [registry.resolve(n) for n in names]
 
 
@@ -362,7 +366,11 @@ class RunOptions:
     """The options of one run, as given on the command line (or to the Python API). The order matters: a parse
     sees the options above it already checked (the variants see the interpreters, the sizes the workloads)."""
 
-    workloads: str = _opt("count,thumbnail", "comma list: names, module names or .py paths", parse=_workloads)
+    workloads: str = _opt(
+        "count,thumbnail",
+        "comma list: names, pyperformance:NAME (pyperformance's benchmarks), module names or .py paths",
+        parse=_workloads,
+    )
     python: list = _opt(
         [],
         "run the cells under this interpreter (repeatable: one set of cells per interpreter)",
@@ -528,6 +536,9 @@ class RunConfig:
     cache_dir: Path = field(
         default_factory=lambda: Path(os.environ.get("GILBENCH_CACHE", Path.home() / ".cache" / "gilbench"))
     )
+    # pyperformance workloads (bench/suite.py), found by probing them before the run, not options:
+    unavailable: dict = field(default_factory=dict)  # (workload, python) -> why it cannot run there (not run)
+    cell_timeouts: dict = field(default_factory=dict)  # workload -> seconds after which its repetition has hung
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("values")
@@ -575,4 +586,16 @@ def resolve(options: RunOptions) -> RunConfig:
         parse = f.metadata["parse"]
         given = getattr(options, f.name)
         values[f.name] = given if parse is None else parse(given, values, "--" + f.name.replace("_", "-"))
-    return RunConfig(options, values)
+    config = RunConfig(options, values)
+    if any(wl.ref.startswith("pyperformance:") for wl in values["workloads"]):
+        from . import suite
+
+        counts = [
+            n
+            for v in values["variants"]
+            for n in _variants.worker_counts(v, values["variant_workers"].get(v, values["workers"]))
+        ]
+        values["workloads"], config.unavailable, config.cell_timeouts = suite.prepare_run(
+            values["workloads"], values["python"], values["size"], values["param"], max(counts)
+        )
+    return config

@@ -100,7 +100,14 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
         params = {**effective_params(wl, config), **(recorded or {}).get(wl.name, {})}
         params_json = json.dumps(params, sort_keys=True)
         for python in config.python:
+            if (wl.name, python) in config.unavailable:  # said before the run, kept in unavailable.csv
+                continue
             for variant in config.variants:
+                if wl.name.startswith("pyperformance:"):
+                    from .suite import skipped_variant
+
+                    if skipped_variant(wl.name, variants.VARIANTS[variant].family):
+                        continue
                 requested = config.variant_workers.get(variant, config.workers)
                 for workers in variants.worker_counts(variant, requested):
                     cells.append(
@@ -162,6 +169,7 @@ def run_repetition(
     """Run one repetition in a fresh child process (its own process group); return its result and what the
     rest of the machine used meanwhile (accounted from just before the cell starts to just after it is reaped).
     `trace`: (interval, path): a sampler process reads the cell's thread states from /proc into path."""
+    timeout = min(config.timeout, config.cell_timeouts.get(cell.workload, math.inf))
     with tempfile.TemporaryDirectory(prefix="gilbench-cell-") as scratch:
         spec = CellSpec(
             workload_ref=cell.ref,
@@ -200,7 +208,7 @@ def run_repetition(
                         str(proc.pid),
                         str(trace[0]),
                         trace[1],
-                        str(config.timeout + 10),
+                        str(timeout + 10),
                     ),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
@@ -209,7 +217,7 @@ def run_repetition(
                 )
             timed_out = False
             try:
-                proc.wait(timeout=config.timeout)
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
@@ -224,7 +232,7 @@ def run_repetition(
         if config.keep_outputs is not None:
             keep_outputs(scratch, cell, config, (spec_path, result_path, log_path))
         if timed_out:
-            return CellResult.failed(f"timed out after {config.timeout:g} s: killed the cell's process group"), usage
+            return CellResult.failed(f"timed out after {timeout:g} s: killed the cell's process group"), usage
         try:
             with open(result_path) as fh:
                 return CellResult.from_json(fh.read()), usage
@@ -242,7 +250,7 @@ def outputs_dir(cell: Cell, config: RunConfig) -> Path:
     name = f"{cell.variant}-x{cell.workers}"
     if len(config.python) > 1:
         name += f"-py{config.python.index(cell.python) + 1}"
-    return Path(config.keep_outputs) / cell.workload / name
+    return Path(config.keep_outputs) / storage.file_stem(cell.workload) / name
 
 
 def keep_outputs(scratch: str, cell: Cell, config: RunConfig, own: tuple[str, ...]) -> None:
@@ -271,7 +279,8 @@ ERRORS = (
 def keep_traceback(run_dir: Path, rep: Repetition, text: str, config: RunConfig) -> str:
     """Write a failed repetition's traceback into the run folder; returns its path relative to the run folder."""
     cell = rep.cell
-    name = f"{cell.workload}-{cell.variant}-x{cell.workers}-b{rep.block_workers}-r{rep.repeat}-{rep.attempt}"
+    name = f"{storage.file_stem(cell.workload)}-{cell.variant}-x{cell.workers}-b{rep.block_workers}-r{rep.repeat}"
+    name += f"-{rep.attempt}"
     if len(config.python) > 1 and cell.python in config.python:
         name += f"-py{config.python.index(cell.python) + 1}"
     name += ".txt"
@@ -784,6 +793,12 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         )
         storage.append_rows(run_dir / storage.RESULTS, [], ResultRow)
         storage.append_rows(run_dir / storage.TASKS, [], TaskRow)
+        if config.unavailable:
+            storage.append_rows(
+                run_dir / storage.UNAVAILABLE,
+                [storage.UnavailableRow(run_id, w, p, r) for (w, p), r in config.unavailable.items()],
+                storage.UnavailableRow,
+            )
         write_inputs(run_dir, inputs)
         reps = sum(len(b.cells) for b in order)
         log(
@@ -795,6 +810,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
 
     outcome = Outcome(run_dir, config)
     queue = deque(order)
+    hung: dict[Cell, str] = {}  # pyperformance cells that timed out: their later repetitions are not run
     measuring_since = time.perf_counter()
     bar = tqdm(
         total=sum(len(b.cells) for b in queue),
@@ -832,7 +848,12 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
                 bar.set_postfix_str(f"{cell.workload} {cell.variant} x{cell.workers}{note}", refresh=False)
                 started = datetime.now(UTC).isoformat(timespec="seconds")
                 began = time.perf_counter()
-                result, usage = run_repetition(cell, prepared[cell.workload], config)
+                if cell in hung:  # a benchmark whose shared state threads corrupted loops forever: once is enough
+                    result, usage = CellResult.failed(hung[cell]), accounting.Usage(math.nan, math.nan, math.nan)
+                else:
+                    result, usage = run_repetition(cell, prepared[cell.workload], config)
+                    if result.error.startswith("timed out") and cell.workload.startswith("pyperformance:"):
+                        hung[cell] = f"not run again: it timed out in block {rep.repeat} ({result.error})"
                 if not result.ok and result.traceback:  # the full traceback in the run folder; the error points to it
                     kept = keep_traceback(run_dir, rep, result.traceback, config)
                     result.error = f"{result.error}; traceback: {kept}"

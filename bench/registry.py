@@ -102,7 +102,11 @@ def load(ref: str) -> ModuleType:
     """Import a workload module by dotted name or .py path, once per process (workers call this)."""
     module = _loaded.get(ref)
     if module is None:
-        if ref.endswith(".py"):
+        if ref.startswith("pyperformance:"):  # a benchmark script of pyperformance, run by path (bench/suite.py)
+            from .workloads import pyperformance  # type: ignore[import-not-found,unused-ignore]
+
+            module = pyperformance.load(ref)
+        elif ref.endswith(".py"):
             name = "gilbench_user_" + os.path.splitext(os.path.basename(ref))[0]
             spec = importlib.util.spec_from_file_location(name, ref)
             if spec is None or spec.loader is None:
@@ -117,7 +121,11 @@ def load(ref: str) -> ModuleType:
 
 
 def resolve(name: str) -> Workload:
-    """A workload by built-in name, dotted module name or path to a .py file."""
+    """A workload by built-in name, pyperformance benchmark, dotted module name or path to a .py file."""
+    if name.startswith("pyperformance:"):
+        from . import suite
+
+        return suite.resolve(name)
     if name in BUILTIN:
         ref = f"gilbench.workloads.{name}"
     elif name.endswith(".py"):
@@ -133,7 +141,8 @@ def resolve(name: str) -> Workload:
         close = difflib.get_close_matches(name, BUILTIN, n=3)
         hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
         raise UsageError(
-            f"unknown workload {name!r}{hint}; accepted: {', '.join(BUILTIN)}, a module name or a .py path"
+            f"unknown workload {name!r}{hint}; accepted: {', '.join(BUILTIN)}, pyperformance:NAME, a module name "
+            "or a .py path"
         )
     try:
         module = load(ref)

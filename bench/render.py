@@ -32,6 +32,8 @@ class Analysed:
     trace: pd.DataFrame | None = None  # trace.csv and trace_summary.csv of a run made with --trace
     trace_summary: pd.DataFrame | None = None
     tutorial: list = field(default_factory=list)  # --check-against-tutorial: analysis.tutorial_check's rows
+    unavailable: pd.DataFrame | None = None  # unavailable.csv: workloads that could not run under an interpreter
+    spectrum: pd.DataFrame | None = None  # over a run with pyperformance workloads (bench/spectrum.py)
 
 
 @dataclass
@@ -108,8 +110,27 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
             tutorial = analysis.tutorial_check(frame, scripts)
     except UsageError as exc:
         warnings.warn(f"ignoring the tutorial's scripts: {exc}", stacklevel=2)
+    unavailable = None
+    try:
+        unavailable = storage.load_unavailable(run_dir)
+    except UsageError as exc:
+        warnings.warn(f"ignoring unavailable.csv: {exc}", stacklevel=2)
+    from . import spectrum
+
+    found = spectrum.build(table, frame, unavailable, trace_summary) if spectrum.wanted(table) else None
     return Analysed(
-        results_csv, out, frame, table, tasks, env, analysis.missing_baselines(table), trace, trace_summary, tutorial
+        results_csv,
+        out,
+        frame,
+        table,
+        tasks,
+        env,
+        analysis.missing_baselines(table),
+        trace,
+        trace_summary,
+        tutorial,
+        unavailable,
+        found,
     )
 
 
@@ -135,14 +156,22 @@ def figures(a: Analysed) -> dict:
     return found
 
 
+OVERVIEW_MOST = 6  # workload-and-interpreter groups drawn on the overview when the run also has a spectrum
+
+
 def draw(a: Analysed) -> dict[str, list[Path]]:
     """The charts of a run, per workload (and interpreter): the files written, by report key."""
     from . import charts
 
     written = {}
     drawable = a.table[a.table["speedup"].notna()]
-    if not drawable.empty:
+    # with many benchmarks the spectrum is the overview: a page of two panels per workload and interpreter is not
+    if not drawable.empty and (a.spectrum is None or len(charts.groups(drawable)) <= OVERVIEW_MOST):
         written["overview"] = charts.chart_overview(drawable, a.out)
+    if a.spectrum is not None:
+        from . import spectrum
+
+        written["spectrum"] = spectrum.chart(a.spectrum, a.out)
     for part in charts.groups(a.table):
         key = part["workload"].iloc[0] + part.attrs.get("suffix", "")
         tasks_part = None
@@ -186,7 +215,9 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
 
     a, charts_written = plot(target, out, analysed, fit_oversubscribed)
     pngs = {k: [p for p in v if p.suffix == ".png"] for k, v in charts_written.items() if k != "summary"}
-    charts_shown: dict[str, Path | list[Path]] = {k: (v[0] if k == "overview" else v) for k, v in pngs.items() if v}
+    charts_shown: dict[str, Path | list[Path]] = {
+        k: (v[0] if k in ("overview", "spectrum") else v) for k, v in pngs.items() if v
+    }
     blocks = rep.build_blocks(
         a.table,
         a.env,
@@ -196,6 +227,7 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
         a.tasks,
         a.trace_summary,
         a.tutorial,
+        a.spectrum,
     )
     markdown = storage.atomic_write(a.out / "report.md", rep.to_markdown(blocks, a.out))
     html = storage.atomic_write(a.out / "report.html", rep.to_html(blocks))

@@ -726,6 +726,7 @@ def build_blocks(
     tasks=None,
     trace_summary=None,
     tutorial_checks: list[dict] | None = None,
+    spectrum=None,
 ):
     from .charts import groups
 
@@ -738,6 +739,8 @@ def build_blocks(
             answers.append(f"{part['workload'].iloc[0]} (Python {py}): {line}")
     if answers:
         blocks.append(("ul", answers))
+    if spectrum is not None:
+        blocks += spectrum_blocks(spectrum, charts.get("spectrum"))
     if "overview" in charts:
         blocks.append(("img", charts["overview"]))
     blocks.append(("p", f"Built from `{source}` alone; rebuild with `gilbench report`."))
@@ -946,6 +949,21 @@ def build_blocks(
         )
     )
     blocks += input_blocks(env)
+    return blocks
+
+
+def spectrum_blocks(spectrum, chart) -> list:
+    """The spectrum over the run's benchmarks (bench/spectrum.py): what it shows, the chart, the table."""
+    from . import spectrum as sp
+
+    blocks: list[tuple[str, Any]] = [("h2", "The spectrum: which kinds of code gain")]
+    lines = sp.findings(spectrum)
+    if lines:
+        blocks.append(("ul", lines))
+    if chart is not None:
+        blocks.append(("img", chart))
+    blocks.append(("p", sp.EXPLAIN))
+    blocks.append(("table", sp.table_rows(spectrum)))
     return blocks
 
 

@@ -24,6 +24,7 @@ TRACE_SUMMARY = "trace_summary.csv"
 TUTORIAL = "tutorial.csv"
 SUMMARY = "summary.csv"
 ENVIRONMENT = "environment.json"
+UNAVAILABLE = "unavailable.csv"
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,31 @@ class TutorialRow:
     total_s: float  # the script's own stopwatch (perf_counter around the calls, or constructors to the last join)
     ok: bool
     error: str
+
+
+@dataclass(frozen=True)
+class UnavailableRow:
+    """A workload that cannot run under one interpreter of the run (a pyperformance benchmark whose imports fail
+    there, say): its cells were not run, never faked."""
+
+    run_id: str
+    workload: str
+    python_executable: str
+    reason: str
+
+
+def load_unavailable(run_dir):
+    """unavailable.csv of a run, or None."""
+    path = Path(run_dir) / UNAVAILABLE
+    return load_results(path, UnavailableRow) if path.exists() else None
+
+
+def file_stem(name: str) -> str:
+    """A workload's name as part of a file name: `pyperformance:richards@isolated` -> `pyperformance-richards-isolated`
+    (a colon would read as a URL scheme in the report's links, and some file systems refuse it)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._+-]", "-", name)
 
 
 def atomic_write(path, data, writer=None) -> Path:

@@ -6,7 +6,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from gilbench.storage import ResultRow, TaskRow, TraceRow, TraceSummaryRow
+from gilbench.storage import ResultRow, TaskRow, TraceRow, TraceSummaryRow, TutorialRow, UnavailableRow
 
 ROOT = Path(__file__).resolve().parent.parent
 CSV_PAGE = (ROOT / "docs" / "csv.md").read_text()
@@ -68,7 +68,7 @@ SUMMARY_COLUMNS = [
 ]
 
 
-@pytest.mark.parametrize("row_type", [ResultRow, TaskRow, TraceRow, TraceSummaryRow])
+@pytest.mark.parametrize("row_type", [ResultRow, TaskRow, TraceRow, TraceSummaryRow, TutorialRow, UnavailableRow])
 def test_csv_page_documents_every_column(row_type):
     documented = set(re.findall(r"`([a-z_0-9]+)`", CSV_PAGE))
     missing = [f.name for f in fields(row_type) if f.name not in documented]

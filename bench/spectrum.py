@@ -1,0 +1,321 @@
+"""The spectrum: over the benchmarks of a run, which kinds of code gain from threads, free threads and processes.
+
+One row per workload: its speedup at N workers for threads under the GIL, threads under a free-threaded build
+and processes (each over its own interpreter's serial loop, with the paired interval), the busy cores, the
+free-threaded build's single-thread cost (its serial time over the GIL build's, both measured in this run),
+whether it is thread-safe as written (a threaded cell that failed, or whose results differed from a single
+thread's, says it is not), and with --trace the share of time threads were blocked. Sorted by what free
+threads gain. Built from a run's CSVs alone (results.csv, unavailable.csv, trace_summary.csv), so `gilbench
+report` redraws it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .analysis import BASELINE_VARIANT, ratio_interval
+from .variants import in_family
+
+THREADS = ("thread-pool", "threading")  # the first measured is the spectrum's "threads"
+PROCESSES = ("process-pool", "multiprocessing")
+SERIES = (  # key, label, colour (Okabe-Ito)
+    ("threads_gil", "threads, GIL", "#E69F00"),
+    ("threads_ft", "threads, free-threaded", "#0072B2"),
+    ("processes", "processes", "#009E73"),
+)
+
+
+def wanted(table) -> bool:
+    """A spectrum is drawn for runs with pyperformance benchmarks (and then over every workload of the run)."""
+    return bool(table["workload"].astype(str).str.startswith("pyperformance:").any())
+
+
+def _kind(row) -> str:
+    return "ft" if bool(row["free_threaded"]) and not bool(row["gil_enabled"]) else "gil"
+
+
+def interpreters(table) -> dict[str, str]:
+    """The run's GIL and free-threaded interpreters: {'gil': executable, 'ft': executable}, the first of each."""
+    found: dict[str, str] = {}
+    for _, row in table.drop_duplicates("python_executable").iterrows():
+        found.setdefault(_kind(row), row["python_executable"])
+    return found
+
+
+def _short_error(text: str) -> str:
+    text = str(text).split("; traceback:")[0]
+    text = re.sub(r" \(task \d+, at .*\)$", "", text)
+    text = re.sub(r": fingerprints .*", "", text)  # the digests themselves are in results.csv's error column
+    return text[:120]
+
+
+def thread_safety(frame, workload: str) -> str:
+    """'yes' (no threaded repetition failed), 'no: <what went wrong>', or '-' (no threaded cell ran)."""
+    rows = frame[(frame["workload"] == workload) & frame["variant"].isin(in_family("threads"))]
+    serial_ok = frame[(frame["workload"] == workload) & (frame["variant"] == BASELINE_VARIANT)]["ok"].astype(bool)
+    isolated = workload.endswith("@isolated")
+    if rows.empty:
+        return "-"
+    failed = rows[~rows["ok"].astype(bool)]
+    if failed.empty:
+        return (
+            "isolated: correct (a private copy of its module per thread)"
+            if isolated
+            else "yes (no threaded failure seen)"
+        )
+    if not serial_ok.any():
+        return "- (its serial cells failed too)"
+    what = _short_error(failed["error"].iloc[0])
+    shared = "results differ" in what
+    if isolated:
+        return (
+            f"no, even isolated: {'gives other results' if shared else 'fails'} under threads ({what}): it shares "
+            "state outside its own module (a standard-library module's, such as random's generator)"
+        )
+    return f"no: {'gives other results' if shared else 'fails'} under threads ({what})"
+
+
+def _pick(part, variants, workers: int | None):
+    for v in variants:
+        rows = part[(part["variant"] == v) & part["speedup"].notna()]
+        if workers is not None:
+            rows = rows[rows["workers"] == workers]
+        if not rows.empty:
+            return rows.sort_values("workers").iloc[-1]
+    return None
+
+
+def build(table, frame, unavailable=None, trace_summary=None):
+    """The spectrum table (a pandas DataFrame), or None when the run has nothing to show."""
+    import pandas as pd
+
+    if table.empty:
+        return None
+    kinds = interpreters(table)
+    threaded = table[table["variant"].isin(THREADS + PROCESSES)]
+    if threaded.empty:
+        n = None
+    else:
+        n = int(threaded["workers"].max())
+    records = []
+    for workload, part in table.groupby("workload", sort=False):
+        rec = {"workload": workload, "workers": n, "thread_safe": thread_safety(frame, workload)}
+        for key, python, variants in (
+            ("threads_gil", kinds.get("gil"), THREADS),
+            ("threads_ft", kinds.get("ft"), THREADS),
+            ("processes", kinds.get("gil", kinds.get("ft")), PROCESSES),
+        ):
+            row = None if python is None else _pick(part[part["python_executable"] == python], variants, n)
+            for suffix, col in (("", "speedup"), ("_low", "speedup_low"), ("_high", "speedup_high")):
+                rec[key + suffix] = float(row[col]) if row is not None else math.nan
+            rec[key + "_busy"] = float(row["busy_cores"]) if row is not None else math.nan
+            rec[key + "_variant"] = row["variant"] if row is not None else ""
+        rec["ft_cost"], rec["ft_cost_low"], rec["ft_cost_high"] = ft_cost(frame, workload, kinds)
+        rec["blocked_gil"], rec["blocked_ft"] = blocked(trace_summary, workload, kinds, n)
+        failed = frame[(frame["workload"] == workload) & ~frame["ok"].astype(bool)]
+        rec["failed_cells"] = ", ".join(sorted({f"{r.variant} x{int(r.workers)}" for r in failed.itertuples()}))
+        rec["unavailable"] = ""
+        records.append(rec)
+    seen = {r["workload"] for r in records}
+    if unavailable is not None and not unavailable.empty:
+        for workload, part in unavailable.groupby("workload", sort=False):
+            reasons = "; ".join(f"{r.python_executable}: {r.reason}" for r in part.itertuples())
+            if workload in seen:
+                next(r for r in records if r["workload"] == workload)["unavailable"] = reasons
+            else:
+                records.append({"workload": workload, "workers": n, "thread_safe": "-", "unavailable": reasons})
+    spectrum = pd.DataFrame.from_records(records)
+    for key, _, _ in SERIES:
+        if key not in spectrum:
+            spectrum[key] = math.nan
+    order = spectrum["threads_ft"].fillna(spectrum["threads_gil"]).fillna(-1)
+    return spectrum.assign(_order=order).sort_values("_order", ascending=False).drop(columns="_order")
+
+
+def ft_cost(frame, workload: str, kinds: dict) -> tuple[float, float, float]:
+    """The free-threaded build's serial time over the GIL build's, same work, both from this run (their medians'
+    intervals joined: the two interpreters' serial cells are not paired)."""
+    from .analysis import measured
+
+    if "gil" not in kinds or "ft" not in kinds:
+        return math.nan, math.nan, math.nan
+    rows = measured(frame[(frame["workload"] == workload) & (frame["variant"] == BASELINE_VARIANT)])
+    ft = rows[rows["python_executable"] == kinds["ft"]]["total_s"].to_numpy(dtype=float)
+    gil = rows[rows["python_executable"] == kinds["gil"]]["total_s"].to_numpy(dtype=float)
+    if not len(ft) or not len(gil):
+        return math.nan, math.nan, math.nan
+    import numpy as np
+
+    low, high, _ = ratio_interval(ft, gil)
+    return float(np.median(ft) / np.median(gil)), low, high
+
+
+def blocked(trace_summary, workload: str, kinds: dict, n) -> tuple[float, float]:
+    """--trace: the share of time the worker threads were blocked, threads at N, GIL and free-threaded."""
+    out = []
+    for kind in ("gil", "ft"):
+        value = math.nan
+        if trace_summary is not None and kind in kinds and n is not None:
+            rows = trace_summary[
+                (trace_summary["workload"] == workload)
+                & (trace_summary["python_executable"] == kinds[kind])
+                & trace_summary["variant"].isin(THREADS)
+                & (trace_summary["workers"] == n)
+                & (trace_summary["unavailable"].fillna("") == "")
+            ]
+            if not rows.empty:
+                value = float(rows.sort_values("variant", key=lambda s: s.map(THREADS.index)).iloc[0]["blocked_share"])
+        out.append(value)
+    return out[0], out[1]
+
+
+def _x(value, low=math.nan, high=math.nan) -> str:
+    if not value == value:
+        return "-"
+    text = f"{value:.2f}x"
+    if low == low and high == high:
+        text += f" [{low:.2f}-{high:.2f}]"
+    return text
+
+
+def table_rows(spectrum) -> tuple[list[str], list[list[str]]]:
+    """The report's table: one row per workload, in the chart's order."""
+    n = spectrum["workers"].dropna()
+    at = f" x{int(n.iloc[0])}" if len(n) else ""
+    head = [
+        "workload",
+        f"threads, GIL{at}",
+        f"threads, free-threaded{at}",
+        f"processes{at}",
+        "busy cores (GIL / free / proc.)",
+        "free-threaded single-thread cost",
+        f"free threads{at} over the GIL build's serial",
+        "thread-safe as written",
+    ]
+    traced = spectrum.get("blocked_gil") is not None and spectrum[["blocked_gil", "blocked_ft"]].notna().any().any()
+    if traced:
+        head.append("threads blocked (GIL / free)")
+    rows = []
+    for _, r in spectrum.iterrows():
+        if r.get("unavailable") and not (r.get("threads_gil") == r.get("threads_gil")):
+            rows.append([f"`{r['workload']}`", "unavailable: " + r["unavailable"]] + [""] * (len(head) - 2))
+            continue
+        busy = " / ".join("-" if not v == v else f"{v:.2f}" for v in (r[k + "_busy"] for k, _, _ in SERIES))
+        row = [
+            f"`{r['workload']}`" + (f" (unavailable under {r['unavailable']})" if r.get("unavailable") else ""),
+            _x(r["threads_gil"], r["threads_gil_low"], r["threads_gil_high"]),
+            _x(r["threads_ft"], r["threads_ft_low"], r["threads_ft_high"]),
+            _x(r["processes"], r["processes_low"], r["processes_high"]),
+            busy,
+            _x(r["ft_cost"], r["ft_cost_low"], r["ft_cost_high"]).replace("x", "x the time", 1),
+            _x(r["threads_ft"] / r["ft_cost"]),
+            str(r["thread_safe"]),
+        ]
+        if traced:
+            row.append(
+                " / ".join("-" if not v == v else f"{v * 100:.0f} %" for v in (r["blocked_gil"], r["blocked_ft"]))
+            )
+        rows.append(row)
+    return head, rows
+
+
+def findings(spectrum) -> list[str]:
+    """A few sentences on what the spectrum shows."""
+    lines = []
+    ok = spectrum[spectrum["threads_ft"].notna()]
+    if not ok.empty:
+        gain = ok[ok["threads_ft_low"] > 1]
+        contend = ok[ok["threads_ft_high"] < 1]
+        if len(gain):
+            lines.append(
+                "Free threads gain (interval above 1.00x): "
+                + ", ".join(f"{r.workload} {r.threads_ft:.2f}x" for r in gain.itertuples())
+                + "."
+            )
+        if len(contend):
+            lines.append(
+                "Free threads lose (interval below 1.00x: the threads contend for something they share): "
+                + ", ".join(
+                    f"{r.workload} {r.threads_ft:.2f}x ({r.threads_ft_busy:.2f} busy cores)"
+                    for r in contend.itertuples()
+                )
+                + "."
+            )
+    safety = spectrum["thread_safe"].astype(str)
+    unsafe = spectrum[safety.str.startswith("no:")]
+    if len(unsafe):
+        lines.append(
+            "Not thread-safe as written (they share module state; `NAME@isolated` runs a private copy of the module "
+            "per thread): " + ", ".join(f"`{w}`" for w in unsafe["workload"]) + "."
+        )
+    still = spectrum[safety.str.startswith("no, even isolated")]
+    if len(still):
+        lines.append(
+            "Not thread-safe even with a private copy of the module per thread (they share state outside it, such "
+            "as a standard-library module's): " + ", ".join(f"`{w}`" for w in still["workload"]) + "."
+        )
+    cost = spectrum["ft_cost"].dropna() if "ft_cost" in spectrum else None
+    if cost is not None and len(cost):
+        lines.append(
+            f"The free-threaded build's serial loop took {cost.min():.2f}x to {cost.max():.2f}x the GIL build's "
+            "time for the same work (median over median; both interpreters measured side by side in this run)."
+        )
+    return lines
+
+
+EXPLAIN = (
+    "Speedup at N workers over the serial loop of the same interpreter, with its 95 % paired interval: threads "
+    "under the GIL build, threads under the free-threaded build, processes (under the GIL build). Busy cores: "
+    "the CPU time of the tasks over the wall time. The free-threaded single-thread cost is the free-threaded "
+    "build's serial time over the GIL build's for the same work, both measured in this run (their two medians' "
+    "intervals joined); above 1, free threads must first win that back. Free threads over the GIL build's serial: "
+    "the free threads' speedup divided by that cost, what moving this code to free threads at N gains over one GIL "
+    "thread (no interval: a ratio of two estimates). Thread-safe as written: whether every "
+    "threaded repetition of the benchmark as written ran and returned what a single thread returns (a benchmark "
+    "whose function returns nothing or a time can only fail, not differ). Sorted by the free threads' speedup."
+)
+
+
+def chart(spectrum, out, title: str = "") -> list:
+    """spectrum.png / .svg: one row per workload, speedup at N with intervals for the three kinds of worker."""
+    from .charts import _finish, _plt
+
+    plt = _plt()
+    rows = spectrum[spectrum[[k for k, _, _ in SERIES]].notna().any(axis=1)].iloc[::-1]
+    if rows.empty:
+        return []
+    n = rows["workers"].dropna()
+    n = int(n.iloc[0]) if len(n) else None
+    fig, ax = plt.subplots(figsize=(10.5, 1.4 + 0.55 * len(rows)), layout="constrained")
+    for k, (key, label, colour) in enumerate(SERIES):
+        y = [i + (k - 1) * 0.22 for i in range(len(rows))]
+        x = rows[key].to_numpy(dtype=float)
+        low = rows[key + "_low"].to_numpy(dtype=float)
+        high = rows[key + "_high"].to_numpy(dtype=float)
+        err = [
+            [max(0.0, v - lo) if lo == lo else 0 for v, lo in zip(x, low, strict=True)],
+            [max(0.0, hi - v) if hi == hi else 0 for v, hi in zip(x, high, strict=True)],
+        ]
+        ax.errorbar(x, y, xerr=err, fmt="o", color=colour, label=label, capsize=2.5, markersize=5, lw=1.2)
+    labels = []
+    for _, r in rows.iterrows():
+        name = str(r["workload"]).removeprefix("pyperformance:")
+        notes = []
+        if str(r["thread_safe"]).startswith("no"):
+            notes.append("not thread-safe as written")
+        if r["ft_cost"] == r["ft_cost"]:
+            notes.append(f"free-threaded serial: {r['ft_cost']:.2f}x the time")
+        labels.append(name + ("\n" + "; ".join(notes) if notes else ""))
+    ax.set_yticks(range(len(rows)), labels, fontsize=8.5)
+    ax.axvline(1.0, color="#444444", lw=1, ls="--")
+    if n:
+        ax.axvline(n, color="#999999", lw=1, ls=":")
+        ax.text(n, len(rows) - 0.4, f" {n}x: every worker busy", fontsize=8, color="#666666", va="bottom")
+    ax.text(1.0, len(rows) - 0.4, " 1x: no gain ", fontsize=8, color="#444444", va="bottom", ha="right")
+    ax.set_ylim(-0.6, len(rows) - 0.1)
+    ax.set_xlabel(f"speedup at {n} workers over the same interpreter's serial loop (95 % interval)" if n else "speedup")
+    ax.grid(axis="x", alpha=0.3)
+    fig.legend(loc="outside lower center", ncol=3, fontsize=9, frameon=False)
+    ax.set_title(title or "Which kinds of code gain from threads, free threads and processes", fontsize=11)
+    return _finish(fig, out, "spectrum")
