@@ -368,6 +368,15 @@ STOPWATCH = (
 )
 
 
+# Where the tutorial's scripts and the cells part, the loops' speed in their context is the first suspect: on the
+# project's VM the stopwatches spanned the same work, and a loop forked from one program ran at another speed than
+# the same loop in the other program's main thread, with one worker (docs/tutorial-check.md).
+CONTEXT_FIRST = (
+    "Look at the loops' context before the stopwatches: the same loop can run at another speed in a forked child "
+    "than in a program's main thread, with no parallelism involved (docs/tutorial-check.md); "
+)
+
+
 def tutorial_findings(part, checks: list[dict]) -> list[str]:
     """--check-against-tutorial: the tutorial's own two scripts against the serial and multiprocessing cells, block
     by block; a difference is named only where its interval excludes 1.00x."""
@@ -395,7 +404,15 @@ def tutorial_findings(part, checks: list[dict]) -> list[str]:
         elif low <= 1 <= high:
             text += f": the same within this run's noise (+-{max(high - 1, 1 - low) * 100:.0f} %)."
         else:
-            text += f": gilbench reads {'higher' if ratio > 1 else 'lower'}; the interval excludes 1.00x."
+            text += (
+                f": gilbench reads {'higher' if ratio > 1 else 'lower'}; the interval excludes 1.00x. " + CONTEXT_FIRST
+            )
+            one_worker = ((part["variant"] == VARIANT) & (part["workers"] == 1)).any()
+            text += (
+                f"this run's context check compares its 1-worker {VARIANT} cell with the serial cell."
+                if one_worker
+                else f"add 1 to --workers and the context check compares a 1-worker {VARIANT} cell with serial."
+            )
         text += (
             f" Stopwatch by stopwatch (cell / script): serial {ci(c['serial_stopwatch'])}, parallel "
             f"{ci(c['parallel_stopwatch'])}."

@@ -138,3 +138,30 @@ def test_the_serial_cell_runs_its_task_with_no_other_thread_in_its_process(expec
     assert len(rows) == 1
     assert bool(rows["ok"].iloc[0]) is ok, rows["error"].iloc[0]
     assert (done.returncode == 0) is ok
+
+
+@pytest.mark.parametrize("workers, pointer", [([1, 2], "this run's context check"), ([2], "add 1 to --workers")])
+def test_a_gap_with_the_tutorial_points_at_the_loops_context(workers, pointer):
+    import pandas as pd
+    from gilbench import report
+
+    part = pd.DataFrame(
+        [
+            {"workload": "count", "python_executable": "py", "variant": v, "workers": n}
+            for n in workers
+            for v in ("serial", "multiprocessing")
+        ]
+    )
+    check = {
+        "python_executable": "py",
+        "blocks": 12,
+        "workers": 2,
+        "tutorial_speedup": (1.7, 1.6, 1.8, 0.95),
+        "gilbench_speedup": (2.05, 1.95, 2.15, 0.95),
+        "serial_stopwatch": (1.0, 0.95, 1.05, 0.95),
+        "parallel_stopwatch": (0.85, 0.8, 0.9, 0.95),
+    }
+    gap = report.tutorial_findings(part, [dict(check, ratio=(1.21, 1.11, 1.32, 0.95))])
+    assert "the interval excludes 1.00x" in gap[0] and "context" in gap[0] and pointer in gap[0]
+    same = report.tutorial_findings(part, [dict(check, ratio=(1.02, 0.95, 1.10, 0.95))])
+    assert "the same within this run's noise" in same[0] and report.CONTEXT_FIRST not in same[0]

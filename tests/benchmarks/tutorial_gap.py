@@ -1,6 +1,6 @@
 """Where does gilbench's speedup for the seed's experiment part from the tutorial's own two scripts? Decompose it.
 
-    .venv/bin/python tests/benchmarks/tutorial_gap.py [--rounds 24] [--half 2.5e7] [--probes all|check]
+    .venv/bin/python tests/benchmarks/tutorial_gap.py [--rounds 24] [--half 2.5e7] [--probes all|check|one]
 
 The tutorial's scripts time themselves with perf_counter: the serial one calls `count(n)` twice in a
 fresh interpreter's main thread; the parallel one times from before the first `multiprocessing.Process`
@@ -20,6 +20,9 @@ Parallel probes (against `tut-par`):
   tut-par-imports     the tutorial's script after importing gilbench's cell modules
   cell-mp             gilbench's multiprocessing cell at 2 workers (its total_s, and its phases)
 `--probes check` runs only tut-serial, tut-par, cell-serial and cell-mp: the seed's experiment, both ways.
+`--probes one` runs each program's loop of 2n in its own main thread and in one forked child: tut-serial and
+tut-child (the tutorial's script, one Process), cell-serial and cell-mp-one (gilbench's multiprocessing cell at 1
+worker, against gilbench's serial cell): the fork's context without the parallelism.
 `--other DIR` adds cell-serial@other and cell-mp@other: the same cells from another gilbench (DIR holds its
 `gilbench` package, e.g. links to an older checkout's bench/ files and workloads/), side by side in the same
 rounds: before and after a change, free of the machine's drift between days.
@@ -58,7 +61,13 @@ def count(n):
 
 
 if __name__ == "__main__":
-    if "parallel" in sys.argv:
+    if "child" in sys.argv:  # the whole 2n in one forked child: the fork's context without the parallelism
+        from multiprocessing import Process
+        start = time.perf_counter()
+        p = Process(target=count, args=(2 * N,))
+        p.start()
+        p.join()
+    elif "parallel" in sys.argv:
         from multiprocessing import Process
         start = time.perf_counter()
         p1 = Process(target=count, args=(N,))
@@ -92,6 +101,11 @@ PROBES = {
 }
 CHECK = ["tut-serial", "tut-par", "cell-serial", "cell-mp"]
 REFERENCE = {name: "tut-par" if ("par" in name or name == "cell-mp") else "tut-serial" for name in PROBES}
+# One worker: the loop in a single forked child against the same program's own main thread.
+PROBES["tut-child"] = ("script", ["child"])
+PROBES["cell-mp-one"] = ("cell", {"variant": "multiprocessing", "workers": 1, "tasks": 0})
+REFERENCE.update({"tut-child": "tut-serial", "cell-mp-one": "cell-serial"})
+ONE = ["tut-serial", "tut-child", "cell-serial", "cell-mp-one"]
 
 
 def run_script(path: Path, half: int, args: list[str]) -> dict:
@@ -105,8 +119,11 @@ def run_script(path: Path, half: int, args: list[str]) -> dict:
     return json.loads(out.stdout)
 
 
-def run_cell(tmp: Path, half: int, variant: str, workers: int, tasks: int, root: str | None = None) -> dict:
-    """One repetition of a gilbench cell, started exactly as the orchestrator starts it (its own session)."""
+def run_cell(
+    tmp: Path, half: int, variant: str, workers: int, tasks: int, root: str | None = None, driver: Path | None = None
+) -> dict:
+    """One repetition of a gilbench cell, started exactly as the orchestrator starts it (its own session).
+    `driver`: a script run in place of `-m gilbench.cell`, with the same arguments (a cell with a part swapped)."""
     spec = CellSpec(
         workload_ref="gilbench.workloads.count",
         params={"iterations": 2 * half, "tasks": tasks},
@@ -120,9 +137,12 @@ def run_cell(tmp: Path, half: int, variant: str, workers: int, tasks: int, root:
     lifeline_read, lifeline_write = os.pipe()  # as the orchestrator does: the cell's lifeline
     try:
         subprocess.run(
-            interpreters.module_command(
-                sys.executable, "gilbench.cell", str(spec_path), str(result_path), str(lifeline_read)
-            ),
+            (
+                interpreters.module_command(sys.executable, "gilbench.cell")
+                if driver is None
+                else [sys.executable, "-P", str(driver)]
+            )
+            + [str(spec_path), str(result_path), str(lifeline_read)],
             check=True,
             stdout=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -143,6 +163,7 @@ def run_cell(tmp: Path, half: int, variant: str, workers: int, tasks: int, root:
         "until_first_task_s": min(starts),
         "tasks_s": max(ends) - min(starts),
         "after_last_task_s": result.total_s - max(ends),
+        "task_walls": [r.end_s - r.start_s for r in sorted(result.task_records, key=lambda r: r.task)],
     }
 
 
@@ -170,12 +191,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=24)
     parser.add_argument("--half", type=float, default=2.5e7, help="iterations per half (the tutorial: 1e8)")
-    parser.add_argument("--probes", choices=["all", "check"], default="all")
+    parser.add_argument("--probes", choices=["all", "check", "one"], default="all")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", type=Path, help="write every reading here")
     parser.add_argument("--other", help="a folder holding another gilbench package: its cells run beside")
     args = parser.parse_args()
-    half, names = int(args.half), list(PROBES) if args.probes == "all" else CHECK
+    half = int(args.half)
+    names = {"all": [n for n in PROBES if n not in ONE[1::2]], "check": CHECK, "one": ONE}[args.probes]
     if args.other:
         for name in ("cell-serial", "cell-mp"):
             PROBES[f"{name}@other"] = (PROBES[name][0], {**PROBES[name][1], "root": os.path.abspath(args.other)})
@@ -211,6 +233,8 @@ def main() -> int:
             g, lo, hi = paired([a / b for a, b in zip(total[name], total[ref], strict=True)])
             line += f"   {g:.3f}x [{lo:.3f}-{hi:.3f}] of {ref}"
         print(line)
+    if args.probes == "one":
+        return 0  # no speedups: each program's one forked child against its own main thread, above
     if "cell-mp" in readings:
         for phase in ("until_first_task_s", "tasks_s", "after_last_task_s"):
             values = [x[phase] for x in readings["cell-mp"]]
