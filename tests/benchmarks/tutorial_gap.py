@@ -105,6 +105,7 @@ REFERENCE = {name: "tut-par" if ("par" in name or name == "cell-mp") else "tut-s
 PROBES["tut-child"] = ("script", ["child"])
 PROBES["cell-mp-one"] = ("cell", {"variant": "multiprocessing", "workers": 1, "tasks": 0})
 REFERENCE.update({"tut-child": "tut-serial", "cell-mp-one": "cell-serial"})
+ONE_ONLY = ["tut-child", "cell-mp-one"]  # run only with --probes one
 ONE = ["tut-serial", "tut-child", "cell-serial", "cell-mp-one"]
 
 
@@ -197,7 +198,7 @@ def main() -> int:
     parser.add_argument("--other", help="a folder holding another gilbench package: its cells run beside")
     args = parser.parse_args()
     half = int(args.half)
-    names = {"all": [n for n in PROBES if n not in ONE[1::2]], "check": CHECK, "one": ONE}[args.probes]
+    names = {"all": [n for n in PROBES if n not in ONE_ONLY], "check": CHECK, "one": ONE}[args.probes]
     if args.other:
         for name in ("cell-serial", "cell-mp"):
             PROBES[f"{name}@other"] = (PROBES[name][0], {**PROBES[name][1], "root": os.path.abspath(args.other)})
