@@ -25,8 +25,8 @@ from . import blocks
 from . import variants as _variants
 from .errors import UsageError
 from .registry import Workload
+from .storage import OPTIONS_FILE
 
-OPTIONS_FILE = "options.json"
 SCALINGS = ("strong", "weak")
 
 # ---------------------------------------------------------------- validation of single options

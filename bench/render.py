@@ -90,7 +90,7 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
             )
         }
     try:  # --repeat auto: the plan made after the pilot, and what it cost
-        env["plan"] = json.loads((run_dir / "plan.json").read_text())
+        env["plan"] = json.loads((run_dir / storage.PLAN_FILE).read_text())
     except (OSError, ValueError):
         pass
     out = Path(out) if out else run_dir

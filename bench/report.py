@@ -989,7 +989,7 @@ INPUTS_NAMED = 20  # up to this many files of a kind are named in the report; in
 
 def input_blocks(env: dict) -> list:
     """After the results: what each workload took as inputs (the files used, by name) and what it skipped."""
-    from .orchestrator import INPUTS, SKIPS_SAID_EACH, describe_inputs
+    from .inputs import INPUTS, SKIPS_SAID_EACH, describe_inputs
 
     blocks: list[tuple[str, Any]] = []
     for name, found in (env.get("inputs") or {}).items():

@@ -25,6 +25,8 @@ TUTORIAL = "tutorial.csv"
 SUMMARY = "summary.csv"
 ENVIRONMENT = "environment.json"
 UNAVAILABLE = "unavailable.csv"
+OPTIONS_FILE = "options.json"  # the run options as given, which --resume reads back
+PLAN_FILE = "plan.json"  # the pilot's plan: blocks per group, predicted and spent time
 
 
 @dataclass(frozen=True)
