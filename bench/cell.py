@@ -73,7 +73,7 @@ def run_cell(spec: CellSpec) -> CellResult:
 
 def failure_text(exc: BaseException) -> str:
     """One line: the exception (a task's with its index and place), and what to install where an import is missing."""
-    from .interpreters import PIP_NAMES
+    from .registry import PIP_NAMES
     from .variants import TaskFailed
 
     text = str(exc) if isinstance(exc, TaskFailed) else f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")

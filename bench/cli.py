@@ -304,7 +304,7 @@ def cmd_list(args) -> int:
             f"  {'':<12} sizes: {', '.join(wl.module.SIZES)}; parameters: "
             + ", ".join(f"{k} (standard: {v})" for k, v in standard.items())
         )
-    from . import suite
+    from .suites import pyperformance as suite
 
     print()
     for line in suite.listing():

@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import registry
 from .errors import UsageError
 
 _root: Path | None = None
@@ -116,8 +117,6 @@ def availability(python: str | None = None) -> dict[str, str | None]:
     return json.loads(out.stdout)
 
 
-PIP_NAMES = {"PIL": "Pillow", "yaml": "PyYAML", "sklearn": "scikit-learn"}
-
 _IMPORT_PROBE = """\
 import json, os, sys
 from gilbench import registry
@@ -136,7 +135,7 @@ print(json.dumps(out))
 
 def check_imports(python: str, workloads) -> None:
     """Every workload module must import under `python`; if not, say exactly what to install."""
-    workloads = [wl for wl in workloads if not wl.ref.startswith("pyperformance:")]  # probed by bench/suite.py
+    workloads = [wl for wl in workloads if registry.suite_of(wl.ref) is None]  # a suite probes its own
     if not workloads:
         return
     out = probe(python, _IMPORT_PROBE, *[wl.ref for wl in workloads])
@@ -151,6 +150,6 @@ def check_imports(python: str, workloads) -> None:
                 top = (what or "").split(".")[0]
                 raise UsageError(
                     f"--python {python!r} cannot import {top!r} for workload {wl.name!r}; "
-                    f"install it with: {python} -m pip install {PIP_NAMES.get(top, top)}"
+                    f"install it with: {registry.install_command(python, top)}"
                 )
             raise UsageError(f"--python {python!r} cannot load workload {wl.name!r}: {what}")

@@ -163,7 +163,7 @@ def _workloads(text: str, earlier: dict, flag: str) -> list[Workload]:
     if names is None:
         raise UsageError(f"empty entry in the workload list {text!r}")
     if any(n.startswith("pyperformance:") for n in names):
-        from . import suite
+        from .suites import pyperformance as suite
 
         names = suite.expand(names, registry.BUILTIN)
     return [registry.resolve(n) for n in names]
@@ -588,7 +588,7 @@ def resolve(options: RunOptions) -> RunConfig:
         values[f.name] = given if parse is None else parse(given, values, "--" + f.name.replace("_", "-"))
     config = RunConfig(options, values)
     if any(wl.ref.startswith("pyperformance:") for wl in values["workloads"]):
-        from . import suite
+        from .suites import pyperformance as suite
 
         counts = [
             n

@@ -105,7 +105,7 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
                 continue
             for variant in config.variants:
                 if wl.name.startswith("pyperformance:"):
-                    from .suite import skipped_variant
+                    from .suites.pyperformance import skipped_variant
 
                     if skipped_variant(wl.name, variants.VARIANTS[variant].family):
                         continue

@@ -11,6 +11,10 @@ A workload is a plain module (see README.md, "Write your own workload"):
     WEAK_SCALING = "iterations"                       # optional: the parameter that is the amount of work;
                                                       # --scaling weak gives each worker one profile's worth
 
+A suite of workloads gilbench does not ship (pyperformance's benchmarks, `pyperformance:NAME`) is reached
+through one table, SUITES, by the prefix of its names. The registry sits below the suites (a suite builds
+Workloads and probes interpreters), so it names their modules and imports them on first use.
+
 This module is imported by every worker (and by other interpreters given with --python),
 so it uses the standard library only.
 """
@@ -30,6 +34,34 @@ from .errors import UsageError
 BUILTIN = ("count", "thumbnail", "hashing", "sleep", "mandelbrot")
 SIZE_NAMES = ("smoke", "quick", "standard", "full")
 REQUIRED = ("SIZES", "make_tasks", "run_task", "check")
+
+# The pip name of a package whose import name differs from it, for the "install it with" hint of a workload whose
+# import fails (in the registry, in a cell, under another interpreter).
+PIP_NAMES = {"PIL": "Pillow", "yaml": "PyYAML", "sklearn": "scikit-learn"}
+
+
+def install_command(python: str, missing: str) -> str:
+    """How to install the package of a module that failed to import, under `python`."""
+    top = missing.split(".")[0]
+    return f"{python} -m pip install {PIP_NAMES.get(top, top)}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Where a suite's code is, as module names relative to this package: they import this module, not it them."""
+
+    resolver: str  # on the orchestrator's side: its resolve(name) gives the Workload of `PREFIX + NAME`
+    adapter: str  # in the cell: its load(ref) gives the workload module of a ref; standard library only
+
+
+# The one dispatch point to suites, by the prefix that starts both a suite workload's name and its ref.
+SUITES = {"pyperformance:": Suite(".suites.pyperformance", ".workloads.pyperformance")}
+
+
+def suite_of(name: str) -> Suite | None:
+    """The suite a workload name or ref belongs to, if any."""
+    return next((suite for prefix, suite in SUITES.items() if name.startswith(prefix)), None)
+
 
 _loaded: dict[str, ModuleType] = {}
 
@@ -102,10 +134,9 @@ def load(ref: str) -> ModuleType:
     """Import a workload module by dotted name or .py path, once per process (workers call this)."""
     module = _loaded.get(ref)
     if module is None:
-        if ref.startswith("pyperformance:"):  # a benchmark script of pyperformance, run by path (bench/suite.py)
-            from .workloads import pyperformance  # type: ignore[import-not-found,unused-ignore]
-
-            module = pyperformance.load(ref)
+        suite = suite_of(ref)
+        if suite is not None:  # a suite's workload, e.g. a benchmark script of pyperformance run by path
+            module = importlib.import_module(suite.adapter, __package__).load(ref)
         elif ref.endswith(".py"):
             name = "gilbench_user_" + os.path.splitext(os.path.basename(ref))[0]
             spec = importlib.util.spec_from_file_location(name, ref)
@@ -121,11 +152,10 @@ def load(ref: str) -> ModuleType:
 
 
 def resolve(name: str) -> Workload:
-    """A workload by built-in name, pyperformance benchmark, dotted module name or path to a .py file."""
-    if name.startswith("pyperformance:"):
-        from . import suite
-
-        return suite.resolve(name)
+    """A workload by built-in name, a suite's name (pyperformance:NAME), dotted module name or path to a .py file."""
+    suite = suite_of(name)
+    if suite is not None:
+        return importlib.import_module(suite.resolver, __package__).resolve(name)
     if name in BUILTIN:
         ref = f"gilbench.workloads.{name}"
     elif name.endswith(".py"):
@@ -141,8 +171,9 @@ def resolve(name: str) -> Workload:
         close = difflib.get_close_matches(name, BUILTIN, n=3)
         hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
         raise UsageError(
-            f"unknown workload {name!r}{hint}; accepted: {', '.join(BUILTIN)}, pyperformance:NAME, a module name "
-            "or a .py path"
+            f"unknown workload {name!r}{hint}; accepted: {', '.join(BUILTIN)}, "
+            + "".join(f"{prefix}NAME, " for prefix in SUITES)
+            + "a module name or a .py path"
         )
     try:
         module = load(ref)
@@ -151,10 +182,7 @@ def resolve(name: str) -> Workload:
     except Exception as exc:  # the user's module failed to import: say why, in one line
         hint = ""
         if isinstance(exc, ModuleNotFoundError) and exc.name:  # a package the workload imports is not installed
-            from .interpreters import PIP_NAMES
-
-            top = exc.name.split(".")[0]
-            hint = f"; install it with: {sys.executable} -m pip install {PIP_NAMES.get(top, top)}"
+            hint = f"; install it with: {install_command(sys.executable, exc.name)}"
         raise UsageError(f"cannot import workload {ref!r}: {type(exc).__name__}: {exc}{hint}") from None
     missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
     if missing:

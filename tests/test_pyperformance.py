@@ -10,8 +10,9 @@ import textwrap
 
 import pandas as pd
 import pytest
-from gilbench import storage, suite
+from gilbench import registry, storage
 from gilbench.errors import UsageError
+from gilbench.suites import pyperformance as suite
 from gilbench.workloads import pyperformance as adapter
 
 # bench_func with arguments and an argument from the script's own command line; bench_time_func with a loop count
@@ -183,6 +184,19 @@ def test_names_groups_and_modes(bench_dir):
     with pytest.raises(UsageError, match="unknown mode 'private'.*@isolated"):
         suite.resolve("pyperformance:squares@private")
     assert [suite.round_calls(x) for x in (0.3, 1, 3, 4, 6.2, 16, 37, 80)] == [1, 1, 2, 5, 5, 20, 50, 100]
+
+
+def test_the_registry_reaches_the_suite_by_its_prefix(bench_dir):
+    """A suite's names and refs go to the modules the registry's one table names: no suite code in the registry."""
+    assert registry.suite_of(adapter.PREFIX + "squares") is registry.SUITES[suite.PREFIX]
+    wl = registry.resolve("pyperformance:squares@isolated")
+    direct = suite.resolve("pyperformance:squares@isolated")
+    assert (wl.name, wl.ref) == (direct.name, direct.ref)
+    assert adapter.parse_ref(wl.ref)["mode"] == "isolated"
+    module = registry.load(wl.ref)
+    assert module.SIZES == adapter.SIZES and module is not adapter  # the adapter's per-ref module
+    with pytest.raises(UsageError, match="unknown pyperformance benchmark 'squars'"):
+        registry.resolve("pyperformance:squars")
 
 
 def test_module_state_is_reported_and_the_isolated_mode_runs_correctly(bench_dir, tmp_path, run_cli):

@@ -14,6 +14,11 @@ def test_builtin_workloads_follow_the_protocol():
 def test_unknown_workload_suggests_a_close_match():
     with pytest.raises(UsageError, match=r"unknown workload 'cont'.*did you mean 'count'"):
         registry.resolve("cont")
+    with pytest.raises(UsageError) as raised:
+        registry.resolve("no_such_workload")
+    assert str(raised.value).endswith(
+        "accepted: count, thumbnail, hashing, sleep, mandelbrot, pyperformance:NAME, a module name or a .py path"
+    )
 
 
 def test_user_module_by_path(tmp_path):

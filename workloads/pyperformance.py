@@ -10,10 +10,10 @@ with `calls` as its loop count). Two modes:
 - `isolated`: a private copy of the module per thread (the script executed once per thread), so a benchmark
   that keeps its state in module globals (richards) can run in several threads at once.
 
-The orchestrator finds the script in the installed pyperformance package (bench/suite.py) and hands the cell
-its path, inside the workload's ref: `pyperformance:{"path": ..., "argv": [...], "mode": ...}`. This module
-uses the standard library only: cells under other interpreters (given with --python) import it without
-pyperformance or pyperf installed.
+The orchestrator finds the script in the installed pyperformance package (bench/suites/pyperformance.py) and
+hands the cell its path, inside the workload's ref: `pyperformance:{"path": ..., "argv": [...], "mode": ...}`.
+This module uses the standard library only: cells under other interpreters (given with --python) import it
+without pyperformance or pyperf installed.
 """
 
 from __future__ import annotations

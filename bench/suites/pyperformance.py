@@ -1,4 +1,4 @@
-"""The pyperformance suite as gilbench workloads, on the orchestrator's side.
+"""The pyperformance suite as gilbench workloads, on the orchestrator's side (the registry's SUITES names it).
 
 `--workloads pyperformance:nbody,richards` (a name after `pyperformance:` in the list is a pyperformance
 benchmark too, until a built-in workload, a path or a module name) or a group, `pyperformance:cpu`.
@@ -17,15 +17,18 @@ import difflib
 import json
 import math
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError
+from .. import interpreters
+from ..errors import UsageError
+from ..registry import Workload
 
 # gilbench.workloads is this repository's workloads/ folder (pyproject.toml's package-dir), which mypy, reading
 # bench/ as a package, cannot follow
-from .workloads import pyperformance as adapter  # type: ignore[import-not-found,unused-ignore]
+from ..workloads import pyperformance as adapter  # type: ignore[import-not-found,unused-ignore]
 
 PREFIX = adapter.PREFIX
 ISOLATED = "@isolated"
@@ -167,10 +170,8 @@ def expand(names: list[str], builtin: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(out))  # once each, in order
 
 
-def resolve(name: str):
+def resolve(name: str) -> Workload:
     """A Workload for `pyperformance:NAME[@isolated]`; nothing of the benchmark is executed here."""
-    from .registry import Workload
-
     bare = name[len(PREFIX) :]
     base, at, mode = bare.partition("@")
     if at and mode != "isolated":
@@ -216,10 +217,6 @@ class Probed:
 def probe(python: str, ref: str, timeout: float = 300) -> dict:
     """The probe's answer for one benchmark under one interpreter, in a process of its own (a benchmark's imports
     and module state cannot touch the next one's, and a broken one cannot hold the others up)."""
-    import subprocess
-
-    from . import interpreters
-
     try:
         out = interpreters.probe(
             python,
@@ -355,8 +352,6 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
     --param calls=N says); hand each cell what a single thread returns. Returns the workloads and, per (workload,
     interpreter) that cannot run, why: those cells are not run, and the run says so; and per workload, the time
     after which one of its repetitions has hung."""
-    from . import registry
-
     found = probe_all(workloads, pythons, say)
     names = [wl.name for wl in workloads]
     added = []
@@ -369,7 +364,7 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
             else f"{name} is not thread-safe as written (two threads under {python}: {what}); {twin} is in the run"
         )
         if twin not in names:
-            added.append(registry.resolve(twin))
+            added.append(resolve(twin))
     for wl in added:  # the same script: the probe's answers hold for it
         for python in pythons:
             found.answers[(wl.name, python)] = found.answers[(base_name(wl.name), python)]
