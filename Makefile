@@ -37,7 +37,7 @@ help:
 	@echo "make report   rewrite the report of $(RUN)"
 	@echo "make lesson   install Jupyter, run the lesson notebook (docs/lesson.ipynb) here into results/lesson/"
 	@echo "make test     the linters and type checker (make lint), then the test suite"
-	@echo "make lint     ruff check, ruff format --check and mypy"
+	@echo "make lint     ruff check, ruff format --check, mypy and lint-imports (the package's layers)"
 	@echo "make clean    remove the virtual environment and local runs (results/runs)"
 
 $(STAMP): pyproject.toml
@@ -128,11 +128,13 @@ report: $(STAMP)
 bench-all: $(DIST_STAMP)
 	$(BIN)/gilbench run --variants all $(BENCH_ARGS)
 
-# ruff (lint, then formatting) and mypy, as configured in pyproject.toml
+# ruff (lint, then formatting), mypy and import-linter (the package's layers), as configured in pyproject.toml;
+# import-linter without its cache: the graph takes a fraction of a second, and no cache folder lands in the tree
 lint: $(STAMP)
 	$(BIN)/ruff check bench workloads tests scripts
 	$(BIN)/ruff format --check bench workloads tests scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 test: $(DIST_STAMP) lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)

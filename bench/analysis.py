@@ -392,49 +392,87 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
 
 
 def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
-    """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits."""
+    """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits.
+
+    Every step that relates one row to another (a variant to its serial cell, a cell to its repetitions, a
+    series to its 1-worker cell) looks the other row up by its key (CELL, BASELINE), never by its position.
+    """
     import pandas as pd
 
     rows = measured(frame)
     if rows.empty:
         return pd.DataFrame()
-    records, samples, by_round = [], [], []
-    for key, group in rows.groupby(CELL, sort=False):
-        values = group[metric].to_numpy(dtype=float)
-        samples.append(values)
-        by_round.append({int(r): float(v) for r, v in group.groupby("repeat")[metric].median().items()})
-        low, high, coverage = median_interval(values)
-        kept_disturbed = group["disturbed"].astype(bool) if "disturbed" in group else None
-        total = group["total_s"].to_numpy(dtype=float)
-        records.append(
-            {
-                **dict(zip(CELL, key, strict=True)),
-                "host": group["host"].iloc[0],
-                "python_version": group["python_version"].iloc[0],
-                "free_threaded": bool(group["free_threaded"].iloc[0]),
-                "gil_enabled": bool(group["gil_enabled"].all()),
-                "python_gil_env": str(group["python_gil_env"].iloc[0]),
-                "usable_cpus": int(group["usable_cpus"].iloc[0]),
-                "tasks": int(group["tasks"].iloc[0]),
-                "scale": int(group["scale"].iloc[0]),
-                "repeats": len(values),
-                "median_s": float(np.median(values)),
-                "min_s": float(values.min()),
-                "max_s": float(values.max()),
-                "ci_low_s": low,
-                "ci_high_s": high,
-                "ci_coverage": coverage,
-                "spread": float(np.std(np.log(values), ddof=1)) if len(values) > 1 and (values > 0).all() else math.nan,
-                "disturbed_kept": int(kept_disturbed.sum()) if kept_disturbed is not None else 0,
-                "other_cores_max": float(group["other_cores"].max()) if "other_cores" in group else math.nan,
-                "startup_s": float(group["startup_s"].median()),
-                "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
-                "busy_cores": float(group["busy_cores"].median()),
-                "cpu_s": float(group["cpu_s"].median()),
-                "peak_rss_mb": float(group["peak_rss_mb"].median()),
-            }
-        )
-    table = pd.DataFrame.from_records(records)
+    cells = {tuple(key): group for key, group in rows.groupby(CELL, sort=False)}
+    table = pd.DataFrame.from_records([_cell_record(key, group, metric) for key, group in cells.items()])
+    _add_serial_ratios(table, rows)
+    samples = {key: group[metric].to_numpy(dtype=float) for key, group in cells.items()}
+    _add_speedup_intervals(table, rows, metric, samples)
+    _add_efficiencies(table)
+    by_round = {key: _round_medians(group, metric) for key, group in cells.items()}
+    _add_laws(table, by_round, fit_oversubscribed)
+    return table
+
+
+def _keys(table, columns: list[str]) -> list[tuple]:
+    """Each row's key over `columns` (CELL: the cell; BASELINE: its serial cell's group), in the table's order."""
+    return [tuple(key) for key in table[columns].to_numpy()]
+
+
+def _serial_cells(table) -> dict[tuple, tuple]:
+    """The serial cell's CELL key for each BASELINE key: the cell whose time every speedup of the group divides."""
+    serial = table[table["variant"] == BASELINE_VARIANT]
+    return dict(zip(_keys(serial, BASELINE), _keys(serial, CELL), strict=True))
+
+
+def _round_medians(group, metric: str) -> dict[int, float]:
+    """A cell's time per round (repeat): the bootstrap draws rounds, keeping each round's cells together."""
+    return {int(r): float(v) for r, v in group.groupby("repeat")[metric].median().items()}
+
+
+def _cell_record(key: tuple, group, metric: str) -> dict:
+    """One cell's row before any comparison with another cell: its interpreter, its times and their interval."""
+    values = group[metric].to_numpy(dtype=float)
+    low, high, coverage = median_interval(values)
+    kept_disturbed = group["disturbed"].astype(bool) if "disturbed" in group else None
+    total = group["total_s"].to_numpy(dtype=float)
+    return {
+        **dict(zip(CELL, key, strict=True)),
+        "host": group["host"].iloc[0],
+        "python_version": group["python_version"].iloc[0],
+        "free_threaded": bool(group["free_threaded"].iloc[0]),
+        "gil_enabled": bool(group["gil_enabled"].all()),
+        "python_gil_env": str(group["python_gil_env"].iloc[0]),
+        "usable_cpus": int(group["usable_cpus"].iloc[0]),
+        "tasks": int(group["tasks"].iloc[0]),
+        "scale": int(group["scale"].iloc[0]),
+        "repeats": len(values),
+        "median_s": float(np.median(values)),
+        "min_s": float(values.min()),
+        "max_s": float(values.max()),
+        "ci_low_s": low,
+        "ci_high_s": high,
+        "ci_coverage": coverage,
+        "spread": float(np.std(np.log(values), ddof=1)) if len(values) > 1 and (values > 0).all() else math.nan,
+        "disturbed_kept": int(kept_disturbed.sum()) if kept_disturbed is not None else 0,
+        "other_cores_max": float(group["other_cores"].max()) if "other_cores" in group else math.nan,
+        "startup_s": float(group["startup_s"].median()),
+        "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
+        "busy_cores": float(group["busy_cores"].median()),
+        "cpu_s": float(group["cpu_s"].median()),
+        "peak_rss_mb": float(group["peak_rss_mb"].median()),
+    }
+
+
+def _paired(rows) -> bool:
+    """Whether the run was measured in paired blocks (an older CSV was measured in rounds: block_workers 0)."""
+    return "block_workers" in rows and bool((rows["block_workers"] > 0).any())
+
+
+def _add_serial_ratios(table, rows) -> None:
+    """serial_s, the speedup of medians and the CPU inflation (with its per-block interval), each over the
+    serial cell of the row's BASELINE group."""
+    import pandas as pd
+
     serial = table[table["variant"] == BASELINE_VARIANT].set_index(BASELINE)
     keys = pd.MultiIndex.from_frame(table[BASELINE])
     table["serial_s"] = serial["median_s"].reindex(keys).to_numpy()
@@ -445,70 +483,63 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
     table["cpu_inflation"] = table["cpu_s"] / (table["scale"] * serial["cpu_s"].reindex(keys).to_numpy())
     # its interval, per block (paired runs only): the variant's task CPU over scale x the serial cell's
-    table["cpu_inflation_low"], table["cpu_inflation_high"] = math.nan, math.nan
-    if "block_workers" in rows and (rows["block_workers"] > 0).any():
-        cpu = paired_log_ratios(rows, "cpu_s")
-        for i, key in zip(table.index, map(tuple, table[CELL].to_numpy()), strict=True):
-            if key in cpu:
-                _, low, high, _ = paired_interval(cpu[key])
-                table.at[i, "cpu_inflation_low"], table.at[i, "cpu_inflation_high"] = 1 / high, 1 / low
-    # Paired blocks: the speedup and its interval from the per-block ratios (see paired_interval); an older CSV
-    # without blocks: the serial and the variant medians' intervals joined (see ratio_interval).
-    paired = (
-        {metric: paired_log_ratios(rows, metric) for metric in dict.fromkeys([metric, "compute_s"])}
-        if "block_workers" in rows and (rows["block_workers"] > 0).any()
-        else {}
-    )
-    serial_pos = {
-        tuple(k): i
-        for i, k in zip(table.index, table[BASELINE].to_numpy(), strict=True)
-        if table.at[i, "variant"] == BASELINE_VARIANT
-    }
-    columns: dict[str, list] = {
-        name: []
-        for name in (
-            "speedup_low",
-            "speedup_high",
-            "speedup_coverage",
-            "speedup_blocks",
-            "pair_spread",
-            "speedup_method",
-            "compute_speedup",
-            "compute_speedup_low",
-            "compute_speedup_high",
-        )
-    }
-    speedups = table["speedup"].to_numpy(dtype=float).copy()
-    work_scales, repeats = table["scale"].to_numpy(dtype=float), table["repeats"].to_numpy()
-    for pos, (i, key) in enumerate(zip(table.index, table[CELL].to_numpy(), strict=True)):
-        key, scale = tuple(key), work_scales[pos]
-        if table.at[i, "variant"] == BASELINE_VARIANT:  # the baseline over itself: 1.00x by definition
-            row = (1.0, 1.0, math.nan, int(repeats[pos]), math.nan, "baseline", 1.0, 1.0, 1.0)
+    cpu = paired_log_ratios(rows, "cpu_s") if _paired(rows) else {}
+    bounds = [paired_interval(cpu[key])[1:3] if key in cpu else (math.nan, math.nan) for key in _keys(table, CELL)]
+    table["cpu_inflation_low"] = [1 / high for _, high in bounds]
+    table["cpu_inflation_high"] = [1 / low for low, _ in bounds]
+
+
+SPEEDUP_INTERVAL = (
+    "speedup_low",
+    "speedup_high",
+    "speedup_coverage",
+    "speedup_blocks",
+    "pair_spread",
+    "speedup_method",
+    "compute_speedup",
+    "compute_speedup_low",
+    "compute_speedup_high",
+)  # the columns `_cell_speedup` fills, in summary.csv's order
+
+
+def _add_speedup_intervals(table, rows, metric: str, samples: dict[tuple, np.ndarray]) -> None:
+    """Paired blocks: the speedup and its interval from the per-block ratios (see paired_interval); an older CSV
+    without blocks: the serial and the variant medians' intervals joined (see ratio_interval)."""
+    paired = {m: paired_log_ratios(rows, m) for m in dict.fromkeys([metric, "compute_s"])} if _paired(rows) else {}
+    serial_cells = _serial_cells(table)
+    speedups, intervals = [], []
+    for key, baseline, speedup, scale, repeats in zip(
+        _keys(table, CELL), _keys(table, BASELINE), table["speedup"], table["scale"], table["repeats"], strict=True
+    ):
+        if key[CELL.index("variant")] == BASELINE_VARIANT:  # the baseline over itself: 1.00x by definition
+            speedups.append(speedup)
+            intervals.append((1.0, 1.0, math.nan, int(repeats), math.nan, "baseline", 1.0, 1.0, 1.0))
         elif key in paired.get(metric, {}):
             x = paired[metric][key]
-            speedups[pos], low, high, coverage = paired_interval(x)
+            speedup, low, high, coverage = paired_interval(x)
             c = paired_interval(paired["compute_s"].get(key, [])) if "compute_s" in paired else (math.nan,) * 4
             finite = x[np.isfinite(x)]
-            row = (
-                low,
-                high,
-                coverage,
-                len(finite),
-                float(finite.std(ddof=1)) if len(finite) > 1 else math.nan,
-                PAIRED_METHOD,
-                c[0],
-                c[1],
-                c[2],
-            )
+            spread = float(finite.std(ddof=1)) if len(finite) > 1 else math.nan
+            speedups.append(speedup)
+            intervals.append((low, high, coverage, len(finite), spread, PAIRED_METHOD, c[0], c[1], c[2]))
         else:
-            j = serial_pos.get(tuple(table.loc[i, BASELINE]))
-            low, high, coverage = ratio_interval(samples[j], samples[i]) if j is not None else (math.nan, math.nan, 0.0)
-            row = (low * scale, high * scale, coverage, 0, math.nan, UNPAIRED_METHOD, math.nan, math.nan, math.nan)
-        for name, value in zip(columns, row, strict=True):
-            columns[name].append(value)
-    table["speedup"] = speedups
-    for name, values in columns.items():
-        table[name] = values
+            serial = serial_cells.get(baseline)
+            low, high, coverage = (
+                ratio_interval(samples[serial], samples[key]) if serial is not None else (math.nan, math.nan, 0.0)
+            )
+            speedups.append(speedup)
+            intervals.append(
+                (low * scale, high * scale, coverage, 0, math.nan, UNPAIRED_METHOD, math.nan, math.nan, math.nan)
+            )
+    table["speedup"] = np.asarray(speedups, dtype=float)
+    for name, values in zip(SPEEDUP_INTERVAL, zip(*intervals, strict=True), strict=True):
+        table[name] = list(values)
+
+
+def _add_efficiencies(table) -> None:
+    """The speedup's relative half-width, efficiency, Karp-Flatt and the machine's ceiling at the same key."""
+    import pandas as pd
+
     table["speedup_halfwidth"] = np.maximum(
         table["speedup_high"] / table["speedup"] - 1, 1 - table["speedup_low"] / table["speedup"]
     )
@@ -518,82 +549,100 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     table["karp_flatt"] = np.where(
         strong, karp_flatt(table["speedup"], table["workers"]), np.nan
     )  # a strong-scaling law
-    ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])["speedup"]
-    table["ceiling_speedup"] = ceiling.reindex(pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])).to_numpy()
+    at = pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])
+    ceiling = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])
+    table["ceiling_speedup"] = ceiling["speedup"].reindex(at).to_numpy()
     table["ceiling_efficiency"] = table["speedup"] / table["ceiling_speedup"]
     for side in ("low", "high"):
-        bound = table[table["variant"] == CEILING].set_index(BASELINE + ["workers"])[f"speedup_{side}"]
-        table[f"ceiling_speedup_{side}"] = bound.reindex(
-            pd.MultiIndex.from_frame(table[BASELINE + ["workers"]])
-        ).to_numpy()
-    for column in (
-        "amdahl_p",
-        "amdahl_r2",
-        "amdahl_error",
-        "usl_sigma",
-        "usl_sigma_low",
-        "usl_sigma_high",
-        "usl_kappa",
-        "usl_kappa_low",
-        "usl_kappa_high",
-        "usl_r2",
-        "usl_error",
-        "usl_peak_workers",
-    ):
+        table[f"ceiling_speedup_{side}"] = ceiling[f"speedup_{side}"].reindex(at).to_numpy()
+
+
+LAW_COLUMNS = (
+    "amdahl_p",
+    "amdahl_r2",
+    "amdahl_error",
+    "usl_sigma",
+    "usl_sigma_low",
+    "usl_sigma_high",
+    "usl_kappa",
+    "usl_kappa_low",
+    "usl_kappa_high",
+    "usl_r2",
+    "usl_error",
+    "usl_peak_workers",
+)
+KAPPA_ZERO = 1e-4  # a bootstrap interval of kappa reaching below this cannot tell kappa from 0: no peak to speak of
+
+
+def _add_laws(table, by_round: dict[tuple, dict[int, float]], fit_oversubscribed: bool) -> None:
+    """Amdahl and USL fits per series (SERIES: one variant of one group), with the USL's bootstrap intervals;
+    the random draws follow the series' order, so the same CSV gives the same intervals."""
+    for column in LAW_COLUMNS:
         table[column] = math.nan
     table["law"] = ""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     table["fitted"] = False  # the worker counts the laws were fitted on (up to the usable CPUs)
     table["fit_scale"] = math.nan  # the fits are of speedup / fit_scale: the variant's own 1-worker speedup
     table["fitted_counts"] = 0  # distinct worker counts fitted
+    serial_cells = _serial_cells(table)
     for _, idx in table.groupby(SERIES, sort=False).groups.items():
         part = table.loc[idx]
         if part["variant"].iloc[0] in (BASELINE_VARIANT, CEILING):  # the baseline, and the machine: no law
             continue
-        usable = int(part["usable_cpus"].iloc[0])
         # Oversubscribed points (more workers than CPUs) flatten every curve for a reason neither law models:
         # they are drawn and described as oversubscription, not fitted.
-        fit = part if fit_oversubscribed else part[part["workers"] <= usable]
+        fit = part if fit_oversubscribed else part[part["workers"] <= int(part["usable_cpus"].iloc[0])]
         table.loc[fit.index, "fitted"] = True
         strong = part["scaling"].iloc[0] != "weak"
-        # Normalised to the variant's own 1-worker time: start-up (a pool, a cluster) is a cost at every N, not
-        # contention that grows with N; without a 1-worker cell, the serial baseline.
-        own = fit.loc[fit["workers"] == 1, "speedup"]
-        base = float(own.iloc[0]) if strong and len(own) and own.iloc[0] > 0 else 1.0
-        table.loc[idx, "fit_scale"] = base
-        table.loc[idx, "fitted_counts"] = fit["workers"].nunique()
-        n, s = fit["workers"], fit["speedup"] / base
-        p, r2 = fit_amdahl(n, s) if strong else (math.nan,) * 2
-        sigma, kappa, usl_r2 = fit_usl(n, s)
-        table.loc[idx, "amdahl_p"], table.loc[idx, "amdahl_r2"] = p, r2
-        if p == p:
-            table.loc[idx, "amdahl_error"] = relative_error(amdahl(n, p), s)
-        # A law explains a loss: where every fitted speedup's interval reaches linear, there is none to explain
-        # (linear here: N times the variant's own 1-worker speedup where start-up makes that below 1)
-        lossy = ((fit["speedup_high"] < fit["workers"] * min(base, 1.0)) & (fit["workers"] > 1)).any()
-        table.loc[idx, "law"] = better_law(n, s, p, sigma, kappa) if lossy else "none"
-        if sigma != sigma:
+        if not _fit_series(table, idx, fit, strong):
             continue
-        table.loc[idx, ["usl_sigma", "usl_kappa", "usl_r2"]] = sigma, kappa, usl_r2
-        table.loc[idx, "usl_error"] = relative_error(usl(n, sigma, kappa), s)
-        table.loc[idx, "usl_peak_workers"] = usl_peak(sigma, kappa)
-        j = serial_pos.get(tuple(part[BASELINE].iloc[0]))
-        one = fit.index[fit["workers"] == 1]
-        if j is None:
-            continue
-        points = {int(w): by_round[i] for i, w in zip(fit.index, fit["workers"], strict=True)}
-        scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"], strict=True)}
-        # the bootstrap normalises as the fit does: to the variant's own 1-worker rounds where it has them
-        reference = by_round[list(table.index).index(one[0])] if strong and len(one) else by_round[j]
-        sigmas, kappas = bootstrap_usl(
-            points, reference, scales if not (strong and len(one)) else {w: 1.0 for w in scales}, rng
-        )
-        if sigmas:
-            table.loc[idx, ["usl_sigma_low", "usl_sigma_high"]] = np.percentile(sigmas, [2.5, 97.5])
-            table.loc[idx, ["usl_kappa_low", "usl_kappa_high"]] = low_high = np.percentile(kappas, [2.5, 97.5])
-            if not low_high[0] >= 1e-4:  # kappa indistinguishable from 0: no peak to speak of
-                table.loc[idx, "usl_peak_workers"] = math.nan
-    return table
+        serial = serial_cells.get(_keys(part, BASELINE)[0])
+        if serial is not None:
+            _bootstrap_series(table, idx, fit, strong, by_round, by_round[serial], rng)
+
+
+def _fit_series(table, idx, fit, strong: bool) -> bool:
+    """Amdahl's and the USL's fits of one series' fitted rows, written to its rows `idx`; whether the USL fitted."""
+    # Normalised to the variant's own 1-worker time: start-up (a pool, a cluster) is a cost at every N, not
+    # contention that grows with N; without a 1-worker cell, the serial baseline.
+    own = fit.loc[fit["workers"] == 1, "speedup"]
+    base = float(own.iloc[0]) if strong and len(own) and own.iloc[0] > 0 else 1.0
+    table.loc[idx, "fit_scale"] = base
+    table.loc[idx, "fitted_counts"] = fit["workers"].nunique()
+    n, s = fit["workers"], fit["speedup"] / base
+    p, r2 = fit_amdahl(n, s) if strong else (math.nan,) * 2
+    sigma, kappa, usl_r2 = fit_usl(n, s)
+    table.loc[idx, "amdahl_p"], table.loc[idx, "amdahl_r2"] = p, r2
+    if p == p:
+        table.loc[idx, "amdahl_error"] = relative_error(amdahl(n, p), s)
+    # A law explains a loss: where every fitted speedup's interval reaches linear, there is none to explain
+    # (linear here: N times the variant's own 1-worker speedup where start-up makes that below 1)
+    lossy = ((fit["speedup_high"] < fit["workers"] * min(base, 1.0)) & (fit["workers"] > 1)).any()
+    table.loc[idx, "law"] = better_law(n, s, p, sigma, kappa) if lossy else "none"
+    if sigma != sigma:
+        return False
+    table.loc[idx, ["usl_sigma", "usl_kappa", "usl_r2"]] = sigma, kappa, usl_r2
+    table.loc[idx, "usl_error"] = relative_error(usl(n, sigma, kappa), s)
+    table.loc[idx, "usl_peak_workers"] = usl_peak(sigma, kappa)
+    return True
+
+
+def _bootstrap_series(table, idx, fit, strong: bool, by_round: dict, serial_rounds: dict[int, float], rng) -> None:
+    """The USL's sigma and kappa intervals of one series, refitted on resampled rounds (see bootstrap_usl)."""
+    keys = dict(zip(_keys(fit, CELL), fit["workers"], strict=True))
+    points = {int(w): by_round[key] for key, w in keys.items()}
+    scales = {int(w): float(sc) for w, sc in zip(fit["workers"], fit["scale"], strict=True)}
+    # the bootstrap normalises as the fit does: to the variant's own 1-worker rounds where it has them
+    one = next((key for key, w in keys.items() if w == 1), None)
+    if strong and one is not None:
+        sigmas, kappas = bootstrap_usl(points, by_round[one], {w: 1.0 for w in scales}, rng)
+    else:
+        sigmas, kappas = bootstrap_usl(points, serial_rounds, scales, rng)
+    if sigmas:
+        table.loc[idx, ["usl_sigma_low", "usl_sigma_high"]] = np.percentile(sigmas, [2.5, 97.5])
+        table.loc[idx, ["usl_kappa_low", "usl_kappa_high"]] = low_high = np.percentile(kappas, [2.5, 97.5])
+        if not low_high[0] >= KAPPA_ZERO:
+            table.loc[idx, "usl_peak_workers"] = math.nan
 
 
 def missing_baselines(table) -> list[str]:

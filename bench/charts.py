@@ -37,7 +37,7 @@ def collect() -> Iterator[dict]:
         _collecting.remove(figures)
 
 
-def _finish(fig, out, stem: str) -> list[Path]:
+def finish(fig, out, stem: str) -> list[Path]:
     """Write the figure (PNG and SVG); or, inside `collect()`, keep it."""
     if _collecting:
         _collecting[-1][stem] = fig
@@ -79,21 +79,22 @@ class _Figures:
         return fig, fig.subplots(*args, **kwargs)
 
 
-def _plt() -> _Figures:
+def pyplot() -> _Figures:
+    """The figure maker every chart draws with (see _Figures): also for charts drawn outside this module."""
     return _Figures()
 
 
-def _styled(draw: Callable[P, R]) -> Callable[P, R]:
+def styled(draw: Callable[P, R]) -> Callable[P, R]:
     """Draw (and save) inside gilbench's style, leaving matplotlib's global settings alone."""
 
     @functools.wraps(draw)
-    def styled(*args: P.args, **kwargs: P.kwargs) -> R:
+    def draw_styled(*args: P.args, **kwargs: P.kwargs) -> R:
         import matplotlib
 
         with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # its stubs take literal keys only
             return draw(*args, **kwargs)
 
-    return styled
+    return draw_styled
 
 
 def _variants(part):
@@ -294,7 +295,8 @@ def _interpreter(row) -> str:
     return f"Python {row['python_version']}"
 
 
-def _label(part) -> str:
+def group_label(part) -> str:
+    """A group's title (see `groups`): workload, size, interpreter with its GIL, host."""
     row = part.iloc[0]
     gil = (
         "free-threaded, GIL off"
@@ -334,10 +336,10 @@ def groups(table) -> list:
     return parts
 
 
-@_styled
+@styled
 def chart_workload(table_part, tasks_part, out: Path) -> list[Path]:
     """The scaling figure (speedup, efficiency, busy cores), a speedup chart alone, and the timeline."""
-    plt = _plt()
+    plt = pyplot()
     name = f"{table_part['workload'].iloc[0]}"
     suffix = _suffix(table_part)
     written = []
@@ -347,20 +349,20 @@ def chart_workload(table_part, tasks_part, out: Path) -> list[Path]:
     axes[1].set_title("efficiency: same time for N x the work?" if weak(table_part) else "efficiency")
     draw_busy(axes[2], table_part)
     axes[2].set_title("busy cores: the GIL made visible")
-    fig.suptitle(_label(table_part), fontsize=12)
+    fig.suptitle(group_label(table_part), fontsize=12)
     handles: dict = {}
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=min(6, len(handles)), frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 0.95))
-    written += _finish(fig, out, f"scaling-{name}{suffix}")
+    written += finish(fig, out, f"scaling-{name}{suffix}")
 
     fig, ax = plt.subplots(figsize=(7, 4.6))
-    draw_speedup(ax, table_part, title=_label(table_part))
+    draw_speedup(ax, table_part, title=group_label(table_part))
     ax.legend(loc="upper left", fontsize=8, frameon=True, framealpha=0.9)
     fig.tight_layout()
-    written += _finish(fig, out, f"speedup-{name}{suffix}")
+    written += finish(fig, out, f"speedup-{name}{suffix}")
     if tasks_part is not None and not tasks_part.empty:
         written += chart_timeline(table_part, tasks_part, out, name + suffix)
     return written
@@ -456,11 +458,11 @@ def _draw_heat(ax, sel, lanes, variant, cmap, norm) -> str:
     return f"a row per {per_row} workers"
 
 
-@_styled
+@styled
 def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
     """Gantt: a row per worker, a bar per task coloured by its CPU share of wall time; with many tasks or workers,
     the same as a heat map (time bins x groups of workers), so it stays readable at any size."""
-    plt = _plt()
+    plt = pyplot()
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -502,15 +504,15 @@ def chart_timeline(table_part, tasks_part, out: Path, stem: str) -> list[Path]:
         fraction=0.03,
         pad=0.02,
     )
-    fig.suptitle(f"task timeline - {_label(table_part)}", fontsize=11)
-    paths = _finish(fig, out, f"timeline-{stem}")
+    fig.suptitle(f"task timeline - {group_label(table_part)}", fontsize=11)
+    paths = finish(fig, out, f"timeline-{stem}")
     return paths
 
 
-@_styled
+@styled
 def chart_overview(table, out: Path) -> list[Path]:
     """One page, all workloads: speedup and busy cores side by side. The README's picture."""
-    plt = _plt()
+    plt = pyplot()
     parts = groups(table)
     fig, axes = plt.subplots(len(parts), 2, figsize=(12, 3.6 * len(parts) + 0.8), squeeze=False)
     several = table["python_executable"].nunique() > 1
@@ -531,11 +533,82 @@ def chart_overview(table, out: Path) -> list[Path]:
     )
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, frameon=False)
     fig.tight_layout(rect=(0, 0.7 / (3.6 * len(parts) + 0.8), 1, 0.97))
-    paths = _finish(fig, out, "overview")
+    paths = finish(fig, out, "overview")
     return paths
 
 
-@_styled
+COMPARE_STYLES: list = ["-", "--", ":", "-."]  # one line style per run; matplotlib's stubs accept these literals only
+COMPARE_LEGEND_WIDTH = 2.3  # inches on the right of a compare chart for its two legends
+
+
+def _run_letters(count: int) -> list[str]:
+    """The names of the runs in a compare chart's legends: A, B, ... then numbers past Z."""
+    return [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(count)]
+
+
+def _draw_compare_panel(ax, tables: list, workload: str, baseline: str, shown: list) -> None:
+    """One workload's panel of a compare chart: every run's variants, the run told by the line style; appends the
+    variants drawn to `shown` (for the legend)."""
+    counts: set[int] = set()
+    first = tables[0][(tables[0]["workload"] == workload) & (tables[0]["variant"] == BASELINE_VARIANT)]
+    for i, table in enumerate(tables):
+        part = table[table["workload"] == workload]
+        counts |= set(part["workers"])
+        if baseline == "first":
+            if first.empty:
+                continue
+            speedup = part["scale"] * first["median_s"].iloc[0] / part["median_s"]
+        else:
+            speedup = part["speedup"]
+        for variant in _variants(part):
+            rows = part["variant"] == variant
+            v = part[rows].assign(y=speedup[rows]).sort_values("workers")
+            ax.plot(
+                v["workers"],
+                v["y"],
+                color=colour(variant),
+                linestyle=COMPARE_STYLES[i % len(COMPARE_STYLES)],
+                marker=marker(variant),
+                markersize=4,
+                linewidth=1.6,
+            )
+            if variant not in shown:
+                shown.append(variant)
+    ordered = sorted(counts)
+    ax.plot(ordered, ordered, color="#999999", linestyle="--", linewidth=1)
+    _workers_axis(ax, ordered)
+    ax.set_ylabel(
+        "speedup over run A's serial (x)" if baseline == "first" else "speedup over each run's own serial (x)"
+    )
+    ax.set_ylim(bottom=0)
+    ax.set_title(workload)
+
+
+def _compare_legends(fig, shown: list, runs: int) -> None:
+    """The two legends right of a compare chart's panels: the variants (colour) and the runs (line style)."""
+    from matplotlib.lines import Line2D
+
+    variant_handles = [Line2D([], [], color=colour(v), marker=marker(v), label=v) for v in shown]
+    letters = _run_letters(runs)
+    run_handles = [
+        Line2D([], [], color="#333333", linestyle=COMPARE_STYLES[i % len(COMPARE_STYLES)], label=f"run {letters[i]}")
+        for i in range(runs)
+    ]
+    left = 1 - COMPARE_LEGEND_WIDTH / fig.get_figwidth()
+    fig.legend(
+        handles=variant_handles,
+        loc="upper left",
+        bbox_to_anchor=(left, 0.9),
+        fontsize=8,
+        title="variant",
+        frameon=False,
+    )
+    fig.legend(
+        handles=run_handles, loc="lower left", bbox_to_anchor=(left, 0.25), fontsize=8, title="run", frameon=False
+    )
+
+
+@styled
 def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "own") -> list[Path]:
     """Overlay several runs (machines, interpreters) on one speedup chart per workload. Colour: the variant; line
     style: the run, named by a letter in the legends beside the plot, with the full labels under it. `baseline`:
@@ -543,70 +616,15 @@ def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "o
     shows)."""
     import textwrap
 
-    from matplotlib.lines import Line2D
-
-    plt = _plt()
+    plt = pyplot()
     workloads = sorted(set().union(*[set(t["workload"]) for t in tables]))
-    styles: list = ["-", "--", ":", "-."]  # matplotlib's stubs accept these literals only, not any str
-    letters = [chr(ord("A") + i) if i < 26 else str(i + 1) for i in range(len(tables))]
     fig, axes = plt.subplots(1, len(workloads), figsize=(6 * len(workloads) + 2.5, 5.5), squeeze=False)
-    shown = []
+    shown: list = []
     for ax, workload in zip(axes[0], workloads, strict=True):
-        counts: set[int] = set()
-        first = tables[0][(tables[0]["workload"] == workload) & (tables[0]["variant"] == BASELINE_VARIANT)]
-        for i, table in enumerate(tables):
-            part = table[table["workload"] == workload]
-            counts |= set(part["workers"])
-            if baseline == "first":
-                if first.empty:
-                    continue
-                speedup = part["scale"] * first["median_s"].iloc[0] / part["median_s"]
-            else:
-                speedup = part["speedup"]
-            for variant in _variants(part):
-                rows = part["variant"] == variant
-                v = part[rows].assign(y=speedup[rows]).sort_values("workers")
-                ax.plot(
-                    v["workers"],
-                    v["y"],
-                    color=colour(variant),
-                    linestyle=styles[i % len(styles)],
-                    marker=marker(variant),
-                    markersize=4,
-                    linewidth=1.6,
-                )
-                if variant not in shown:
-                    shown.append(variant)
-        ordered = sorted(counts)
-        ax.plot(ordered, ordered, color="#999999", linestyle="--", linewidth=1)
-        _workers_axis(ax, ordered)
-        ax.set_ylabel(
-            "speedup over run A's serial (x)" if baseline == "first" else "speedup over each run's own serial (x)"
-        )
-        ax.set_ylim(bottom=0)
-        ax.set_title(workload)
-    variant_handles = [Line2D([], [], color=colour(v), marker=marker(v), label=v) for v in shown]
-    run_handles = [
-        Line2D([], [], color="#333333", linestyle=styles[i % len(styles)], label=f"run {letters[i]}")
-        for i in range(len(tables))
-    ]
-    fig.legend(
-        handles=variant_handles,
-        loc="upper left",
-        bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.9),
-        fontsize=8,
-        title="variant",
-        frameon=False,
-    )
-    fig.legend(
-        handles=run_handles,
-        loc="lower left",
-        bbox_to_anchor=(1 - 2.3 / fig.get_figwidth(), 0.25),
-        fontsize=8,
-        title="run",
-        frameon=False,
-    )
+        _draw_compare_panel(ax, tables, workload, baseline, shown)
+    _compare_legends(fig, shown, len(tables))
     width = int(fig.get_figwidth() * 12)  # characters of 9-point text across the figure
+    letters = _run_letters(len(tables))
     key = "\n".join(textwrap.fill(f"{letters[i]}: {label}", width) for i, label in enumerate(labels))
     which = (
         "baseline: run A's serial (a slower single thread shows)"
@@ -616,8 +634,9 @@ def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "o
     fig.suptitle(textwrap.fill("compare, " + which, width), fontsize=11)
     fig.text(0.01, 0.01, key, fontsize=8, va="bottom", ha="left")
     lines = key.count("\n") + 1
+    # the panels stop a little left of the legends
     fig.tight_layout(rect=(0, 0.04 + 0.035 * lines, 1 - 2.4 / fig.get_figwidth(), 0.93))
-    return _finish(fig, out, "compare")
+    return finish(fig, out, "compare")
 
 
 STATE_COLOURS = {"running": "#2e8b57", "waiting for a core": "#e69f00", "blocked": "#d9d9d9"}
@@ -646,7 +665,47 @@ def pick_states(summary_part, usable: int) -> list[tuple[str, int]]:
     return panels
 
 
-@_styled
+def _draw_state_panel(ax, row, mine, variant: str, n: int, usable: int) -> None:
+    """One traced cell's panel: its worker threads (or processes) as rows, coloured by state, over a window of
+    STATE_WINDOW_SWITCHES switch intervals in the middle of the repetition; `row` is the cell's trace summary."""
+    starts = mine.groupby(["pid", "thread_id"])["start_s"].min().sort_values()
+    lanes = {key: i for i, key in enumerate(starts.index)}
+    window = STATE_WINDOW_SWITCHES * float(row["switch_interval_s"])
+    busy = mine[mine["state"] != "blocked"]
+    first = float(busy["start_s"].min()) if not busy.empty else float(mine["start_s"].min())
+    last = float(mine["end_s"].max())
+    mid = first + (last - first) / 2
+    low, high = (first, last) if last - first <= window else (mid - window / 2, mid + window / 2)
+    shown = mine[(mine["end_s"] > low) & (mine["start_s"] < high)]
+    for (pid, tid, state), seg in shown.groupby(["pid", "thread_id", "state"]):
+        ax.broken_barh(
+            list(zip(seg["start_s"], seg["end_s"] - seg["start_s"], strict=True)),
+            (lanes[(pid, tid)] - 0.38, 0.76),
+            facecolors=STATE_COLOURS.get(state, UNKNOWN_COLOUR),
+            linewidth=0,
+        )
+    ax.set_xlim(low, high)
+    ax.set_ylim(len(lanes) - 0.5, -0.5)
+    ax.set_yticks(range(len(lanes)))
+    threads = variant in VARIANTS and VARIANTS[variant].family in ("threads", "interpreters", "serial")
+    ax.set_yticklabels([f"thread {tid}" if threads else f"process {pid}" for pid, tid in lanes])
+    ax.grid(axis="y", visible=False)
+    over = f" on {usable} CPUs (oversubscribed)" if n > usable else ""
+    ax.set_title(
+        f"{variant}, {n} workers{over}: running {row['running_share']:.0%}, waiting for a core "
+        f"{row['waiting_share']:.0%}, blocked {row['blocked_share']:.0%} of the worker threads' time; "
+        f"{row['handoffs_per_s']:.0f} hand-offs/s",
+        fontsize=9,
+        loc="left",
+    )
+    ax.set_xlabel(
+        f"seconds since the repetition started ({(high - low) * 1000:.0f} ms shown"
+        + (f" of {(last - first) * 1000:.0f} ms" if high - low < last - first - 1e-9 else "")
+        + ")"
+    )
+
+
+@styled
 def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usable: int) -> list[Path]:
     """A state timeline per traced cell: the worker threads as rows, coloured by what each was doing (read by a
     sampler from /proc): running, waiting for a core, blocked (the GIL, a lock, I/O)."""
@@ -660,7 +719,7 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
     panels = [(variant, n) for variant, n in panels if not sampled(variant, n).empty]
     if not panels:
         return []
-    plt = _plt()
+    plt = pyplot()
     from matplotlib.patches import Patch
 
     heights = []
@@ -677,42 +736,7 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
     )  # room for the two-line title at any number of rows
     for ax, (variant, n) in zip(axes[:, 0], panels, strict=True):
         row = summary_part[(summary_part["variant"] == variant) & (summary_part["workers"] == n)].iloc[0]
-        mine = sampled(variant, n)
-        starts = mine.groupby(["pid", "thread_id"])["start_s"].min().sort_values()
-        lanes = {key: i for i, key in enumerate(starts.index)}
-        window = STATE_WINDOW_SWITCHES * float(row["switch_interval_s"])
-        busy = mine[mine["state"] != "blocked"]
-        first = float(busy["start_s"].min()) if not busy.empty else float(mine["start_s"].min())
-        last = float(mine["end_s"].max())
-        mid = first + (last - first) / 2
-        low, high = (first, last) if last - first <= window else (mid - window / 2, mid + window / 2)
-        shown = mine[(mine["end_s"] > low) & (mine["start_s"] < high)]
-        for (pid, tid, state), seg in shown.groupby(["pid", "thread_id", "state"]):
-            ax.broken_barh(
-                list(zip(seg["start_s"], seg["end_s"] - seg["start_s"], strict=True)),
-                (lanes[(pid, tid)] - 0.38, 0.76),
-                facecolors=STATE_COLOURS.get(state, UNKNOWN_COLOUR),
-                linewidth=0,
-            )
-        ax.set_xlim(low, high)
-        ax.set_ylim(len(lanes) - 0.5, -0.5)
-        ax.set_yticks(range(len(lanes)))
-        threads = variant in VARIANTS and VARIANTS[variant].family in ("threads", "interpreters", "serial")
-        ax.set_yticklabels([f"thread {tid}" if threads else f"process {pid}" for pid, tid in lanes])
-        ax.grid(axis="y", visible=False)
-        over = f" on {usable} CPUs (oversubscribed)" if n > usable else ""
-        ax.set_title(
-            f"{variant}, {n} workers{over}: running {row['running_share']:.0%}, waiting for a core "
-            f"{row['waiting_share']:.0%}, blocked {row['blocked_share']:.0%} of the worker threads' time; "
-            f"{row['handoffs_per_s']:.0f} hand-offs/s",
-            fontsize=9,
-            loc="left",
-        )
-        ax.set_xlabel(
-            f"seconds since the repetition started ({(high - low) * 1000:.0f} ms shown"
-            + (f" of {(last - first) * 1000:.0f} ms" if high - low < last - first - 1e-9 else "")
-            + ")"
-        )
+        _draw_state_panel(ax, row, sampled(variant, n), variant, n, usable)
     first_row = summary_part.iloc[0]
     fig.legend(
         [Patch(facecolor=c) for c in STATE_COLOURS.values()],
@@ -727,5 +751,5 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
         f"used {summary_part['sampler_cpu_share'].median():.0%} of one core",
         fontsize=10,
     )
-    paths = _finish(fig, out, f"states-{stem}")
+    paths = finish(fig, out, f"states-{stem}")
     return paths

@@ -195,7 +195,7 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
                     _same_cell(a.trace, row) if a.trace is not None else None,
                     a.out,
                     key,
-                    charts._label(part),
+                    charts.group_label(part),
                     int(row["usable_cpus"]),
                 )
     return written

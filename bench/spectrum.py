@@ -280,15 +280,15 @@ EXPLAIN = (
 def chart(spectrum, out, title: str = "") -> list:
     """spectrum.png / .svg: one row per workload, speedup at N with intervals for the three kinds of worker; drawn in
     gilbench's style, the user's matplotlib settings left alone (as every chart of bench/charts.py)."""
-    from .charts import _styled
+    from .charts import styled
 
-    return _styled(_chart)(spectrum, out, title)
+    return styled(_chart)(spectrum, out, title)
 
 
 def _chart(spectrum, out, title: str = "") -> list:
-    from .charts import _finish, _plt
+    from .charts import finish, pyplot
 
-    plt = _plt()
+    plt = pyplot()
     rows = spectrum[spectrum[[k for k, _, _ in SERIES]].notna().any(axis=1)].iloc[::-1]
     if rows.empty:
         return []
@@ -325,4 +325,4 @@ def _chart(spectrum, out, title: str = "") -> list:
     ax.grid(axis="x", alpha=0.3)
     fig.legend(loc="outside lower center", ncol=3, fontsize=9, frameon=False)
     ax.set_title(title or "Which kinds of code gain from threads, free threads and processes", fontsize=11)
-    return _finish(fig, out, "spectrum")
+    return finish(fig, out, "spectrum")

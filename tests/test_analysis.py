@@ -81,3 +81,20 @@ def test_missing_baseline_is_reported(tmp_path):
     table = analysis.summarize(storage.load_results(run))
     assert table["speedup"].isna().all()
     assert analysis.missing_baselines(table) == ["count (smoke)"]
+
+
+def test_a_cell_is_related_to_its_serial_cell_by_key_not_by_row_order(tmp_path):
+    """Two interpreters in one CSV, the rows in reverse: each variant's speedup and interval are still over its own
+    interpreter's serial cell, and every figure equals that of the CSV in its written order."""
+    import pandas as pd
+
+    first = storage.load_results(gil_run(tmp_path / "gil"))
+    second = storage.load_results(gil_run(tmp_path / "free", gil=False)).assign(python_executable="/opt/python3t")
+    second["total_s"] *= 1.5  # a slower interpreter: its own serial cell, not the other's, divides its times
+    frame = pd.concat([first, second], ignore_index=True)
+    written = analysis.summarize(frame).sort_values(analysis.CELL, kind="stable").reset_index(drop=True)
+    reversed_ = analysis.summarize(frame.iloc[::-1]).sort_values(analysis.CELL, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(written, reversed_)
+    slow = written[written["python_executable"] == "/opt/python3t"].set_index(["variant", "workers"])
+    assert slow.loc[("serial", 1), "median_s"] == pytest.approx(3.0)
+    assert slow.loc[("process-pool", 2), "speedup"] == pytest.approx(2.0 / 1.05)

@@ -98,24 +98,6 @@ def test_parse_params_targets_workloads():
         options.parse_params(["cnt.iterations=3"], wls)
 
 
-def test_output_piped_into_head_is_not_an_error():
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    proc = subprocess.run(
-        f"'{sys.executable}' -m gilbench list | head -1",
-        shell=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-    )
-    assert proc.stdout == "workloads:\n"
-    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
-
-
 def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
     import random
 
@@ -151,3 +133,38 @@ def test_every_subcommand_prints_its_help(command, capsys):
         cli.main([command, "--help"])
     assert exited.value.code == 0
     assert "usage: gilbench" in capsys.readouterr().out
+
+
+def test_output_piped_into_head_is_not_an_error_and_keeps_the_exit_status(tmp_path, no_stray_cells):
+    """A reader that closes the pipe early (head) gets the first line and no traceback; a run whose repetitions all
+    failed still exits non-zero through the pipe (pipefail): the closed pipe must not hide that."""
+    import subprocess
+    import sys
+
+    from tests.conftest import FIXTURES, ROOT
+
+    listing = subprocess.run(
+        f"'{sys.executable}' -m gilbench list | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert listing.stdout == "workloads:\n"
+    assert "Traceback" not in listing.stderr and "BrokenPipeError" not in listing.stderr
+    command = (
+        f"set -o pipefail; '{sys.executable}' -m gilbench run --workloads '{FIXTURES / 'faulty.py'}' "
+        f"--variants serial --repeat 1 --size smoke --param fault=raise --no-progress --out '{tmp_path}' | head -1"
+    )
+    proc = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"GILBENCH_TEST_MARKER": no_stray_cells, "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "repetition(s) failed" in proc.stderr and "Traceback" not in proc.stderr
+    assert "BrokenPipeError" not in proc.stderr

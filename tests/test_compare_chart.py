@@ -1,4 +1,4 @@
-"""Issue 27, item 7: compare's chart keeps its legend off the lines, and can put every run on one baseline."""
+"""compare's chart keeps its legend off the lines, and can put every run on one baseline."""
 
 from __future__ import annotations
 

@@ -298,3 +298,106 @@ def test_charts_leave_the_users_matplotlib_alone(tmp_path):
     assert done.returncode == 0 and done.stdout.strip() == "untouched", done.stderr
     svg = (run / "overview.svg").read_text()
     assert "<text" in svg  # drawn in gilbench's style (svg.fonttype none: text stays text), not the user's "path"
+
+
+def test_run_lists_only_the_charts_it_drew(tmp_path, no_stray_cells):
+    """A timeline needs threads and processes at one worker count: without processes none is drawn, and the
+    closing lines name the files that exist, not a pattern that promises a timeline."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gilbench",
+            "run",
+            "--workloads",
+            "count",
+            "--variants",
+            "serial,threading",
+            "--workers",
+            "2",
+            "--size",
+            "smoke",
+            "--repeat",
+            "1",
+            "--no-progress",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env=dict(__import__("os").environ, GILBENCH_TEST_MARKER=no_stray_cells),
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("charts:"))
+    named = [n.strip() for n in line.split("/")[-1].split(",")]
+    assert "*" not in line and named and all((tmp_path / "latest" / n).exists() for n in named)
+    assert "speedup-count.png" in named and not any(n.startswith("timeline") for n in named)
+
+
+def _many_tasks_run(folder, workers, tasks_per_worker, share):
+    """A run whose threading and multiprocessing cells at `workers` have workers x tasks_per_worker tasks each."""
+    from gilbench.storage import TaskRow
+
+    from tests.helpers import row, write_run
+
+    rows, tasks = [], []
+    for r in (1, 2, 3):
+        rows.append(row("serial", 1, 2.0, r))
+        rows += [row(v, workers, 1.0, r) for v in ("threading", "multiprocessing")]
+    for v, base in (("threading", 1000), ("multiprocessing", 5000)):
+        for w in range(workers):
+            for k in range(tasks_per_worker):
+                start = k * 0.01
+                tasks.append(
+                    TaskRow(
+                        "r1",
+                        "count",
+                        "smoke",
+                        v,
+                        workers,
+                        1,
+                        0,
+                        False,
+                        1,
+                        w * tasks_per_worker + k,
+                        "/usr/bin/python3",
+                        base + (0 if v == "threading" else w),
+                        100 + w if v == "threading" else 100,
+                        "hostA",
+                        start,
+                        start + 0.01,
+                        0.01,
+                        0.01 * share,
+                        share,
+                    )
+                )
+    return write_run(folder, rows, tasks)
+
+
+@pytest.mark.parametrize("workers,per_worker", [(2, 1000), (200, 2)])
+def test_timeline_stays_readable_with_many_tasks_or_workers(tmp_path, workers, per_worker):
+    """2,000 tasks on 2 workers, or 200 workers: a heat map (time bins x at most 32 rows), coloured from the colour
+    bar (the tasks' CPU share, 0.5 here), not near-white bars; the file is drawn and listed."""
+    from gilbench import charts, render
+
+    run = _many_tasks_run(tmp_path / "run", workers, per_worker, 0.5)
+    a = render.analyse(run)
+    with charts.collect() as figures:
+        render.draw(a)
+    fig = figures["timeline-count"]
+    heat = [ax for ax in fig.axes if ax.images]
+    assert len(heat) == 2  # threading and multiprocessing, each a heat map
+    for ax in heat:
+        values = ax.images[0].get_array()
+        assert values.shape[0] <= charts.MAX_LANES
+        assert abs(float(values.mean()) - 0.5) < 0.01  # the colour of a CPU share of 0.5, on the colour bar
+        assert "tasks on" in ax.get_title()
+    _, written = render.plot(run)
+    assert (run / "timeline-count.png").exists() and run / "timeline-count.png" in written["count"]

@@ -52,9 +52,30 @@ def test_user_module_that_fails_to_import(tmp_path):
 def test_param_overrides_are_coerced_and_validated():
     count = registry.resolve("count")
     assert count.params("smoke", {"iterations": "2e8"})["iterations"] == 200_000_000
-    with pytest.raises(UsageError, match="iterations='1.5'"):
-        count.params("smoke", {"iterations": "1.5"})
     with pytest.raises(UsageError, match="no parameter 'colour'.*accepted: iterations, tasks"):
         count.params("smoke", {"colour": "red"})
     with pytest.raises(UsageError, match="no size 'huge'"):
         count.params("huge")
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("-5", "out of range (accepted: a whole number >= 1)"),
+        ("0", "out of range (accepted: a whole number >= 1)"),
+        ("1.5", "iterations='1.5' of workload 'count' is out of range"),
+        ("many", "is not a whole number (accepted: a whole number >= 1)"),
+    ],
+)
+def test_counts_are_validated_by_range(text, message):
+    count = registry.resolve("count")
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        count.params("smoke", {"iterations": text})
+
+
+def test_zero_stays_valid_where_a_profile_uses_it():
+    assert registry.resolve("count").params("smoke", {"tasks": "0"})["tasks"] == 0  # 0 = one task per worker
+    with pytest.raises(UsageError, match=r"accepted: a whole number >= 0, 0 meaning automatic"):
+        registry.resolve("count").params("smoke", {"tasks": "-1"})
+    with pytest.raises(UsageError, match="accepted: a number > 0"):
+        registry.resolve("sleep").params("smoke", {"delay_s": "0"})

@@ -1,4 +1,4 @@
-"""Issue 14: the Universal Scalability Law next to Amdahl's, and weak scaling."""
+"""The Universal Scalability Law next to Amdahl's, weak scaling, and when a fitted law is quoted at all."""
 
 import json
 import math
@@ -201,3 +201,20 @@ def test_weak_scaling_needs_the_workload_to_define_a_share(tmp_path, run_cli):
     assert not results.exists()
     bad = run_cli("run", "--scaling", "sideways", "--out", results)
     assert bad.returncode == 2 and "--scaling 'sideways' is not one of strong, weak" in bad.stderr
+
+
+def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
+    rows = [row("serial", 1, 2.0, repeat=r, usable_cpus=8) for r in (1, 2, 3)]
+    for r in (1, 2, 3):  # a curve that rises and falls: Amdahl's law cannot describe it (8 CPUs: all fitted)
+        rows += [
+            row("threading", 1, 1.0, repeat=r, usable_cpus=8),
+            row("threading", 2, 2.0, repeat=r, usable_cpus=8),
+            row("threading", 4, 0.9, repeat=r, usable_cpus=8),
+        ]
+    run = write_run(tmp_path / "run", rows)
+    from gilbench import render
+
+    render.report(run)
+    text = (run / "report.md").read_text()
+    assert "neither Amdahl's law nor the USL describes this curve" in text
+    assert "Amdahl fit: serial fraction p = 0." not in text

@@ -54,16 +54,6 @@ def test_concurrent_appends_never_tear_rows(tmp_path):
     assert sorted(frame["repeat"]) == sorted(k * 1000 + i for k in range(4) for i in range(50))
 
 
-def test_torn_last_line_is_dropped_with_a_warning(tmp_path):
-    path = tmp_path / "results.csv"
-    storage.append_rows(path, [make_row(), make_row(repeat=2)], ResultRow)
-    with open(path, "a") as fh:
-        fh.write("run,2026-01-01,count,smo")  # what a crash mid-write could leave
-    with pytest.warns(UserWarning, match="torn last line"):
-        frame = storage.load_results(path)
-    assert len(frame) == 2
-
-
 def test_malformed_inputs_give_one_line_errors(tmp_path):
     with pytest.raises(UsageError, match="neither a run folder nor a results CSV"):
         storage.load_results(tmp_path / "missing.csv")
@@ -112,3 +102,22 @@ def test_task_rows(tmp_path):
     storage.append_rows(path, [row, replace(row, task=1)], TaskRow)
     frame = storage.load_results(path, TaskRow)
     assert frame["task"].tolist() == [0, 1]
+
+
+def test_a_torn_last_line_is_dropped_with_a_one_line_warning(tmp_path, capsys):
+    """What a crash mid-write leaves: the loader drops the torn row and warns; on the terminal the warning is one
+    line, not a Python warning with its source."""
+    from gilbench import cli
+
+    from tests.helpers import gil_run
+
+    run = gil_run(tmp_path / "run")
+    rows = len(storage.load_results(run))
+    with open(run / "results.csv", "a") as fh:
+        fh.write("r1,2026-01-01,count")  # an interrupted write: no newline
+    with pytest.warns(UserWarning, match="torn last line"):
+        assert len(storage.load_results(run)) == rows
+    assert cli.main(["plot", str(run)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("gilbench: warning: ") and "torn last line" in err
+    assert "UserWarning" not in err and len(err.strip().splitlines()) == 1

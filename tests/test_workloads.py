@@ -1,9 +1,11 @@
+"""Each workload's work and its check: the check catches skipped or wrong work."""
+
 import os
 
 import pytest
 from PIL import Image
 
-from workloads import count, thumbnail
+from workloads import count, hashing, mandelbrot, sleep, thumbnail
 
 
 @pytest.mark.parametrize("iterations,workers", [(10, 3), (1000, 1), (7, 7), (5, 8)])
@@ -74,3 +76,61 @@ def test_images_folder_validation(tmp_path):
     assert skipped == [
         ["readme.txt", "not an image file name (accepted: .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .webp)"]
     ]
+
+
+def test_a_photo_with_exif_orientation_6_is_thumbnailed_upright(tmp_path):
+    """A 100x50 landscape-stored JPEG with EXIF orientation 6 (rotate 90 degrees) is a portrait photo: its
+    thumbnail must be taller than wide, as every real thumbnailer makes it."""
+    from gilbench.workloads import thumbnail
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 CW to display
+    Image.new("RGB", (100, 50), (200, 30, 30)).save(tmp_path / "portrait.jpg", exif=exif)
+    out = thumbnail.run_task((str(tmp_path / "portrait.jpg"), str(tmp_path / "thumb.jpg")))
+    with Image.open(out) as thumb:
+        assert thumb.size == (25, 50)  # before: 50x25, lying on its side
+    assert "EXIF orientation" in thumbnail.DESCRIPTION
+
+
+def run_all(module, params, workers=2):
+    tasks = module.make_tasks(params, workers)
+    return tasks, [module.run_task(t) for t in tasks]
+
+
+def test_hashing_checks_every_digest():
+    params = dict(hashing.SIZES["smoke"])
+    tasks, results = run_all(hashing, params)
+    hashing.check(params, tasks, results)
+    with pytest.raises(ValueError, match="1 wrong digests"):
+        hashing.check(params, tasks, results[:-1] + ["0" * 64])
+    with pytest.raises(ValueError):
+        hashing.check(params, tasks, results[:-1])
+
+
+def test_sleep_checks_every_wait():
+    params = dict(sleep.SIZES["smoke"])
+    tasks, results = run_all(sleep, params)
+    sleep.check(params, tasks, results)
+    with pytest.raises(ValueError):
+        sleep.check(params, tasks, results[:-1] + [0])
+
+
+def test_mandelbrot_rows_are_all_computed_and_spot_checked():
+    params = dict(mandelbrot.SIZES["smoke"])
+    tasks, results = run_all(mandelbrot, params)
+    assert len(tasks) == 8
+    mandelbrot.check(params, tasks, results)
+    with pytest.raises(ValueError, match="rows computed"):
+        mandelbrot.check(params, tasks, results[1:])
+    middle = params["height"] // 2
+    for part in results:
+        if middle in part:
+            part[middle] = [0] * params["width"]
+    with pytest.raises(ValueError, match=f"row {middle} is wrong"):
+        mandelbrot.check(params, tasks, results)
+
+
+def test_mandelbrot_is_symmetric_and_bounded():
+    counts = mandelbrot.row(40, 40, 30, 20)
+    assert len(counts) == 40 and max(counts) == 30 and min(counts) >= 1
