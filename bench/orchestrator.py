@@ -248,10 +248,11 @@ def run_repetition(
 def outputs_dir(cell: Cell, config: RunConfig) -> Path:
     """Where --keep-outputs puts a cell's outputs: DIR/<workload>/<variant>-x<workers>[-py<k>]
     (k: the k-th --python)."""
+    assert config.keep_outputs is not None  # called only with --keep-outputs
     name = f"{cell.variant}-x{cell.workers}"
     if len(config.python) > 1:
         name += f"-py{config.python.index(cell.python) + 1}"
-    return Path(config.keep_outputs) / storage.file_stem(cell.workload) / name
+    return config.keep_outputs / storage.file_stem(cell.workload) / name
 
 
 def keep_outputs(scratch: str, cell: Cell, config: RunConfig, own: tuple[str, ...]) -> None:
@@ -712,7 +713,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         )
     else:
         run_id, run_dir = new_run_dir(config.out)
-        storage.atomic_write(run_dir / OPTIONS_FILE, json.dumps(config.options.recorded(), indent=2))
+        storage.atomic_write(run_dir / OPTIONS_FILE, json.dumps(config.given.recorded(), indent=2))
         storage.atomic_write(
             run_dir / storage.ENVIRONMENT,
             json.dumps(
