@@ -10,8 +10,8 @@
     gilbench.load("results/latest")  # a finished run, from its folder
     gilbench.compare(run_a, run_b)   # per cell: time ratio, interval, verdict
 
-The command line is a thin shell over these functions: the same options (those of
-`gilbench.run`'s signature: the options of `RunConfig`, as keyword arguments, text or Python values), the same checks, the same files. Errors come as one
+The command line is a thin shell over these functions: the same options (`RunConfig`'s, as keyword
+arguments, as text or as Python values), the same checks, the same files. Errors come as one
 exception type per kind of failure, with the CLI's one-line message:
 
 - `gilbench.UsageError`: bad input; nothing was run or written.
@@ -35,8 +35,8 @@ from .errors import RunError, UsageError
 from .options import RunOptions, option_fields
 
 if TYPE_CHECKING:
-    from .orchestrator import Outcome
     from .render import Analysed, Written
+    from .runner import Outcome
 
 __all__ = ["Run", "RunOptions", "RunError", "UsageError", "compare", "load", "run"]
 
