@@ -177,7 +177,10 @@ def run(*, resume: str | Path | None = None, log: Callable[[str], None] = print,
 
     Keyword arguments are `gilbench run`'s options (RunConfig's options; `help(gilbench.run)` lists them):
     workloads, variants, workers, size, scaling, variant_workers, param, repeat, warmup, python, trace, out, ...
-    Lists may be given as lists (workers=[1, 2, 4]) and repeatable options as dicts (param={"iterations": 2e8}).
+    Each is given as the command line's text (workers="1,2,4") or as a Python value, checked as it is: lists as
+    lists (workers=[1, 2, 4], variants=["serial", "threading"]), numbers as numbers (repeat=3, precision=0.05),
+    folders as paths, and repeatable options as lists or dicts (param={"iterations": 2e8},
+    variant_workers={"threading": [1, 4]}).
     `resume`: a run folder to finish with the options it was started with. `log`: where progress lines go.
     The progress bar is tqdm's: a notebook gets tqdm's notebook bar (with ipywidgets installed).
     """
@@ -218,9 +221,10 @@ def execute(
 
 
 def keyword_type(f: Field) -> str:
-    """A keyword's annotation: the option's text (as on the command line) or its checked value's type."""
-    text = type(f.metadata["default"]).__name__ if f.metadata["default"] is not None else "str | None"
-    return text if text == f.type else f"{text} | {f.type}"
+    """A keyword's annotation: the option as the command line gives it (text, texts for a repeatable option, a bool
+    for a flag); the Python values its check takes as well (workers=[1, 2], repeat=3) are in run()'s docstring."""
+    default = f.metadata["default"]
+    return "list[str]" if isinstance(default, list) else "str | None" if default is None else type(default).__name__
 
 
 run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # help(gilbench.run) and editors list the options from their one definition

@@ -501,7 +501,9 @@ class RunOptions:
         for key in ("out", "images", "keep_outputs"):
             if data[key]:
                 data[key] = os.path.abspath(data[key])
-        data["python"] = [os.path.abspath(p) if os.sep in os.fspath(p) else p for p in repeated(data["python"])]
+        data["python"] = [
+            os.path.abspath(p) if os.sep in os.fspath(p) else os.fspath(p) for p in repeated(data["python"])
+        ]
         return data
 
     @classmethod

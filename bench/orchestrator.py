@@ -19,7 +19,7 @@ from pathlib import Path
 from . import finish, plan, run_folder, scheduler
 from .errors import RunError
 from .options import RunConfig
-from .runner import Blocks, Outcome
+from .runner import BlockContext, Outcome
 
 
 class Interrupted(RunError):
@@ -69,8 +69,16 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    run = Blocks(
-        config, env, folder.run_id, folder.path, the_plan.prepared, seed, outcome, bar, sizing.walls if sizing else None
+    run = BlockContext(
+        config=config,
+        env=env,
+        run_id=folder.run_id,
+        run_dir=folder.path,
+        prepared=the_plan.prepared,
+        seed=seed,
+        outcome=outcome,
+        bar=bar,
+        walls=sizing.walls if sizing else None,
     )
     try:
         scheduler.run_blocks(queue, run, sizing, the_plan.rng)

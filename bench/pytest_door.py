@@ -77,7 +77,7 @@ class CellBench:
         self.task_rows: list[TaskRow] = []
         self.calls = 0
 
-    def __call__(self):
+    def __call__(self) -> ResultRow:
         from . import runner
         from .blocks import Repetition
 

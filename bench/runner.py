@@ -251,7 +251,7 @@ def make_rows(
 
 
 @dataclass
-class Blocks:
+class BlockContext:
     """What running a run's blocks needs besides each block, and what it counts."""
 
     config: RunConfig
@@ -266,7 +266,7 @@ class Blocks:
     hung: dict[Cell, str] = field(default_factory=dict)  # pyperformance cells that timed out: not run again
 
 
-def run_block(blk: Block, run: Blocks) -> int:
+def run_block(blk: Block, run: BlockContext) -> int:
     """Run one block's repetitions (and the tutorial's scripts among them); how many measured ones were disturbed."""
     steps: list = blk.repetitions()
     if run.config.check_against_tutorial:
@@ -283,7 +283,7 @@ def run_block(blk: Block, run: Blocks) -> int:
     return disturbed
 
 
-def run_tutorial_script(blk: Block, script: str, run: Blocks) -> None:
+def run_tutorial_script(blk: Block, script: str, run: BlockContext) -> None:
     g, config = blk.group, run.config
     work = tutorial.BlockWork(
         run.run_id,
@@ -301,7 +301,7 @@ def run_tutorial_script(blk: Block, script: str, run: Blocks) -> None:
     storage.append_rows(run.run_dir / storage.TUTORIAL, [tutorial.run_row(work, script)], storage.TutorialRow)
 
 
-def run_one(rep: Repetition, run: Blocks) -> bool:
+def run_one(rep: Repetition, run: BlockContext) -> bool:
     """Run one repetition and append its rows; whether it is a measured one that was disturbed."""
     cell, outcome, bar = rep.cell, run.outcome, run.bar
     note = f" | disturbed {outcome.disturbed}" if outcome.disturbed else ""

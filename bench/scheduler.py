@@ -16,7 +16,7 @@ from pathlib import Path
 from . import blocks, storage
 from .blocks import Block, Group
 from .options import RunConfig
-from .runner import Blocks, Outcome, run_block
+from .runner import BlockContext, Outcome, run_block
 from .storage import PLAN_FILE
 
 
@@ -110,7 +110,7 @@ def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) ->
     }
 
 
-def run_blocks(queue: deque[Block], run: Blocks, sizing: Sizing | None, rng: random.Random) -> None:
+def run_blocks(queue: deque[Block], run: BlockContext, sizing: Sizing | None, rng: random.Random) -> None:
     """Run the queue's blocks in order, each disturbed one again at once (up to --reruns times), and with --repeat
     auto the sized rounds after them. `rng`: the plan's, for the order of a block run again."""
     config, outcome, bar = run.config, run.outcome, run.bar
