@@ -10,8 +10,8 @@
     gilbench.load("results/latest")  # a finished run, from its folder
     gilbench.compare(run_a, run_b)   # per cell: time ratio, interval, verdict
 
-The command line is a thin shell over these functions: the same options (the fields of
-`gilbench.RunOptions`, as keyword arguments), the same checks, the same files. Errors come as one
+The command line is a thin shell over these functions: the same options (`RunConfig`'s, as keyword
+arguments, as text or as Python values), the same checks, the same files. Errors come as one
 exception type per kind of failure, with the CLI's one-line message:
 
 - `gilbench.UsageError`: bad input; nothing was run or written.
@@ -27,16 +27,16 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Callable
-from dataclasses import MISSING, fields
+from dataclasses import Field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import RunError, UsageError
-from .options import RunOptions
+from .options import RunOptions, option_fields
 
 if TYPE_CHECKING:
-    from .orchestrator import Outcome
     from .render import Analysed, Written
+    from .runner import Outcome
 
 __all__ = ["Run", "RunOptions", "RunError", "UsageError", "compare", "load", "run"]
 
@@ -159,48 +159,28 @@ class Run:
         return self.written.report_md.read_text()
 
 
-def _option_text(name: str, value) -> object:
-    """A Python value as the text `gilbench run` would get for it: lists joined with commas, numbers as text."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
-    return str(value)
-
-
-def _option_list(name: str, value) -> list[str]:
-    """Repeatable options: one value, a list, or a dict ({"iterations": 2e8} -> ["iterations=2e8"])."""
-    if isinstance(value, dict):
-        return [f"{k}={_option_text(name, v)}" for k, v in value.items()]
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return [str(value)]
-
-
 def options_from(**given) -> RunOptions:
-    """RunOptions from keyword arguments with Python values; an unknown keyword is a TypeError, as for any call."""
-    known = {f.name: f for f in fields(RunOptions)}
-    values = {}
-    for name, value in given.items():
+    """RunOptions from keyword arguments with Python values, taken as they are (`resolve()` checks them as it
+    checks the command line's text); an unknown keyword is a TypeError, as for any call."""
+    known = [f.name for f in option_fields()]
+    for name in given:
         if name not in known:
             raise TypeError(
                 f"gilbench.run() got an unexpected keyword argument {name!r} "
                 f"(accepted: {', '.join(known)}, resume, log)"
             )
-        if value is None:
-            continue
-        f = known[name]
-        default = f.default if f.default_factory is MISSING else f.default_factory()
-        values[name] = _option_list(name, value) if isinstance(default, list) else _option_text(name, value)
-    return RunOptions(**values)  # type: ignore[arg-type]  # each value has its field's type: checked by resolve()
+    return RunOptions(**given)
 
 
 def run(*, resume: str | Path | None = None, log: Callable[[str], None] = print, **options: Any) -> Run:
     """Run a benchmark matrix, as `gilbench run` does, and return the Run.
 
-    Keyword arguments are `gilbench run`'s options (the fields of RunOptions; see `help(gilbench.RunOptions)`):
+    Keyword arguments are `gilbench run`'s options (RunConfig's options; `help(gilbench.run)` lists them):
     workloads, variants, workers, size, scaling, variant_workers, param, repeat, warmup, python, trace, out, ...
-    Lists may be given as lists (workers=[1, 2, 4]) and repeatable options as dicts (param={"iterations": 2e8}).
+    Each is given as the command line's text (workers="1,2,4") or as a Python value, checked as it is: lists as
+    lists (workers=[1, 2, 4], variants=["serial", "threading"]), numbers as numbers (repeat=3, precision=0.05),
+    folders as paths, and repeatable options as lists or dicts (param={"iterations": 2e8},
+    variant_workers={"threading": [1, 4]}).
     `resume`: a run folder to finish with the options it was started with. `log`: where progress lines go.
     The progress bar is tqdm's: a notebook gets tqdm's notebook bar (with ipywidgets installed).
     """
@@ -240,6 +220,13 @@ def execute(
     return result
 
 
+def keyword_type(f: Field) -> str:
+    """A keyword's annotation: the option as the command line gives it (text, texts for a repeatable option, a bool
+    for a flag); the Python values its check takes as well (workers=[1, 2], repeat=3) are in run()'s docstring."""
+    default = f.metadata["default"]
+    return "list[str]" if isinstance(default, list) else "str | None" if default is None else type(default).__name__
+
+
 run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # help(gilbench.run) and editors list the options from their one definition
     [
         inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | Path | None"),
@@ -247,12 +234,9 @@ run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # help(gil
     ]
     + [
         inspect.Parameter(
-            f.name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=f.default if f.default is not MISSING else None,
-            annotation=f.type,
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.metadata["default"], annotation=keyword_type(f)
         )
-        for f in fields(RunOptions)
+        for f in option_fields()
     ],
     return_annotation="Run",
 )

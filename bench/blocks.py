@@ -1,4 +1,4 @@
-"""The plan of a run: paired blocks, their order, and how many a precision target needs.
+"""The units of a run's plan: its cells, paired blocks of them, their order, and how many a precision target needs.
 
 A *block* runs, back to back and in random order, the serial baseline and the variants of one workload
 at one worker count: one repetition each, each in its own fresh process. Speedups are statistics of the
@@ -15,15 +15,36 @@ group's blocks once its interval is within the target, as long as the next round
 
 from __future__ import annotations
 
+import json
 import math
 import random
+import sys
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the orchestrator imports this module: no import at run time
-    from .orchestrator import Cell
 
 PILOT_BLOCKS = 6  # blocks per group before the spread is estimated: an sd on 5 degrees of freedom, rough but unbiased
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the matrix: a workload (size, parameters) run by a variant at a worker count under one
+    interpreter. Its repetitions run in the blocks of its group."""
+
+    workload: str
+    ref: str
+    size: str
+    params_json: str  # the profile's parameters with overrides: what the CSV shows
+    variant: str
+    workers: int
+    python: str = sys.executable  # the interpreter that runs this cell
+    scale: int = 1  # shares of work: 1, or the worker count under --scaling weak
+    work_parameter: str | None = None  # the parameter that is multiplied by the scale (the workload's WEAK_SCALING)
+
+    def params(self, prepared: dict) -> dict:
+        """What the cell's workload is given: the recorded parameters, the work parameter times the scale."""
+        params = {**json.loads(self.params_json), **prepared}
+        if self.scale != 1:
+            params[self.work_parameter] = params[self.work_parameter] * self.scale
+        return params
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,24 @@
-"""A workload's input files (thumbnail's images, or any workload whose prepare() reports them): the line that
-describes them, and inputs.csv, every file used or skipped with its reason. Read by the orchestrator, which
-prepares the inputs, and by the report, which names them."""
+"""A workload's input files, handled the same way for any workload that declares them: the user's folder
+(`--images DIR`, `--strict`) given to the workload, the files its prepare() took and skipped, the line that describes
+them, and inputs.csv (every file used or skipped, with its reason). Read by the plan, which prepares the inputs,
+and by the report, which names them.
+
+A workload declares its inputs with a module attribute, INPUTS: the name of the parameter that counts its input
+files (thumbnail's `images`). A user's folder then goes in the parameter `<INPUTS>_dir`, and prepare() gets
+`strict` (stop at the first file it would skip). prepare() reports what it found in `record` (parameters as they
+really are, which replace the size profile's in the recorded parameters: `<INPUTS>` taken, `<INPUTS>_dir`,
+`<INPUTS>_found`, `<INPUTS>_requested`, `<INPUTS>_not_examined`, optionally `pixels`) and `skipped`
+([[name, reason], ...])."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import sys
 from collections import Counter
 from pathlib import Path
+from types import ModuleType
 
 from . import storage
 
@@ -15,11 +26,54 @@ SKIPS_SAID_EACH = 20  # up to this many skipped files, each has its line; beyond
 # (every file with its reason is in the run's inputs.csv):
 ONLY_COUNTED = ("not an image file name", "hidden", "the same file as")
 INPUTS = "inputs.csv"  # per workload with reported inputs: every file, used or skipped, with the reason
+FOLDER = "_dir"  # the suffix of the parameter that takes a user's folder: <INPUTS>_dir
+NOT_PARAMETERS = ("skipped", "used")  # what a report of inputs holds besides parameters
+
+
+def declared(module: ModuleType) -> str | None:
+    """The parameter that counts a workload's input files (its INPUTS), or None: it takes no folder of inputs."""
+    return getattr(module, "INPUTS", None)
+
+
+def with_folder(params: dict, module: ModuleType, folder: str | None) -> dict:
+    """The workload's parameters with the user's folder of inputs (--images), for a workload that declares them."""
+    count = declared(module)
+    if folder and count is not None and count in params:
+        params[count + FOLDER] = os.path.abspath(folder)
+    return params
+
+
+def for_prepare(params: dict, module: ModuleType, strict: bool) -> dict:
+    """What prepare() gets: with a user's folder, `strict` (--strict) too."""
+    count = declared(module)
+    if count is not None and count + FOLDER in params:
+        params["strict"] = strict
+    return params
+
+
+def taken(extra: dict, module: ModuleType) -> tuple[dict, list]:
+    """prepare()'s report, taken out of what it returned: (record, skipped). From a user's folder, the record lists
+    the files the cells use (`used`), as the folder names them."""
+    skipped = extra.pop("skipped", [])
+    record = extra.pop("record", {})
+    count = declared(module)
+    folder = record.get(count + FOLDER) if count is not None else None
+    if folder and "inputs" in extra:
+        used = extra["inputs"][: record.get(count, len(extra["inputs"]))]
+        record = {**record, "used": [os.path.relpath(p, folder) for p in used]}
+    return record, skipped
+
+
+def say_skipped(skipped: list) -> None:
+    """Each skipped file once, on stderr; in a big folder, other files are only counted (the report lists them)."""
+    for name, reason in skipped:
+        if len(skipped) <= SKIPS_SAID_EACH or not reason.startswith(ONLY_COUNTED):
+            print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
 
 
 def recorded(inputs: dict[str, dict]) -> dict[str, dict]:
-    """prepare_inputs()'s reports as parameter updates for build_cells (the skipped files are not parameters)."""
-    return {name: {k: v for k, v in found.items() if k not in ("skipped", "used")} for name, found in inputs.items()}
+    """The plan's reports of inputs as parameter updates for build_cells (the files are not parameters)."""
+    return {name: {k: v for k, v in found.items() if k not in NOT_PARAMETERS} for name, found in inputs.items()}
 
 
 def write_inputs(run_dir: Path, inputs: dict[str, dict]) -> Path | None:
@@ -37,21 +91,31 @@ def write_inputs(run_dir: Path, inputs: dict[str, dict]) -> Path | None:
     return storage.atomic_write(Path(run_dir) / INPUTS, buffer.getvalue())
 
 
-def describe_inputs(found: dict) -> str:
-    """One line on a workload's inputs: what was used, and the skipped files counted by reason."""
+def counted(found: dict) -> str | None:
+    """Which parameter of a report counts the files taken from a folder (<INPUTS>, beside <INPUTS>_dir), or None."""
+    return next((k[: -len(FOLDER)] for k in found if k.endswith(FOLDER) and k[: -len(FOLDER)] in found), None)
+
+
+def describe_inputs(found: dict, workload: str = "") -> str:
+    """One line on a workload's inputs: what was used, and the skipped files counted by reason. `workload`: its
+    name, for the option that takes more."""
     parts = []
-    if "images" in found:
+    count = counted(found)
+    if count is not None:
+        n = found[count]
         parts.append(
-            f"{found['images']} images ({found.get('pixels', 0) / 1e6:.1f} megapixels) taken from "
-            f"{found.get('images_dir', '')}, of {found.get('images_found', found['images'])} found"
+            f"{n} {count}"
+            + (f" ({found['pixels'] / 1e6:.1f} megapixels)" if "pixels" in found else "")
+            + f" taken from {found[count + FOLDER]}, of {found.get(count + '_found', n)} found"
             + (
-                f" (the size profile asks for {found['images_requested']})"
-                if found.get("images_requested", found["images"]) > found["images"]
+                f" (the size profile asks for {found[count + '_requested']})"
+                if found.get(count + "_requested", n) > n
                 else ""
             )
             + (
-                f" ({found['images_not_examined']} beyond the count not opened; --param thumbnail.images=N takes more)"
-                if found.get("images_not_examined")
+                f" ({found[count + '_not_examined']} beyond the count not opened; "
+                f"--param {workload + '.' if workload else ''}{count}=N takes more)"
+                if found.get(count + "_not_examined")
                 else ""
             )
         )

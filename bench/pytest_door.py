@@ -1,7 +1,7 @@
 """The pytest-benchmark front door: the same cells, measured by the same cell runner.
 
 tests/test_benchmarks.py parametrizes over the registry and calls `measure_cell` through
-`benchmark.pedantic`; each round is one repetition run by `orchestrator.run_repetition` in a
+`benchmark.pedantic`; each round is one repetition run by `runner.run_repetition` in a
 fresh child process, exactly as `gilbench run` does. The cell's own rows (ResultRow and
 TaskRow, the CSV schema) travel in `extra_info["gilbench"]`, so `gilbench import` writes the
 same results.csv. pytest-benchmark's own timings (min/mean/... in its table and JSON) are of
@@ -51,7 +51,7 @@ class CellBench:
     """A callable for benchmark.pedantic: each call is one repetition of one cell, in a child process."""
 
     def __init__(self, workload: str, variant: str, workers: int, size: str, warmup_rounds: int, run_id: str):
-        from . import options, orchestrator, registry
+        from . import inputs, options, plan, registry
 
         self.wl = registry.resolve(workload)
         import tempfile
@@ -68,8 +68,8 @@ class CellBench:
                 out=tempfile.gettempdir(),
             )
         )
-        prepared, inputs = orchestrator.prepare_inputs(self.config)
-        self.cell = orchestrator.build_cells(self.config, orchestrator.recorded(inputs))[0]
+        prepared, found = plan.prepare_inputs(self.config)
+        self.cell = plan.build_cells(self.config, inputs.recorded(found))[0]
         self.prepared = prepared[self.wl.name]
         self.env = session_environment()
         self.warmup_rounds, self.run_id = warmup_rounds, run_id
@@ -77,16 +77,17 @@ class CellBench:
         self.task_rows: list[TaskRow] = []
         self.calls = 0
 
-    def __call__(self):
-        from . import orchestrator
+    def __call__(self) -> ResultRow:
+        from . import runner
+        from .blocks import Repetition
 
         warmup = self.calls < self.warmup_rounds
         repeat = 0 if warmup else self.calls - self.warmup_rounds + 1
         self.calls += 1
-        rep = orchestrator.Repetition(self.cell, repeat, 0)  # block_workers 0: pytest-benchmark's rounds are not paired
+        rep = Repetition(self.cell, repeat, 0)  # block_workers 0: pytest-benchmark's rounds are not paired
         started = datetime.now(UTC).isoformat(timespec="seconds")
-        result, usage = orchestrator.run_repetition(self.cell, self.prepared, self.config)
-        row, tasks = orchestrator.make_rows(self.run_id, rep, result, self.env, started, self.config, usage)
+        result, usage = runner.run_repetition(self.cell, self.prepared, self.config)
+        row, tasks = runner.make_rows(self.run_id, rep, result, self.env, started, self.config, usage)
         self.rows.append(row)
         self.task_rows.extend(tasks)
         return row
@@ -120,7 +121,7 @@ def new_run_id() -> str:
 
 def import_json(path, out="results") -> Path:
     """pytest-benchmark JSON -> a run folder with results.csv and tasks.csv of gilbench's schema."""
-    from . import orchestrator
+    from . import run_folder
 
     try:
         data = json.loads(Path(path).read_text())
@@ -148,7 +149,7 @@ def import_json(path, out="results") -> Path:
                 f"{str(path)!r}: benchmark {bench.get('name')!r} has malformed gilbench rows ({exc})"
             ) from None
     storage.check_writable(Path(out))
-    run_id, run_dir = orchestrator.new_run_dir(Path(out))
+    run_id, run_dir = run_folder.new_run_dir(Path(out))
     env = dict(ours[0]["extra_info"]["gilbench"].get("environment", {}))
     env.update(
         run_id=run_id,
@@ -167,5 +168,5 @@ def import_json(path, out="results") -> Path:
     storage.append_rows(
         run_dir / storage.TASKS, [t.__class__(**{**asdict(t), "run_id": run_id}) for t in tasks], TaskRow
     )
-    orchestrator.point_latest(Path(out), run_dir)
+    run_folder.point_latest(Path(out), run_dir)
     return run_dir

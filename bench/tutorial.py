@@ -14,13 +14,17 @@ script runs under the cells' interpreter.
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .errors import UsageError
+from .storage import TutorialRow
 
 WORKLOAD = "count"  # the workload whose cells the tutorial's scripts stand beside
 VARIANT = "multiprocessing"  # the tutorial's pattern: N Process objects, started together, joined
@@ -91,6 +95,66 @@ def check_selected(workloads: list[str], variants: list[str], workers: list[int]
 def applies(workload: str, workers: int) -> bool:
     """Whether a block of this workload at this worker count runs the tutorial's scripts too."""
     return workload == WORKLOAD and workers >= 2
+
+
+def among(steps: list, workload: str, workers: int, seed: str) -> list:
+    """A block's repetitions, with the tutorial's two scripts (their names) at random places among them where the
+    block's workload and worker count call for them: alternated with the cells, so drift falls on both alike.
+    `seed`: the block's own, so a block run again on --resume has its scripts at the same places."""
+    steps = list(steps)
+    if applies(workload, workers):
+        place = random.Random(seed)
+        for script in SCRIPTS:
+            steps.insert(place.randrange(len(steps) + 1), script)
+    return steps
+
+
+@dataclass(frozen=True)
+class BlockWork:
+    """What the scripts run beside: a block's work (the count workload's parameters), its interpreter and worker
+    count, and where it is in the run; how they run (the cells' start method, environment and timeout)."""
+
+    run_id: str
+    workload: str
+    size: str
+    params_json: str
+    python: str
+    workers: int
+    repeat: int
+    attempt: int
+    start_method: str
+    env: dict
+    timeout: float
+
+
+def run_row(block: BlockWork, script: str) -> TutorialRow:
+    """Run one of the tutorial's scripts for the block's work and worker count: its row of tutorial.csv (a script
+    that fails or times out is a row too, with its error)."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    iterations = int(json.loads(block.params_json)["iterations"])
+    error, total_s = "", math.nan
+    try:
+        total_s = run(
+            block.python, script, iterations, block.workers, block.start_method, block.env, block.timeout
+        ).total_s
+    except RuntimeError as exc:
+        error = str(exc)
+    return TutorialRow(
+        run_id=block.run_id,
+        timestamp=started,
+        workload=block.workload,
+        size=block.size,
+        python_executable=block.python,
+        block_workers=block.workers,
+        repeat=block.repeat,
+        attempt=block.attempt,
+        warmup=block.repeat <= 0,
+        script=script,
+        share=iterations // block.workers,
+        total_s=total_s,
+        ok=not error,
+        error=error,
+    )
 
 
 def run(

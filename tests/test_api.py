@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import sys
 
 import gilbench
 import pytest
@@ -82,18 +83,25 @@ def test_bad_arguments_raise_usage_error_with_the_cli_message(tmp_path, run_cli,
     assert not out.exists()  # nothing written
 
 
-def test_python_values_become_the_options_text():
-    options = gilbench.api.options_from(
-        workers=[1, 2, 4],
-        repeat=3,
-        param={"iterations": 2e8},
-        variant_workers="threading=1,4",
-        python="/usr/bin/python3",
-        trace=True,
+def test_python_values_are_taken_as_they_are(tmp_path):
+    """The API's Python values are checked as they are, to the same config as the command line's text."""
+    from gilbench import options as opts
+
+    common = dict(workloads="count", size="smoke", out=str(tmp_path), variants="serial,threading")
+    text = opts.RunOptions(
+        **common, workers="1,2", repeat="3", param=["iterations=200000"], variant_workers=["threading=1"], seed="7"
     )
-    assert (options.workers, options.repeat, options.trace) == ("1,2,4", "3", True)
-    assert options.param == ["iterations=200000000.0"] and options.python == ["/usr/bin/python3"]
-    assert options.variant_workers == ["threading=1,4"]
+    values = gilbench.api.options_from(
+        **common, workers=[1, 2], repeat=3, param={"iterations": 2e5}, variant_workers={"threading": [1]}, seed=7
+    )
+    assert values.workers == [1, 2] and values.param == {"iterations": 2e5}  # as given, not turned into text
+    by_text, by_value = opts.resolve(text), opts.resolve(values)
+    for name in ("workers", "repeat", "seed", "variant_workers"):
+        assert getattr(by_text, name) == getattr(by_value, name), name
+    assert by_text.param["count"]["iterations"] == "200000" and by_value.param["count"]["iterations"] == 2e5
+    assert gilbench.api.options_from(python=sys.executable).python == sys.executable
+    with pytest.raises(gilbench.UsageError, match=r"^--workers '1,0': '0' is not a positive integer"):
+        opts.resolve(gilbench.api.options_from(**common, workers=[1, 0]))
     with pytest.raises(TypeError, match="unexpected keyword argument 'worker'"):
         gilbench.run(worker=2)
 

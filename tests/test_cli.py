@@ -101,7 +101,7 @@ def test_parse_params_targets_workloads():
 def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
     import random
 
-    from gilbench import blocks, orchestrator
+    from gilbench import blocks, plan
 
     config = options.resolve(
         options.RunOptions(
@@ -114,7 +114,7 @@ def test_variant_workers_and_warmup_shape_the_plan(tmp_path):
             out=str(tmp_path),
         )
     )
-    cells = orchestrator.build_cells(config)
+    cells = plan.build_cells(config)
     counts = {v: sorted(c.workers for c in cells if c.variant == v) for v in config.variants}
     assert counts == {"serial": [1], "threading": [1, 4], "process-pool": [1, 2, 4]}
     order = blocks.plan(blocks.groups(cells), config.repeat, random.Random(0), config.warmup)

@@ -318,3 +318,33 @@ def test_a_wallpaper_package_condenses_duplicates_and_records_the_files_used(pho
     text = (out / "latest" / "report.md").read_text()
     assert text.index("Inputs of **thumbnail**") > text.index("## Summary")  # after the results
     assert "`same-07.jpg`" not in text and "2024/summer/c.JPG" in text  # counted; the images used are named
+
+
+def test_any_workload_that_declares_inputs_gets_the_folder_and_reports_what_it_took(tmp_path):
+    """Inputs are the workload's declaration (INPUTS: the parameter that counts its files), handled the same way
+    for any workload: the folder in <INPUTS>_dir, --strict to its prepare(), the files used named as the folder
+    names them, and the line that describes them in the declared parameter's words."""
+    from types import ModuleType
+
+    from gilbench import inputs
+
+    sounds = ModuleType("sounds")
+    sounds.INPUTS = "clips"
+    silent = ModuleType("silent")  # declares no inputs: the folder is not its business
+    params = inputs.with_folder({"clips": 3}, sounds, str(tmp_path))
+    assert params == {"clips": 3, "clips_dir": str(tmp_path)}
+    assert inputs.with_folder({"clips": 3}, silent, str(tmp_path)) == {"clips": 3}
+    assert inputs.for_prepare(dict(params), sounds, True)["strict"] is True
+    assert "strict" not in inputs.for_prepare({"clips": 3}, sounds, True)  # generated inputs: nothing to be strict on
+    files = [str(tmp_path / name) for name in ("a.wav", "b.wav", "c.wav")]
+    record = {"clips": 2, "clips_dir": str(tmp_path), "clips_found": 3, "clips_not_examined": 1}
+    extra = {"inputs": files, "record": record, "skipped": [["x.txt", "not a sound"]]}
+    taken, skipped = inputs.taken(extra, sounds)
+    assert extra == {"inputs": files}  # what the cells get: the report is taken out
+    assert taken["used"] == ["a.wav", "b.wav"] and skipped == [["x.txt", "not a sound"]]
+    assert inputs.recorded({"sounds": {**taken, "skipped": skipped}}) == {"sounds": record}
+    line = inputs.describe_inputs({**taken, "skipped": skipped}, "sounds")
+    assert line == (
+        f"2 clips taken from {tmp_path}, of 3 found (1 beyond the count not opened; --param sounds.clips=N takes "
+        "more); skipped 1: 1 not a sound"
+    )

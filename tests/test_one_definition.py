@@ -1,5 +1,5 @@
 """A variant is defined in one place: add it there and it reaches the list, the CSV, the charts and the report.
-A run option likewise: one field of RunOptions reaches the parser, the API, options.json and environment.json."""
+A run option likewise: one field of RunConfig reaches the parser, the API, options.json and environment.json."""
 
 from __future__ import annotations
 
@@ -71,21 +71,21 @@ def test_a_variant_added_in_one_place_is_everywhere(tmp_path, no_stray_cells):
     assert "**my-threads**: " in report.split("## Variants in this run")[1].split("## Summary")[0]
 
 
-# ---------------------------------------------------------------- run options: one field in RunOptions each
+# ---------------------------------------------------------------- run options: one field in RunConfig each
 
-NEW_OPTION = """    my_option: str = _opt("7", "an option added by a test, in one place", "N", parse=_whole(""))
+NEW_OPTION = """    my_option: int = option("7", "an option added by a test, in one place", "N", parse=_whole(""))
 """
 
 
 @pytest.mark.slow
 def test_an_option_added_in_one_place_is_everywhere(tmp_path, no_stray_cells):
-    """One field in RunOptions: the parser, its help and default, its check, gilbench.run()'s keywords, options.json
+    """One field in RunConfig: the parser, its help and default, its check, gilbench.run()'s keywords, options.json
     and environment.json's resolved config all have it, with no other edit."""
     package = tmp_path / "site" / "gilbench"
     shutil.copytree(ROOT / "bench", package, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "workloads", package / "workloads", ignore=shutil.ignore_patterns("__pycache__"))
     source = (package / "options.py").read_text()
-    anchor = "    no_progress: bool = _opt("
+    anchor = "    no_progress: bool = option("
     assert source.count(anchor) == 1
     (package / "options.py").write_text(source.replace(anchor, NEW_OPTION + anchor))
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"), GILBENCH_TEST_MARKER=no_stray_cells)
@@ -126,17 +126,21 @@ def test_an_option_added_in_one_place_is_everywhere(tmp_path, no_stray_cells):
 
 
 def test_each_run_option_is_defined_once():
-    """RunConfig holds every option under the option's own name (its parsed value) and adds only what is derived,
-    never a second field for an option; no parser but the one built from RunOptions declares a run option's flag
-    (other subcommands, e.g. `gilbench import --out`, have options of their own)."""
+    """Each option is one field of RunConfig made with option() (name, type, default, help, check); RunOptions,
+    the options as given, has no list of its own but RunConfig's; the fields that are not options say so by having
+    no parse. No parser but the one built from the options declares a run option's flag (other subcommands, e.g.
+    `gilbench import --out`, have options of their own)."""
     from dataclasses import fields
 
-    from gilbench.options import RunConfig, RunOptions
+    from gilbench.options import RunConfig, RunOptions, option_fields
 
-    names = {f.name for f in fields(RunOptions)}
-    own = {f.name for f in fields(RunConfig)} | {n for n, v in vars(RunConfig).items() if isinstance(v, property)}
-    assert not names & own, f"defined twice, in RunOptions and RunConfig: {sorted(names & own)}"
-    for path in sorted((ROOT / "bench").glob("*.py")):
+    options = option_fields()
+    names = {f.name for f in options}
+    assert all(set(f.metadata) == {"default", "help", "metavar", "parse"} for f in options)
+    assert set(RunOptions().given) == names and not {n for n in vars(RunOptions) if n in names}
+    assert {f.name for f in fields(RunConfig)} - names == {"given", "cache_dir", "unavailable", "cell_timeouts"}
+    assert not names & {n for n, v in vars(RunConfig).items() if isinstance(v, property)}
+    for path in sorted((ROOT / "bench").rglob("*.py")):
         if path.name == "options.py":
             continue
         text = path.read_text()
@@ -144,3 +148,16 @@ def test_each_run_option_is_defined_once():
             flag = "--" + name.replace("_", "-")
             declared = f'run.add_argument("{flag}"' if path.name == "cli.py" else f'add_argument("{flag}"'
             assert declared not in text, f"{path.name} declares {flag} again"
+
+
+def test_an_option_s_type_is_its_parse_s():
+    """mypy checks each option's field type against its parse's return type (option() is generic); this says
+    the same at run time, so that a field typed apart from what its check returns fails here too."""
+    import typing
+
+    from gilbench import options
+
+    hints = typing.get_type_hints(options.RunConfig, vars(options))
+    for f in options.option_fields():
+        parse = f.metadata["parse"]
+        assert typing.get_type_hints(parse, vars(options))["return"] == hints[f.name], f.name

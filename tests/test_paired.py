@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 import pytest
-from gilbench import analysis, blocks, options, orchestrator, storage
+from gilbench import analysis, blocks, options, plan, storage
 
 from tests.helpers import paired_block, row, write_run
 
@@ -22,7 +22,7 @@ def test_a_block_holds_the_serial_cell_and_every_variant_at_its_worker_count(tmp
             out=str(tmp_path),
         )
     )
-    groups = blocks.groups(orchestrator.build_cells(config))
+    groups = blocks.groups(plan.build_cells(config))
     assert [g.workers for g in groups] == [1, 2, 4]
     assert {g.workers: sorted(c.variant for c in g.members) for g in groups} == {
         1: ["process-pool", "threading"],
@@ -49,7 +49,7 @@ def test_serial_alone_still_gets_blocks(tmp_path):
     config = options.resolve(
         options.RunOptions(workloads="count", variants="serial", workers="2", repeat="2", out=str(tmp_path))
     )
-    groups = blocks.groups(orchestrator.build_cells(config))
+    groups = blocks.groups(plan.build_cells(config))
     assert len(groups) == 1 and groups[0].members == () and groups[0].serial.variant == "serial"
 
 
@@ -184,18 +184,18 @@ def test_the_plan_predicts_blocks_and_time_per_group(tmp_path):
             workloads="count", variants="serial,thread-pool,process-pool", workers="2", repeat="6", out=str(tmp_path)
         )
     )
-    (group,) = blocks.groups(orchestrator.build_cells(config))
+    (group,) = blocks.groups(plan.build_cells(config))
     tp, pp = group.members
     spread = {blocks.cell_key(tp): (6, 0.02, 0.02), blocks.cell_key(pp): (6, 0.10, 0.10)}
     walls = {blocks.cell_key(group.serial): [1.0] * 6, blocks.cell_key(tp): [1.0] * 6, blocks.cell_key(pp): [0.5] * 6}
-    (plan,) = blocks.size_groups([group], spread, walls, 0.05)
+    (group_plan,) = blocks.size_groups([group], spread, walls, 0.05)
     need = analysis.blocks_needed(0.10, 0.05)
-    assert plan.blocks_needed == need and plan.blocks_done == 6
+    assert group_plan.blocks_needed == need and group_plan.blocks_done == 6
     # thread-pool already meets it and leaves; serial and process-pool run the remaining blocks
-    assert plan.more_s == pytest.approx((need - 6) * (1.0 + 0.5))
-    lines = blocks.describe_plan([plan], 0.05, 10.0, 180)
+    assert group_plan.more_s == pytest.approx((need - 6) * (1.0 + 0.5))
+    lines = blocks.describe_plan([group_plan], 0.05, 10.0, 180)
     assert lines[0].startswith(f"count at 2 workers: +-5 % needs ~{need} blocks (6 done; process-pool x2 sets it")
-    assert f"~{10 + plan.more_s:.0f} s of measuring in all" in lines[-1]
+    assert f"~{10 + group_plan.more_s:.0f} s of measuring in all" in lines[-1]
 
 
 def test_precision_counts_no_baseline(tmp_path):

@@ -17,14 +17,14 @@ LARGE_MB = 300
 
 SCRIPT = textwrap.dedent(f"""
     import json, sys
-    from gilbench import orchestrator, options
+    from gilbench import options, plan, runner
     ballast = bytearray({LARGE_MB} * 1024 * 1024)  # touched: resident in this (the starting) process
     for i in range(0, len(ballast), 4096):
         ballast[i] = 1
     config = options.resolve(options.RunOptions(workloads="count", variants="serial", workers="1", size="smoke",
                                                 out=sys.argv[1]))
-    cell = orchestrator.build_cells(config)[0]
-    result, _ = orchestrator.run_repetition(cell, {{}}, config)
+    cell = plan.build_cells(config)[0]
+    result, _ = runner.run_repetition(cell, {{}}, config)
     print(json.dumps({{"ok": result.ok, "error": result.error, "peak_rss_mb": result.peak_rss_mb}}))
 """)
 

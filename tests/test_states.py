@@ -229,15 +229,15 @@ def test_run_with_trace_writes_the_state_timeline_and_keeps_it_out_of_the_statis
 
 
 def test_without_proc_files_the_trace_says_why(tmp_path, monkeypatch):
-    from gilbench import options, orchestrator, report
+    from gilbench import finish, inputs, options, plan, report
 
     monkeypatch.setattr(sampler, "available", lambda: "the state timeline needs Linux's /proc (this is plan9)")
     config = options.resolve(
         options.RunOptions(workloads="count", variants="threading", workers="2", size="smoke", out=str(tmp_path))
     )
-    prepared, inputs = orchestrator.prepare_inputs(config)
-    cell = orchestrator.build_cells(config, orchestrator.recorded(inputs))[0]
-    rows, summary = orchestrator.trace_cell("r1", cell, prepared["count"], config, 0.005)
+    prepared, found = plan.prepare_inputs(config)
+    cell = plan.build_cells(config, inputs.recorded(found))[0]
+    rows, summary = finish.trace_cell("r1", cell, prepared["count"], config, 0.005)
     assert rows == [] and summary.unavailable == "the state timeline needs Linux's /proc (this is plan9)"
     storage.append_rows(tmp_path / storage.TRACE_SUMMARY, [summary], storage.TraceSummaryRow)
     _, frame = storage.load_trace(tmp_path)

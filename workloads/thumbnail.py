@@ -28,6 +28,11 @@ SIZES = {
 # --scaling weak: one worker's share is one profile's images; N workers thumbnail N times as many.
 WEAK_SCALING = "images"
 
+# Its inputs, as gilbench handles them for any workload (bench/inputs.py): the parameter that counts the input files.
+# A user's folder (`gilbench run --images DIR`) goes in `images_dir`, and prepare() gets `strict` (--strict); its
+# record reports what it took (images, images_dir, images_found, ..., pixels) and the files it skipped.
+INPUTS = "images"
+
 THUMBNAIL_SIZE = (50, 50)
 ORIENTATION = 0x0112  # the EXIF tag
 BLUR_MODES = {"L", "RGB", "RGBA", "CMYK", "LA"}

@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--size", default="standard")
     args = ap.parse_args()
-    from gilbench import options, orchestrator, states
+    from gilbench import inputs, options, plan, runner, states
 
     config = options.resolve(
         options.RunOptions(
@@ -35,8 +35,8 @@ def main() -> int:
             out=tempfile.gettempdir(),
         )
     )
-    prepared, inputs = orchestrator.prepare_inputs(config)
-    cells = orchestrator.build_cells(config, orchestrator.recorded(inputs))
+    prepared, found = plan.prepare_inputs(config)
+    cells = plan.build_cells(config, inputs.recorded(found))
     interval = states.sampling_interval(sys.getswitchinterval())
     times = {(c.variant, traced): [] for c in cells for traced in (False, True)}
     shares = {c.variant: [] for c in cells}
@@ -45,7 +45,7 @@ def main() -> int:
             for traced in (False, True) if r % 2 == 0 else (True, False):
                 with tempfile.TemporaryDirectory() as scratch:
                     path = str(Path(scratch) / "samples.json")
-                    result, _ = orchestrator.run_repetition(
+                    result, _ = runner.run_repetition(
                         cell, prepared["count"], config, (interval, path) if traced else None
                     )
                     assert result.ok, result.error
