@@ -100,9 +100,9 @@ def closing_lines(table, config, outcome) -> list[str]:
     if table.empty or "speedup_halfwidth" not in table:
         return lines
     for part in groups(table):  # the report's answer line of each workload, first
-        line = report.answer(part)
+        line = report.answer(part, plain=True)  # the report's answer line, worded for a terminal
         if line:
-            lines.append(f"{part['workload'].iloc[0]}{part.attrs.get('suffix', '')}: " + line.replace("**", ""))
+            lines.append(f"{part['workload'].iloc[0]}{part.attrs.get('suffix', '')}: " + line)
     speedups = table[table["variant"] != analysis.BASELINE_VARIANT]
     met = analysis.precision_met(speedups, config.precision)
     missed = speedups[~met]

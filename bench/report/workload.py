@@ -1,0 +1,457 @@
+"""A workload's section of the report: the answer line, the variants' table, and what the numbers say about this
+workload, interpreter and size, each sentence chosen by the rules (bench/report/rules.py) from the measured
+numbers."""
+
+from __future__ import annotations
+
+import math
+
+from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
+from ..variants import VARIANTS
+from . import findings, wording
+from .evidence import PROCESSES, THREADS, Group, group
+from .layout import Table
+from .numbers import estimate, interval, pct, speedup
+from .rules import (
+    AGREEING_CONTEXTS,
+    AGREEMENT,
+    CEILING_SHARE_EXPECTED,
+    LAW_MIN_COUNTS,
+    MIN_CONTEXT_COVERAGE,
+    STRAGGLER_SHARE,
+)
+
+
+def bare(low, high) -> str:
+    """A ratio's range inside a sentence's own parentheses: `0.91x-0.97x`."""
+    return interval(low, high, unit="x", brackets=False)
+
+
+def ci(value, low, high, *_) -> str:
+    """A tutorial-check estimate: the value, its interval where the blocks gave one."""
+    return estimate(value, low, high, unit="x", unknown=" (no interval)")
+
+
+def ceiling_gap(part, tasks) -> list[str]:
+    """At the usable CPU count, each process variant against the measured ceiling; below 95 %, the evidence
+    from tasks.csv: start-up, how the tasks were chunked, and stragglers (the last worker's finish)."""
+    usable = int(part["usable_cpus"].iloc[0])
+    at = part[(part["workers"] == usable) & part["variant"].isin(PROCESSES)]
+    lines = []
+    for _, row in at.iterrows():
+        share = row["ceiling_efficiency"]
+        if share != share:
+            continue
+        text = (
+            f"At {usable} workers, **{row['variant']}** reached {share * 100:.1f} % of the measured ceiling "
+            f"({speedup(row['speedup'])} vs {speedup(row['ceiling_speedup'])})"
+        )
+        if share >= CEILING_SHARE_EXPECTED or tasks is None:
+            lines.append(text + ".")
+            continue
+        if not row["speedup_high"] < row.get("ceiling_speedup_low", math.nan):  # the gap's evidence: no overlap
+            lines.append(text + ": the two intervals overlap, so the gap is within this run's noise.")
+            continue
+        mine = tasks[
+            (tasks["workload"] == row["workload"])
+            & (tasks["size"] == row["size"])
+            & (tasks["variant"] == row["variant"])
+            & (tasks["workers"] == usable)
+            & ~tasks["warmup"]
+            & (tasks["python_executable"] == row["python_executable"])
+        ]
+        reasons = [f"start-up {row['startup_s']:.3f} s ({pct(row['startup_share'])} of the time)"]
+        if not mine.empty:
+            per_rep = []
+            for _, rep in mine.groupby(["repeat", "attempt"] if "attempt" in mine else ["repeat"]):
+                ends = rep.groupby(["pid", "thread_id"])["end_s"].max()
+                per_rep.append((ends.max() - ends.min(), len(rep) / max(1, len(ends))))
+            straggle = sorted(x for x, _ in per_rep)[len(per_rep) // 2]
+            per_worker = sorted(y for _, y in per_rep)[len(per_rep) // 2]
+            reasons.append(f"{per_worker:.1f} tasks per worker")
+            share_idle = straggle / row["median_s"]
+            reasons.append(
+                f"the workers' last tasks ended up to {straggle:.3f} s apart ({pct(share_idle)} of the time"
+                + (": stragglers, while the others sat idle)" if share_idle > STRAGGLER_SHARE else ")")
+            )
+        ceiling_row = part[(part["variant"] == CEILING) & (part["workers"] == usable)]
+        ceiling = None if ceiling_row.empty else ceiling_row.iloc[0]
+        if ceiling is not None and row["speedup_high"] >= ceiling.speedup_low:
+            reasons.append(
+                f"its speedup interval ({bare(row['speedup_low'], row['speedup_high'])}) overlaps the ceiling's "
+                f"({bare(ceiling.speedup_low, ceiling.speedup_high)}): the gap may be this run's noise"
+            )
+        lines.append(text + ": " + "; ".join(reasons) + " (from tasks.csv).")
+    return lines
+
+
+def context_check(part) -> list[str]:
+    """The run's own calibration of context bias: at 1 worker every variant does the serial work in another
+    context (a worker thread, a forked process). Its *compute* time (first task in to last result out) should
+    match serial's: its start-up (creating a pool, a cluster) is a cost serial does not pay, not a bias, so the
+    check compares compute times, per block. No verdict where the interval's coverage is below 80 %."""
+    one = part[(part["workers"] == 1) & ~part["variant"].isin([BASELINE_VARIANT])]
+    paired = "compute_speedup" in one and one["compute_speedup"].notna().any()
+    col = "compute_speedup" if paired else "speedup"
+    one = one[one[col].notna()]
+    if one.empty:
+        return []
+    low, high = (
+        (one["compute_speedup_low"], one["compute_speedup_high"])
+        if paired
+        else (one["speedup_low"], one["speedup_high"])
+    )
+    coverage = one["speedup_coverage"].fillna(0)
+    listed = ", ".join(f"{r['variant']} {speedup(r[col])}" for _, r in one.iterrows())
+    what = "serial compute time / variant compute time, per block" if paired else "total times (an older run)"
+    if not (coverage >= MIN_CONTEXT_COVERAGE).all():
+        return [
+            f"Context check at 1 worker ({what}): {listed}; its intervals' coverage is below "
+            f"{MIN_CONTEXT_COVERAGE * 100:.0f} %, too low to tell a bias of the serial baseline from noise."
+        ]
+    outside = one[(low > 1) | (high < 1)]
+    if outside.empty:
+        agree = agreement(one.assign(speedup=one[col]))
+        if agree:
+            return [
+                f"Context check at 1 worker (the same work as serial, in a worker thread or process; {what}): "
+                f"{listed}. " + agree
+            ]
+        return [
+            f"Context check at 1 worker (the same work as serial, in a worker thread or process; {what}): "
+            f"{listed}; every interval contains 1.00x, so no bias of the serial baseline shows beyond this run's "
+            "noise."
+        ]
+    faster = outside[col] > 1  # the variant ran the work faster than the serial cell: serial was slow
+    side = "slower" if faster.all() else "faster" if (~faster).all() else "off"
+    return [
+        f"Context check at 1 worker ({what}): {listed}. The intervals of "
+        + ", ".join(outside["variant"])
+        + f" exclude 1.00x: the serial baseline ran the same work {side} than "
+        "those workers did, so every speedup of this workload carries that bias."
+    ]
+
+
+def answer(part, plain: bool = False) -> str:
+    """One line a newcomer can act on: which variant to use here, its speedup and interval, and the one reason."""
+    return wording.answer(findings.answer(group(part)), plain)
+
+
+def variant_table(part) -> Table:
+    """Per variant at each worker count up to the usable CPUs (and the largest beyond): the numbers behind it."""
+    usable = int(part["usable_cpus"].iloc[0])
+    rows = []
+    for _, r in part[part["variant"] != BASELINE_VARIANT].sort_values(["variant", "workers"]).iterrows():
+        n = int(r["workers"])
+        if n > usable and n != part.loc[part["variant"] == r["variant"], "workers"].max():
+            continue
+        rows.append(
+            [
+                r["variant"],
+                str(n),
+                estimate(r["speedup"], r["speedup_low"], r["speedup_high"], unit="x"),
+                f"{r['busy_cores']:.2f}",
+                pct(r["efficiency"]),
+                pct(r["startup_share"]),
+                r.get("law", "") or "-",
+            ]
+        )
+    order = list(VARIANTS)
+    rows.sort(key=lambda x: (order.index(x[0]) if x[0] in order else len(order), int(x[1])))
+    header = ["variant", "workers", "speedup on total_s [95 %]", "busy cores", "efficiency", "start-up", "law"]
+    return Table(header, rows)
+
+
+STOPWATCH = (
+    "Speedups are on `total_s`, what the classic tutorial's stopwatch measures: from before the workers are created "
+    "to after the last one is joined (the serial cell: its loop over the tasks). The context check below uses "
+    "`compute_s` instead (first task in to last result out), which leaves the workers' start-up out."
+)
+
+
+# Where the tutorial's scripts and the cells part, the loops' speed in their context is the first suspect: on the
+# project's VM the stopwatches spanned the same work, and a loop forked from one program ran at another speed than
+# the same loop in the other program's main thread, with one worker (docs/tutorial-check.md).
+CONTEXT_FIRST = (
+    "Look at the loops' context before the stopwatches: the same loop can run at another speed in a forked child "
+    "than in a program's main thread, with no parallelism involved (docs/tutorial-check.md); "
+)
+
+
+def tutorial_findings(part, checks: list[dict]) -> list[str]:
+    """--check-against-tutorial: the tutorial's own two scripts against the serial and multiprocessing cells, block
+    by block; a difference is named only where its interval excludes 1.00x."""
+    from ..tutorial import VARIANT, WORKLOAD
+
+    if part["workload"].iloc[0] != WORKLOAD:
+        return []
+    python = part["python_executable"].iloc[0]
+    lines = []
+    for c in checks:
+        if c["python_executable"] != python:
+            continue
+
+        ratio, low, high, _ = c["ratio"]
+        text = (
+            f"Against the tutorial's own two scripts, run between the cells of the same {c['blocks']} blocks at "
+            f"{c['workers']} workers: the tutorial's speedup {ci(*c['tutorial_speedup'])}, gilbench's {VARIANT} "
+            f"{ci(*c['gilbench_speedup'])}; gilbench's over the tutorial's {ci(*c['ratio'])}"
+        )
+        if low != low:
+            text += ": too few blocks for an interval."
+        elif low <= 1 <= high:
+            text += f": the same within this run's noise (+-{max(high - 1, 1 - low) * 100:.0f} %)."
+        else:
+            text += (
+                f": gilbench reads {'higher' if ratio > 1 else 'lower'}; the interval excludes 1.00x. " + CONTEXT_FIRST
+            )
+            one_worker = ((part["variant"] == VARIANT) & (part["workers"] == 1)).any()
+            text += (
+                f"this run's context check compares its 1-worker {VARIANT} cell with the serial cell."
+                if one_worker
+                else f"add 1 to --workers and the context check compares a 1-worker {VARIANT} cell with serial."
+            )
+        text += (
+            f" Stopwatch by stopwatch (cell / script): serial {ci(*c['serial_stopwatch'])}, parallel "
+            f"{ci(*c['parallel_stopwatch'])}."
+        )
+        lines.append(text)
+    return lines
+
+
+def agreement(one) -> str:
+    """Where each 1-worker interval contains 1.00x but every median lies on the same side of it by more than 5 %:
+    they agree, and a bias they all share is the serial baseline's. Empty where they do not agree (or are fewer
+    than three)."""
+    s = one["speedup"]
+    if len(one) < AGREEING_CONTEXTS or not ((s < 1 - AGREEMENT).all() or (s > 1 + AGREEMENT).all()):
+        return ""
+    slower = bool((s < 1).all())
+    text = (
+        f"Each interval alone contains 1.00x, but all {len(one)} medians lie on one side, "
+        f"{bare(s.min(), s.max())}: the same work ran {'slower' if slower else 'faster'} in every other context "
+        f"than in the serial cell, so the serial baseline itself is the odd one out and every speedup of this "
+        f"workload carries that bias"
+    )
+    inflation = one["cpu_inflation"] if "cpu_inflation" in one else None
+    if inflation is not None and inflation.notna().all():
+        text += f" (the workers' CPU time was {bare(inflation.min(), inflation.max())} the serial cell's: " + (
+            "the work itself cost more CPU, it did not wait)"
+            if slower and inflation.min() > 1 + AGREEMENT / 2
+            else "not a difference of CPU time alone)"
+        )
+    text += (
+        ". A serial median from few repetitions can land in a fast or slow spell of the machine; more "
+        "blocks (`--precision 0.05`) tell a spell from a bias."
+    )
+    first = one.iloc[0]
+    if slower and bool(first["free_threaded"]) and not bool(first["gil_enabled"]):
+        threads = one[one["variant"].isin(THREADS)]
+        processes = one[one["variant"].isin(PROCESSES)]
+        text += (
+            " On a free-threaded build one cost falls on threads only: objects made by the thread that imported "
+            "the workload (module globals, the task list) are that thread's, and every other thread changes "
+            "their reference counts with atomic operations (biased reference counting, PEP 703), so a worker "
+            "thread that keeps changing module state (attributes of objects made at import) pays at every "
+            "access; a forked process inherits the importing thread and does not (README, 'Reading the numbers')."
+        )
+        if not processes.empty and (processes["speedup"] < 1 - AGREEMENT).all():
+            text += (
+                " Here the process variants are slower too, which that cost cannot explain: read it as the "
+                "serial baseline's spell."
+            )
+        elif not threads.empty:
+            text += " Here only thread variants are slower: that cost fits."
+    return text
+
+
+def busy_lines(part) -> list[str]:
+    """The cells that other programs kept disturbing through every re-run: their times are kept, and flagged."""
+    busy = part[part["disturbed_kept"] > 0] if "disturbed_kept" in part else part.iloc[0:0]
+    if busy.empty:
+        return []
+    return [
+        "**Measured on a busy machine**: other programs kept taking CPU through every re-run of "
+        + ", ".join(
+            f"{r['variant']} x{int(r['workers'])} ({int(r['disturbed_kept'])} of {int(r['repeats'])} "
+            f"repetitions, up to {r['other_cores_max']:.2f} cores)"
+            for _, r in busy.iterrows()
+        )
+        + "; those times are kept, and may be slower than this machine can do."
+    ]
+
+
+def gil_lines(part) -> list[str]:
+    """A free-threaded build that ran with the GIL on: asked for (PYTHON_GIL=1), or turned back on by a module."""
+    first = part.iloc[0]
+    if not (first["free_threaded"] and part["gil_enabled"].any()):
+        return []
+    if str(first["python_gil_env"]) == "1":
+        return ["The GIL was on in this free-threaded build because PYTHON_GIL=1 was given (--gil 1)."]
+    return [
+        "**GIL re-enabled**: this is a free-threaded build, but the GIL was on inside the workers: "
+        "a module the workload imports lacks free-threading support and turned it back on."
+    ]
+
+
+def shape_lines(g: Group) -> list[str]:
+    """How the run was shaped: worker counts that differ by variant, cells with fewer repetitions, no law fitted."""
+    part, variants, lines = g.part, g.variants, []
+    counts = {v: sorted(int(n) for n in rows["workers"]) for v, rows in variants.groupby("variant", sort=False)}
+    if len({tuple(c) for c in counts.values()}) > 1:
+        lines.append(
+            "Worker counts differ by variant (`--variant-workers`): "
+            + "; ".join(f"{v} {', '.join(map(str, c))}" for v, c in counts.items())
+            + "."
+        )
+    fewer = part[part["repeats"] < part["repeats"].max()]
+    if "speedup_method" in part and (part["speedup_method"] == "paired-t").any():
+        fewer = fewer.iloc[0:0]  # paired blocks: the serial cell runs in every block, and sized cells stop when met
+    if not fewer.empty:
+        lines.append(
+            f"{len(fewer)} of {len(part)} cells have fewer repetitions than the others "
+            f"({int(fewer['repeats'].min())} instead of {int(part['repeats'].max())}): "
+            + ", ".join(f"{r['variant']} x{int(r['workers'])}" for _, r in fewer.iterrows())
+            + "."
+        )
+    if "fitted_counts" in variants and (variants["fitted_counts"] < LAW_MIN_COUNTS).all():
+        lines.append(
+            f"No scaling law is fitted: too few worker counts up to the {g.usable} usable CPUs (Amdahl's law "
+            f"needs {LAW_MIN_COUNTS}, the USL {USL_MIN_COUNTS}; oversubscribed counts are drawn, not fitted)."
+        )
+    return lines
+
+
+def variant_lines(g: Group) -> list[str]:
+    """One line per variant, at its largest worker count (bench/report/findings.py decides, wording words)."""
+    lines = []
+    for _, rows in g.variants.groupby("variant", sort=False):
+        rows = rows.sort_values("workers")
+        busy_machine = g.serial_disturbed or bool((g.disturbed[rows.index] > 0).any())
+        # falling: the last interval lies wholly below the first one
+        falling = len(rows) > 1 and rows["speedup_high"].iloc[-1] < rows["speedup_low"].iloc[0]
+        e = g.evidence(rows.iloc[-1])
+        lines.append(wording.variant_line(e, findings.variant_findings(e, falling, busy_machine)))
+    return lines
+
+
+def workload_findings(part, tasks=None) -> list[str]:
+    """What the numbers say about one workload: its conditions, the GIL, the context check, the ceiling, and one
+    line per variant."""
+    g = group(part)
+    lines = busy_lines(part)
+    if g.variants.empty:
+        return lines + ["Only the serial baseline was run: there is no speedup to show."]
+    if g.variants["speedup"].isna().all():
+        return lines + ["No speedups: this workload has no successful serial baseline."]
+    lines += gil_lines(part)
+    if g.serial is not None:
+        lines.append(f"Serial baseline: {g.serial['median_s']:.3f} s (median of {int(g.serial['repeats'])}).")
+    contrast = findings.gil_contrast(g)
+    if contrast is not None:
+        lines.append(wording.say(contrast))
+    return lines + context_check(part) + ceiling_gap(part, tasks) + shape_lines(g) + variant_lines(g)
+
+
+def gil_comparison(table) -> list[str]:
+    """With runs under a GIL build and a free-threaded build: the single-thread cost and what threads gain."""
+    lines: list[str] = []
+    gil = table[~table["free_threaded"]]
+    ft = table[table["free_threaded"]]
+    if gil.empty or ft.empty:
+        return lines
+    same_work = ["workload", "size", "params"]  # only the same work compares across interpreters
+    common = sorted(set(map(tuple, gil[same_work].to_numpy())) & set(map(tuple, ft[same_work].to_numpy())))
+    for workload, size, params in common:
+        g = gil[(gil["workload"] == workload) & (gil["size"] == size) & (gil["params"] == params)]
+        f = ft[(ft["workload"] == workload) & (ft["size"] == size) & (ft["params"] == params)]
+        gs, fs = g[g["variant"] == BASELINE_VARIANT], f[f["variant"] == BASELINE_VARIANT]
+        if gs.empty or fs.empty:
+            continue
+        cost = fs["median_s"].iloc[0] / gs["median_s"].iloc[0]
+        # the serial medians' intervals joined: a verdict on the single-thread cost, as `gilbench compare` gives
+        low, high = fs["ci_low_s"].iloc[0] / gs["ci_high_s"].iloc[0], fs["ci_high_s"].iloc[0] / gs["ci_low_s"].iloc[0]
+        coverage = fs["ci_coverage"].iloc[0] * gs["ci_coverage"].iloc[0] if "ci_coverage" in fs else math.nan
+        mark = verdict(low, high, coverage)
+        meaning = verdict_meaning(mark, coverage) + (": a single-thread cost" if mark == "-" else "")
+        text = (
+            f"**{workload}**: the free-threaded build ({f['python_version'].iloc[0]}t) runs the serial baseline in "
+            f"{fs['median_s'].iloc[0]:.3f} s vs {gs['median_s'].iloc[0]:.3f} s with the GIL "
+            f"({speedup(cost)} the time, interval {interval(low, high, brackets=False)} at coverage >= "
+            f"{pct(coverage, 1)}: "
+            f"`{mark}` {meaning})"
+        )
+        gt, ftt = g[g["variant"].isin(THREADS)], f[f["variant"].isin(THREADS)]
+        if not gt.empty and not ftt.empty:
+            n = int(min(gt["workers"].max(), ftt["workers"].max()))
+            best_g = gt[gt["workers"] == n]["speedup"].max()
+            best_f = ftt[ftt["workers"] == n]
+            row = best_f.loc[best_f["speedup"].idxmax()]
+            text += (
+                f"; at {n} threads: {speedup(best_g)} over its own serial with the GIL, {speedup(row['speedup'])} "
+                "without "
+                f"({row['variant']}, {row['busy_cores']:.2f} busy cores)"
+            )
+            overall = gs["median_s"].iloc[0] / row["median_s"]
+            text += f", i.e. {speedup(overall)} against the GIL build's serial baseline"
+        if f["gil_enabled"].any():
+            text += (
+                "; warning: the GIL was re-enabled inside the free-threaded workers "
+                "(an extension module without free-threading support)"
+            )
+        lines.append(text + ".")
+    return lines
+
+
+def state_findings(part, summary) -> list[str]:
+    """What the sampler saw in each traced cell of this workload and interpreter (--trace), in words."""
+    if summary is None:
+        return []
+    row0 = part.iloc[0]
+    mine = summary[
+        (summary["workload"] == row0["workload"])
+        & (summary["size"] == row0["size"])
+        & (summary["python_executable"] == row0["python_executable"])
+    ]
+    if mine.empty:
+        return []
+    gone = mine[mine["unavailable"].fillna("") != ""]
+    if len(gone) == len(mine):
+        return [f"Thread states: unavailable - {gone['unavailable'].iloc[0]}."]
+    usable = int(row0["usable_cpus"])
+    lines = []
+    order = list(VARIANTS)
+    traced = mine[mine["unavailable"].fillna("") == ""].copy()
+    traced["rank"] = [order.index(v) if v in order else len(order) for v in traced["variant"]]
+    for _, r in traced.sort_values(["rank", "workers"]).iterrows():
+        if r["variant"] in (BASELINE_VARIANT, CEILING) or int(r["workers"]) < 2:
+            continue
+        text = (
+            f"**{r['variant']}** x{int(r['workers'])}: running {pct(r['running_share'])}, waiting for a core "
+            f"{pct(r['waiting_share'])}, blocked {pct(r['blocked_share'])}, {r['handoffs_per_s']:.0f} hand-offs/s"
+        )
+        if (
+            r["blocked_share"] > 0.3
+            and r["handoffs_per_s"] > 0.2 / r["switch_interval_s"]
+            and r["gil_enabled"]
+            and r["variant"] in THREADS
+        ):
+            text += (
+                f" - the threads took turns holding the GIL, about every {1000 / r['handoffs_per_s']:.0f} ms "
+                f"(switch interval {r['switch_interval_s'] * 1000:.0f} ms)"
+            )
+        elif r["waiting_share"] > 0.25 and int(r["workers"]) > usable:
+            text += f" - more runnable workers than the {usable} CPUs: they queued for a core"
+        elif r["running_share"] > 0.8:
+            text += " - every worker ran at once"
+        lines.append(text + ".")
+    cost = traced["sampler_cpu_share"].median()
+    lines.append(
+        f"Thread states come from one extra repetition per cell (`--trace`, not in the statistics), read from "
+        f"/proc every {traced['interval_s'].median() * 1000:.1f} ms by a separate process; that sampler used "
+        f"{pct(cost)} of one core (median over cells), CPU the workers could not use on a machine with "
+        f"{usable} CPUs."
+    )
+    if not gone.empty:
+        lines.append(f"{len(gone)} traced cells have no state timeline: {gone['unavailable'].iloc[0]}.")
+    return lines
