@@ -9,12 +9,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..analysis import BASELINE_VARIANT
 from ..variants import VARIANTS
 from .laws import between
 from .layout import Block, Bullets, Heading, Image, Paragraph, Table
 from .numbers import halfwidth, pct, speedup
+from .suite import EXPLAIN as SPECTRUM_EXPLAINED
+from .suite import findings as spectrum_findings
+from .suite import table_rows as spectrum_table
 from .workload import (
     STOPWATCH,
     answer,
@@ -30,15 +34,15 @@ from .workload import (
 class Inputs:
     """What a report is built from: the summary table and what the run folder holds beside it."""
 
-    table: object  # summary.csv's rows (a pandas DataFrame)
+    table: Any  # summary.csv's rows (a pandas DataFrame)
     env: dict  # environment.json, with the plan and the options
     charts: dict[str, Path | list[Path]]  # the overview and the spectrum: one file each; per workload: its charts
     missing: list[str]  # workloads without a serial baseline
     source: str  # the results.csv the report is built from
-    tasks: object = None  # tasks.csv
-    trace_summary: object = None  # trace_summary.csv of a run made with --trace
+    tasks: Any = None  # tasks.csv
+    trace_summary: Any = None  # trace_summary.csv of a run made with --trace
     tutorial_checks: list[dict] | None = None  # --check-against-tutorial
-    spectrum: object = None  # over a run with pyperformance workloads
+    spectrum: Any = None  # over a run with pyperformance workloads
 
 
 def precision_blocks(table, config: dict, plan: dict | None) -> list[Block]:
@@ -212,7 +216,8 @@ WEAK_SCALING = (
 
 def run_sections(r: Inputs) -> list[Block]:
     """What kind of run this is: weak scaling, baselines missing, the variants it ran, GIL against free threads."""
-    table, out = r.table, []
+    table = r.table
+    out: list[Block] = []
     if "scaling" in table and (table["scaling"] == "weak").any():
         out += [Heading("Weak scaling"), Paragraph(WEAK_SCALING)]
     if r.missing:
@@ -359,17 +364,16 @@ def build_blocks(
 
 
 def spectrum_blocks(spectrum, chart) -> list[Block]:
-    """The spectrum over the run's benchmarks (bench/spectrum.py): what it shows, the chart, the table."""
-    from .. import spectrum as sp
-
+    """The spectrum over the run's benchmarks (bench/spectrum.py, words in bench/report/suite.py): what it shows, the
+    chart, the table."""
     blocks: list[Block] = [Heading("The spectrum: which kinds of code gain")]
-    lines = sp.findings(spectrum)
+    lines = spectrum_findings(spectrum)
     if lines:
         blocks.append(Bullets(lines))
     if chart is not None:
         blocks.append(Image(chart))
-    blocks.append(Paragraph(sp.EXPLAIN))
-    blocks.append(Table(*sp.table_rows(spectrum)))
+    blocks.append(Paragraph(SPECTRUM_EXPLAINED))
+    blocks.append(Table(*spectrum_table(spectrum)))
     return blocks
 
 

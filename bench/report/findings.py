@@ -11,8 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import rules
 from .evidence import PROCESSES, Evidence, Group
+from .rules import (
+    BUSY_MACHINE,
+    CPU_BOUND_BUSY,
+    LAWS_SUPPRESSED_BY,
+    NOT_CPU_BOUND,
+    cpu_bound,
+    holding,
+    holds,
+    rule,
+)
 
 FACTS = (  # the row's columns a variant's findings quote
     "variant",
@@ -33,7 +42,7 @@ FACTS = (  # the row's columns a variant's findings quote
 
 @dataclass(frozen=True)
 class Finding:
-    rule: str  # the rule's id (bench/report/rules.py)
+    rule: str  # the rule's id (bench/report/py)
     subject: str  # what it is about: a variant, a workload, a cell
     facts: Mapping[str, Any] = field(default_factory=dict)
 
@@ -44,7 +53,7 @@ def _facts(e: Evidence, **more) -> dict:
 
 def causes(e: Evidence, conditions: frozenset[str] = frozenset()) -> list[Finding]:
     """The variant rules that hold for this row, in the table's order."""
-    return [Finding(rule_id, e.variant, _facts(e)) for rule_id in rules.holding(e, conditions)]
+    return [Finding(rule_id, e.variant, _facts(e)) for rule_id in holding(e, conditions)]
 
 
 def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = False) -> list[Finding]:
@@ -52,19 +61,19 @@ def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = Fa
     result is within the run's noise; the conditions under which it was measured; the scaling law, where one may
     be read. `busy_machine`: some cell of this curve (or its serial baseline) kept repetitions that other programs
     disturbed; then neither its CPU cost nor a law is read as its own."""
-    conditions = frozenset({rules.BUSY_MACHINE} if busy_machine else ())
-    if not rules.cpu_bound(e) and e.n > 1:
-        conditions |= {rules.NOT_CPU_BOUND}
+    conditions = frozenset({BUSY_MACHINE} if busy_machine else ())
+    if not cpu_bound(e) and e.n > 1:
+        conditions |= {NOT_CPU_BOUND}
     found = causes(e, conditions)
     if busy_machine:
-        found.append(Finding(rules.BUSY_MACHINE, e.variant))
+        found.append(Finding(BUSY_MACHINE, e.variant))
     gain_beyond_linear = e.above_one and e.get("speedup") > e.cores
     if not found:
         rule_id = "noise" if not (e.below_linear or gain_beyond_linear) else "unexplained-loss"
         found.append(Finding(rule_id, e.variant, _facts(e)))
-    if rules.NOT_CPU_BOUND in conditions:
-        found.append(Finding(rules.NOT_CPU_BOUND, e.variant, _facts(e)))
-    if not conditions & set(rules.LAWS_SUPPRESSED_BY) and rules.cpu_bound(e):
+    if NOT_CPU_BOUND in conditions:
+        found.append(Finding(NOT_CPU_BOUND, e.variant, _facts(e)))
+    if not conditions & set(LAWS_SUPPRESSED_BY) and cpu_bound(e):
         found.append(Finding("scaling-law", e.variant, {"row": e.row, "falling": falling}))
     return found
 
@@ -77,9 +86,9 @@ def gil_contrast(g: Group) -> Finding | None:
         return None
     te, pe = g.evidence(t), g.evidence(p)
     facts = {"threads": dict(t), "processes": dict(p)}
-    if rules.holds("gil-turns", te) and pe.above_one and p["speedup_low"] > t["speedup_high"]:
+    if holds("gil-turns", te) and pe.above_one and p["speedup_low"] > t["speedup_high"]:
         return Finding("gil-visible", str(g.part["workload"].iloc[0]), facts)
-    if rules.holds("gil-released", te) or rules.holds("no-gil", te):
+    if holds("gil-released", te) or holds("no-gil", te):
         return Finding("threads-kept-up", str(g.part["workload"].iloc[0]), facts)
     return None
 
@@ -106,11 +115,11 @@ def _reason(g: Group, best) -> Finding | None:
     """The one reason the answer line gives: threads that cannot overlap where processes win, or the first cause
     that holds for the best variant, or work that waits."""
     t = g.best_threads
-    if best["variant"] in PROCESSES and t is not None and rules.holds("gil-turns", g.evidence(t)):
+    if best["variant"] in PROCESSES and t is not None and holds("gil-turns", g.evidence(t)):
         return Finding("threads-cannot-overlap", str(t["variant"]), {"threads": dict(t)})
-    found = [f for f in causes(g.evidence(best)) if rules.rule(f.rule).reason]
+    found = [f for f in causes(g.evidence(best)) if rule(f.rule).reason]
     if found:
         return found[0]
-    if g.serial_busy < rules.CPU_BOUND_BUSY:
+    if g.serial_busy < CPU_BOUND_BUSY:
         return Finding("waits-overlap", str(best["variant"]), {"serial_busy": g.serial_busy})
     return None

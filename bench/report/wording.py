@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import laws
 from .evidence import Evidence
 from .findings import Finding
+from .laws import law_sentences
 from .numbers import estimate, halfwidth, pct, speedup
 from .rules import ANSWER_TIES
 
@@ -70,7 +70,7 @@ PHRASES: dict[str, Callable[[dict], str]] = {
         f"the serial cell kept only {f['serial_busy']:.2f} of a core busy: this work waits (I/O, sleep) rather than "
         "computes, so cores and the GIL do not explain it"
     ),
-    "scaling-law": lambda f: "; ".join(laws.law_sentences(f["row"], f["falling"])),
+    "scaling-law": lambda f: "; ".join(law_sentences(f["row"], f["falling"])),
     "threads-cannot-overlap": lambda f: (
         f"threads cannot overlap here: the best threads kept {f['threads']['busy_cores']:.2f} cores busy "
         f"({speedup(f['threads']['speedup'])}), the GIL lets one run at a time"

@@ -8,8 +8,9 @@ import math
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
 from ..variants import VARIANTS
-from . import findings, wording
 from .evidence import PROCESSES, THREADS, Group, group
+from .findings import answer as answer_finding
+from .findings import gil_contrast, variant_findings
 from .layout import Table
 from .numbers import estimate, interval, pct, speedup
 from .rules import (
@@ -20,6 +21,8 @@ from .rules import (
     MIN_CONTEXT_COVERAGE,
     STRAGGLER_SHARE,
 )
+from .wording import answer as answer_words
+from .wording import say, variant_line
 
 
 def bare(low, high) -> str:
@@ -134,7 +137,7 @@ def context_check(part) -> list[str]:
 
 def answer(part, plain: bool = False) -> str:
     """One line a newcomer can act on: which variant to use here, its speedup and interval, and the one reason."""
-    return wording.answer(findings.answer(group(part)), plain)
+    return answer_words(answer_finding(group(part)), plain)
 
 
 def variant_table(part) -> Table:
@@ -331,7 +334,7 @@ def variant_lines(g: Group) -> list[str]:
         # falling: the last interval lies wholly below the first one
         falling = len(rows) > 1 and rows["speedup_high"].iloc[-1] < rows["speedup_low"].iloc[0]
         e = g.evidence(rows.iloc[-1])
-        lines.append(wording.variant_line(e, findings.variant_findings(e, falling, busy_machine)))
+        lines.append(variant_line(e, variant_findings(e, falling, busy_machine)))
     return lines
 
 
@@ -347,9 +350,9 @@ def workload_findings(part, tasks=None) -> list[str]:
     lines += gil_lines(part)
     if g.serial is not None:
         lines.append(f"Serial baseline: {g.serial['median_s']:.3f} s (median of {int(g.serial['repeats'])}).")
-    contrast = findings.gil_contrast(g)
+    contrast = gil_contrast(g)
     if contrast is not None:
-        lines.append(wording.say(contrast))
+        lines.append(say(contrast))
     return lines + context_check(part) + ceiling_gap(part, tasks) + shape_lines(g) + variant_lines(g)
 
 
