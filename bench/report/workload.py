@@ -8,17 +8,15 @@ import math
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
 from ..variants import VARIANTS
+from .context import context_check
 from .evidence import PROCESSES, THREADS, Group, group
 from .findings import answer as answer_finding
 from .findings import gil_contrast, variant_findings
 from .layout import Table
 from .numbers import estimate, interval, pct, speedup
 from .rules import (
-    AGREEING_CONTEXTS,
-    AGREEMENT,
     CEILING_SHARE_EXPECTED,
     LAW_MIN_COUNTS,
-    MIN_CONTEXT_COVERAGE,
     STRAGGLER_SHARE,
 )
 from .wording import answer as answer_words
@@ -86,53 +84,6 @@ def ceiling_gap(part, tasks) -> list[str]:
             )
         lines.append(text + ": " + "; ".join(reasons) + " (from tasks.csv).")
     return lines
-
-
-def context_check(part) -> list[str]:
-    """The run's own calibration of context bias: at 1 worker every variant does the serial work in another
-    context (a worker thread, a forked process). Its *compute* time (first task in to last result out) should
-    match serial's: its start-up (creating a pool, a cluster) is a cost serial does not pay, not a bias, so the
-    check compares compute times, per block. No verdict where the interval's coverage is below 80 %."""
-    one = part[(part["workers"] == 1) & ~part["variant"].isin([BASELINE_VARIANT])]
-    paired = "compute_speedup" in one and one["compute_speedup"].notna().any()
-    col = "compute_speedup" if paired else "speedup"
-    one = one[one[col].notna()]
-    if one.empty:
-        return []
-    low, high = (
-        (one["compute_speedup_low"], one["compute_speedup_high"])
-        if paired
-        else (one["speedup_low"], one["speedup_high"])
-    )
-    coverage = one["speedup_coverage"].fillna(0)
-    listed = ", ".join(f"{r['variant']} {speedup(r[col])}" for _, r in one.iterrows())
-    what = "serial compute time / variant compute time, per block" if paired else "total times (an older run)"
-    if not (coverage >= MIN_CONTEXT_COVERAGE).all():
-        return [
-            f"Context check at 1 worker ({what}): {listed}; its intervals' coverage is below "
-            f"{MIN_CONTEXT_COVERAGE * 100:.0f} %, too low to tell a bias of the serial baseline from noise."
-        ]
-    outside = one[(low > 1) | (high < 1)]
-    if outside.empty:
-        agree = agreement(one.assign(speedup=one[col]))
-        if agree:
-            return [
-                f"Context check at 1 worker (the same work as serial, in a worker thread or process; {what}): "
-                f"{listed}. " + agree
-            ]
-        return [
-            f"Context check at 1 worker (the same work as serial, in a worker thread or process; {what}): "
-            f"{listed}; every interval contains 1.00x, so no bias of the serial baseline shows beyond this run's "
-            "noise."
-        ]
-    faster = outside[col] > 1  # the variant ran the work faster than the serial cell: serial was slow
-    side = "slower" if faster.all() else "faster" if (~faster).all() else "off"
-    return [
-        f"Context check at 1 worker ({what}): {listed}. The intervals of "
-        + ", ".join(outside["variant"])
-        + f" exclude 1.00x: the serial baseline ran the same work {side} than "
-        "those workers did, so every speedup of this workload carries that bias."
-    ]
 
 
 def answer(part, plain: bool = False) -> str:
@@ -220,52 +171,6 @@ def tutorial_findings(part, checks: list[dict]) -> list[str]:
         )
         lines.append(text)
     return lines
-
-
-def agreement(one) -> str:
-    """Where each 1-worker interval contains 1.00x but every median lies on the same side of it by more than 5 %:
-    they agree, and a bias they all share is the serial baseline's. Empty where they do not agree (or are fewer
-    than three)."""
-    s = one["speedup"]
-    if len(one) < AGREEING_CONTEXTS or not ((s < 1 - AGREEMENT).all() or (s > 1 + AGREEMENT).all()):
-        return ""
-    slower = bool((s < 1).all())
-    text = (
-        f"Each interval alone contains 1.00x, but all {len(one)} medians lie on one side, "
-        f"{bare(s.min(), s.max())}: the same work ran {'slower' if slower else 'faster'} in every other context "
-        f"than in the serial cell, so the serial baseline itself is the odd one out and every speedup of this "
-        f"workload carries that bias"
-    )
-    inflation = one["cpu_inflation"] if "cpu_inflation" in one else None
-    if inflation is not None and inflation.notna().all():
-        text += f" (the workers' CPU time was {bare(inflation.min(), inflation.max())} the serial cell's: " + (
-            "the work itself cost more CPU, it did not wait)"
-            if slower and inflation.min() > 1 + AGREEMENT / 2
-            else "not a difference of CPU time alone)"
-        )
-    text += (
-        ". A serial median from few repetitions can land in a fast or slow spell of the machine; more "
-        "blocks (`--precision 0.05`) tell a spell from a bias."
-    )
-    first = one.iloc[0]
-    if slower and bool(first["free_threaded"]) and not bool(first["gil_enabled"]):
-        threads = one[one["variant"].isin(THREADS)]
-        processes = one[one["variant"].isin(PROCESSES)]
-        text += (
-            " On a free-threaded build one cost falls on threads only: objects made by the thread that imported "
-            "the workload (module globals, the task list) are that thread's, and every other thread changes "
-            "their reference counts with atomic operations (biased reference counting, PEP 703), so a worker "
-            "thread that keeps changing module state (attributes of objects made at import) pays at every "
-            "access; a forked process inherits the importing thread and does not (README, 'Reading the numbers')."
-        )
-        if not processes.empty and (processes["speedup"] < 1 - AGREEMENT).all():
-            text += (
-                " Here the process variants are slower too, which that cost cannot explain: read it as the "
-                "serial baseline's spell."
-            )
-        elif not threads.empty:
-            text += " Here only thread variants are slower: that cost fits."
-    return text
 
 
 def busy_lines(part) -> list[str]:
