@@ -134,8 +134,14 @@ OTHER_RULES = {
     "ceiling-reached": "processes at the usable CPUs reached >= 95 % of the measured ceiling",
     "ceiling-gap": "below 95 % of the ceiling and the intervals do not overlap: start-up, chunking, stragglers",
     "stragglers": "the workers' last tasks ended more than 5 % of the time apart",
+    "context-low-coverage": "a 1-worker interval's coverage is below 80 %: no verdict on a bias",
     "context-bias": "a 1-worker interval excludes 1.00x (coverage >= 80 %)",
     "context-agreement": "every 1-worker interval contains 1.00x, but all (>= 3) medians lie > 5 % on one side",
+    "context-none": "every 1-worker interval contains 1.00x, and the medians do not agree on a side",
+    "free-threads-gain": "spectrum: the free threads' speedup interval lies above 1.00x",
+    "free-threads-lose": "spectrum: the free threads' speedup interval lies below 1.00x",
+    "threads-only-failure": "every failed repetition of a workload was a thread variant's, and another family ran",
+    "within-chance": "compare: no more cells differ than the intervals' coverage lets chance mark",
     "no-law": "fewer than 3 worker counts up to the usable CPUs",
 }
 

@@ -9,9 +9,9 @@ import math
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
 from ..variants import VARIANTS
 from .context import context_check
-from .evidence import PROCESSES, THREADS, Group, group
+from .evidence import PROCESSES, THREADS, Evidence, Group, group
+from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
-from .findings import gil_contrast, variant_findings
 from .layout import Table
 from .numbers import estimate, interval, pct, speedup
 from .rules import (
@@ -230,17 +230,22 @@ def shape_lines(g: Group) -> list[str]:
     return lines
 
 
-def variant_lines(g: Group) -> list[str]:
-    """One line per variant, at its largest worker count (bench/report/findings.py decides, wording words)."""
-    lines = []
+def variant_found(g: Group) -> list[tuple[Evidence, list[Finding]]]:
+    """Per variant, at its largest worker count: its row and what the rules found (bench/report/findings.py)."""
+    out = []
     for _, rows in g.variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
         busy_machine = g.serial_disturbed or bool((g.disturbed[rows.index] > 0).any())
         # falling: the last interval lies wholly below the first one
         falling = len(rows) > 1 and rows["speedup_high"].iloc[-1] < rows["speedup_low"].iloc[0]
         e = g.evidence(rows.iloc[-1])
-        lines.append(variant_line(e, variant_findings(e, falling, busy_machine)))
-    return lines
+        out.append((e, variant_findings(e, falling, busy_machine)))
+    return out
+
+
+def variant_lines(g: Group) -> list[str]:
+    """One line per variant, worded from its findings."""
+    return [variant_line(e, found) for e, found in variant_found(g)]
 
 
 def workload_findings(part, tasks=None) -> list[str]:
