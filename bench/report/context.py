@@ -95,7 +95,8 @@ def _agreement(f) -> str:
         "baseline itself is the odd one out and every speedup of this workload carries that bias"
     )
     if "inflation" in f:
-        cpu = interval(*f["inflation"], unit="x", brackets=False)
+        low, high = f["inflation"]
+        cpu = interval(low, high, unit="x", brackets=False)
         text += f" (the workers' CPU time was {cpu} the serial cell's: "
         text += (
             "the work itself cost more CPU, it did not wait)"
