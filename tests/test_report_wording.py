@@ -8,7 +8,7 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
-from gilbench.report import closing, context, suite, wording
+from gilbench.report import ceiling, closing, context, suite, wording
 from gilbench.report.findings import Finding
 
 ROW = {
@@ -41,7 +41,19 @@ CHECK = {
     "ratio": (1.0667, 1.01, 1.12, 0.95),
 }
 
+POOL = dict(ROW, variant="process-pool", ceiling_efficiency=0.8, startup_s=0.05, ceiling_speedup=1.5)
+GAP = {"row": POOL, "usable": 2, "ceiling": None}
+GAP_TIMELINE = {"per_worker": 2.0, "straggle_s": 0.12, "idle_share": 0.1, "stragglers": True}
+
 EXAMPLES = {  # rule id: (facts, the words said)
+    "ceiling-reached": (GAP, "At 2 workers, **process-pool** reached 80.0 % of the measured ceiling (1.23x vs 1.50x)."),
+    "ceiling-gap-noise": (GAP, "(1.23x vs 1.50x): the two intervals overlap, so the gap is within this run's noise."),
+    "ceiling-gap": (
+        dict(GAP, timeline=GAP_TIMELINE, ceiling={"speedup_low": 1.3, "speedup_high": 1.7}),
+        "start-up 0.050 s (20 % of the time); 2.0 tasks per worker; the workers' last tasks ended up to 0.120 s apart "
+        "(10 % of the time: stragglers, while the others sat idle); its speedup interval (1.10x-1.35x) overlaps the "
+        "ceiling's (1.30x-1.70x): the gap may be this run's noise (from tasks.csv).",
+    ),
     "gil-turns": (ROW, "the threads took turns: one held the GIL at a time (1.50 busy cores)"),
     "gil-released": (ROW, "the threads overlapped on 1.5 cores: the work releases the GIL (C code)"),
     "no-gil": (ROW, "no GIL: the threads ran Python in parallel on 1.5 cores"),
@@ -96,7 +108,7 @@ EXAMPLES = {  # rule id: (facts, the words said)
     "unavailable": ({"workload": "bm", "under": "3.13t: no wheel"}, "bm unavailable under 3.13t: no wheel"),
 }
 
-TABLES = {**wording.PHRASES, **context.PHRASES, **suite.PHRASES, **closing.PHRASES}
+TABLES = {**ceiling.PHRASES, **wording.PHRASES, **context.PHRASES, **suite.PHRASES, **closing.PHRASES}
 
 
 def test_every_rule_id_has_a_wording_example():

@@ -15,7 +15,7 @@ from ..analysis import BASELINE_VARIANT
 from ..variants import VARIANTS
 from .laws import between
 from .layout import Block, Bullets, Heading, Image, Paragraph, Table
-from .numbers import halfwidth, pct, speedup
+from .numbers import halfwidth, interval, pct, speedup
 from .suite import EXPLAIN as SPECTRUM_EXPLAINED
 from .suite import findings as spectrum_findings
 from .suite import table_rows as spectrum_table
@@ -319,7 +319,7 @@ def summary_section(table) -> list[Block]:
             r["variant"],
             str(int(r["workers"])),
             f"{r['median_s']:.3f}",
-            f"{r['ci_low_s']:.3f}-{r['ci_high_s']:.3f} ({pct(r.get('ci_coverage', math.nan), 1)})",
+            f"{interval(r['ci_low_s'], r['ci_high_s'], 3, brackets=False)} ({pct(r.get('ci_coverage', math.nan), 1)})",
             speedup(r["speedup"]),
             pct(r["efficiency"]),
             pct(r["ceiling_efficiency"]),

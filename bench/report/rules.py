@@ -131,9 +131,10 @@ OTHER_RULES = {
     "gil-visible": "gil-turns holds for the best threads; the best processes' interval lies above 1.00x and above "
     "the threads'",
     "threads-kept-up": "gil-released or no-gil holds for the best threads",
-    "ceiling-reached": "processes at the usable CPUs reached >= 95 % of the measured ceiling",
-    "ceiling-gap": "below 95 % of the ceiling and the intervals do not overlap: start-up, chunking, stragglers",
-    "stragglers": "the workers' last tasks ended more than 5 % of the time apart",
+    "ceiling-reached": "processes at the usable CPUs reached >= 95 % of the measured ceiling (or no tasks.csv)",
+    "ceiling-gap-noise": "below 95 % of the ceiling, but the two speedup intervals overlap",
+    "ceiling-gap": "below 95 % of the ceiling and the intervals do not overlap: start-up, chunking, stragglers (the "
+    "workers' last tasks ended more than 5 % of the time apart)",
     "context-low-coverage": "a 1-worker interval's coverage is below 80 %: no verdict on a bias",
     "context-bias": "a 1-worker interval excludes 1.00x (coverage >= 80 %)",
     "context-agreement": "every 1-worker interval contains 1.00x, but all (>= 3) medians lie > 5 % on one side",

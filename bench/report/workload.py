@@ -8,16 +8,15 @@ import math
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
 from ..variants import VARIANTS
+from .ceiling import ceiling_gap
 from .context import context_check
-from .evidence import PROCESSES, THREADS, Evidence, Group, group
+from .evidence import THREADS, Evidence, Group, group
 from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
 from .layout import Table
 from .numbers import estimate, interval, pct, speedup
 from .rules import (
-    CEILING_SHARE_EXPECTED,
     LAW_MIN_COUNTS,
-    STRAGGLER_SHARE,
 )
 from .wording import answer as answer_words
 from .wording import say, variant_line
@@ -31,59 +30,6 @@ def bare(low, high) -> str:
 def ci(value, low, high, *_) -> str:
     """A tutorial-check estimate: the value, its interval where the blocks gave one."""
     return estimate(value, low, high, unit="x", unknown=" (no interval)")
-
-
-def ceiling_gap(part, tasks) -> list[str]:
-    """At the usable CPU count, each process variant against the measured ceiling; below 95 %, the evidence
-    from tasks.csv: start-up, how the tasks were chunked, and stragglers (the last worker's finish)."""
-    usable = int(part["usable_cpus"].iloc[0])
-    at = part[(part["workers"] == usable) & part["variant"].isin(PROCESSES)]
-    lines = []
-    for _, row in at.iterrows():
-        share = row["ceiling_efficiency"]
-        if share != share:
-            continue
-        text = (
-            f"At {usable} workers, **{row['variant']}** reached {share * 100:.1f} % of the measured ceiling "
-            f"({speedup(row['speedup'])} vs {speedup(row['ceiling_speedup'])})"
-        )
-        if share >= CEILING_SHARE_EXPECTED or tasks is None:
-            lines.append(text + ".")
-            continue
-        if not row["speedup_high"] < row.get("ceiling_speedup_low", math.nan):  # the gap's evidence: no overlap
-            lines.append(text + ": the two intervals overlap, so the gap is within this run's noise.")
-            continue
-        mine = tasks[
-            (tasks["workload"] == row["workload"])
-            & (tasks["size"] == row["size"])
-            & (tasks["variant"] == row["variant"])
-            & (tasks["workers"] == usable)
-            & ~tasks["warmup"]
-            & (tasks["python_executable"] == row["python_executable"])
-        ]
-        reasons = [f"start-up {row['startup_s']:.3f} s ({pct(row['startup_share'])} of the time)"]
-        if not mine.empty:
-            per_rep = []
-            for _, rep in mine.groupby(["repeat", "attempt"] if "attempt" in mine else ["repeat"]):
-                ends = rep.groupby(["pid", "thread_id"])["end_s"].max()
-                per_rep.append((ends.max() - ends.min(), len(rep) / max(1, len(ends))))
-            straggle = sorted(x for x, _ in per_rep)[len(per_rep) // 2]
-            per_worker = sorted(y for _, y in per_rep)[len(per_rep) // 2]
-            reasons.append(f"{per_worker:.1f} tasks per worker")
-            share_idle = straggle / row["median_s"]
-            reasons.append(
-                f"the workers' last tasks ended up to {straggle:.3f} s apart ({pct(share_idle)} of the time"
-                + (": stragglers, while the others sat idle)" if share_idle > STRAGGLER_SHARE else ")")
-            )
-        ceiling_row = part[(part["variant"] == CEILING) & (part["workers"] == usable)]
-        ceiling = None if ceiling_row.empty else ceiling_row.iloc[0]
-        if ceiling is not None and row["speedup_high"] >= ceiling.speedup_low:
-            reasons.append(
-                f"its speedup interval ({bare(row['speedup_low'], row['speedup_high'])}) overlaps the ceiling's "
-                f"({bare(ceiling.speedup_low, ceiling.speedup_high)}): the gap may be this run's noise"
-            )
-        lines.append(text + ": " + "; ".join(reasons) + " (from tasks.csv).")
-    return lines
 
 
 def answer(part, plain: bool = False) -> str:
