@@ -92,142 +92,39 @@ def cmd_run(args) -> int:
 
 
 def closing_lines(table, config, outcome) -> list[str]:
-    """What a user must know before trusting the table: the precision reached, and the unstable cells."""
-    from . import analysis, report
-    from .charts import groups
+    """What a user must know before trusting the table: the answers, the precision reached, the unstable cells."""
+    from .report import closing
 
-    lines: list[str] = []
-    if table.empty or "speedup_halfwidth" not in table:
-        return lines
-    for part in groups(table):  # the report's answer line of each workload, first
-        line = report.answer(part)
-        if line:
-            lines.append(f"{part['workload'].iloc[0]}{part.attrs.get('suffix', '')}: " + line.replace("**", ""))
-    speedups = table[table["variant"] != analysis.BASELINE_VARIANT]
-    met = analysis.precision_met(speedups, config.precision)
-    missed = speedups[~met]
-    how = "sized by --repeat auto" if config.auto else f"--repeat {config.repeat}"
-    lines.append(
-        f"precision +-{config.precision * 100:g} % ({how}): {int(met.sum())} of {len(speedups)} speedups met it"
-        + (
-            ""
-            if missed.empty
-            else "; not met: "
-            + listed(
-                f"{r['workload']} {r['variant']} x{int(r['workers'])} (+-{r['speedup_halfwidth'] * 100:.0f} %)"
-                for _, r in missed.iterrows()
-            )
-        )
+    found = closing.run_findings(
+        table, config.precision, config.auto, config.repeat, config.budget, outcome.measured_s, outcome.planned_s
     )
-    if config.auto and outcome.planned_s == outcome.planned_s:
-        lines.append(
-            f"measuring took {outcome.measured_s:.0f} s; the plan after the pilot predicted "
-            f"{outcome.planned_s:.0f} s (budget {config.budget:g} s)"
-        )
-    unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
-    if not unstable.empty:
-        lines.append(
-            f"unstable (repetitions spread more than {analysis.UNSTABLE_SPREAD * 100:g} %): "
-            + listed(
-                f"{r['workload']} {r['variant']} x{int(r['workers'])} ({r['spread'] * 100:.0f} %)"
-                for _, r in unstable.iterrows()
-            )
-            + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine"
-        )
-    return lines
+    return closing.lines(found)
 
 
 def tutorial_lines(checks: list[dict]) -> list[str]:
     """--check-against-tutorial, one line per interpreter and worker count: both speedups and their ratio."""
-    out = []
-    for c in checks:
-        (t, tl, th, _), (g, gl, gh, _), (r, rl, rh, _) = c["tutorial_speedup"], c["gilbench_speedup"], c["ratio"]
-        out.append(
-            f"count x{c['workers']}, the tutorial's own scripts {t:.2f}x [{tl:.2f}-{th:.2f}], gilbench's "
-            f"multiprocessing {g:.2f}x [{gl:.2f}-{gh:.2f}] over the same {c['blocks']} blocks; ratio {r:.3f} "
-            f"[{rl:.3f}-{rh:.3f}]" + (" (contains 1.00)" if rl <= 1 <= rh else " (excludes 1.00)")
-        )
-    return out
+    from .report import closing
 
-
-LISTED = 6  # cells named in one closing line; the report names them all
-
-
-def listed(items) -> str:
-    items = list(items)
-    more = len(items) - LISTED
-    return ", ".join(items[:LISTED]) + (f" and {more} more (see the report)" if more > 0 else "")
+    return closing.lines(closing.tutorial_findings(checks))
 
 
 def failure_hints(run_dir) -> list[str]:
-    """Per workload whose failures all came from thread variants while serial or process cells succeeded: it may
-    share module state between tasks, which threads of one process share and processes each copy."""
+    """Per workload that failed only under threads: it may share module state between tasks."""
     from . import storage
-    from .variants import in_family
+    from .report import closing
 
     try:
         frame = storage.load_results(run_dir)
     except (UsageError, OSError):
         return []
-    threads, hints = in_family("threads"), []
-    for workload, part in frame.groupby("workload", sort=False):
-        if str(workload).startswith("pyperformance:"):  # said by suite_lines, with its isolated mode
-            continue
-        ok = part["ok"].astype(bool)
-        failed, succeeded = set(part.loc[~ok, "variant"]), set(part.loc[ok, "variant"])
-        if failed and failed <= threads and succeeded - threads:
-            hints.append(
-                f"{workload} failed only under threads ({', '.join(sorted(failed))}) and ran under "
-                f"{', '.join(sorted(succeeded - threads))}: its tasks may share module state (module globals "
-                "or objects made at import that run_task changes), which threads of one process share and "
-                "each process has its own copy of; keep a task's state inside the task"
-            )
-    return hints
+    return closing.lines(closing.failure_findings(frame))
 
 
 def suite_lines(analysed, run_dir) -> list[str]:
-    """A run with pyperformance benchmarks: where the spectrum is, what it shows, and each benchmark that is not
-    thread-safe as written, with what its isolated mode (a private copy of its module per thread) gave."""
-    from . import spectrum as sp
+    """A run with pyperformance benchmarks: where the spectrum is, and the benchmarks that are not thread-safe."""
+    from .report import closing
 
-    found = analysed.spectrum
-    if found is None:
-        return []
-    lines = []
-    chart = run_dir / "spectrum.png"
-    if chart.exists():
-        lines.append(f"the spectrum (which kinds of code gain): {chart} and the report's first table")
-    names = set(found["workload"])
-    for _, r in found.iterrows():
-        safe = str(r["thread_safe"])
-        if not safe.startswith("no"):
-            continue
-        twin = r["workload"] + "@isolated"
-        line = f"{r['workload']} is NOT thread-safe as written: it shares module state; {safe[4:]}"
-        if twin in names:
-            t = found[found["workload"] == twin].iloc[0]
-            ok = not t.get("failed_cells")
-            parts = [
-                f"{label} {sp._x(t[key], t[key + '_low'], t[key + '_high'])}"
-                for key, label, _ in sp.SERIES
-                if key.startswith("threads") and t[key] == t[key]
-            ]
-            line += (
-                f". Its isolated mode ({twin}: a private copy of its module per thread) "
-                + (
-                    "ran correctly in every repetition"
-                    if ok
-                    else f"failed too ({t['failed_cells']}): it shares state outside its own module as well"
-                )
-                + (": " + ", ".join(parts) if parts else "")
-            )
-        else:
-            line += f". Run {twin} for a private copy of its module per thread"
-        lines.append(line)
-    for _, r in found.iterrows():
-        if r.get("unavailable") and r.get("unavailable") == r.get("unavailable"):
-            lines.append(f"{r['workload']} unavailable under {r['unavailable']}")
-    return lines
+    return closing.lines(closing.suite_findings(analysed.spectrum, run_dir / "spectrum.png"))
 
 
 def analysis_table(table) -> str:
@@ -271,13 +168,14 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     from . import render
+    from .report.compare import compare_lines, verdict_summary
 
     paths = render.compare(args.runs, args.out, args.baseline)
     table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
     assert table is not None  # compare() sets it
     for (run, base), part in table.groupby(["run", "base"], sort=False):
-        print(f"{run} vs {base}: {render.verdict_summary(part)}")
-        print("\n".join("  " + line for line in render.compare_lines(part)))
+        print(f"{run} vs {base}: {verdict_summary(part)}")
+        print("\n".join("  " + line for line in compare_lines(part)))
     print(f"\nverdicts: {paths[0]}  (and {paths[2].name})\nspeedups: {paths[1]}\nchart:    {paths[3]}")
     return EXIT_OK
 

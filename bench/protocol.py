@@ -118,6 +118,7 @@ class CellResult(_Message):
     wall_started: float = NAN
     origin_s: float = NAN  # time.perf_counter() when the repetition started: task times are relative to it
     traceback: str = ""  # a failure's full traceback (the orchestrator keeps it in the run folder)
+    timed_out: bool = False  # set by the parent, which killed the cell for running past --timeout
     version: int = VERSION
 
     KIND = "cell result"
@@ -127,8 +128,8 @@ class CellResult(_Message):
         return bool(self.worker_gil_enabled if self.worker_gil_enabled is not None else self.gil_enabled is not False)
 
     @classmethod
-    def failed(cls, error: str, traceback: str = "") -> CellResult:
-        return cls(ok=False, error=error[:500], traceback=traceback)
+    def failed(cls, error: str, traceback: str = "", timed_out: bool = False) -> CellResult:
+        return cls(ok=False, error=error[:500], traceback=traceback, timed_out=timed_out)
 
     @classmethod
     def from_json(cls, text: str) -> CellResult:

@@ -68,31 +68,7 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
             tasks = storage.load_results(tasks_csv, storage.TaskRow)
         except UsageError as exc:
             warnings.warn(f"ignoring the task timeline: {exc}", stacklevel=2)
-    env = {}
-    try:
-        env = json.loads((run_dir / storage.ENVIRONMENT).read_text())
-    except (OSError, ValueError):
-        first = frame.iloc[0]  # a CSV on its own still carries its environment columns
-        env = {
-            k: first[k]
-            for k in (
-                "host",
-                "cpu_model",
-                "logical_cpus",
-                "physical_cores",
-                "usable_cpus",
-                "os",
-                "python_version",
-                "free_threaded",
-                "gil_enabled",
-                "harness_commit",
-                "packages",
-            )
-        }
-    try:  # --repeat auto: the plan made after the pilot, and what it cost
-        env["plan"] = json.loads((run_dir / storage.PLAN_FILE).read_text())
-    except (OSError, ValueError):
-        pass
+    env = _environment(run_dir, frame)
     out = Path(out) if out else run_dir
     if not out.exists() and os.access(out.parent, os.W_OK):
         out.mkdir(parents=True)
@@ -132,6 +108,36 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         unavailable,
         found,
     )
+
+
+ENVIRONMENT_COLUMNS = (  # what a results.csv on its own says about its machine and interpreter
+    "host",
+    "cpu_model",
+    "logical_cpus",
+    "physical_cores",
+    "usable_cpus",
+    "os",
+    "python_version",
+    "free_threaded",
+    "gil_enabled",
+    "harness_commit",
+    "packages",
+)
+
+
+def _environment(run_dir: Path, frame) -> dict:
+    """environment.json, or a CSV's own environment columns where the folder has none; with --repeat auto's plan
+    (made after the pilot, and what it cost) where the folder has one."""
+    try:
+        env = json.loads((run_dir / storage.ENVIRONMENT).read_text())
+    except (OSError, ValueError):
+        first = frame.iloc[0]
+        env = {k: first[k] for k in ENVIRONMENT_COLUMNS}
+    try:
+        env["plan"] = json.loads((run_dir / storage.PLAN_FILE).read_text())
+    except (OSError, ValueError):
+        pass
+    return env
 
 
 def write_summary(a: Analysed) -> Path:
@@ -300,6 +306,8 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     speedups = storage.atomic_write(
         out / "speedups.csv", None, lambda tmp: wide.reset_index().to_csv(tmp, index=False, float_format="%.4g")
     )
+    from .report.compare import compare_markdown
+
     storage.atomic_write(out / "compare.md", compare_markdown(table))
     global last_compare  # the table itself, so the terminal quotes what compare.md quotes (not the CSV's rounding)
     last_compare = table
@@ -308,45 +316,3 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
 
 last_compare: pd.DataFrame | None = None
 BASELINES = ("own", "first")  # compare's chart: each run's own serial, or the first run's
-
-
-def compare_lines(table) -> list[str]:
-    """One line per cell: what the terminal prints and compare.md lists."""
-    lines = []
-    for _, r in table.iterrows():
-        lines.append(
-            f"{r['verdict']} {r['workload']:<11} {r['variant']:<16} x{int(r['workers']):<3} "
-            f"{r['base_median_s']:.3f} s -> {r['other_median_s']:.3f} s  {r['time_ratio']:.2f}x the time "
-            f"[{r['ratio_low']:.2f}-{r['ratio_high']:.2f}, coverage >= {r['coverage'] * 100:.1f} %]  "
-            f"{r['meaning']}" + ("  (busy machine: kept disturbed repetitions)" if r.get("busy", False) else "")
-        )
-    return lines
-
-
-def verdict_summary(part) -> str:
-    """How many cells differ, and how many chance alone would mark different when nothing changed."""
-    from .analysis import chance_differences
-
-    counts = part["verdict"].value_counts()
-    differ = counts.get("+", 0) + counts.get("-", 0)
-    chance = chance_differences(part["coverage"])
-    text = (
-        f"{counts.get('+', 0)} faster, {counts.get('-', 0)} slower, {counts.get('~', 0)} no clear difference, "
-        f"of {len(part)} cells; at these intervals' coverage chance alone would mark up to about {chance:.1f} "
-        "cells faster or slower when nothing changed"
-    )
-    return text + (": the differences are no more than chance gives." if differ <= chance else ".")
-
-
-def compare_markdown(table) -> str:
-    parts = [
-        "# gilbench compare\n",
-        "Per cell: the time of a run over the time of the first, median over median, with an interval joined "
-        "from the two medians' order-statistic intervals (its coverage is a lower bound). `+` faster: the whole "
-        "interval below 1; `-` slower: above 1; `~` no clear difference.\n",
-    ]
-    for (run, base), part in table.groupby(["run", "base"], sort=False):
-        parts.append(f"## {run} vs {base}\n")
-        parts.append(verdict_summary(part) + "\n")
-        parts.append("```\n" + "\n".join(compare_lines(part)) + "\n```\n")
-    return "\n".join(parts)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import accounting, blocks, interpreters, storage, tutorial, variants
+from . import accounting, blocks, interpreters, registry, storage, tutorial, variants
 from .blocks import Block, Cell, Repetition
 from .options import RunConfig
 from .protocol import CellResult, CellSpec
@@ -120,7 +120,10 @@ def run_repetition(
         if config.keep_outputs is not None:
             keep_outputs(scratch, cell, config, (spec_path, result_path, log_path))
         if timed_out:
-            return CellResult.failed(f"timed out after {timeout:g} s: killed the cell's process group"), usage
+            return (
+                CellResult.failed(f"timed out after {timeout:g} s: killed the cell's process group", timed_out=True),
+                usage,
+            )
         try:
             with open(result_path) as fh:
                 return CellResult.from_json(fh.read()), usage
@@ -312,7 +315,7 @@ def run_one(rep: Repetition, run: BlockContext) -> bool:
         result, usage = CellResult.failed(run.hung[cell]), accounting.Usage(math.nan, math.nan, math.nan)
     else:
         result, usage = run_repetition(cell, run.prepared[cell.workload], run.config)
-        if result.error.startswith("timed out") and cell.workload.startswith("pyperformance:"):
+        if result.timed_out and registry.suite_of(cell.workload) is not None:
             run.hung[cell] = f"not run again: it timed out in block {rep.repeat} ({result.error})"
     if not result.ok and result.traceback:  # the full traceback in the run folder; the error points to it
         kept = keep_traceback(run.run_dir, rep, result.traceback, run.config.python)

@@ -50,30 +50,33 @@ def _short_error(text: str) -> str:
     return text[:120]
 
 
-def thread_safety(frame, workload: str) -> str:
-    """'yes' (no threaded repetition failed), 'no: <what went wrong>', or '-' (no threaded cell ran)."""
+RESULTS_DIFFER = "results differ"  # how a workload's check (workloads/pyperformance.py) words a wrong result
+NOT_SAFE = ("no", "no-isolated")  # the safety kinds of a benchmark that is not thread-safe as written
+
+
+def thread_safety(frame, workload: str) -> dict:
+    """Whether every threaded repetition of the benchmark ran and returned what a single thread returns, as facts:
+    `safety` is 'yes', 'isolated-ok' (its @isolated mode ran correctly), 'no', 'no-isolated' (failed even with a
+    private copy of its module per thread), 'untested' (no threaded cell ran) or 'serial-failed'; with the first
+    failure's error and whether it was a wrong result rather than a crash. Words: bench/report/suite.py."""
     rows = frame[(frame["workload"] == workload) & frame["variant"].isin(in_family("threads"))]
     serial_ok = frame[(frame["workload"] == workload) & (frame["variant"] == BASELINE_VARIANT)]["ok"].astype(bool)
     isolated = workload.endswith("@isolated")
+    facts = {"safety": "untested", "safety_error": "", "safety_differs": False}
     if rows.empty:
-        return "-"
+        return facts
     failed = rows[~rows["ok"].astype(bool)]
     if failed.empty:
-        return (
-            "isolated: correct (a private copy of its module per thread)"
-            if isolated
-            else "yes (no threaded failure seen)"
-        )
+        return facts | {"safety": "isolated-ok" if isolated else "yes"}
     if not serial_ok.any():
-        return "- (its serial cells failed too)"
+        return facts | {"safety": "serial-failed"}
     what = _short_error(failed["error"].iloc[0])
-    shared = "results differ" in what
-    if isolated:
-        return (
-            f"no, even isolated: {'gives other results' if shared else 'fails'} under threads ({what}): it shares "
-            "state outside its own module (a standard-library module's, such as random's generator)"
-        )
-    return f"no: {'gives other results' if shared else 'fails'} under threads ({what})"
+    # results.csv carries the error as text: the one place it is classified, read once as it enters the spectrum
+    return {
+        "safety": "no-isolated" if isolated else "no",
+        "safety_error": what,
+        "safety_differs": RESULTS_DIFFER in what,
+    }
 
 
 def _pick(part, variants, workers: int | None):
@@ -100,7 +103,7 @@ def build(table, frame, unavailable=None, trace_summary=None):
         n = int(threaded["workers"].max())
     records = []
     for workload, part in table.groupby("workload", sort=False):
-        rec = {"workload": workload, "workers": n, "thread_safe": thread_safety(frame, workload)}
+        rec = {"workload": workload, "workers": n, **thread_safety(frame, workload)}
         for key, python, variants in (
             ("threads_gil", kinds.get("gil"), THREADS),
             ("threads_ft", kinds.get("ft"), THREADS),
@@ -124,7 +127,7 @@ def build(table, frame, unavailable=None, trace_summary=None):
             if workload in seen:
                 next(r for r in records if r["workload"] == workload)["unavailable"] = reasons
             else:
-                records.append({"workload": workload, "workers": n, "thread_safe": "-", "unavailable": reasons})
+                records.append({"workload": workload, "workers": n, "safety": "untested", "unavailable": reasons})
     spectrum = pd.DataFrame.from_records(records)
     for key, _, _ in SERIES:
         if key not in spectrum:
@@ -170,113 +173,6 @@ def blocked(trace_summary, workload: str, kinds: dict, n) -> tuple[float, float]
     return out[0], out[1]
 
 
-def _x(value, low=math.nan, high=math.nan) -> str:
-    if not value == value:
-        return "-"
-    text = f"{value:.2f}x"
-    if low == low and high == high:
-        text += f" [{low:.2f}-{high:.2f}]"
-    return text
-
-
-def table_rows(spectrum) -> tuple[list[str], list[list[str]]]:
-    """The report's table: one row per workload, in the chart's order."""
-    n = spectrum["workers"].dropna()
-    at = f" x{int(n.iloc[0])}" if len(n) else ""
-    head = [
-        "workload",
-        f"threads, GIL{at}",
-        f"threads, free-threaded{at}",
-        f"processes{at}",
-        "busy cores (GIL / free / proc.)",
-        "free-threaded single-thread cost",
-        f"free threads{at} over the GIL build's serial",
-        "thread-safe as written",
-    ]
-    traced = spectrum.get("blocked_gil") is not None and spectrum[["blocked_gil", "blocked_ft"]].notna().any().any()
-    if traced:
-        head.append("threads blocked (GIL / free)")
-    rows = []
-    for _, r in spectrum.iterrows():
-        if r.get("unavailable") and not (r.get("threads_gil") == r.get("threads_gil")):
-            rows.append([f"`{r['workload']}`", "unavailable: " + r["unavailable"]] + [""] * (len(head) - 2))
-            continue
-        busy = " / ".join("-" if not v == v else f"{v:.2f}" for v in (r[k + "_busy"] for k, _, _ in SERIES))
-        row = [
-            f"`{r['workload']}`" + (f" (unavailable under {r['unavailable']})" if r.get("unavailable") else ""),
-            _x(r["threads_gil"], r["threads_gil_low"], r["threads_gil_high"]),
-            _x(r["threads_ft"], r["threads_ft_low"], r["threads_ft_high"]),
-            _x(r["processes"], r["processes_low"], r["processes_high"]),
-            busy,
-            _x(r["ft_cost"], r["ft_cost_low"], r["ft_cost_high"]).replace("x", "x the time", 1),
-            _x(r["threads_ft"] / r["ft_cost"]),
-            str(r["thread_safe"]),
-        ]
-        if traced:
-            row.append(
-                " / ".join("-" if not v == v else f"{v * 100:.0f} %" for v in (r["blocked_gil"], r["blocked_ft"]))
-            )
-        rows.append(row)
-    return head, rows
-
-
-def findings(spectrum) -> list[str]:
-    """A few sentences on what the spectrum shows."""
-    lines = []
-    ok = spectrum[spectrum["threads_ft"].notna()]
-    if not ok.empty:
-        gain = ok[ok["threads_ft_low"] > 1]
-        contend = ok[ok["threads_ft_high"] < 1]
-        if len(gain):
-            lines.append(
-                "Free threads gain (interval above 1.00x): "
-                + ", ".join(f"{r.workload} {r.threads_ft:.2f}x" for r in gain.itertuples())
-                + "."
-            )
-        if len(contend):
-            lines.append(
-                "Free threads lose (interval below 1.00x: the threads contend for something they share): "
-                + ", ".join(
-                    f"{r.workload} {r.threads_ft:.2f}x ({r.threads_ft_busy:.2f} busy cores)"
-                    for r in contend.itertuples()
-                )
-                + "."
-            )
-    safety = spectrum["thread_safe"].astype(str)
-    unsafe = spectrum[safety.str.startswith("no:")]
-    if len(unsafe):
-        lines.append(
-            "Not thread-safe as written (they share module state; `NAME@isolated` runs a private copy of the module "
-            "per thread): " + ", ".join(f"`{w}`" for w in unsafe["workload"]) + "."
-        )
-    still = spectrum[safety.str.startswith("no, even isolated")]
-    if len(still):
-        lines.append(
-            "Not thread-safe even with a private copy of the module per thread (they share state outside it, such "
-            "as a standard-library module's): " + ", ".join(f"`{w}`" for w in still["workload"]) + "."
-        )
-    cost = spectrum["ft_cost"].dropna() if "ft_cost" in spectrum else None
-    if cost is not None and len(cost):
-        lines.append(
-            f"The free-threaded build's serial loop took {cost.min():.2f}x to {cost.max():.2f}x the GIL build's "
-            "time for the same work (median over median; both interpreters measured side by side in this run)."
-        )
-    return lines
-
-
-EXPLAIN = (
-    "Speedup at N workers over the serial loop of the same interpreter, with its 95 % paired interval: threads "
-    "under the GIL build, threads under the free-threaded build, processes (under the GIL build). Busy cores: "
-    "the CPU time of the tasks over the wall time. The free-threaded single-thread cost is the free-threaded "
-    "build's serial time over the GIL build's for the same work, both measured in this run (their two medians' "
-    "intervals joined); above 1, free threads must first win that back. Free threads over the GIL build's serial: "
-    "the free threads' speedup divided by that cost, what moving this code to free threads at N gains over one GIL "
-    "thread (no interval: a ratio of two estimates). Thread-safe as written: whether every "
-    "threaded repetition of the benchmark as written ran and returned what a single thread returns (a benchmark "
-    "whose function returns nothing or a time can only fail, not differ). Sorted by the free threads' speedup."
-)
-
-
 def chart(spectrum, out, title: str = "") -> list:
     """spectrum.png / .svg: one row per workload, speedup at N with intervals for the three kinds of worker; drawn in
     gilbench's style, the user's matplotlib settings left alone (as every chart of bench/charts.py)."""
@@ -309,7 +205,7 @@ def _chart(spectrum, out, title: str = "") -> list:
     for _, r in rows.iterrows():
         name = str(r["workload"]).removeprefix("pyperformance:")
         notes = []
-        if str(r["thread_safe"]).startswith("no"):
+        if r["safety"] in NOT_SAFE:
             notes.append("not thread-safe as written")
         if r["ft_cost"] == r["ft_cost"]:
             notes.append(f"free-threaded serial: {r['ft_cost']:.2f}x the time")

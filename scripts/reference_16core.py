@@ -326,6 +326,7 @@ def main() -> int:
             "estimate_s": round(total, 1),
             "per_round_estimate_s": round(per_round, 1),
             "task_target_s": args.task_s,
+            "task_workers": TASKS,  # the worker count each task is sized at (the report quotes it)
             "params": {i["label"]: i["params"] for i in interps},
             "workers": workers,
             "ft_workers": ft_workers,

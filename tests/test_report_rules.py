@@ -1,40 +1,54 @@
 """The report's rules table and compare's matching: what a claim needs before it is said."""
 
 import pytest
-from gilbench import render, rules
+from gilbench import render
 from gilbench.errors import UsageError
+from gilbench.report import findings, rules
+from gilbench.report.evidence import Evidence
 
 from tests.helpers import row, write_run
 
 
-def test_every_rule_states_its_evidence():
-    names = [r.name for r in rules.RULES]
-    assert len(names) == len(set(names))
-    assert all(r.evidence and callable(r.holds) and callable(r.says) for r in rules.RULES)
-    assert rules.table_rows()[0] == [rules.RULES[0].name, rules.RULES[0].evidence]
+def test_every_rule_has_an_id_its_evidence_and_a_test():
+    ids = [r.id for r in rules.VARIANT_RULES]
+    assert len(ids) == len(set(ids)) and not set(ids) & set(rules.OTHER_RULES)
+    assert all(r.evidence and callable(r.holds) for r in rules.VARIANT_RULES)
+    assert [row[0] for row in rules.table_rows()] == ids + list(rules.OTHER_RULES)
+    assert rules.rule("contention").suppressed_by == (rules.BUSY_MACHINE,)  # interactions are data
+    assert not rules.rule("oversubscribed").reason  # a fact about the count, not a reason to choose it
+
+
+LOSS = {
+    "variant": "process-pool",
+    "workers": 2,
+    "gil_enabled": True,
+    "speedup": 1.7,
+    "speedup_low": 1.3,
+    "speedup_high": 2.2,
+    "speedup_halfwidth": 0.29,
+    "busy_cores": 1.2,
+    "startup_share": 0.05,
+    "cpu_inflation": 1.3,
+    "cpu_inflation_low": 0.9,
+    "cpu_inflation_high": 1.8,
+}
+
+
+def _found(row_, serial_busy=1.0, busy_machine=False) -> list[str]:
+    return [f.rule for f in findings.variant_findings(Evidence(row_, 2, serial_busy), busy_machine=busy_machine)]
 
 
 def test_a_loss_inside_the_noise_gets_no_cause():
-    row_ = {
-        "variant": "process-pool",
-        "workers": 2,
-        "gil_enabled": True,
-        "speedup": 1.7,
-        "speedup_low": 1.3,
-        "speedup_high": 2.2,
-        "speedup_halfwidth": 0.29,
-        "busy_cores": 1.2,
-        "startup_share": 0.05,
-        "cpu_inflation": 1.3,
-        "cpu_inflation_low": 0.9,
-        "cpu_inflation_high": 1.8,
-    }
-    assert rules.sentences(rules.Evidence(row_, 2, 1.0)) == []  # the interval reaches linear: nothing to explain
-    assert rules.noise_phrase(row_) == "within this run's noise (+-29 %)"
-    lossy = dict(row_, speedup_high=1.8, cpu_inflation_low=1.2)
-    said = rules.sentences(rules.Evidence(lossy, 2, 1.0))
-    assert any(s.startswith("the same work cost 1.30x") for s in said)
-    assert not rules.sentences(rules.Evidence(lossy, 2, 0.01))  # work that does not compute: no CPU-bound cause
+    assert findings.causes(Evidence(LOSS, 2, 1.0)) == []  # the interval reaches linear: nothing to explain
+    assert _found(LOSS) == ["noise", "scaling-law"]
+    lossy = dict(LOSS, speedup_high=1.8, cpu_inflation_low=1.2)
+    assert _found(lossy) == ["contention", "idle-workers", "scaling-law"]
+    assert _found(lossy, serial_busy=0.01) == ["unexplained-loss", "not-cpu-bound"]  # work that does not compute
+
+
+def test_a_busy_machine_suppresses_contention_and_the_law():
+    lossy = dict(LOSS, speedup_high=1.8, cpu_inflation_low=1.2)
+    assert _found(lossy, busy_machine=True) == ["idle-workers", "busy-machine"]
 
 
 def _run(folder, scaling, run_id):

@@ -86,7 +86,7 @@ def test_summary_quotes_sigma_kappa_with_intervals_and_the_report_translates_the
     assert "sigma = " in text and "kappa = " in text and "peaks near" in text
     assert "threads pay for shared state" in text  # GIL off: coherency is shared state, not GIL hand-offs
     laws = report.law_table(table)
-    assert laws[1][0][1] == "thread-pool" and laws[1][0][3] == "usl"
+    assert laws is not None and laws.rows[0][1] == "thread-pool" and laws.rows[0][3] == "usl"
 
 
 def test_gil_threads_read_as_waiting_for_the_gil(tmp_path):

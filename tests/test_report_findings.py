@@ -1,11 +1,14 @@
-"""Issue 27, items 4, 6 and 8: what the report, the terminal table and compare say about measured numbers."""
+"""What the report finds in measured numbers (rule ids and facts, not words): the answer line, a busy machine, the
+context check; and what the terminal table and compare quote."""
 
 from __future__ import annotations
 
 import re
 
-from gilbench import analysis, report, storage
+from gilbench import analysis, storage
 from gilbench.cli import main as cli_main
+from gilbench.report import context, findings, workload
+from gilbench.report.evidence import group
 
 from tests.helpers import gil_run, row, write_run
 
@@ -17,8 +20,10 @@ def _table(folder):
 def test_fastest_says_tied_when_the_intervals_overlap(tmp_path):
     """gil_run: multiprocessing and process-pool both at 1.05 s at 2 workers: no winner inside the noise."""
     table = _table(gil_run(tmp_path / "run"))
-    fastest = report.answer(table[table["workload"] == "count"])  # the answer line says which to use
-    assert "tied" in fastest and "multiprocessing" in fastest and "process-pool" in fastest, fastest
+    fastest = findings.answer(group(table[table["workload"] == "count"]))  # the answer line says which to use
+    assert fastest is not None and fastest.rule == "use"
+    named = {fastest.facts["best"]["variant"]} | {name.split()[0] for name in fastest.facts["tied"]}
+    assert {"multiprocessing", "process-pool"} <= named, fastest
 
 
 def test_fastest_names_one_winner_when_it_is_clear(tmp_path):
@@ -30,8 +35,9 @@ def test_fastest_names_one_winner_when_it_is_clear(tmp_path):
             row("threading", 2, 2.0 + 0.001 * r, r),
         ]
     table = _table(write_run(tmp_path / "run", rows))
-    fastest = report.answer(table)
-    assert "tied" not in fastest and "**Use multiprocessing x2" in fastest, fastest
+    fastest = findings.answer(group(table))
+    assert fastest is not None and fastest.rule == "use" and not fastest.facts["tied"], fastest
+    assert (fastest.facts["best"]["variant"], int(fastest.facts["best"]["workers"])) == ("multiprocessing", 2)
 
 
 def test_terminal_table_lists_serial_first_then_the_variants_own_order(tmp_path):
@@ -79,9 +85,10 @@ def _busy_run(folder, run_id="r1"):
 def test_a_busy_run_does_not_tell_a_contention_story(tmp_path):
     table = _table(_busy_run(tmp_path / "run"))
     assert (table["disturbed_kept"] > 0).any()
-    text = " ".join(report.workload_findings(table))
-    assert "busy machine" in text.lower()
-    assert "slowed each other down" not in text and "does not overlap" not in text, text
+    (row_, said), *_ = [(e, {f.rule for f in found}) for e, found in workload.variant_found(group(table))]
+    assert "busy-machine" in said and "scaling-law" not in said, said  # its curve may be other programs'
+    quiet = {f.rule for f in findings.variant_findings(row_)}
+    assert "scaling-law" in quiet and "busy-machine" not in quiet, quiet  # the same row, read as undisturbed
 
 
 def test_compare_keeps_the_busy_machine_flag(tmp_path, capsys):
@@ -145,12 +152,13 @@ def test_context_check_reports_one_worker_variants_that_agree_on_a_slowdown(tmp_
     table = _table(_one_worker_run(tmp_path / "ft", ft=True))
     one = table[(table["workers"] == 1) & (table["variant"] != "serial")]
     assert ((one["speedup_low"] <= 1) & (one["speedup_high"] >= 1)).all()  # each interval alone contains 1.00x
-    text = " ".join(report.context_check(table))
-    assert "no bias" not in text, text
-    assert "all 5" in text and "slower" in text, text
-    assert "free-threaded" in text  # what it means on this build
+    found = context.context_finding(table)
+    assert found is not None and found.rule == "context-agreement", found
+    assert found.facts["count"] == 5 and found.facts["slower"]
+    assert found.facts["free_threads"] == "processes-too"  # what it means on this build: the serial cell's spell
 
 
 def test_context_check_keeps_quiet_about_the_build_under_the_gil(tmp_path):
-    text = " ".join(report.context_check(_table(_one_worker_run(tmp_path / "gil", ft=False))))
-    assert "all 5" in text and "free-threaded" not in text, text
+    found = context.context_finding(_table(_one_worker_run(tmp_path / "gil", ft=False)))
+    assert found is not None and found.rule == "context-agreement" and found.facts["count"] == 5
+    assert found.facts["free_threads"] is None  # under the GIL, the free-threaded reading does not apply

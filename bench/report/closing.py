@@ -1,0 +1,169 @@
+"""The terminal's closing lines after a run: the answer per workload, the precision reached, the unstable cells, the
+tutorial check, failures only threads had, and the spectrum's benchmarks that are not thread-safe. Found as data
+(rule id, subject, facts), worded plain (no Markdown) by one phrase per rule id."""
+
+from __future__ import annotations
+
+from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met
+from ..spectrum import NOT_SAFE, SERIES
+from ..variants import in_family
+from .evidence import group
+from .findings import Finding
+from .findings import answer as answer_finding
+from .numbers import estimate, halfwidth, pct
+from .suite import ISOLATED_STILL_SHARES, failure, with_interval
+from .wording import answer as answer_words
+
+LISTED = 6  # cells named in one closing line; the report names them all
+SUITE_PREFIX = "pyperformance:"  # the suite's benchmarks: their thread-safety is said by the suite's lines
+
+
+def listed(items) -> str:
+    items = list(items)
+    more = len(items) - LISTED
+    return ", ".join(items[:LISTED]) + (f" and {more} more (see the report)" if more > 0 else "")
+
+
+def _cell(r) -> str:
+    return f"{r['workload']} {r['variant']} x{int(r['workers'])}"
+
+
+def run_findings(table, precision: float, auto: bool, repeat, budget: float, measured_s, planned_s) -> list[Finding]:
+    """What a user must know before trusting the table: the answers, the precision reached, the unstable cells."""
+    from ..charts import groups
+
+    if table.empty or "speedup_halfwidth" not in table:
+        return []
+    found = []
+    for part in groups(table):  # the report's answer line of each workload, first
+        answer = answer_finding(group(part))
+        if answer is not None:
+            found.append(Finding("answer", part["workload"].iloc[0] + part.attrs.get("suffix", ""), {"answer": answer}))
+    speedups = table[table["variant"] != BASELINE_VARIANT]
+    met = precision_met(speedups, precision)
+    missed = [(_cell(r), r["speedup_halfwidth"]) for _, r in speedups[~met].iterrows()]
+    facts = {"precision": precision, "auto": auto, "repeat": repeat, "met": int(met.sum()), "of": len(speedups)}
+    found.append(Finding("precision", "run", facts | {"missed": missed}))
+    if auto and planned_s == planned_s:
+        found.append(Finding("plan-cost", "run", {"measured_s": measured_s, "planned_s": planned_s, "budget": budget}))
+    unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
+    if not unstable.empty:
+        found.append(Finding("unstable", "run", {"cells": [(_cell(r), r["spread"]) for _, r in unstable.iterrows()]}))
+    return found
+
+
+def tutorial_findings(checks: list[dict]) -> list[Finding]:
+    """--check-against-tutorial, per interpreter and worker count: both speedups and their ratio."""
+    return [Finding("tutorial-ratio", f"x{c['workers']}", c) for c in checks]
+
+
+def failure_findings(frame) -> list[Finding]:
+    """Per workload whose failures all came from thread variants while serial or process cells succeeded: it may
+    share module state between tasks, which threads of one process share and processes each copy."""
+    threads, found = in_family("threads"), []
+    for workload, part in frame.groupby("workload", sort=False):
+        if str(workload).startswith(SUITE_PREFIX):  # said by the suite's lines, with its isolated mode
+            continue
+        ok = part["ok"].astype(bool)
+        failed, succeeded = set(part.loc[~ok, "variant"]), set(part.loc[ok, "variant"])
+        if failed and failed <= threads and succeeded - threads:
+            facts = {"failed": sorted(failed), "succeeded": sorted(succeeded - threads)}
+            found.append(Finding("threads-only-failure", str(workload), facts))
+    return found
+
+
+def suite_findings(spectrum, chart) -> list[Finding]:
+    """A run with pyperformance benchmarks: where the spectrum is, and each benchmark that is not thread-safe as
+    written, with what its isolated mode (a private copy of its module per thread) gave."""
+    if spectrum is None:
+        return []
+    found = [Finding("spectrum-chart", "run", {"chart": chart})] if chart.exists() else []
+    names = set(spectrum["workload"])
+    for _, r in spectrum.iterrows():
+        if r["safety"] not in NOT_SAFE:
+            continue
+        twin = r["workload"] + "@isolated"
+        isolated = dict(spectrum[spectrum["workload"] == twin].iloc[0]) if twin in names else None
+        found.append(Finding("not-thread-safe", r["workload"], {"row": dict(r), "twin": twin, "isolated": isolated}))
+    for _, r in spectrum.iterrows():
+        if r.get("unavailable") and r.get("unavailable") == r.get("unavailable"):
+            found.append(Finding("unavailable", r["workload"], {"under": r["unavailable"]}))
+    return found
+
+
+def _precision(f) -> str:
+    how = "sized by --repeat auto" if f["auto"] else f"--repeat {f['repeat']}"
+    text = f"precision +-{f['precision'] * 100:g} % ({how}): {f['met']} of {f['of']} speedups met it"
+    if f["missed"]:
+        text += "; not met: " + listed(f"{cell} ({halfwidth(half)})" for cell, half in f["missed"])
+    return text
+
+
+def _tutorial(c) -> str:
+    (t, tl, th, _), (g, gl, gh, _), (r, rl, rh, _) = c["tutorial_speedup"], c["gilbench_speedup"], c["ratio"]
+    return (
+        f"count x{c['workers']}, the tutorial's own scripts {estimate(t, tl, th, unit='x')}, gilbench's "
+        f"multiprocessing {estimate(g, gl, gh, unit='x')} over the same {c['blocks']} blocks; ratio "
+        f"{estimate(r, rl, rh, digits=3)}" + (" (contains 1.00)" if rl <= 1 <= rh else " (excludes 1.00)")
+    )
+
+
+def _isolated(f) -> str:
+    t, twin = f["isolated"], f["twin"]
+    if t is None:
+        return f". Run {twin} for a private copy of its module per thread"
+    parts = [
+        f"{label} {with_interval(t[key], t[key + '_low'], t[key + '_high'])}"
+        for key, label, _ in SERIES
+        if key.startswith("threads") and t[key] == t[key]
+    ]
+    return (
+        f". Its isolated mode ({twin}: a private copy of its module per thread) "
+        + (
+            "ran correctly in every repetition"
+            if not t.get("failed_cells")
+            else f"failed too ({t['failed_cells']}): it shares state outside its own module as well"
+        )
+        + (": " + ", ".join(parts) if parts else "")
+    )
+
+
+def _not_thread_safe(f) -> str:
+    row = f["row"]
+    said = failure(row) if row["safety"] == "no" else f"even isolated: {failure(row)}: {ISOLATED_STILL_SHARES}"
+    return f"{f['row']['workload']} is NOT thread-safe as written: it shares module state; {said}" + _isolated(f)
+
+
+PHRASES = {
+    "answer": lambda f: answer_words(f["answer"], plain=True),
+    "precision": _precision,
+    "plan-cost": lambda f: (
+        f"measuring took {f['measured_s']:.0f} s; the plan after the pilot predicted {f['planned_s']:.0f} s "
+        f"(budget {f['budget']:g} s)"
+    ),
+    "unstable": lambda f: (
+        f"unstable (repetitions spread more than {UNSTABLE_SPREAD * 100:g} %): "
+        + listed(f"{cell} ({pct(spread)})" for cell, spread in f["cells"])
+        + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine"
+    ),
+    "tutorial-ratio": _tutorial,
+    "threads-only-failure": lambda f: (
+        f"{f['workload']} failed only under threads ({', '.join(f['failed'])}) and ran under "
+        f"{', '.join(f['succeeded'])}: its tasks may share module state (module globals or objects made at import "
+        "that run_task changes), which threads of one process share and each process has its own copy of; keep a "
+        "task's state inside the task"
+    ),
+    "spectrum-chart": lambda f: f"the spectrum (which kinds of code gain): {f['chart']} and the report's first table",
+    "not-thread-safe": _not_thread_safe,
+    "unavailable": lambda f: f"{f['workload']} unavailable under {f['under']}",
+}
+
+
+def lines(found: list[Finding]) -> list[str]:
+    """The findings in words, one terminal line each; an answer line is prefixed with its workload."""
+    out = []
+    for f in found:
+        facts = dict(f.facts) | {"workload": f.subject}
+        text = PHRASES[f.rule](facts)
+        out.append(f"{f.subject}: {text}" if f.rule == "answer" else text)
+    return out

@@ -1,0 +1,125 @@
+"""Findings: what the rules found, as data (rule id, subject, facts); bench/report/wording.py puts them in words.
+
+Nothing downstream reads a sentence back: a decision that needs a fact (a rule held, a cause is a reason to choose
+a variant) reads the finding's rule id and facts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .evidence import PROCESSES, Evidence, Group
+from .rules import (
+    BUSY_MACHINE,
+    CPU_BOUND_BUSY,
+    LAWS_SUPPRESSED_BY,
+    NOT_CPU_BOUND,
+    cpu_bound,
+    holding,
+    holds,
+    rule,
+)
+
+FACTS = (  # the row's columns a variant's findings quote
+    "variant",
+    "workers",
+    "speedup",
+    "speedup_low",
+    "speedup_high",
+    "speedup_halfwidth",
+    "busy_cores",
+    "efficiency",
+    "startup_share",
+    "cpu_inflation",
+    "cpu_inflation_low",
+    "cpu_inflation_high",
+    "ceiling_speedup",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str  # the rule's id (bench/report/py)
+    subject: str  # what it is about: a variant, a workload, a cell
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _facts(e: Evidence, **more) -> dict:
+    return {k: e.row.get(k, math.nan) for k in FACTS} | {"usable": e.usable, "serial_busy": e.serial_busy} | more
+
+
+def causes(e: Evidence, conditions: frozenset[str] = frozenset()) -> list[Finding]:
+    """The variant rules that hold for this row, in the table's order."""
+    return [Finding(rule_id, e.variant, _facts(e)) for rule_id in holding(e, conditions)]
+
+
+def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = False) -> list[Finding]:
+    """Everything one variant's line says at its largest worker count: the causes whose evidence holds, or that the
+    result is within the run's noise; the conditions under which it was measured; the scaling law, where one may
+    be read. `busy_machine`: some cell of this curve (or its serial baseline) kept repetitions that other programs
+    disturbed; then neither its CPU cost nor a law is read as its own."""
+    conditions = frozenset({BUSY_MACHINE} if busy_machine else ())
+    if not cpu_bound(e) and e.n > 1:
+        conditions |= {NOT_CPU_BOUND}
+    found = causes(e, conditions)
+    if busy_machine:
+        found.append(Finding(BUSY_MACHINE, e.variant))
+    gain_beyond_linear = e.above_one and e.get("speedup") > e.cores
+    if not found:
+        rule_id = "noise" if not (e.below_linear or gain_beyond_linear) else "unexplained-loss"
+        found.append(Finding(rule_id, e.variant, _facts(e)))
+    if NOT_CPU_BOUND in conditions:
+        found.append(Finding(NOT_CPU_BOUND, e.variant, _facts(e)))
+    if not conditions & set(LAWS_SUPPRESSED_BY) and cpu_bound(e):
+        found.append(Finding("scaling-law", e.variant, {"row": e.row, "falling": falling}))
+    return found
+
+
+def gil_contrast(g: Group) -> Finding | None:
+    """Threads against processes in one workload: the GIL visible (threads took turns where processes gained), or
+    threads that kept up with processes."""
+    t, p = g.best_threads, g.best_processes
+    if t is None or p is None:
+        return None
+    te, pe = g.evidence(t), g.evidence(p)
+    facts = {"threads": dict(t), "processes": dict(p)}
+    if holds("gil-turns", te) and pe.above_one and p["speedup_low"] > t["speedup_high"]:
+        return Finding("gil-visible", str(g.part["workload"].iloc[0]), facts)
+    if holds("gil-released", te) or holds("no-gil", te):
+        return Finding("threads-kept-up", str(g.part["workload"].iloc[0]), facts)
+    return None
+
+
+def answer(g: Group) -> Finding | None:
+    """Which variant to use here, with its tied rivals and the one reason; None where no variant has a speedup."""
+    best = g.best
+    if best is None:
+        return None
+    subject = str(g.part["workload"].iloc[0])
+    if not best["speedup_low"] > 1:
+        return Finding("stay-serial", subject, {"best": dict(best)})
+    ranked = g.variants[g.variants["speedup"].notna()]
+    tied = ranked[
+        (ranked.index != best.name)
+        & (ranked["speedup_high"] >= best["speedup_low"])
+        & (ranked["speedup_low"] <= best["speedup_high"])
+    ]
+    named = [f"{r['variant']} x{int(r['workers'])}" for _, r in tied.sort_values("speedup", ascending=False).iterrows()]
+    return Finding("use", subject, {"best": dict(best), "tied": named, "reason": _reason(g, best)})
+
+
+def _reason(g: Group, best) -> Finding | None:
+    """The one reason the answer line gives: threads that cannot overlap where processes win, or the first cause
+    that holds for the best variant, or work that waits."""
+    t = g.best_threads
+    if best["variant"] in PROCESSES and t is not None and holds("gil-turns", g.evidence(t)):
+        return Finding("threads-cannot-overlap", str(t["variant"]), {"threads": dict(t)})
+    found = [f for f in causes(g.evidence(best)) if rule(f.rule).reason]
+    if found:
+        return found[0]
+    if g.serial_busy < CPU_BOUND_BUSY:
+        return Finding("waits-overlap", str(best["variant"]), {"serial_busy": g.serial_busy})
+    return None

@@ -1,0 +1,130 @@
+"""Wording: one phrase per rule id, the only place a finding becomes words.
+
+A phrase takes the finding's facts and returns the words the report says; numbers go through bench/report/numbers.py.
+`plain=True` words a finding for the terminal: the same words without Markdown's emphasis, so nothing downstream
+strips markup from a sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .evidence import Evidence
+from .findings import Finding
+from .laws import law_sentences
+from .numbers import estimate, halfwidth, pct, speedup
+from .rules import ANSWER_TIES
+
+
+def strong(text: str, plain: bool = False) -> str:
+    """Emphasis: bold in Markdown (and HTML), the words alone on a terminal."""
+    return text if plain else f"**{text}**"
+
+
+def noise(facts) -> str:
+    half = facts.get("speedup_halfwidth")
+    return (
+        f"within this run's noise ({halfwidth(half)})"
+        if half == half and half is not None
+        else "no interval (one block)"
+    )
+
+
+def _with_interval(facts) -> str:
+    return estimate(facts["speedup"], facts["speedup_low"], facts["speedup_high"], unit="x")
+
+
+PHRASES: dict[str, Callable[[dict], str]] = {
+    "gil-turns": lambda f: f"the threads took turns: one held the GIL at a time ({f['busy_cores']:.2f} busy cores)",
+    "gil-released": lambda f: (
+        f"the threads overlapped on {f['busy_cores']:.1f} cores: the work releases the GIL (C code)"
+    ),
+    "no-gil": lambda f: f"no GIL: the threads ran Python in parallel on {f['busy_cores']:.1f} cores",
+    "oversubscribed": lambda f: f"oversubscribed: {int(f['workers'])} workers share {f['usable']} CPUs",
+    "start-up": lambda f: (
+        f"start-up took {pct(f['startup_share'])} of the time: the work is short next to creating the workers"
+    ),
+    "contention": lambda f: (
+        f"the same work cost {estimate(f['cpu_inflation'], f['cpu_inflation_low'], f['cpu_inflation_high'], unit='x')}"
+        " the serial CPU time: the workers slowed each other down (shared caches, memory bandwidth, cores slowing "
+        "when all are busy)"
+    ),
+    "idle-workers": lambda f: (
+        f"CPU time was only {pct(f['busy_cores'] / f['workers'])} of workers x wall time: workers sat idle part of "
+        "the time (uneven tasks, cores of uneven speed, or IPC)"
+    ),
+    "machine-ceiling": lambda f: (
+        f"the machine itself tops out at {speedup(f['ceiling_speedup'])} here (the measured ceiling)"
+    ),
+    "above-linear": lambda f: (
+        "above linear, which the cores cannot give: the serial baseline ran slower than the same work in the "
+        "workers (see the context check)"
+    ),
+    "busy-machine": lambda f: (
+        "measured on a busy machine (other programs kept taking CPU through the re-runs), so its CPU cost and the "
+        "shape of its curve may be theirs: no contention or scaling law is read from them"
+    ),
+    "noise": noise,
+    "unexplained-loss": lambda f: f"below linear, and no cause shows in this run's measures ({noise(f)})",
+    "not-cpu-bound": lambda f: (
+        f"the serial cell kept only {f['serial_busy']:.2f} of a core busy: this work waits (I/O, sleep) rather than "
+        "computes, so cores and the GIL do not explain it"
+    ),
+    "scaling-law": lambda f: "; ".join(law_sentences(f["row"], f["falling"])),
+    "threads-cannot-overlap": lambda f: (
+        f"threads cannot overlap here: the best threads kept {f['threads']['busy_cores']:.2f} cores busy "
+        f"({speedup(f['threads']['speedup'])}), the GIL lets one run at a time"
+    ),
+    "waits-overlap": lambda f: (
+        f"the work waits rather than computes (the serial cell kept {f['serial_busy']:.2f} of a core busy), so "
+        "workers overlap their waiting"
+    ),
+    "gil-visible": lambda f: (
+        f"The GIL is visible here: the best threads reached {speedup(f['threads']['speedup'])} with "
+        f"{f['threads']['busy_cores']:.2f} busy cores, while processes reached {speedup(f['processes']['speedup'])} "
+        f"with {f['processes']['busy_cores']:.2f}."
+    ),
+    "threads-kept-up": lambda f: (
+        f"Threads kept up with processes ({speedup(f['threads']['speedup'])} vs "
+        f"{speedup(f['processes']['speedup'])}): "
+        + (
+            "the GIL is off in this interpreter."
+            if not f["threads"]["gil_enabled"]
+            else "the heavy part runs in C with the GIL released."
+        )
+    ),
+}
+
+
+def say(finding: Finding) -> str:
+    return PHRASES[finding.rule](dict(finding.facts))
+
+
+def variant_line(e: Evidence, found: list[Finding]) -> str:
+    """One variant's line: its speedup with the interval, busy cores and efficiency, then what its findings say."""
+    r = e.row
+    head = (
+        f"**{e.variant}**: {_with_interval(r)} at {e.n} workers, {r['busy_cores']:.2f} busy cores, "
+        f"efficiency {pct(r['efficiency'])}"
+    )
+    return head + ": " + "; ".join(text for text in map(say, found) if text) + "."
+
+
+def answer(finding: Finding | None, plain: bool = False) -> str:
+    """The answer line of a workload: the variant to use, or to stay serial; "" where nothing can be said."""
+    if finding is None:
+        return ""
+    best = finding.facts["best"]
+    where = f"{best['variant']} x{int(best['workers'])}: {_with_interval(best)}"
+    if finding.rule == "stay-serial":
+        return (
+            f"{strong('Stay serial', plain)}: no variant beat the serial loop beyond this run's noise (best: {where})."
+        )
+    named = finding.facts["tied"]
+    tie = ""
+    if named:
+        more = len(named) - ANSWER_TIES
+        tie = " (tied within the intervals with " + ", ".join(named[:ANSWER_TIES])
+        tie += (f" and {more} more" if more > 0 else "") + ")"
+    reason = finding.facts["reason"]
+    return strong(f"Use {where}", plain) + tie + (f"; {say(reason)}" if reason else "") + "."

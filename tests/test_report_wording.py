@@ -1,0 +1,137 @@
+"""One wording test per rule id: each phrase quotes its facts in the report's words and the one number format.
+Every other report test asserts rule ids; a rule id without an example here fails the coverage test."""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+from pathlib import Path
+
+import pytest
+from gilbench.report import ceiling, closing, context, suite, wording
+from gilbench.report.findings import Finding
+
+ROW = {
+    "variant": "threading",
+    "workers": 4,
+    "usable": 2,
+    "speedup": 1.234,
+    "speedup_low": 1.1,
+    "speedup_high": 1.35,
+    "speedup_halfwidth": 0.1,
+    "busy_cores": 1.5,
+    "efficiency": 0.31,
+    "startup_share": 0.2,
+    "cpu_inflation": 1.3,
+    "cpu_inflation_low": 1.2,
+    "cpu_inflation_high": 1.4,
+    "ceiling_speedup": 1.8,
+    "serial_busy": 0.5,
+    "gil_enabled": True,
+}
+PAIR = {"threads": dict(ROW, speedup=1.1, busy_cores=1.02), "processes": dict(ROW, speedup=1.9, busy_cores=1.95)}
+LISTED = {"paired": True, "listed": [("threading", 0.8), ("multiprocessing", 0.9)]}
+Spectrum = namedtuple("Spectrum", "workload threads_ft threads_ft_busy")
+SAFETY = {"safety": "no", "safety_error": "ValueError: results differ", "safety_differs": True, "workload": "bm"}
+CHECK = {
+    "workers": 2,
+    "blocks": 6,
+    "tutorial_speedup": (1.5, 1.4, 1.6, 0.95),
+    "gilbench_speedup": (1.6, 1.5, 1.7, 0.95),
+    "ratio": (1.0667, 1.01, 1.12, 0.95),
+}
+
+POOL = dict(ROW, variant="process-pool", ceiling_efficiency=0.8, startup_s=0.05, ceiling_speedup=1.5)
+GAP = {"row": POOL, "usable": 2, "ceiling": None}
+GAP_TIMELINE = {"per_worker": 2.0, "straggle_s": 0.12, "idle_share": 0.1, "stragglers": True}
+
+EXAMPLES = {  # rule id: (facts, the words said)
+    "ceiling-reached": (GAP, "At 2 workers, **process-pool** reached 80.0 % of the measured ceiling (1.23x vs 1.50x)."),
+    "ceiling-gap-noise": (GAP, "(1.23x vs 1.50x): the two intervals overlap, so the gap is within this run's noise."),
+    "ceiling-gap": (
+        dict(GAP, timeline=GAP_TIMELINE, ceiling={"speedup_low": 1.3, "speedup_high": 1.7}),
+        "start-up 0.050 s (20 % of the time); 2.0 tasks per worker; the workers' last tasks ended up to 0.120 s apart "
+        "(10 % of the time: stragglers, while the others sat idle); its speedup interval (1.10x-1.35x) overlaps the "
+        "ceiling's (1.30x-1.70x): the gap may be this run's noise (from tasks.csv).",
+    ),
+    "gil-turns": (ROW, "the threads took turns: one held the GIL at a time (1.50 busy cores)"),
+    "gil-released": (ROW, "the threads overlapped on 1.5 cores: the work releases the GIL (C code)"),
+    "no-gil": (ROW, "no GIL: the threads ran Python in parallel on 1.5 cores"),
+    "oversubscribed": (ROW, "oversubscribed: 4 workers share 2 CPUs"),
+    "start-up": (ROW, "start-up took 20 % of the time: the work is short next to creating the workers"),
+    "contention": (ROW, "the same work cost 1.30x [1.20-1.40] the serial CPU time: the workers slowed each other down"),
+    "idle-workers": (ROW, "CPU time was only 38 % of workers x wall time: workers sat idle part of the time"),
+    "machine-ceiling": (ROW, "the machine itself tops out at 1.80x here (the measured ceiling)"),
+    "above-linear": (ROW, "above linear, which the cores cannot give"),
+    "busy-machine": (ROW, "measured on a busy machine (other programs kept taking CPU through the re-runs)"),
+    "noise": (ROW, "within this run's noise (+-10 %)"),
+    "unexplained-loss": (ROW, "below linear, and no cause shows in this run's measures (within this run's noise"),
+    "not-cpu-bound": (ROW, "the serial cell kept only 0.50 of a core busy: this work waits (I/O, sleep)"),
+    "scaling-law": ({"row": dict(ROW, fitted_counts=2), "falling": True}, "speedup falls as workers are added"),
+    "threads-cannot-overlap": (PAIR, "threads cannot overlap here: the best threads kept 1.02 cores busy (1.10x)"),
+    "waits-overlap": (ROW, "the work waits rather than computes (the serial cell kept 0.50 of a core busy)"),
+    "gil-visible": (PAIR, "The GIL is visible here: the best threads reached 1.10x with 1.02 busy cores, while "),
+    "threads-kept-up": (PAIR, "Threads kept up with processes (1.10x vs 1.90x): the heavy part runs in C"),
+    "context-low-coverage": (LISTED, "Context check at 1 worker (serial compute time / variant compute time, per "),
+    "context-none": (LISTED, "threading 0.80x, multiprocessing 0.90x; every interval contains 1.00x"),
+    "context-bias": (dict(LISTED, outside=["threading"], side="slower"), "The intervals of threading exclude 1.00x"),
+    "context-agreement": (
+        dict(LISTED, count=3, low=0.8, high=0.9, slower=True, free_threads="threads-only"),
+        "all 3 medians lie on one side, 0.80x-0.90x: the same work ran slower",
+    ),
+    "free-threads-gain": ({"rows": [Spectrum("bm", 1.5, 1.9)]}, "Free threads gain (interval above 1.00x): bm 1.50x."),
+    "free-threads-lose": ({"rows": [Spectrum("bm", 0.5, 1.9)]}, "bm 0.50x (1.90 busy cores)."),
+    "thread-unsafe:no": ({"workloads": ["bm"]}, "Not thread-safe as written (they share module state;"),
+    "thread-unsafe:no-isolated": ({"workloads": ["bm"]}, "Not thread-safe even with a private copy of the module"),
+    "free-threaded-cost": ({"low": 1.1, "high": 1.4}, "The free-threaded build's serial loop took 1.10x to 1.40x"),
+    "answer": (
+        {"answer": Finding("stay-serial", "w", {"best": ROW})},
+        "Stay serial: no variant beat the serial loop beyond this run's noise (best: threading x4: 1.23x [1.10-1.35]).",
+    ),
+    "precision": (
+        {"precision": 0.05, "auto": False, "repeat": 5, "met": 1, "of": 2, "missed": [("w threading x4", 0.12)]},
+        "precision +-5 % (--repeat 5): 1 of 2 speedups met it; not met: w threading x4 (+-12 %)",
+    ),
+    "plan-cost": ({"measured_s": 61.2, "planned_s": 58.9, "budget": 90}, "measuring took 61 s; the plan after the"),
+    "unstable": ({"cells": [("w threading x4", 0.31)]}, "unstable (repetitions spread more than"),
+    "tutorial-ratio": (CHECK, "count x2, the tutorial's own scripts 1.50x [1.40-1.60], gilbench's multiprocessing"),
+    "threads-only-failure": (
+        {"workload": "w", "failed": ["threading"], "succeeded": ["serial"]},
+        "w failed only under threads (threading) and ran under serial: its tasks may share module state",
+    ),
+    "spectrum-chart": ({"chart": Path("spectrum.png")}, "the spectrum (which kinds of code gain): spectrum.png"),
+    "not-thread-safe": (
+        {"row": SAFETY, "twin": "bm@isolated", "isolated": None},
+        "bm is NOT thread-safe as written: it shares module state; gives other results under threads "
+        "(ValueError: results differ). Run bm@isolated for a private copy of its module per thread",
+    ),
+    "unavailable": ({"workload": "bm", "under": "3.13t: no wheel"}, "bm unavailable under 3.13t: no wheel"),
+}
+
+TABLES = {**ceiling.PHRASES, **wording.PHRASES, **context.PHRASES, **suite.PHRASES, **closing.PHRASES}
+
+
+def test_every_rule_id_has_a_wording_example():
+    assert set(EXAMPLES) == set(TABLES)
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXAMPLES))
+def test_wording(rule_id):
+    facts, said = EXAMPLES[rule_id]
+    assert said in TABLES[rule_id](dict(facts))
+
+
+def test_the_answer_line_is_worded_once_for_markdown_and_once_for_a_terminal():
+    use = Finding("use", "w", {"best": ROW, "tied": ["a x2", "b x2", "c x2", "d x2"], "reason": None})
+    assert (
+        wording.answer(use)
+        == "**Use threading x4: 1.23x [1.10-1.35]** (tied within the intervals with a x2, b x2, c x2 and 1 more)."
+    )
+    assert wording.answer(use, plain=True).startswith("Use threading x4: 1.23x [1.10-1.35] (tied")
+
+
+def test_the_spectrum_words_each_safety_kind():
+    assert suite.safety({"safety": "yes"}) == "yes (no threaded failure seen)"
+    assert suite.safety(SAFETY) == "no: gives other results under threads (ValueError: results differ)"
+    assert suite.safety(dict(SAFETY, safety="no-isolated", safety_differs=False)).startswith("no, even isolated: fails")
+    assert suite.with_interval(math.nan) == "-"
