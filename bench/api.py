@@ -220,7 +220,7 @@ def execute(
     if run_options is None:
         raise UsageError("no options and no run folder to resume (accepted: RunOptions, or resume=FOLDER)")
     config = opts.resolve(run_options)
-    env = environment.collect_environment()
+    env = environment.collect_environment(config.python)  # every interpreter of the run, in environment.json
     most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])
     for note in environment.warnings_for(env, most):
         print(f"gilbench: warning: {note}", file=sys.stderr)
