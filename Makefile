@@ -18,6 +18,9 @@ TEST_WORKERS ?= auto
 # alongside this project's Python and PYTHON_FT (three interpreters). PYTHON_GIL=none: no twin, as before the twins.
 PYTHON_FT ?=
 PYTHON_GIL ?=
+# CPython reads PYTHON_GIL (0 or 1) from the environment at startup: this one holds a path, so make never passes it on
+# (every Python it started would stop with "PYTHON_GIL must be 0 or 1"). CPython's own: BENCH_ARGS="--gil 0|1".
+unexport PYTHON_GIL
 FT_VENV ?= .venv-ft
 GIL_VENV ?= .venv-gil
 FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,threading,thread-pool,process-pool,ceiling
@@ -96,13 +99,13 @@ bench-ft: $(STAMP) $(FT_VENV)/.installed-stamp
 	if [ -n "$$twin" ]; then \
 	  echo "GIL twin of $(PYTHON_FT): $$twin"; \
 	  if [ "$$(cat $(GIL_VENV)/.made-from 2>/dev/null)" != "$$twin" ]; then \
-	    rm -rf $(GIL_VENV) && "$$twin" -m venv $(GIL_VENV) && $(GIL_VENV)/bin/python -m pip install --quiet Pillow; \
+	    rm -rf $(GIL_VENV); "$$twin" -m venv $(GIL_VENV); $(GIL_VENV)/bin/python -m pip install --quiet Pillow; \
 	    echo "$$twin" > $(GIL_VENV)/.made-from; \
 	  fi; \
 	  pythons="$$pythons --python $(GIL_VENV)/bin/python"; \
 	else \
-	  echo "no GIL twin of $(PYTHON_FT) found: this project's Python differs from it in more than the GIL" \
-	    "(pass PYTHON_GIL=, see docs/free-threaded.md)"; \
+	  echo "no GIL twin of $(PYTHON_FT) (PYTHON_GIL=$(PYTHON_GIL)): this project's Python differs from it" \
+	    "in more than the GIL (see docs/free-threaded.md)"; \
 	fi; \
 	echo "$(BIN)/gilbench run $$pythons --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)"; \
 	$(BIN)/gilbench run $$pythons --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)
