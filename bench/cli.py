@@ -350,12 +350,17 @@ def cmd_env(args) -> int:
         elif not differences:
             print(f"{a['python']} and {b['python']} are the same Python, built the same way")
         else:
-            shown = {None: "unknown", "": "none"}  # a value missing, or empty (no configure arguments)
             print(
                 f"{a['python']} and {b['python']} differ in "
-                + "; ".join(f"{w} ({shown.get(x, x)} / {shown.get(y, y)})" for w, x, y in differences)
+                + "; ".join(f"{w} ({_shown(x)} / {_shown(y)})" for w, x, y in differences)
             )
     return EXIT_OK
+
+
+def _shown(value: object) -> str:
+    """A compared value as `gilbench env` shows it: a missing one is unknown, an empty one (no configure arguments
+    besides those reported on their own line) none."""
+    return "unknown" if value is None else (str(value) or "none")
 
 
 def _interpreter_lines(info: dict) -> list[str]:
