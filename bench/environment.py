@@ -317,7 +317,7 @@ def twin_candidates(python: str, version: str, free_threaded: bool) -> list[str]
     version and the other kind (python3.13 for python3.13t, and the other way round) in its own folder or in the
     bin folder of a prefix beside its own. uv installs each build in a folder of its own, side by side
     (cpython-3.14.0-linux-x86_64-gnu and cpython-3.14.0+freethreaded-linux-x86_64-gnu); two builds from one
-    source tree are installed side by side the same way (/opt/python-ft and /opt/python-gil). Beside the path
+    source tree are installed side by side the same way (python-ft and python-gil in one folder). Beside the path
     as given and beside its real path (where a venv's python or a launcher links to). Existing executables only,
     each file once (links followed), `python` itself left out."""
     minor = ".".join(version.split(".")[:2])

@@ -112,12 +112,12 @@ def build(version: str, free_threaded: bool, prefix: str, *options: str, opt="-D
 
 def test_twins_differ_in_the_gil_alone_wherever_they_are_installed():
     shared = ("--enable-shared", "LDFLAGS=-Wl,-rpath,{}/lib")
-    gil = build("3.13.15", False, "/opt/python-gil", shared[0], shared[1].format("/opt/python-gil"))
-    ft = build("3.13.15", True, "/opt/python-ft", shared[0], shared[1].format("/opt/python-ft"))
+    gil = build("3.13.15", False, "/pythons/python-gil", shared[0], shared[1].format("/pythons/python-gil"))
+    ft = build("3.13.15", True, "/pythons/python-ft", shared[0], shared[1].format("/pythons/python-ft"))
     assert environment.interpreter_differences(gil, ft) == [("GIL", "GIL", "free-threaded")]
     assert environment.are_twins(gil, ft) and environment.are_twins(ft, gil)
     assert not environment.are_twins(gil, gil)  # the same interpreter twice is no pair
-    pgo = build("3.13.15", False, "/opt/python-gil", "--enable-optimizations", *shared[:1])
+    pgo = build("3.13.15", False, "/pythons/python-gil", "--enable-optimizations", *shared[:1])
     assert [w for w, _, _ in environment.interpreter_differences(pgo, ft)] == [
         "GIL",
         "configure arguments",
@@ -126,8 +126,8 @@ def test_twins_differ_in_the_gil_alone_wherever_they_are_installed():
 
 
 def test_311_against_313t_differs_in_version_and_build():
-    old = build("3.11.7", False, "/root/.pyenv/versions/3.11.7", "--enable-shared", opt="-DNDEBUG -g -fwrapv -O3 -Wall")
-    ft = build("3.13.15", True, "/opt/python-ft")
+    old = build("3.11.7", False, "/pyenv/versions/3.11.7", "--enable-shared", opt="-DNDEBUG -g -fwrapv -O3 -Wall")
+    ft = build("3.13.15", True, "/pythons/python-ft")
     differences = environment.interpreter_differences(old, ft)
     assert differences == [
         ("version", "3.11.7", "3.13.15"),
@@ -148,12 +148,12 @@ def fake_python(path: Path, info: dict) -> Path:
 
 def test_the_twin_is_found_beside_a_free_threaded_python(tmp_path):
     opt = tmp_path / "opt"
-    ft = fake_python(opt / "python-ft" / "bin" / "python3.13t", build("3.13.15", True, "/opt/python-ft"))
+    ft = fake_python(opt / "python-ft" / "bin" / "python3.13t", build("3.13.15", True, "/pythons/python-ft"))
     (opt / "python-ft" / "bin" / "python3.13").hardlink_to(ft)  # as a free-threaded install links it: not a twin
-    other = build("3.13.15", False, "/opt/python-a", "--enable-optimizations")  # sorted first, but built otherwise
+    other = build("3.13.15", False, "/pythons/python-a", "--enable-optimizations")  # sorted first, but built otherwise
     fake_python(opt / "python-a" / "bin" / "python3.13", other)
-    gil = fake_python(opt / "python-gil" / "bin" / "python3.13", build("3.13.15", False, "/opt/python-gil"))
-    fake_python(opt / "python-gil" / "bin" / "python3.12", build("3.12.8", False, "/opt/python-gil"))
+    gil = fake_python(opt / "python-gil" / "bin" / "python3.13", build("3.13.15", False, "/pythons/python-gil"))
+    fake_python(opt / "python-gil" / "bin" / "python3.12", build("3.12.8", False, "/pythons/python-gil"))
     assert environment.twin_candidates(str(ft), "3.13.15", True) == [
         str(opt / "python-a" / "bin" / "python3.13"),
         str(gil),
