@@ -325,11 +325,12 @@ def cmd_env(args) -> int:
     from . import environment, interpreters
 
     if args.twin_of:  # for make bench-ft: the twin's path, or nothing
-        twin = environment.find_twin(interpreters.check_python(args.twin_of))
+        twin = interpreters.find_twin(interpreters.check_python(args.twin_of))
         if twin:
             print(twin)
         return EXIT_OK
-    env = environment.collect_environment([interpreters.check_python(p) for p in args.python])
+    env = environment.collect_environment()
+    env["interpreters"] = interpreters.describe_all([interpreters.check_python(p) for p in args.python])
     if args.json:
         print(json.dumps(env, indent=2))
         return EXIT_OK

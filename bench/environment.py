@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shlex
@@ -11,7 +10,6 @@ import stat
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
@@ -135,13 +133,14 @@ def harness_commit() -> str:
         return f"gilbench {__version__} (not installed)"
 
 
-def collect_environment(pythons: Iterable[str] = ()) -> dict:
-    """The environment of a run whose cells run under `pythons` (none: only under this interpreter)."""
+def collect_environment() -> dict:
+    """The environment a run records. Its `interpreters` describes this interpreter alone (interpreter_build); a
+    run with other interpreters (--python) lists them all, described under each (interpreters.describe_all)."""
     env: dict = {}
     for collector in (collect_python, collect_cpu, collect_system, collect_packages):
         collector(env)
     env["harness_commit"] = harness_commit()
-    env["interpreters"] = describe_interpreters(pythons)
+    env["interpreters"] = [{**interpreter_build(), "python": sys.executable}]
     return env
 
 
@@ -175,16 +174,13 @@ OPTIMIZATIONS = {
 GIL_OPTION = "--disable-gil"
 # Where an interpreter is installed says nothing of how it runs: twins built into two prefixes are still twins.
 PLACE_OPTIONS = ("--prefix", "--exec-prefix")
-# The probe of another interpreter: it imports only the stdlib and this module (see interpreter_build).
-_DESCRIBE = "import json; from gilbench.environment import interpreter_build; print(json.dumps(interpreter_build()))"
-DESCRIBE_TIMEOUT_S = 60  # a cold start of an interpreter on a busy machine, with room to spare
 
 
 def interpreter_build() -> dict:
     """What this interpreter is: version, implementation, GIL build or not, and how it was built.
 
     Stdlib only, and nothing from the rest of gilbench: it runs inside every interpreter of a run (through
-    describe_interpreter), which may have none of gilbench's dependencies. The build is what sysconfig records:
+    interpreters.describe), which may have none of gilbench's dependencies. The build is what sysconfig records:
     configure's arguments (CONFIG_ARGS, where PGO and LTO are asked for, with --enable-optimizations and
     --with-lto), the compiler named with its version as `sys.version` names it (the CC variable is only the
     command), and the optimization flags the interpreter was compiled with (OPT). A Python built without
@@ -280,38 +276,6 @@ def are_twins(a: dict, b: dict) -> bool:
     return known and [what for what, _, _ in interpreter_differences(a, b)] == ["GIL"]
 
 
-def describe_interpreter(python: str) -> dict:
-    """interpreter_build() of `python`, run under it (in this process when it is this interpreter), with the path
-    as given under "python" (as results.csv's python_executable names it). It does not raise: an interpreter that
-    cannot be probed is {"python": ..., "error": why}."""
-    from . import interpreters
-
-    if interpreters.is_this(python):
-        return {**interpreter_build(), "python": python}
-    try:
-        out = interpreters.probe(python, _DESCRIBE, timeout=DESCRIBE_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return {"python": python, "error": str(exc)}
-    if out.returncode != 0:
-        return {"python": python, "error": (out.stderr.strip().splitlines() or ["it failed to start"])[-1]}
-    try:
-        return {**json.loads(out.stdout.strip().splitlines()[-1]), "python": python}
-    except (ValueError, IndexError):
-        return {"python": python, "error": f"unreadable answer: {out.stdout.strip()[-200:]!r}"}
-
-
-def describe_interpreters(pythons: Iterable[str] = ()) -> list[dict]:
-    """environment.json's `interpreters`: this interpreter first (it runs gilbench, and the cells when no --python
-    is given), then each of `pythons` that is another, once."""
-    described = [describe_interpreter(sys.executable)]
-    seen = {os.path.abspath(sys.executable)}
-    for python in pythons:
-        if os.path.abspath(python) not in seen:
-            seen.add(os.path.abspath(python))
-            described.append(describe_interpreter(python))
-    return described
-
-
 def twin_candidates(python: str, version: str, free_threaded: bool) -> list[str]:
     """Where the twin of `python` (of `version`, free-threaded or not) may be: an interpreter of the same minor
     version and the other kind (python3.13 for python3.13t, and the other way round) in its own folder or in the
@@ -351,15 +315,3 @@ def _identity(path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
-
-
-def find_twin(python: str) -> str | None:
-    """The twin of `python` (are_twins), found beside it (twin_candidates): its GIL build for a free-threaded one,
-    its free-threaded build for a GIL one; None when there is none there."""
-    this = describe_interpreter(python)
-    if "error" in this:
-        return None
-    for candidate in twin_candidates(python, this["version"], this["free_threaded"]):
-        if are_twins(this, describe_interpreter(candidate)):
-            return candidate
-    return None

@@ -89,18 +89,16 @@ def other_cpython() -> str:
 @functools.cache
 def gil_twin() -> str | None:
     """The GIL twin of the free-threaded Python: GILBENCH_PYTHON_GIL if it is its twin, else one found beside it."""
-    from gilbench import environment
+    from gilbench import environment, interpreters
 
     ft = free_threaded()
     if ft is None:
         return None
     command = os.environ.get("GILBENCH_PYTHON_GIL", "")
     given = describe(command) if command else None
-    if given and environment.are_twins(
-        environment.describe_interpreter(ft), environment.describe_interpreter(given[0])
-    ):
+    if given and environment.are_twins(interpreters.describe(ft), interpreters.describe(given[0])):
         return given[0]
-    return environment.find_twin(ft)
+    return interpreters.find_twin(ft)
 
 
 FT = free_threaded()

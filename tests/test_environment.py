@@ -5,7 +5,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from gilbench import environment
+from gilbench import environment, interpreters
 
 
 def test_collect_environment_has_every_recorded_field():
@@ -72,18 +72,21 @@ def test_interpreter_build_describes_this_interpreter():
     json.dumps(info)  # it travels from a child interpreter as JSON, and lands in environment.json
 
 
-def test_environment_lists_this_interpreter_once_and_every_other():
+def test_this_interpreter_first_then_every_other_once(tmp_path):
     env = environment.collect_environment()
     assert [i["python"] for i in env["interpreters"]] == [sys.executable]
     assert env["interpreters"][0]["version"] == env["python_version"]
-    assert len(environment.describe_interpreters([sys.executable, sys.executable])) == 1
+    other = fake_python(tmp_path / "bin" / "python3.13t", build("3.13.15", True, "/pythons/python-ft"))
+    described = interpreters.describe_all([sys.executable, str(other), str(other)])
+    assert [i["python"] for i in described] == [sys.executable, str(other)]
+    assert described[1]["free_threaded"] and described[1]["version"] == "3.13.15"
 
 
 def test_an_interpreter_that_cannot_be_described_says_why(tmp_path):
     broken = tmp_path / "python3.13"
     broken.write_text("#!/bin/sh\necho 'no such thing' >&2; exit 3\n")
     broken.chmod(0o755)
-    info = environment.describe_interpreter(str(broken))
+    info = interpreters.describe(str(broken))
     assert info == {"python": str(broken), "error": "no such thing"}
     assert not environment.are_twins(info, info | {"free_threaded": True})
 
@@ -158,11 +161,11 @@ def test_the_twin_is_found_beside_a_free_threaded_python(tmp_path):
         str(opt / "python-a" / "bin" / "python3.13"),
         str(gil),
     ]
-    assert environment.find_twin(str(ft)) == str(gil)
-    assert environment.find_twin(str(gil)) == str(ft)  # and the other way round
+    assert interpreters.find_twin(str(ft)) == str(gil)
+    assert interpreters.find_twin(str(gil)) == str(ft)  # and the other way round
     venv = tmp_path / "venv" / "bin"
     venv.mkdir(parents=True)
     (venv / "python").symlink_to(ft)  # a venv's python: looked for beside the interpreter it links to
-    assert environment.find_twin(str(venv / "python")) == str(gil)
+    assert interpreters.find_twin(str(venv / "python")) == str(gil)
     (opt / "python-gil" / "bin" / "python3.13").unlink()
-    assert environment.find_twin(str(ft)) is None
+    assert interpreters.find_twin(str(ft)) is None

@@ -14,7 +14,7 @@ import sys
 import sysconfig
 
 import pytest
-from gilbench import cli, environment, storage
+from gilbench import cli, environment, interpreters, storage
 
 from tests.conftest import gilbench
 from tests.pythons import FT, TWIN, cpython_313, needs_ft, needs_twins
@@ -83,9 +83,7 @@ def test_env_describes_each_interpreter_and_compares_them():
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("\ninterpreter ") == 1 and "configure arguments" in out.stdout
     twin = gilbench("env", "--twin-of", sys.executable).stdout.strip()  # nothing, unless a true twin is beside it
-    assert not twin or environment.are_twins(
-        environment.describe_interpreter(sys.executable), environment.describe_interpreter(twin)
-    )
+    assert not twin or environment.are_twins(interpreters.describe(sys.executable), interpreters.describe(twin))
     missing = gilbench("env", "--python", "/no/such/python3")
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
@@ -151,9 +149,7 @@ def test_env_names_the_twins_and_finds_the_twin():
     assert out.returncode == 0, out.stderr
     assert f"{TWIN} and {FT} are twins: only the GIL differs" in out.stdout
     found = gilbench("env", "--twin-of", FT).stdout.strip()  # GILBENCH_PYTHON_GIL may name one found elsewhere
-    assert not found or environment.are_twins(
-        environment.describe_interpreter(FT), environment.describe_interpreter(found)
-    )
+    assert not found or environment.are_twins(interpreters.describe(FT), interpreters.describe(found))
 
 
 @needs_twins
