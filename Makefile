@@ -11,9 +11,18 @@ PYTEST_ARGS ?=
 # module-scoped run share a worker; tests marked quiet wait until nothing else runs (tests/conftest.py).
 TEST_WORKERS ?= auto
 
-# make bench-ft PYTHON_FT=/path/to/python3.13t: the same matrix under this and a free-threaded Python
+# make bench-ft PYTHON_FT=/path/to/python3.13t [PYTHON_GIL=/path/to/python3.13]: GIL against no GIL.
+# PYTHON_GIL is the GIL twin of PYTHON_FT: the same version built the same way, with the GIL (docs/free-threaded.md).
+# Given, the run compares the twin pair. Not given, `gilbench env --twin-of` looks for one beside PYTHON_FT (a sibling
+# in its folder or in a prefix beside its own, as uv and the docs' source builds install them): found, it runs
+# alongside this project's Python and PYTHON_FT (three interpreters). PYTHON_GIL=none: no twin, as before the twins.
 PYTHON_FT ?=
+PYTHON_GIL ?=
+# CPython reads PYTHON_GIL (0 or 1) from the environment at startup: this one holds a path, so make never passes it on
+# (every Python it started would stop with "PYTHON_GIL must be 0 or 1"). CPython's own: BENCH_ARGS="--gil 0|1".
+unexport PYTHON_GIL
 FT_VENV ?= .venv-ft
+GIL_VENV ?= .venv-gil
 FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,threading,thread-pool,process-pool,ceiling
 
 # make reference LABEL=my-machine: the reference matrix, copied to results/reference/LABEL
@@ -30,7 +39,7 @@ PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,rege
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
 	@echo "make bench-all   every variant available here, dask and joblib included (installs them)"
-	@echo "make bench-ft PYTHON_FT=/path/to/python3.13t   GIL vs free-threaded, on one chart"
+	@echo "make bench-ft PYTHON_FT=/path/to/python3.13t [PYTHON_GIL=its GIL twin]   GIL vs free-threaded, on one chart"
 	@echo "make reference LABEL=name   the reference matrix into results/reference/name (commit it)"
 	@echo "make bench-pytest   the same cells through pytest-benchmark; JSON imported into results/"
 	@echo "make plot     redraw the charts of $(RUN)"
@@ -83,8 +92,23 @@ $(FT_VENV)/.installed-stamp:
 	$(FT_VENV)/bin/python -m pip install --quiet Pillow
 	@touch $@
 
+# The twin's environment, remade when PYTHON_GIL names another interpreter than the one it was made from.
 bench-ft: $(STAMP) $(FT_VENV)/.installed-stamp
-	$(BIN)/gilbench run --python $(BIN)/python --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)
+	@set -e; twin="$(PYTHON_GIL)"; pythons="--python $(BIN)/python"; \
+	case "$$twin" in none) twin= ;; "") twin=$$($(BIN)/gilbench env --twin-of "$(PYTHON_FT)") ;; *) pythons= ;; esac; \
+	if [ -n "$$twin" ]; then \
+	  echo "GIL twin of $(PYTHON_FT): $$twin"; \
+	  if [ "$$(cat $(GIL_VENV)/.made-from 2>/dev/null)" != "$$twin" ]; then \
+	    rm -rf $(GIL_VENV); "$$twin" -m venv $(GIL_VENV); $(GIL_VENV)/bin/python -m pip install --quiet Pillow; \
+	    echo "$$twin" > $(GIL_VENV)/.made-from; \
+	  fi; \
+	  pythons="$$pythons --python $(GIL_VENV)/bin/python"; \
+	else \
+	  echo "no GIL twin of $(PYTHON_FT) (PYTHON_GIL=$(PYTHON_GIL)): this project's Python differs from it" \
+	    "in more than the GIL (see docs/free-threaded.md)"; \
+	fi; \
+	echo "$(BIN)/gilbench run $$pythons --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)"; \
+	$(BIN)/gilbench run $$pythons --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)
 	$(BIN)/gilbench compare results/latest --out results/latest/compare
 
 reference: $(STAMP)
@@ -140,7 +164,7 @@ test: $(DIST_STAMP) lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(FT_VENV) results/runs results/latest .pytest_cache
+	rm -rf $(VENV) $(FT_VENV) $(GIL_VENV) results/runs results/latest .pytest_cache
 
 # The 16-core reference (issue: one prepared command on a lent machine). Here: the bundle and a rehearsal.
 # make ft-bundle PYTHON_FT_PREFIX=/prefix/of/a/free-threaded/cpython (its --prefix, holding bin/python3.1Xt)

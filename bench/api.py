@@ -191,7 +191,7 @@ def execute(
     run_options: RunOptions | None, *, resume: str | Path | None = None, log: Callable[[str], None] = print
 ) -> Run:
     """run() with its options already a RunOptions (as `gilbench run` parses them), or None with `resume`."""
-    from . import environment, orchestrator, render, storage
+    from . import environment, interpreters, orchestrator, render, storage
     from . import options as opts
 
     if resume is not None:
@@ -201,6 +201,7 @@ def execute(
         raise UsageError("no options and no run folder to resume (accepted: RunOptions, or resume=FOLDER)")
     config = opts.resolve(run_options)
     env = environment.collect_environment()
+    env["interpreters"] = interpreters.describe_all(config.python)  # what each interpreter of the run is
     most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])
     for note in environment.warnings_for(env, most):
         print(f"gilbench: warning: {note}", file=sys.stderr)

@@ -218,17 +218,67 @@ def cmd_list(args) -> int:
 
 def cmd_env(args) -> int:
     import json
+    from itertools import combinations
 
-    from . import environment
+    from . import environment, interpreters
 
+    if args.twin_of:  # for make bench-ft: the twin's path, or nothing
+        twin = interpreters.find_twin(interpreters.check_python(args.twin_of))
+        if twin:
+            print(twin)
+        return EXIT_OK
     env = environment.collect_environment()
+    env["interpreters"] = interpreters.describe_all([interpreters.check_python(p) for p in args.python])
     if args.json:
         print(json.dumps(env, indent=2))
-    else:
-        width = max(map(len, env))
-        for key, value in env.items():
-            print(f"{key:<{width}}  {value}")
+        return EXIT_OK
+    described = env.pop("interpreters")
+    width = max(map(len, env))
+    for key, value in env.items():
+        print(f"{key:<{width}}  {value}")
+    for info in described:
+        print(f"\ninterpreter {info['python']}")
+        for line in _interpreter_lines(info):
+            print(f"  {line}")
+    if len(described) > 1:
+        print()
+    for a, b in combinations(described, 2):
+        differences = environment.interpreter_differences(a, b)
+        if environment.are_twins(a, b):
+            print(f"{a['python']} and {b['python']} are twins: only the GIL differs")
+        elif not differences:
+            print(f"{a['python']} and {b['python']} are the same Python, built the same way")
+        else:
+            print(
+                f"{a['python']} and {b['python']} differ in "
+                + "; ".join(f"{w} ({_shown(x)} / {_shown(y)})" for w, x, y in differences)
+            )
     return EXIT_OK
+
+
+def _shown(value: object) -> str:
+    """A compared value as `gilbench env` shows it: a missing one is unknown, an empty one (no configure arguments
+    besides those reported on their own line) none."""
+    return "unknown" if value is None else (str(value) or "none")
+
+
+def _interpreter_lines(info: dict) -> list[str]:
+    """`gilbench env`'s lines for one interpreter (environment.interpreter_build's dict)."""
+    from . import environment
+
+    if "error" in info:
+        return [f"could not be described: {info['error']}"]
+    lines = [
+        f"{info['version']} {info['implementation']}, "
+        + ("free-threaded" if info["free_threaded"] else "with the GIL"),
+        f"compiler            {info['compiler']}",
+        f"optimizations       {environment.optimizations_label(info) or 'unknown'}",
+        f"optimization flags  {info['opt_flags']}",
+        f"configure arguments {info['configure_args'] or 'unknown'}",
+    ]
+    if info["base_executable"] != info["executable"]:
+        lines.append(f"made from           {info['base_executable']}")
+    return lines
 
 
 # ---------------------------------------------------------------- argparse
@@ -294,8 +344,22 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="workloads, variants, and which variants this interpreter can run")
     lst.set_defaults(func=cmd_list)
 
-    env = sub.add_parser("env", help="the environment a run would record")
+    env = sub.add_parser("env", help="the environment a run would record, and what each interpreter is")
     env.add_argument("--json", action="store_true")
+    env.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="describe this interpreter too, as a run with --python PATH records it (repeatable); "
+        "each pair is compared: twins differ in the GIL alone",
+    )
+    env.add_argument(
+        "--twin-of",
+        metavar="PATH",
+        help="print the path of PATH's twin found beside it (the same version and build, the other GIL kind), "
+        "or nothing",
+    )
     env.set_defaults(func=cmd_env)
     return parser
 

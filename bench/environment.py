@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import socket
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -132,10 +134,13 @@ def harness_commit() -> str:
 
 
 def collect_environment() -> dict:
+    """The environment a run records. Its `interpreters` describes this interpreter alone (interpreter_build); a
+    run with other interpreters (--python) lists them all, described under each (interpreters.describe_all)."""
     env: dict = {}
     for collector in (collect_python, collect_cpu, collect_system, collect_packages):
         collector(env)
     env["harness_commit"] = harness_commit()
+    env["interpreters"] = [{**interpreter_build(), "python": sys.executable}]
     return env
 
 
@@ -153,3 +158,160 @@ def warnings_for(env: dict, max_workers: int) -> list[str]:
             "those cells are oversubscribed (expect no further speedup)"
         )
     return notes
+
+
+# ---------------------------------------------------------------- what an interpreter is, and twins
+
+# Configure options that change how fast an interpreter runs, each reported on its own line of a comparison
+# (interpreter_differences' "optimizations") under the name people know it by.
+OPTIMIZATIONS = {
+    "--enable-optimizations": "PGO",
+    "--with-lto": "LTO",
+    "--enable-experimental-jit": "JIT",
+    "--with-pydebug": "debug",
+}
+# The GIL: reported on its own line of a comparison ("GIL"), so left out of the configure arguments compared.
+GIL_OPTION = "--disable-gil"
+# Where an interpreter is installed says nothing of how it runs: twins built into two prefixes are still twins.
+PLACE_OPTIONS = ("--prefix", "--exec-prefix")
+
+
+def interpreter_build() -> dict:
+    """What this interpreter is: version, implementation, GIL build or not, and how it was built.
+
+    Stdlib only, and nothing from the rest of gilbench: it runs inside every interpreter of a run (through
+    interpreters.describe), which may have none of gilbench's dependencies. The build is what sysconfig records:
+    configure's arguments (CONFIG_ARGS, where PGO and LTO are asked for, with --enable-optimizations and
+    --with-lto), the compiler named with its version as `sys.version` names it (the CC variable is only the
+    command), and the optimization flags the interpreter was compiled with (OPT). A Python built without
+    configure (Windows) has no CONFIG_ARGS: its configure arguments are "" and its optimizations None, unknown.
+    """
+    config_args = sysconfig.get_config_var("CONFIG_ARGS")
+    return {
+        "executable": sys.executable,
+        "base_executable": getattr(sys, "_base_executable", sys.executable),  # a venv's interpreter
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "configure_args": config_args or "",
+        "optimizations": optimizations(config_args) if config_args is not None else None,
+        "compiler": platform.python_compiler(),
+        "opt_flags": sysconfig.get_config_var("OPT") or "",
+    }
+
+
+def configure_options(configure_args: str) -> list[str]:
+    """CONFIG_ARGS as a list: configure's arguments, each quoted in it ("'--prefix=/opt/py' '--enable-shared'")."""
+    try:
+        return shlex.split(configure_args)
+    except ValueError:  # unbalanced quotes: the words as they stand
+        return configure_args.split()
+
+
+def optimizations(configure_args: str) -> list[str]:
+    """The optimizations configure was asked for (OPTIMIZATIONS): ["PGO", "LTO"], ["LTO (thin)"], [] for none."""
+    found = []
+    for option in configure_options(configure_args):
+        name, _, value = option.partition("=")
+        label = OPTIMIZATIONS.get(name)
+        if label and value != "no":
+            found.append(label if value in ("", "yes") else f"{label} ({value})")
+    return found
+
+
+def build_options(configure_args: str) -> list[str]:
+    """Configure's arguments that say how an interpreter was built and are not reported on their own line of a
+    comparison: without the GIL option, the optimizations and the install prefix, whose folder is replaced by
+    PREFIX wherever another argument names it (--libdir=PREFIX/lib, LDFLAGS=-Wl,-rpath,PREFIX/lib)."""
+    options = configure_options(configure_args)
+    prefix = next((o.partition("=")[2] for o in options if o.startswith("--prefix=")), "")
+    kept = []
+    for option in options:
+        name = option.partition("=")[0]
+        if name == GIL_OPTION or name in OPTIMIZATIONS or name in PLACE_OPTIONS:
+            continue
+        kept.append(option.replace(prefix, "PREFIX") if prefix else option)
+    return kept
+
+
+def _gil(info: dict):
+    return None if "free_threaded" not in info else ("free-threaded" if info["free_threaded"] else "GIL")
+
+
+def _build(info: dict):
+    return None if "configure_args" not in info else " ".join(build_options(info["configure_args"]))
+
+
+def optimizations_label(info: dict) -> str | None:
+    """An interpreter's optimizations in a few letters: "PGO+LTO", "none", or None when unknown."""
+    found = info.get("optimizations")
+    return None if found is None else ("+".join(found) or "none")
+
+
+# What interpreter_differences compares, in the order it reports: (what, the value it compares). A value None is
+# unknown (a probe that failed, an older record): unknown against known counts as a difference.
+COMPARED = (
+    ("version", lambda info: info.get("version")),
+    ("implementation", lambda info: info.get("implementation")),
+    ("GIL", _gil),
+    ("configure arguments", _build),
+    ("compiler", lambda info: info.get("compiler")),
+    ("optimizations", optimizations_label),
+    ("optimization flags", lambda info: info.get("opt_flags")),
+)
+# The differences that are how an interpreter was built, as against which Python it is and whether it has a GIL.
+BUILD = ("configure arguments", "compiler", "optimizations", "optimization flags")
+
+
+def interpreter_differences(a: dict, b: dict) -> list[tuple[str, object, object]]:
+    """What differs between two interpreters (interpreter_build's dicts), as (what, a's value, b's value), in
+    COMPARED's order. Twins differ in the GIL alone; 3.11.7 against 3.13.15t in version, GIL and build (BUILD)."""
+    return [(what, view(a), view(b)) for what, view in COMPARED if view(a) != view(b)]
+
+
+def are_twins(a: dict, b: dict) -> bool:
+    """The same Python built the same way, one with the GIL and one without: the one pair whose difference in
+    speed is the cost (or gain) of free threading alone."""
+    known = all("error" not in info and info.get("version") for info in (a, b))
+    return known and [what for what, _, _ in interpreter_differences(a, b)] == ["GIL"]
+
+
+def twin_candidates(python: str, version: str, free_threaded: bool) -> list[str]:
+    """Where the twin of `python` (of `version`, free-threaded or not) may be: an interpreter of the same minor
+    version and the other kind (python3.13 for python3.13t, and the other way round) in its own folder or in the
+    bin folder of a prefix beside its own. uv installs each build in a folder of its own, side by side
+    (cpython-3.14.0-linux-x86_64-gnu and cpython-3.14.0+freethreaded-linux-x86_64-gnu); two builds from one
+    source tree are installed side by side the same way (python-ft and python-gil in one folder). Beside the path
+    as given and beside its real path (where a venv's python or a launcher links to). Existing executables only,
+    each file once (links followed), `python` itself left out."""
+    minor = ".".join(version.split(".")[:2])
+    name = Path(python).name
+    names = [f"python{minor}"] if free_threaded else [f"python{minor}t"]
+    if free_threaded and name.endswith("t") and name[:-1] not in names:
+        names.append(name[:-1])  # python3t -> python3
+    folders: list[Path] = []
+    for start in dict.fromkeys([os.path.abspath(python), os.path.realpath(python)]):
+        bin_dir = Path(start).parent
+        folders.append(bin_dir)
+        try:
+            folders += [prefix / bin_dir.name for prefix in sorted(bin_dir.parent.parent.iterdir())]
+        except OSError:
+            pass
+    found, seen = [], {_identity(python)}
+    for folder in dict.fromkeys(folders):
+        for candidate in (folder / n for n in names):
+            same = _identity(candidate)
+            if same is not None and same not in seen and os.access(candidate, os.X_OK):
+                seen.add(same)
+                found.append(str(candidate))
+    return found
+
+
+def _identity(path) -> tuple[int, int] | None:
+    """The file a path leads to, links of either kind followed (a free-threaded build installs python3.13 as a
+    hard link to python3.13t); None when it is not a file."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None

@@ -17,9 +17,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
-from . import registry
+from . import environment, registry
 from .errors import UsageError
 
 _root: Path | None = None
@@ -153,3 +154,52 @@ def check_imports(python: str, workloads) -> None:
                     f"install it with: {registry.install_command(python, top)}"
                 )
             raise UsageError(f"--python {python!r} cannot load workload {wl.name!r}: {what}")
+
+
+# ---------------------------------------------------------------- what each interpreter is
+
+# Run under another interpreter: only the stdlib and gilbench's environment module, which needs nothing else.
+_DESCRIBE = "import json; from gilbench.environment import interpreter_build; print(json.dumps(interpreter_build()))"
+DESCRIBE_TIMEOUT_S = 60  # a cold start of an interpreter on a busy machine, with room to spare
+
+
+def describe(python: str) -> dict:
+    """environment.interpreter_build() of `python`, run under it (in this process when it is this interpreter),
+    with the path as given under "python" (as results.csv's python_executable names it). It does not raise: an
+    interpreter that cannot be probed is {"python": ..., "error": why}."""
+    if is_this(python):
+        return {**environment.interpreter_build(), "python": python}
+    try:
+        out = probe(python, _DESCRIBE, timeout=DESCRIBE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"python": python, "error": str(exc)}
+    if out.returncode != 0:
+        return {"python": python, "error": (out.stderr.strip().splitlines() or ["it failed to start"])[-1]}
+    try:
+        return {**json.loads(out.stdout.strip().splitlines()[-1]), "python": python}
+    except (ValueError, IndexError):
+        return {"python": python, "error": f"unreadable answer: {out.stdout.strip()[-200:]!r}"}
+
+
+def describe_all(pythons: Iterable[str] = ()) -> list[dict]:
+    """environment.json's `interpreters` for a run under `pythons`: this interpreter first (it runs gilbench, and
+    the cells when no --python is given), then each of `pythons` that is another, once."""
+    described = [describe(sys.executable)]
+    seen = {os.path.abspath(sys.executable)}
+    for python in pythons:
+        if os.path.abspath(python) not in seen:
+            seen.add(os.path.abspath(python))
+            described.append(describe(python))
+    return described
+
+
+def find_twin(python: str) -> str | None:
+    """The twin of `python` (environment.are_twins) found beside it (environment.twin_candidates): its GIL build
+    for a free-threaded one, its free-threaded build for a GIL one; None when there is none there."""
+    this = describe(python)
+    if "error" in this:
+        return None
+    for candidate in environment.twin_candidates(python, this["version"], this["free_threaded"]):
+        if environment.are_twins(this, describe(candidate)):
+            return candidate
+    return None

@@ -2,6 +2,8 @@
 command on PATH. Nothing here knows a home folder or a machine of this project.
 
 - GILBENCH_PYTHON_FT: a free-threaded CPython (python3.13t, python3.14t); .ci/run sets it.
+- GILBENCH_PYTHON_GIL: its GIL twin (the same version and build, with the GIL); .ci/run sets it. Else a twin is
+  looked for beside the free-threaded one, as `make bench-ft` looks (gilbench env --twin-of).
 - GILBENCH_PYTHON_313: a CPython 3.13 (the interpreters-pep-734 backport test; also "another CPython").
 
 Each candidate is run once and answers with its own sys.executable, so a launcher on PATH (a pyenv shim, a
@@ -84,9 +86,31 @@ def other_cpython() -> str:
     )
 
 
+@functools.cache
+def gil_twin() -> str | None:
+    """The GIL twin of the free-threaded Python: GILBENCH_PYTHON_GIL if it is its twin, else one found beside it."""
+    from gilbench import environment, interpreters
+
+    ft = free_threaded()
+    if ft is None:
+        return None
+    command = os.environ.get("GILBENCH_PYTHON_GIL", "")
+    given = describe(command) if command else None
+    if given and environment.are_twins(interpreters.describe(ft), interpreters.describe(given[0])):
+        return given[0]
+    return interpreters.find_twin(ft)
+
+
 FT = free_threaded()
-needs_ft = pytest.mark.skipif(
-    FT is None,
-    reason="no free-threaded Python (set GILBENCH_PYTHON_FT, or put python3.13t "
-    "or python3.14t on PATH; .ci/run builds one)",
+NO_FT = (
+    "no free-threaded Python (set GILBENCH_PYTHON_FT, or put python3.13t or python3.14t on PATH; .ci/run builds one)"
+)
+needs_ft = pytest.mark.skipif(FT is None, reason=NO_FT)
+TWIN = gil_twin()
+needs_twins = pytest.mark.skipif(
+    TWIN is None,
+    reason=NO_FT
+    if FT is None
+    else f"no GIL twin of {FT} (the same version and build with the GIL): set GILBENCH_PYTHON_GIL, or install "
+    "it beside the free-threaded one; .ci/run builds both",
 )

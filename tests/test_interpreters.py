@@ -1,21 +1,23 @@
 """Other interpreters: validation, GIL state seen in the workers, subinterpreters.
 
 Free-threaded tests run when an interpreter is found (GILBENCH_PYTHON_FT, or python3.13t/python3.14t on
-PATH; tests/pythons.py) and are skipped with the reason otherwise; .ci/run builds one.
+PATH; tests/pythons.py) and are skipped with the reason otherwise; .ci/run builds one. Those that set it against a
+GIL build use its GIL twin (GILBENCH_PYTHON_GIL, or one found beside it), skipped likewise; .ci/run builds it too.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import sysconfig
 
 import pytest
-from gilbench import cli, storage
+from gilbench import cli, environment, interpreters, storage
 
 from tests.conftest import gilbench
-from tests.pythons import FT, cpython_313, needs_ft
+from tests.pythons import FT, TWIN, cpython_313, needs_ft, needs_twins
 
 
 def test_missing_interpreter(capsys):
@@ -72,6 +74,18 @@ def test_this_interpreter_records_the_gil(tmp_path):
     frame = storage.load_results(tmp_path / "latest")
     ft = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
     assert (frame["free_threaded"] == ft).all() and (frame["gil_enabled"] == (not ft)).all()
+    described = json.loads((tmp_path / "latest" / storage.ENVIRONMENT).read_text())["interpreters"]
+    assert [i["python"] for i in described] == [sys.executable] and described[0]["free_threaded"] == ft
+
+
+def test_env_describes_each_interpreter_and_compares_them():
+    out = gilbench("env", "--python", sys.executable)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("\ninterpreter ") == 1 and "configure arguments" in out.stdout
+    twin = gilbench("env", "--twin-of", sys.executable).stdout.strip()  # nothing, unless a true twin is beside it
+    assert not twin or environment.are_twins(interpreters.describe(sys.executable), interpreters.describe(twin))
+    missing = gilbench("env", "--python", "/no/such/python3")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
 @needs_ft
@@ -127,6 +141,47 @@ def test_python_gil_1_is_passed_to_workers_and_recorded(tmp_path):
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
     assert frame["free_threaded"].all() and frame["gil_enabled"].all() and (frame["python_gil_env"] == "1").all()
+
+
+@needs_twins
+def test_env_names_the_twins_and_finds_the_twin():
+    out = gilbench("env", "--python", TWIN, "--python", FT)
+    assert out.returncode == 0, out.stderr
+    assert f"{TWIN} and {FT} are twins: only the GIL differs" in out.stdout
+    found = gilbench("env", "--twin-of", FT).stdout.strip()  # GILBENCH_PYTHON_GIL may name one found elsewhere
+    assert not found or environment.are_twins(interpreters.describe(FT), interpreters.describe(found))
+
+
+@needs_twins
+def test_a_twin_run_records_both_builds_in_environment_json(tmp_path):
+    proc = gilbench(
+        "run",
+        "--python",
+        TWIN,
+        "--python",
+        FT,
+        "--workloads",
+        "count",
+        "--variants",
+        "serial",
+        "--workers",
+        "1",
+        "--repeat",
+        "1",
+        "--size",
+        "smoke",
+        "--out",
+        tmp_path,
+        "--no-progress",
+        "--no-report",
+    )
+    assert proc.returncode == 0, proc.stderr
+    described = json.loads((tmp_path / "latest" / storage.ENVIRONMENT).read_text())["interpreters"]
+    by_path = {i["python"]: i for i in described}
+    assert {TWIN, FT} <= set(by_path) and all(by_path[p]["configure_args"] for p in (TWIN, FT))
+    assert environment.are_twins(by_path[TWIN], by_path[FT])
+    frame = storage.load_results(tmp_path / "latest")
+    assert set(frame["python_executable"]) == {TWIN, FT}  # the rows name the interpreters as environment.json does
 
 
 LEGACY_EXTENSION = r"""
