@@ -11,16 +11,14 @@ PYTEST_ARGS ?=
 # module-scoped run share a worker; tests marked quiet wait until nothing else runs (tests/conftest.py).
 TEST_WORKERS ?= auto
 
-# make bench-ft PYTHON_FT=/path/to/python3.13t [PYTHON_GIL=/path/to/python3.13]: GIL against no GIL.
-# PYTHON_GIL is the GIL twin of PYTHON_FT: the same version built the same way, with the GIL (docs/free-threaded.md).
+# make bench-ft PYTHON_FT=/path/to/python3.13t [PYTHON_TWIN=/path/to/python3.13]: GIL against no GIL.
+# PYTHON_TWIN is the GIL twin of PYTHON_FT: the same version built the same way, with the GIL (docs/free-threaded.md).
 # Given, the run compares the twin pair. Not given, `gilbench env --twin-of` looks for one beside PYTHON_FT (a sibling
 # in its folder or in a prefix beside its own, as uv and the docs' source builds install them): found, it runs
-# alongside this project's Python and PYTHON_FT (three interpreters). PYTHON_GIL=none: no twin, as before the twins.
+# alongside this project's Python and PYTHON_FT (three interpreters). PYTHON_TWIN=none: no twin, as before the twins.
 PYTHON_FT ?=
-PYTHON_GIL ?=
-# CPython reads PYTHON_GIL (0 or 1) from the environment at startup: this one holds a path, so make never passes it on
-# (every Python it started would stop with "PYTHON_GIL must be 0 or 1"). CPython's own: BENCH_ARGS="--gil 0|1".
-unexport PYTHON_GIL
+PYTHON_TWIN ?=
+# (Not PYTHON_GIL: CPython reads that name, 0 or 1, from the environment at startup; gilbench's --gil sets it.)
 FT_VENV ?= .venv-ft
 GIL_VENV ?= .venv-gil
 FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,threading,thread-pool,process-pool,ceiling
@@ -39,7 +37,7 @@ PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,rege
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
 	@echo "make bench-all   every variant available here, dask and joblib included (installs them)"
-	@echo "make bench-ft PYTHON_FT=/path/to/python3.13t [PYTHON_GIL=its GIL twin]   GIL vs free-threaded, on one chart"
+	@echo "make bench-ft PYTHON_FT=/path/to/python3.13t [PYTHON_TWIN=its GIL twin]   GIL vs free-threaded, on one chart"
 	@echo "make reference LABEL=name   the reference matrix into results/reference/name (commit it)"
 	@echo "make bench-pytest   the same cells through pytest-benchmark; JSON imported into results/"
 	@echo "make plot     redraw the charts of $(RUN)"
@@ -92,9 +90,9 @@ $(FT_VENV)/.installed-stamp:
 	$(FT_VENV)/bin/python -m pip install --quiet Pillow
 	@touch $@
 
-# The twin's environment, remade when PYTHON_GIL names another interpreter than the one it was made from.
+# The twin's environment, remade when PYTHON_TWIN names another interpreter than the one it was made from.
 bench-ft: $(STAMP) $(FT_VENV)/.installed-stamp
-	@set -e; twin="$(PYTHON_GIL)"; pythons="--python $(BIN)/python"; \
+	@set -e; twin="$(PYTHON_TWIN)"; pythons="--python $(BIN)/python"; \
 	case "$$twin" in none) twin= ;; "") twin=$$($(BIN)/gilbench env --twin-of "$(PYTHON_FT)") ;; *) pythons= ;; esac; \
 	if [ -n "$$twin" ]; then \
 	  echo "GIL twin of $(PYTHON_FT): $$twin"; \
@@ -104,7 +102,7 @@ bench-ft: $(STAMP) $(FT_VENV)/.installed-stamp
 	  fi; \
 	  pythons="$$pythons --python $(GIL_VENV)/bin/python"; \
 	else \
-	  echo "no GIL twin of $(PYTHON_FT) (PYTHON_GIL=$(PYTHON_GIL)): this project's Python differs from it" \
+	  echo "no GIL twin of $(PYTHON_FT) (PYTHON_TWIN=$(PYTHON_TWIN)): this project's Python differs from it" \
 	    "in more than the GIL (see docs/free-threaded.md)"; \
 	fi; \
 	echo "$(BIN)/gilbench run $$pythons --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)"; \

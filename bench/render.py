@@ -92,8 +92,10 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     except UsageError as exc:
         warnings.warn(f"ignoring unavailable.csv: {exc}", stacklevel=2)
     from . import spectrum
+    from .report import pairs
 
-    found = spectrum.build(table, frame, unavailable, trace_summary) if spectrum.wanted(table) else None
+    twins = pairs.twin_pythons(env, table)
+    found = spectrum.build(table, frame, unavailable, trace_summary, twins) if spectrum.wanted(table) else None
     return Analysed(
         results_csv,
         out,
@@ -257,8 +259,10 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     from . import analysis, charts
 
     tables, labels, frames = [], [], []
+    builds: list[dict] = []  # every interpreter's build the runs recorded (environment.json's interpreters)
     for target in targets:
         frame = storage.load_results(target)
+        builds += _environment(storage.resolve_run(target).parent, frame).get("interpreters") or []
         table = analysis.summarize(frame)
         if table.empty or table["speedup"].isna().all():
             raise UsageError(f"{str(target)!r} has no successful serial baseline to compare speedups")
@@ -273,13 +277,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         if plain.count(label) > 1:
             first = frames[i].iloc[0]
             labels[i] = f"{label}, run {first['run_id']} ({str(first['timestamp'])[:16].replace('T', ' ')})"
-    verdicts = []
-    for frame, label in zip(frames[1:], labels[1:], strict=True):
-        cells = analysis.compare_cells(frames[0], frame)
-        if not cells.empty:
-            cells.insert(0, "run", label)
-            cells.insert(1, "base", labels[0])
-            verdicts.append(cells)
+    verdicts, compared = _verdicts(frames, labels, {"interpreters": builds})
     if not verdicts:
         raise UsageError(
             "the runs have no cell in common (same workload, size, parameters, variant and workers): nothing to compare"
@@ -292,6 +290,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         raise UsageError(f"--baseline {baseline!r} is not one of {', '.join(BASELINES)}")
     written = charts.chart_compare(tables, labels, out, baseline)
     table = pd.concat(verdicts)
+    table.attrs["pairs"] = compared  # (run, base): what the two interpreters compare besides the GIL
     path = storage.atomic_write(
         out / "compare.csv",
         None,
@@ -312,6 +311,36 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     global last_compare  # the table itself, so the terminal quotes what compare.md quotes (not the CSV's rounding)
     last_compare = table
     return [path, speedups, out / "compare.md", *written]
+
+
+def _verdicts(frames: list, labels: list[str], env: dict) -> tuple[list, dict]:
+    """Per run after the first: its cells' verdicts against the first run's, and what the two interpreters compare
+    besides the GIL where one is a GIL build and the other free-threaded ((run, base): a pairs finding)."""
+    from . import analysis
+
+    verdicts, compared = [], {}
+    for frame, label in zip(frames[1:], labels[1:], strict=True):
+        cells = analysis.compare_cells(frames[0], frame)
+        if not cells.empty:
+            cells.insert(0, "run", label)
+            cells.insert(1, "base", labels[0])
+            verdicts.append(cells)
+            found = interpreter_pair(env, frames[0], frame)
+            if found is not None:
+                compared[(label, labels[0])] = found
+    return verdicts, compared
+
+
+def interpreter_pair(env: dict, base, other):
+    """Where one side of a comparison ran a GIL build and the other a free-threaded one: what they compare besides
+    the GIL (a finding of bench/report/pairs.py), else None."""
+    from .report import pairs
+
+    sides = {
+        bool(f["free_threaded"].iloc[0]): (f["python_executable"].iloc[0], f["python_version"].iloc[0])
+        for f in (base, other)
+    }
+    return pairs.pair(env, sides[False], sides[True]) if len(sides) == 2 else None
 
 
 last_compare: pd.DataFrame | None = None

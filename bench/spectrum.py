@@ -35,10 +35,12 @@ def _kind(row) -> str:
     return "ft" if bool(row["free_threaded"]) and not bool(row["gil_enabled"]) else "gil"
 
 
-def interpreters(table) -> dict[str, str]:
-    """The run's GIL and free-threaded interpreters: {'gil': executable, 'ft': executable}, the first of each."""
+def interpreters(table, twins: set[str] | None = None) -> dict[str, str]:
+    """The run's GIL and free-threaded interpreters: {'gil': executable, 'ft': executable}, the first of each, except
+    that a GIL build in `twins` (the free-threaded build's twin, bench/report/pairs.py) is taken before any other."""
     found: dict[str, str] = {}
-    for _, row in table.drop_duplicates("python_executable").iterrows():
+    rows = table.drop_duplicates("python_executable")
+    for _, row in sorted(rows.iterrows(), key=lambda item: item[1]["python_executable"] not in (twins or set())):
         found.setdefault(_kind(row), row["python_executable"])
     return found
 
@@ -89,13 +91,13 @@ def _pick(part, variants, workers: int | None):
     return None
 
 
-def build(table, frame, unavailable=None, trace_summary=None):
+def build(table, frame, unavailable=None, trace_summary=None, twins: set[str] | None = None):
     """The spectrum table (a pandas DataFrame), or None when the run has nothing to show."""
     import pandas as pd
 
     if table.empty:
         return None
-    kinds = interpreters(table)
+    kinds = interpreters(table, twins)
     threaded = table[table["variant"].isin(THREADS + PROCESSES)]
     if threaded.empty:
         n = None
@@ -133,7 +135,11 @@ def build(table, frame, unavailable=None, trace_summary=None):
         if key not in spectrum:
             spectrum[key] = math.nan
     order = spectrum["threads_ft"].fillna(spectrum["threads_gil"]).fillna(-1)
-    return spectrum.assign(_order=order).sort_values("_order", ascending=False).drop(columns="_order")
+    spectrum = spectrum.assign(_order=order).sort_values("_order", ascending=False).drop(columns="_order")
+    # the two interpreters the spectrum sets side by side, (executable, version) each, for what the pair compares
+    versions = dict(zip(table["python_executable"], table["python_version"], strict=False))
+    spectrum.attrs["pythons"] = {kind: (python, str(versions.get(python, ""))) for kind, python in kinds.items()}
+    return spectrum
 
 
 def ft_cost(frame, workload: str, kinds: dict) -> tuple[float, float, float]:

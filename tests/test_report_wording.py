@@ -8,7 +8,7 @@ from collections import namedtuple
 from pathlib import Path
 
 import pytest
-from gilbench.report import ceiling, closing, context, suite, wording
+from gilbench.report import ceiling, closing, context, pairs, suite, wording
 from gilbench.report.findings import Finding
 
 ROW = {
@@ -41,6 +41,7 @@ CHECK = {
     "ratio": (1.0667, 1.01, 1.12, 0.95),
 }
 
+PAIR_DIFFERENCES = [("version", "3.11.7", "3.13.15"), ("compiler", "GCC 12", "GCC 14")]
 POOL = dict(ROW, variant="process-pool", ceiling_efficiency=0.8, startup_s=0.05, ceiling_speedup=1.5)
 GAP = {"row": POOL, "usable": 2, "ceiling": None}
 GAP_TIMELINE = {"per_worker": 2.0, "straggle_s": 0.12, "idle_share": 0.1, "stragglers": True}
@@ -83,7 +84,25 @@ EXAMPLES = {  # rule id: (facts, the words said)
     "free-threads-lose": ({"rows": [Spectrum("bm", 0.5, 1.9)]}, "bm 0.50x (1.90 busy cores)."),
     "thread-unsafe:no": ({"workloads": ["bm"]}, "Not thread-safe as written (they share module state;"),
     "thread-unsafe:no-isolated": ({"workloads": ["bm"]}, "Not thread-safe even with a private copy of the module"),
-    "free-threaded-cost": ({"low": 1.1, "high": 1.4}, "The free-threaded build's serial loop took 1.10x to 1.40x"),
+    "free-threaded-cost": (
+        {"low": 1.1, "high": 1.4, "pair": Finding("twins", "interpreters", {"gil": "3.13.15", "ft": "3.13.15"})},
+        "The cost of free threading: the free-threaded build's serial loop took 1.10x to 1.40x",
+    ),
+    "twins": (
+        {"gil": "3.13.15", "ft": "3.13.15", "measured": "the serial times below"},
+        "3.13.15t and 3.13.15 are twins (the same version built the same way, with and without the GIL): the serial "
+        "times below are the cost of free threading alone.",
+    ),
+    "not-twins": (
+        {"gil": "3.11.7", "ft": "3.13.15", "measured": "these verdicts", "differences": PAIR_DIFFERENCES},
+        "3.13.15t against 3.11.7: version and compiler differ besides the GIL (version: 3.11.7 against 3.13.15; "
+        "compiler: GCC 12 against GCC 14), so these verdicts are not the cost of free threading alone;",
+    ),
+    "build-unknown": (
+        {"gil": "3.11.7", "ft": "3.13.15", "measured": "these verdicts", "differences": PAIR_DIFFERENCES[:1]},
+        "3.13.15t against 3.11.7: version differs, and how they were built was not recorded, so these verdicts are "
+        "not known to be the cost of free threading alone;",
+    ),
     "answer": (
         {"answer": Finding("stay-serial", "w", {"best": ROW})},
         "Stay serial: no variant beat the serial loop beyond this run's noise (best: threading x4: 1.23x [1.10-1.35]).",
@@ -108,7 +127,14 @@ EXAMPLES = {  # rule id: (facts, the words said)
     "unavailable": ({"workload": "bm", "under": "3.13t: no wheel"}, "bm unavailable under 3.13t: no wheel"),
 }
 
-TABLES = {**ceiling.PHRASES, **wording.PHRASES, **context.PHRASES, **suite.PHRASES, **closing.PHRASES}
+TABLES = {
+    **ceiling.PHRASES,
+    **wording.PHRASES,
+    **context.PHRASES,
+    **suite.PHRASES,
+    **closing.PHRASES,
+    **pairs.PHRASES,
+}
 
 
 def test_every_rule_id_has_a_wording_example():

@@ -238,7 +238,7 @@ def run_sections(r: Inputs) -> list[Block]:
             ]
         )
     )
-    comparison = gil_comparison(table)
+    comparison = gil_comparison(table, r.env)
     if comparison:
         out += [Heading("GIL vs free-threaded"), Bullets(comparison)]
     return out
@@ -350,7 +350,7 @@ def build_blocks(
     r = Inputs(table, env, charts, missing, source, tasks, trace_summary, tutorial_checks, spectrum)
     blocks: list[Block] = [Heading("gilbench report", 1), *answers_section(r)]
     if spectrum is not None:
-        blocks += spectrum_blocks(spectrum, charts.get("spectrum"))
+        blocks += spectrum_blocks(spectrum, charts.get("spectrum"), env)
     if "overview" in charts:
         blocks.append(Image(charts["overview"]))  # type: ignore[arg-type]
     blocks.append(Paragraph(f"Built from `{source}` alone; rebuild with `gilbench report`."))
@@ -363,11 +363,11 @@ def build_blocks(
     return blocks
 
 
-def spectrum_blocks(spectrum, chart) -> list[Block]:
+def spectrum_blocks(spectrum, chart, env: dict | None = None) -> list[Block]:
     """The spectrum over the run's benchmarks (bench/spectrum.py, words in bench/report/suite.py): what it shows, the
     chart, the table."""
     blocks: list[Block] = [Heading("The spectrum: which kinds of code gain")]
-    lines = spectrum_findings(spectrum)
+    lines = spectrum_findings(spectrum, env)
     if lines:
         blocks.append(Bullets(lines))
     if chart is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ..spectrum import NOT_SAFE, SERIES
+from . import pairs
 from .findings import Finding
 from .numbers import estimate, pct, speedup
 
@@ -36,7 +37,7 @@ def safety(r) -> str:
     return SAFETY[str(r.get("safety", "untested"))](r)
 
 
-def spectrum_findings(spectrum) -> list[Finding]:
+def spectrum_findings(spectrum, env: dict | None = None) -> list[Finding]:
     """What the spectrum shows: where free threads gain or lose (intervals clear of 1.00x), the benchmarks that are
     not thread-safe, and the free-threaded build's single-thread cost."""
     found = []
@@ -51,8 +52,11 @@ def spectrum_findings(spectrum) -> list[Finding]:
         if names:
             found.append(Finding(f"thread-unsafe:{kind}", "spectrum", {"workloads": names}))
     cost = spectrum["ft_cost"].dropna() if "ft_cost" in spectrum else None
-    if cost is not None and len(cost):
-        found.append(Finding("free-threaded-cost", "spectrum", {"low": cost.min(), "high": cost.max()}))
+    pythons = spectrum.attrs.get("pythons", {})
+    if cost is not None and len(cost) and {"gil", "ft"} <= set(pythons):
+        compared = pairs.pair(env or {}, pythons["gil"], pythons["ft"])
+        cost_facts = {"low": cost.min(), "high": cost.max(), "pair": compared}
+        found.append(Finding("free-threaded-cost", "spectrum", cost_facts))
     return found
 
 
@@ -76,15 +80,17 @@ PHRASES = {
         "as a standard-library module's): " + ", ".join(f"`{w}`" for w in f["workloads"]) + "."
     ),
     "free-threaded-cost": lambda f: (
-        f"The free-threaded build's serial loop took {speedup(f['low'])} to {speedup(f['high'])} the GIL build's "
-        "time for the same work (median over median; both interpreters measured side by side in this run)."
+        ("The cost of free threading: the" if f["pair"].rule == "twins" else "The")
+        + f" free-threaded build's serial loop took {speedup(f['low'])} to {speedup(f['high'])} the GIL build's "
+        "time for the same work (median over median; both interpreters measured side by side in this run). "
+        + pairs.words(f["pair"], measured="these serial times")
     ),
 }
 
 
-def findings(spectrum) -> list[str]:
+def findings(spectrum, env: dict | None = None) -> list[str]:
     """The spectrum's findings in words, for the report's spectrum section."""
-    return [PHRASES[f.rule](f.facts) for f in spectrum_findings(spectrum)]
+    return [PHRASES[f.rule](f.facts) for f in spectrum_findings(spectrum, env)]
 
 
 EXPLAIN = (

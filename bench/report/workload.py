@@ -8,6 +8,7 @@ import math
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
 from ..variants import VARIANTS
+from . import pairs
 from .ceiling import ceiling_gap
 from .context import context_check
 from .evidence import THREADS, Evidence, Group, group
@@ -212,13 +213,28 @@ def workload_findings(part, tasks=None) -> list[str]:
     return lines + context_check(part) + ceiling_gap(part, tasks) + shape_lines(g) + variant_lines(g)
 
 
-def gil_comparison(table) -> list[str]:
-    """With runs under a GIL build and a free-threaded build: the single-thread cost and what threads gain."""
+def gil_comparison(table, env: dict | None = None) -> list[str]:
+    """With runs under GIL builds and free-threaded builds: for each pair (twins first), what the pair compares
+    besides the GIL (bench/report/pairs.py), then per workload the serial times and what threads gain."""
+    pythons = table.drop_duplicates("python_executable")
+    builds = {
+        ft: [(r.python_executable, r.python_version) for r in pythons.itertuples() if bool(r.free_threaded) == ft]
+        for ft in (False, True)
+    }
+    found = [(pairs.pair(env or {}, gil, ft), gil, ft) for ft in builds[True] for gil in builds[False]]
     lines: list[str] = []
-    gil = table[~table["free_threaded"]]
-    ft = table[table["free_threaded"]]
-    if gil.empty or ft.empty:
-        return lines
+    for finding, gil, ft in sorted(found, key=lambda item: item[0].rule != "twins"):
+        g, f = table[table["python_executable"] == gil[0]], table[table["python_executable"] == ft[0]]
+        compared = pair_lines(g, f, twins=finding.rule == "twins")
+        if compared:
+            lines += [pairs.words(finding), *compared]
+    return lines
+
+
+def pair_lines(gil, ft, twins: bool) -> list[str]:
+    """Per workload run under both interpreters: the free-threaded build's serial time against the GIL build's (a
+    single-thread cost only where they are twins) and what threads gain at the most workers both ran."""
+    lines: list[str] = []
     same_work = ["workload", "size", "params"]  # only the same work compares across interpreters
     common = sorted(set(map(tuple, gil[same_work].to_numpy())) & set(map(tuple, ft[same_work].to_numpy())))
     for workload, size, params in common:
@@ -232,34 +248,38 @@ def gil_comparison(table) -> list[str]:
         low, high = fs["ci_low_s"].iloc[0] / gs["ci_high_s"].iloc[0], fs["ci_high_s"].iloc[0] / gs["ci_low_s"].iloc[0]
         coverage = fs["ci_coverage"].iloc[0] * gs["ci_coverage"].iloc[0] if "ci_coverage" in fs else math.nan
         mark = verdict(low, high, coverage)
-        meaning = verdict_meaning(mark, coverage) + (": a single-thread cost" if mark == "-" else "")
+        meaning = verdict_meaning(mark, coverage) + (": a single-thread cost" if mark == "-" and twins else "")
         text = (
             f"**{workload}**: the free-threaded build ({f['python_version'].iloc[0]}t) runs the serial baseline in "
             f"{fs['median_s'].iloc[0]:.3f} s vs {gs['median_s'].iloc[0]:.3f} s with the GIL "
-            f"({speedup(cost)} the time, interval {interval(low, high, brackets=False)} at coverage >= "
-            f"{pct(coverage, 1)}: "
-            f"`{mark}` {meaning})"
+            f"({g['python_version'].iloc[0]}; {speedup(cost)} the time, interval "
+            f"{interval(low, high, brackets=False)} at coverage >= {pct(coverage, 1)}: `{mark}` {meaning})"
         )
-        gt, ftt = g[g["variant"].isin(THREADS)], f[f["variant"].isin(THREADS)]
-        if not gt.empty and not ftt.empty:
-            n = int(min(gt["workers"].max(), ftt["workers"].max()))
-            best_g = gt[gt["workers"] == n]["speedup"].max()
-            best_f = ftt[ftt["workers"] == n]
-            row = best_f.loc[best_f["speedup"].idxmax()]
-            text += (
-                f"; at {n} threads: {speedup(best_g)} over its own serial with the GIL, {speedup(row['speedup'])} "
-                "without "
-                f"({row['variant']}, {row['busy_cores']:.2f} busy cores)"
-            )
-            overall = gs["median_s"].iloc[0] / row["median_s"]
-            text += f", i.e. {speedup(overall)} against the GIL build's serial baseline"
-        if f["gil_enabled"].any():
-            text += (
-                "; warning: the GIL was re-enabled inside the free-threaded workers "
-                "(an extension module without free-threading support)"
-            )
-        lines.append(text + ".")
+        lines.append(text + threads_gain(g, f, gs) + ".")
     return lines
+
+
+def threads_gain(g, f, gs) -> str:
+    """What threads gain at the most workers both interpreters ran, and a GIL turned back on in free threads."""
+    text = ""
+    gt, ftt = g[g["variant"].isin(THREADS)], f[f["variant"].isin(THREADS)]
+    if not gt.empty and not ftt.empty:
+        n = int(min(gt["workers"].max(), ftt["workers"].max()))
+        best_g = gt[gt["workers"] == n]["speedup"].max()
+        best_f = ftt[ftt["workers"] == n]
+        row = best_f.loc[best_f["speedup"].idxmax()]
+        text += (
+            f"; at {n} threads: {speedup(best_g)} over its own serial with the GIL, {speedup(row['speedup'])} "
+            f"without ({row['variant']}, {row['busy_cores']:.2f} busy cores)"
+        )
+        overall = gs["median_s"].iloc[0] / row["median_s"]
+        text += f", i.e. {speedup(overall)} against the GIL build's serial baseline"
+    if f["gil_enabled"].any():
+        text += (
+            "; warning: the GIL was re-enabled inside the free-threaded workers "
+            "(an extension module without free-threading support)"
+        )
+    return text
 
 
 def state_findings(part, summary) -> list[str]:
