@@ -653,41 +653,6 @@ def missing_baselines(table) -> list[str]:
     return sorted({f"{w} ({s})" for w, s in zip(lacking["workload"], lacking["size"], strict=True)})
 
 
-def format_table(table) -> str:
-    columns = ["workload", "variant", "workers", "median_s", "speedup", "interval", "busy_cores", "startup_s"]
-    shown = table.copy()
-    shown["interval"] = [
-        "" if v == BASELINE_VARIANT or not (lo == lo and hi == hi) else f"{lo:.2f}-{hi:.2f}"
-        for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"], strict=True)
-    ]
-    if shown["python_executable"].nunique() > 1:
-        shown["python"] = [
-            f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"], strict=True)
-        ]
-        columns.insert(0, "python")
-    if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
-        shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
-        columns.append("note")
-    # serial first, then the variants in their own order (bench/variants.py); interpreters and workloads as run
-    order = {name: i for i, name in enumerate(VARIANTS)}
-    shown["_variant"] = [order.get(v, len(order)) for v in shown["variant"]]
-    shown["_workload"] = shown["workload"].map({w: i for i, w in enumerate(dict.fromkeys(shown["workload"]))})
-    keys = (["python"] if "python" in columns else []) + ["_workload", "_variant", "variant", "workers"]
-    shown = shown.sort_values(keys, kind="stable")[columns]
-    if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)
-        shown = shown.rename(columns={"speedup": "scaled_speedup"})
-    return shown.to_string(
-        index=False,
-        formatters={
-            "median_s": "{:.3f}".format,
-            "speedup": lambda v: "-" if v != v else f"{v:.2f}x",
-            "scaled_speedup": lambda v: "-" if v != v else f"{v:.2f}x",
-            "busy_cores": "{:.2f}".format,
-            "startup_s": "{:.3f}".format,
-        },
-    )
-
-
 VERDICTS = {"+": "faster", "-": "slower", "~": "no clear difference"}  # pyperf's and asv's marks
 
 

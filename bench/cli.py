@@ -128,9 +128,9 @@ def suite_lines(analysed, run_dir) -> list[str]:
 
 
 def analysis_table(table) -> str:
-    from . import analysis
+    from .report import closing
 
-    return "\n" + analysis.format_table(table)
+    return "\n" + closing.format_table(table)
 
 
 def say(text: str) -> None:

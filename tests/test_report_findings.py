@@ -7,7 +7,7 @@ import re
 
 from gilbench import analysis, storage
 from gilbench.cli import main as cli_main
-from gilbench.report import context, findings, workload
+from gilbench.report import closing, context, findings, workload
 from gilbench.report.evidence import group
 
 from tests.helpers import gil_run, row, write_run
@@ -41,7 +41,7 @@ def test_fastest_names_one_winner_when_it_is_clear(tmp_path):
 
 
 def test_terminal_table_lists_serial_first_then_the_variants_own_order(tmp_path):
-    text = analysis.format_table(_table(gil_run(tmp_path / "run")))
+    text = closing.format_table(_table(gil_run(tmp_path / "run")))
     order = [line.split()[1] for line in text.strip().splitlines()[1:]]
     assert order[0] == "serial"
     firsts = list(dict.fromkeys(order))

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met
 from ..spectrum import NOT_SAFE, SERIES
-from ..variants import in_family
+from ..variants import VARIANTS, in_family
 from .evidence import group
 from .findings import Finding
 from .findings import answer as answer_finding
-from .numbers import estimate, halfwidth, pct
+from .numbers import estimate, halfwidth, interval, number, pct, speedup
 from .suite import ISOLATED_STILL_SHARES, failure, with_interval
 from .wording import answer as answer_words
 
@@ -167,3 +167,39 @@ def lines(found: list[Finding]) -> list[str]:
         text = PHRASES[f.rule](facts)
         out.append(f"{f.subject}: {text}" if f.rule == "answer" else text)
     return out
+
+
+def format_table(table) -> str:
+    """The terminal's table of a run's cells: serial first, then the variants in their own order."""
+    columns = ["workload", "variant", "workers", "median_s", "speedup", "interval", "busy_cores", "startup_s"]
+    shown = table.copy()
+    shown["interval"] = [
+        "" if v == BASELINE_VARIANT or not (lo == lo and hi == hi) else interval(lo, hi, brackets=False)
+        for v, lo, hi in zip(shown["variant"], shown["speedup_low"], shown["speedup_high"], strict=True)
+    ]
+    if shown["python_executable"].nunique() > 1:
+        shown["python"] = [
+            f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"], strict=True)
+        ]
+        columns.insert(0, "python")
+    if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
+        shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
+        columns.append("note")
+    # serial first, then the variants in their own order (bench/variants.py); interpreters and workloads as run
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    shown["_variant"] = [order.get(v, len(order)) for v in shown["variant"]]
+    shown["_workload"] = shown["workload"].map({w: i for i, w in enumerate(dict.fromkeys(shown["workload"]))})
+    keys = (["python"] if "python" in columns else []) + ["_workload", "_variant", "variant", "workers"]
+    shown = shown.sort_values(keys, kind="stable")[columns]
+    if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)
+        shown = shown.rename(columns={"speedup": "scaled_speedup"})
+    return shown.to_string(
+        index=False,
+        formatters={
+            "median_s": lambda v: number(v, 3),
+            "speedup": speedup,
+            "scaled_speedup": speedup,
+            "busy_cores": number,
+            "startup_s": lambda v: number(v, 3),
+        },
+    )
