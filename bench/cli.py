@@ -329,7 +329,7 @@ def cmd_env(args) -> int:
     else:
         width = max(map(len, env))
         for key, value in env.items():
-            print(f"{key:<{width}}  {value}")
+            print(f"{key:<{width}}  {environment.pools_text(value) if key == 'native_pools' else value}")
     return EXIT_OK
 
 

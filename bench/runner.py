@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import accounting, blocks, interpreters, storage, tutorial, variants
+from . import accounting, blocks, environment, interpreters, native, storage, tutorial, variants
 from .blocks import Block, Cell, Repetition
 from .options import RunConfig
 from .protocol import CellResult, CellSpec
@@ -51,6 +51,11 @@ def kill_group(pgid: int) -> None:
         pass
 
 
+def native_limit(cell: Cell, config: RunConfig) -> int | None:
+    """The thread count --native-threads gives this cell's native pools (None: left as they are)."""
+    return native.limit_for(config.native_threads, cell.workers, environment.usable_cpus())
+
+
 def run_repetition(
     cell: Cell, prepared: dict, config: RunConfig, trace: tuple[float, str] | None = None
 ) -> tuple[CellResult, accounting.Usage]:
@@ -68,6 +73,7 @@ def run_repetition(
             scratch_dir=scratch,
             search_path=[os.getcwd()] if not cell.ref.endswith(".py") and not cell.ref.startswith("gilbench.") else [],
             options={"scheduler": config.dask_scheduler} if cell.variant == "dask" and config.dask_scheduler else {},
+            native_threads=native_limit(cell, config),
         )
         spec_path, result_path = os.path.join(scratch, "spec.json"), os.path.join(scratch, "result.json")
         storage.atomic_write(spec_path, spec.to_json())
@@ -182,6 +188,7 @@ def make_rows(
     cell = rep.cell
     usage = usage or accounting.Usage(math.nan, math.nan, math.nan)
     busy = result.cpu_s / result.compute_s if result.compute_s > 0 else math.nan
+    process_busy = result.process_cpu_s / result.process_wall_s if result.process_wall_s > 0 else math.nan
     row = ResultRow(
         run_id=run_id,
         timestamp=started,
@@ -202,6 +209,8 @@ def make_rows(
         total_s=result.total_s,
         cpu_s=result.cpu_s,
         busy_cores=busy,
+        process_cpu_s=result.process_cpu_s,
+        process_busy_cores=process_busy,
         peak_rss_mb=result.peak_rss_mb,
         worker_processes=result.worker_processes,
         other_cores=usage.other_cores,
@@ -229,6 +238,8 @@ def make_rows(
         os=env["os"],
         harness_commit=env["harness_commit"],
         packages=env["packages"],
+        native_threads=result.native_threads,
+        native_limit=native.setting_text(native_limit(cell, config)),
     )
     tasks = [
         storage.task_row(
