@@ -30,6 +30,10 @@ AUTO = "auto"  # --native-threads auto: usable CPUs // workers, at least 1
 NONE_FOUND = "none"  # no native pool loaded in the worker
 UNKNOWN = "unknown"  # threadpoolctl is not importable where the worker runs
 
+# Parts of the file names of the libraries threadpoolctl knows: where none is mapped into the process (Linux's
+# /proc/self/maps says so in well under a millisecond), there is no pool, and threadpoolctl's import (about 12 ms,
+# paid by every spawned worker before its first task) is skipped.
+POOL_LIBRARIES = ("openblas", "mkl_rt", "blis", "gomp", "iomp", "libomp", "flexiblas", "vcomp", "accelerate")
 _done = threading.local()  # per thread: OpenMP's limit is a per-thread setting, so each worker thread applies it
 
 
@@ -53,8 +57,20 @@ def set_limit_variables(limit: int) -> None:
         os.environ[name] = str(limit)
 
 
+def none_mapped() -> bool:
+    """True where this process has certainly loaded no pool library (Linux); False where it may have."""
+    try:
+        with open("/proc/self/maps") as fh:
+            maps = fh.read()
+    except OSError:
+        return False
+    return not any(name in maps for name in POOL_LIBRARIES)
+
+
 def pools() -> list[dict] | None:
     """threadpoolctl's description of each native pool loaded in this process; None without threadpoolctl."""
+    if none_mapped():
+        return []
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
@@ -75,6 +91,8 @@ def summary(found: list[dict] | None) -> str:
 
 def apply_limit(limit: int) -> None:
     """Limit every pool loaded in this process (OpenMP's: for the calling thread) to `limit` threads."""
+    if none_mapped():
+        return  # nothing loaded yet: the environment variables the cell set limit what loads later
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
