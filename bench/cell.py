@@ -33,9 +33,20 @@ def interpreter_info() -> dict:
     }
 
 
-def run_cell(spec: CellSpec) -> CellResult:
-    from . import registry, variants
+def process_cpu_s() -> float:
+    """CPU time of this process (every thread: the variant's, the native pools') and of its children that have
+    been waited for (joined workers, a pool's processes after shutdown), user and system."""
+    import resource
 
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_cell(spec: CellSpec) -> CellResult:
+    from . import native, registry, variants
+
+    if spec.native_threads is not None:  # before the workload's imports: pools that load later start limited
+        native.set_limit_variables(spec.native_threads)
     for folder in spec.search_path:  # users' dotted workload modules, after gilbench and the stdlib
         if folder not in sys.path:
             sys.path.append(folder)
@@ -45,7 +56,10 @@ def run_cell(spec: CellSpec) -> CellResult:
     if not tasks:
         raise ValueError("the workload made no tasks")
     runner = variants.VARIANTS[spec.variant].runner
+    native.worker_pools()  # outside the timing: the limit on the pools loaded here (forked workers inherit it)
+    cpu0, wall0 = process_cpu_s(), time.perf_counter()
     ex = runner(spec.workload_ref, tasks, spec.workers, spec.start_method, **spec.options)
+    process_cpu, process_wall = process_cpu_s() - cpu0, time.perf_counter() - wall0
     if len(ex.records) != len(tasks):
         raise ValueError(f"{len(ex.records)} of {len(tasks)} tasks reported back")
     module.check(params, tasks, ex.results)  # a wrong result fails the cell, never counts as fast
@@ -63,11 +77,14 @@ def run_cell(spec: CellSpec) -> CellResult:
         compute_s=compute_s,
         total_s=total_s,
         cpu_s=sum(rec.cpu_s for rec in ex.records),
+        process_cpu_s=process_cpu,
+        process_wall_s=process_wall,
         peak_rss_mb=sum(peak_by_pid.values()) / 1024,
         worker_processes=len({rec.pid for rec in ex.records}),
         worker_gil_enabled=all(rec.gil_enabled is not False for rec in ex.records),
         task_records=[replace(rec, start_s=rec.start_s - ex.t0, end_s=rec.end_s - ex.t0) for rec in ex.records],
         origin_s=ex.t0,
+        native_threads=native.combined(rec.native_threads for rec in ex.records),
     )
 
 

@@ -238,7 +238,7 @@ def cmd_env(args) -> int:
     described = env.pop("interpreters")
     width = max(map(len, env))
     for key, value in env.items():
-        print(f"{key:<{width}}  {value}")
+        print(f"{key:<{width}}  {environment.pools_text(value) if key == 'native_pools' else value}")
     for info in described:
         print(f"\ninterpreter {info['python']}")
         for line in _interpreter_lines(info):

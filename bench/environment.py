@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shlex
@@ -133,11 +134,67 @@ def harness_commit() -> str:
         return f"gilbench {__version__} (not installed)"
 
 
+# Run in a fresh interpreter, so that the orchestrator loads no native pool of its own: what a worker that imports
+# NumPy finds. Prints JSON: the modules it imported and threadpoolctl's pools (null without threadpoolctl).
+NATIVE_PROBE = """
+import json
+imported = []
+try:
+    import numpy
+    imported.append("numpy")
+except ImportError:
+    pass
+try:
+    from threadpoolctl import threadpool_info
+    pools = threadpool_info()
+except ImportError:
+    pools = None
+print(json.dumps({"imported": imported, "pools": pools}))
+"""
+NATIVE_PROBE_TIMEOUT_S = 60  # importing NumPy from a cold disk can take seconds; a hung probe must not stop a run
+POOL_FIELDS = ("internal_api", "user_api", "version", "num_threads", "threading_layer", "architecture", "prefix")
+
+
+def collect_native_pools(env: dict) -> None:
+    """The native thread pools (OpenBLAS, MKL, BLIS, OpenMP) a worker gets by importing NumPy here, with the
+    environment variables that set their sizes; `native_pools_note` says what was looked at, or why nothing."""
+    from . import native
+
+    env["native_thread_variables"] = native.variables()
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", NATIVE_PROBE], capture_output=True, text=True, timeout=NATIVE_PROBE_TIMEOUT_S
+        )
+        probe = json.loads(out.stdout) if out.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        probe = None
+    if probe is None or probe["pools"] is None:
+        env["native_pools"] = []
+        env["native_pools_note"] = "unknown: threadpoolctl could not be run in this interpreter"
+        return
+    env["native_pools"] = [{k: pool.get(k) for k in POOL_FIELDS if k in pool} for pool in probe["pools"]]
+    looked = "after importing " + ", ".join(probe["imported"]) if probe["imported"] else "NumPy is not installed"
+    env["native_pools_note"] = f"{len(env['native_pools']) or 'none'} found ({looked})"
+
+
+def pools_text(pools: list[dict]) -> str:
+    """environment.json's native pools in one line: `openblas 0.3.27 (blas, pthreads): 2 threads; ...`."""
+    return (
+        "; ".join(
+            f"{p.get('internal_api')} {p.get('version') or ''} ({p.get('user_api')}"
+            + (f", {p['threading_layer']}" if p.get("threading_layer") else "")
+            + f"): {p.get('num_threads')} threads"
+            for p in pools
+        )
+        or "none"
+    )
+
+
 def collect_environment() -> dict:
     """The environment a run records. Its `interpreters` describes this interpreter alone (interpreter_build); a
     run with other interpreters (--python) lists them all, described under each (interpreters.describe_all)."""
     env: dict = {}
-    for collector in (collect_python, collect_cpu, collect_system, collect_packages):
+    for collector in (collect_python, collect_cpu, collect_system, collect_packages, collect_native_pools):
         collector(env)
     env["harness_commit"] = harness_commit()
     env["interpreters"] = [{**interpreter_build(), "python": sys.executable}]

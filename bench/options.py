@@ -25,7 +25,7 @@ from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import blocks
+from . import blocks, native
 from . import variants as _variants
 from .errors import UsageError
 from .registry import Workload
@@ -348,6 +348,17 @@ def _start_method(given: Any, earlier: dict, flag: str) -> str:
     return given
 
 
+def _native_threads(given: Any, earlier: dict, flag: str) -> str:
+    """`leave`, `auto` or a thread count >= 1, as text (auto is resolved per cell: usable CPUs // workers)."""
+    text = str(given).strip().lower()
+    count = whole(given)
+    if text in (native.LEAVE, native.AUTO):
+        return text
+    if count is None or count < 1:
+        raise UsageError(f"{flag} {shown(given)!r} is not a thread count >= 1, 'auto' or 'leave'")
+    return str(count)
+
+
 def _images(given: Any, earlier: dict, flag: str) -> str | None:
     if not given:
         return None
@@ -613,6 +624,13 @@ class RunConfig:
         parse=_whole(""),
     )
     start_method: str = option("fork", "multiprocessing start method: fork, forkserver, spawn", parse=_start_method)
+    native_threads: str = option(
+        native.LEAVE,
+        "native thread pools (OpenBLAS, MKL, OpenMP) in every worker: 'leave' them as they are (recorded), "
+        "limit them to N threads, or 'auto' (usable CPUs // workers)",
+        "N|auto|leave",
+        parse=_native_threads,
+    )
     timeout: float = option("300", "seconds before a repetition is killed", parse=_positive_number)
     images: str | None = option(None, "thumbnail your own images instead of generated photos", "DIR", parse=_images)
     out: Path = option("results", "results folder (runs land in OUT/runs/<run id>)", parse=_out)

@@ -67,6 +67,7 @@ class CellSpec(_Message):
     scratch_dir: str
     search_path: list = field(default_factory=list)  # appended to sys.path for users' dotted workload modules
     options: dict = field(default_factory=dict)  # variant options (e.g. the dask scheduler address)
+    native_threads: int | None = None  # limit the native pools (BLAS, OpenMP) to this many threads; None: leave them
     version: int = VERSION
     KIND = "cell spec"
 
@@ -89,6 +90,7 @@ class TaskRecord:
     peak_rss_kb: int  # the worker's peak resident set so far (VmHWM on Linux, else ru_maxrss)
     gil_enabled: bool | None
     wall_start: float  # time.time() at the start: comparable across machines (to NTP's accuracy)
+    native_threads: str = ""  # the worker's native pools after the workload's imports: `openblas=2;openmp=2`, `none`
 
 
 NAN = math.nan
@@ -106,10 +108,13 @@ class CellResult(_Message):
     compute_s: float = NAN
     total_s: float = NAN
     cpu_s: float = NAN
+    process_cpu_s: float = NAN  # the cell process's CPU and its joined children's, every thread: native ones too
+    process_wall_s: float = NAN  # the wall time over which process_cpu_s was measured
     peak_rss_mb: float = NAN
     worker_processes: int = 0
     worker_gil_enabled: bool | None = None  # False if any worker ran with the GIL off
     task_records: list = field(default_factory=list)  # TaskRecord
+    native_threads: str = ""  # the workers' native pools (bench/native.py's summary; `|` between differing workers)
     python_version: str = ""
     python_implementation: str = ""
     python_executable: str = ""

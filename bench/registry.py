@@ -31,7 +31,7 @@ from types import ModuleType
 
 from .errors import UsageError
 
-BUILTIN = ("count", "thumbnail", "hashing", "sleep", "mandelbrot")
+BUILTIN = ("count", "thumbnail", "hashing", "sleep", "mandelbrot", "matmul")
 SIZE_NAMES = ("smoke", "quick", "standard", "full")
 REQUIRED = ("SIZES", "make_tasks", "run_task", "check")
 

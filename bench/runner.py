@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import accounting, blocks, interpreters, registry, storage, tutorial, variants
+from . import accounting, blocks, environment, interpreters, native, registry, storage, tutorial, variants
 from .blocks import Block, Cell, Repetition
 from .options import RunConfig
 from .protocol import CellResult, CellSpec
@@ -51,6 +51,39 @@ def kill_group(pgid: int) -> None:
         pass
 
 
+def native_limit(cell: Cell, config: RunConfig) -> int | None:
+    """The thread count --native-threads gives this cell's native pools (None: left as they are)."""
+    return native.limit_for(config.native_threads, cell.workers, environment.usable_cpus())
+
+
+def cell_spec(cell: Cell, prepared: dict, config: RunConfig, scratch: str) -> CellSpec:
+    """What the cell process is told to run: the workload, its parameters, the variant and its settings."""
+    return CellSpec(
+        workload_ref=cell.ref,
+        params=cell.params(prepared),
+        variant=cell.variant,
+        workers=cell.workers,
+        start_method=config.start_method,
+        scratch_dir=scratch,
+        search_path=[os.getcwd()] if not cell.ref.endswith(".py") and not cell.ref.startswith("gilbench.") else [],
+        options={"scheduler": config.dask_scheduler} if cell.variant == "dask" and config.dask_scheduler else {},
+        native_threads=native_limit(cell, config),
+    )
+
+
+def start_sampler(pid: int, trace: tuple[float, str], timeout: float) -> subprocess.Popen:
+    """The thread-state sampler of a traced cell: a separate process, so it never competes for the cell's GIL."""
+    return subprocess.Popen(
+        interpreters.module_command(
+            sys.executable, "gilbench.sampler", str(pid), str(trace[0]), trace[1], str(timeout + 10)
+        ),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=interpreters.child_env(),
+    )
+
+
 def run_repetition(
     cell: Cell, prepared: dict, config: RunConfig, trace: tuple[float, str] | None = None
 ) -> tuple[CellResult, accounting.Usage]:
@@ -59,16 +92,7 @@ def run_repetition(
     `trace`: (interval, path): a sampler process reads the cell's thread states from /proc into path."""
     timeout = min(config.timeout, config.cell_timeouts.get(cell.workload, math.inf))
     with tempfile.TemporaryDirectory(prefix="gilbench-cell-") as scratch:
-        spec = CellSpec(
-            workload_ref=cell.ref,
-            params=cell.params(prepared),
-            variant=cell.variant,
-            workers=cell.workers,
-            start_method=config.start_method,
-            scratch_dir=scratch,
-            search_path=[os.getcwd()] if not cell.ref.endswith(".py") and not cell.ref.startswith("gilbench.") else [],
-            options={"scheduler": config.dask_scheduler} if cell.variant == "dask" and config.dask_scheduler else {},
-        )
+        spec = cell_spec(cell, prepared, config, scratch)
         spec_path, result_path = os.path.join(scratch, "spec.json"), os.path.join(scratch, "result.json")
         storage.atomic_write(spec_path, spec.to_json())
         log_path = os.path.join(scratch, "cell.log")
@@ -87,22 +111,7 @@ def run_repetition(
                 )
             finally:
                 os.close(watch_read)
-            sampler = None
-            if trace is not None:  # a separate process, so it never competes for the cell's GIL
-                sampler = subprocess.Popen(
-                    interpreters.module_command(
-                        sys.executable,
-                        "gilbench.sampler",
-                        str(proc.pid),
-                        str(trace[0]),
-                        trace[1],
-                        str(timeout + 10),
-                    ),
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    env=interpreters.child_env(),
-                )
+            sampler = None if trace is None else start_sampler(proc.pid, trace, timeout)
             timed_out = False
             try:
                 proc.wait(timeout=timeout)
@@ -173,6 +182,20 @@ def stop_sampler(sampler: subprocess.Popen) -> None:
         sampler.wait()
 
 
+# The machine's columns, the same on every row of a run (each row of a tidy CSV stands alone).
+MACHINE_COLUMNS = (
+    "host",
+    "logical_cpus",
+    "physical_cores",
+    "usable_cpus",
+    "cpu_model",
+    "load_avg_1m",
+    "os",
+    "harness_commit",
+    "packages",
+)
+
+
 def make_rows(
     run_id: str,
     rep: Repetition,
@@ -185,6 +208,7 @@ def make_rows(
     cell = rep.cell
     usage = usage or accounting.Usage(math.nan, math.nan, math.nan)
     busy = result.cpu_s / result.compute_s if result.compute_s > 0 else math.nan
+    process_busy = result.process_cpu_s / result.process_wall_s if result.process_wall_s > 0 else math.nan
     row = ResultRow(
         run_id=run_id,
         timestamp=started,
@@ -205,6 +229,8 @@ def make_rows(
         total_s=result.total_s,
         cpu_s=result.cpu_s,
         busy_cores=busy,
+        process_cpu_s=result.process_cpu_s,
+        process_busy_cores=process_busy,
         peak_rss_mb=result.peak_rss_mb,
         worker_processes=result.worker_processes,
         other_cores=usage.other_cores,
@@ -216,7 +242,6 @@ def make_rows(
         attempt=rep.attempt,
         ok=result.ok,
         error=result.error,
-        host=env["host"],
         python_version=result.python_version,
         python_implementation=result.python_implementation,
         python_executable=cell.python,
@@ -224,14 +249,9 @@ def make_rows(
         gil_enabled=result.gil_seen(),
         python_gil_env=config.child_env.get("PYTHON_GIL", os.environ.get("PYTHON_GIL", "")),
         start_method=config.start_method,
-        logical_cpus=env["logical_cpus"],
-        physical_cores=env["physical_cores"],
-        usable_cpus=env["usable_cpus"],
-        cpu_model=env["cpu_model"],
-        load_avg_1m=env["load_avg_1m"],
-        os=env["os"],
-        harness_commit=env["harness_commit"],
-        packages=env["packages"],
+        **{column: env[column] for column in MACHINE_COLUMNS},
+        native_threads=result.native_threads,
+        native_limit=native.setting_text(native_limit(cell, config)),
     )
     tasks = [
         storage.task_row(

@@ -53,7 +53,9 @@ class ResultRow:
     compute_s: float
     total_s: float
     cpu_s: float
-    busy_cores: float
+    busy_cores: float  # cpu_s / compute_s: the Python worker threads' cores
+    process_cpu_s: float  # CPU of the cell's process tree (every thread, native pools too; joined children)
+    process_busy_cores: float  # process_cpu_s over the wall time it was measured in: the cores the work really used
     peak_rss_mb: float
     worker_processes: int
     other_cores: float  # CPU other programs used during the repetition, in cores (empty where unmeasured)
@@ -78,6 +80,8 @@ class ResultRow:
     os: str
     harness_commit: str
     packages: str  # name=version;... of the packages the workloads use
+    native_threads: str  # the workers' native thread pools: `openblas=2;openmp=2`, `none`, `unknown`
+    native_limit: str  # --native-threads as applied to this cell: a thread count, or `leave`
 
 
 @dataclass(frozen=True)
@@ -283,6 +287,10 @@ ADDED_COLUMNS = {
     "scaling": "strong",
     "scale": "1",
     "block_workers": "0",
+    "process_cpu_s": "",
+    "process_busy_cores": "",
+    "native_threads": "",
+    "native_limit": "leave",
 }
 ADDED_TASK_COLUMNS = {"attempt": "1", "block_workers": "0"}
 

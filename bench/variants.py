@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
-from . import registry
+from . import native, registry
 from .protocol import TaskRecord
 
 
@@ -152,6 +152,7 @@ class TaskFailed(Exception):
 def instrumented(ref: str, index: int, task):
     """Run one task and time it from inside its worker. Module-level, so every executor can call it."""
     run_task = registry.load(ref).run_task
+    pools = native.worker_pools()  # after the workload's imports, before the clock: the limit applied, pools named
     cpu0 = time.thread_time()
     wall_start = time.time()
     start = time.perf_counter()
@@ -172,6 +173,7 @@ def instrumented(ref: str, index: int, task):
         peak_rss_kb=peak_rss_kb(),
         gil_enabled=gil_enabled(),
         wall_start=wall_start,
+        native_threads=pools,
     )
     return result, rec
 

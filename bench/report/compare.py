@@ -4,9 +4,9 @@ summary per pair of runs against what chance alone gives, and compare.md."""
 from __future__ import annotations
 
 from ..analysis import chance_differences
-from . import pairs
 from .findings import Finding
 from .numbers import interval, pct, speedup
+from .pairs import words
 
 
 def compare_lines(table) -> list[str]:
@@ -56,6 +56,6 @@ def compare_markdown(table) -> str:
         parts.append(f"## {run} vs {base}\n")
         parts.append(verdict_summary(part) + "\n")
         if (run, base) in table.attrs.get("pairs", {}):
-            parts.append(pairs.words(table.attrs["pairs"][(run, base)], measured="these verdicts") + "\n")
+            parts.append(words(table.attrs["pairs"][(run, base)], measured="these verdicts") + "\n")
         parts.append("```\n" + "\n".join(compare_lines(part)) + "\n```\n")
     return "\n".join(parts)

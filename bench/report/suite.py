@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 from ..spectrum import NOT_SAFE, SERIES
-from . import pairs
 from .findings import Finding
 from .numbers import estimate, pct, speedup
+from .pairs import pair, words
 
 
 def with_interval(value, low=math.nan, high=math.nan) -> str:
@@ -54,7 +54,7 @@ def spectrum_findings(spectrum, env: dict | None = None) -> list[Finding]:
     cost = spectrum["ft_cost"].dropna() if "ft_cost" in spectrum else None
     pythons = spectrum.attrs.get("pythons", {})
     if cost is not None and len(cost) and {"gil", "ft"} <= set(pythons):
-        compared = pairs.pair(env or {}, pythons["gil"], pythons["ft"])
+        compared = pair(env or {}, pythons["gil"], pythons["ft"])
         cost_facts = {"low": cost.min(), "high": cost.max(), "pair": compared}
         found.append(Finding("free-threaded-cost", "spectrum", cost_facts))
     return found
@@ -83,7 +83,7 @@ PHRASES = {
         ("The cost of free threading: the" if f["pair"].rule == "twins" else "The")
         + f" free-threaded build's serial loop took {speedup(f['low'])} to {speedup(f['high'])} the GIL build's "
         "time for the same work (median over median; both interpreters measured side by side in this run). "
-        + pairs.words(f["pair"], measured="these serial times")
+        + words(f["pair"], measured="these serial times")
     ),
 }
 

@@ -8,7 +8,6 @@ import math
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
 from ..variants import VARIANTS
-from . import pairs
 from .ceiling import ceiling_gap
 from .context import context_check
 from .evidence import THREADS, Evidence, Group, group
@@ -16,6 +15,7 @@ from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
 from .layout import Table
 from .numbers import estimate, interval, pct, speedup
+from .pairs import pair, words
 from .rules import (
     LAW_MIN_COUNTS,
 )
@@ -221,13 +221,13 @@ def gil_comparison(table, env: dict | None = None) -> list[str]:
         ft: [(r.python_executable, r.python_version) for r in pythons.itertuples() if bool(r.free_threaded) == ft]
         for ft in (False, True)
     }
-    found = [(pairs.pair(env or {}, gil, ft), gil, ft) for ft in builds[True] for gil in builds[False]]
+    found = [(pair(env or {}, gil, ft), gil, ft) for ft in builds[True] for gil in builds[False]]
     lines: list[str] = []
     for finding, gil, ft in sorted(found, key=lambda item: item[0].rule != "twins"):
         g, f = table[table["python_executable"] == gil[0]], table[table["python_executable"] == ft[0]]
         compared = pair_lines(g, f, twins=finding.rule == "twins")
         if compared:
-            lines += [pairs.words(finding), *compared]
+            lines += [words(finding), *compared]
     return lines
 
 

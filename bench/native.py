@@ -1,0 +1,121 @@
+"""Native thread pools (OpenBLAS, MKL, BLIS, OpenMP) under the Python threads and processes a variant starts.
+
+NumPy and the libraries under it release the GIL and run pools of native threads of their own; a task's own CPU
+time (`time.thread_time`) does not see them, and workers x native threads can oversubscribe the cores. This
+module finds the pools inside a worker (threadpoolctl, optional: a --python interpreter without it records
+`unknown`), limits them (`--native-threads`), and names the environment variables that set them.
+Standard library only at import time: the cell and its workers import it under any interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+# The variables the common native pools read when their library loads (threadpoolctl's documentation lists
+# the same): setting them before the imports limits pools that load later, in this process and in every child.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+# How the cell tells its workers (threads, forked, spawned or pooled processes) the limit to apply: an
+# environment variable reaches every kind of worker without a change to any variant's arguments.
+LIMIT_VARIABLE = "GILBENCH_NATIVE_THREADS"
+LEAVE = "leave"  # --native-threads leave: record the pools, change nothing
+AUTO = "auto"  # --native-threads auto: usable CPUs // workers, at least 1
+NONE_FOUND = "none"  # no native pool loaded in the worker
+UNKNOWN = "unknown"  # threadpoolctl is not importable where the worker runs
+
+# Parts of the file names of the libraries threadpoolctl knows: where none is mapped into the process (Linux's
+# /proc/self/maps says so in well under a millisecond), there is no pool, and threadpoolctl's import (about 12 ms,
+# paid by every spawned worker before its first task) is skipped.
+POOL_LIBRARIES = ("openblas", "mkl_rt", "blis", "gomp", "iomp", "libomp", "flexiblas", "vcomp", "accelerate")
+_done = threading.local()  # per thread: OpenMP's limit is a per-thread setting, so each worker thread applies it
+
+
+def limit_for(setting: str, workers: int, usable_cpus: int) -> int | None:
+    """The thread count a cell's pools are limited to, or None for `leave`."""
+    if setting == LEAVE:
+        return None
+    if setting == AUTO:
+        return max(1, usable_cpus // max(1, workers))
+    return int(setting)
+
+
+def setting_text(limit: int | None) -> str:
+    """A limit as results.csv records it: the number, or `leave`."""
+    return LEAVE if limit is None else str(limit)
+
+
+def set_limit_variables(limit: int) -> None:
+    """Before the workload's imports: every pool loaded later, here or in a child process, starts limited."""
+    for name in (*THREAD_VARIABLES, LIMIT_VARIABLE):
+        os.environ[name] = str(limit)
+
+
+def none_mapped() -> bool:
+    """True where this process has certainly loaded no pool library (Linux); False where it may have."""
+    try:
+        with open("/proc/self/maps") as fh:
+            maps = fh.read()
+    except OSError:
+        return False
+    return not any(name in maps for name in POOL_LIBRARIES)
+
+
+def pools() -> list[dict] | None:
+    """threadpoolctl's description of each native pool loaded in this process; None without threadpoolctl."""
+    if none_mapped():
+        return []
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    try:
+        return threadpool_info()
+    except Exception:  # noqa: BLE001 - e.g. ctypes refused in a subinterpreter: the pools stay unknown
+        return None
+
+
+def summary(found: list[dict] | None) -> str:
+    """One compact text: `openblas=2;openmp=2` (library=threads, each distinct pool once), `none` or `unknown`."""
+    if found is None:
+        return UNKNOWN
+    parts = list(dict.fromkeys(f"{p.get('internal_api', '?')}={p.get('num_threads', '?')}" for p in found))
+    return ";".join(parts) or NONE_FOUND
+
+
+def apply_limit(limit: int) -> None:
+    """Limit every pool loaded in this process (OpenMP's: for the calling thread) to `limit` threads."""
+    if none_mapped():
+        return  # nothing loaded yet: the environment variables the cell set limit what loads later
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return  # the environment variables set by the cell still limit pools that load after them
+    threadpool_limits(limits=limit)
+
+
+def worker_pools() -> str:
+    """In a worker, before its first task is timed: apply the cell's limit (once per thread) and say what pools
+    this worker has, after the workload's imports."""
+    if getattr(_done, "pid", None) != os.getpid():  # a forked child inherits the forking thread's locals
+        limit = os.environ.get(LIMIT_VARIABLE)
+        if limit:
+            apply_limit(int(limit))
+        _done.summary, _done.pid = summary(pools()), os.getpid()
+    return _done.summary
+
+
+def variables() -> dict[str, str]:
+    """The thread-count variables set in this environment (unset ones left out)."""
+    return {name: os.environ[name] for name in THREAD_VARIABLES if name in os.environ}
+
+
+def combined(summaries) -> str:
+    """The distinct worker summaries of one repetition, `|` between workers that saw different pools."""
+    return " | ".join(dict.fromkeys(s for s in summaries if s)) or UNKNOWN
