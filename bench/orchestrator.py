@@ -12,6 +12,7 @@ It only schedules and records; all measuring happens in gilbench.cell, in the ch
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections import deque
 from pathlib import Path
@@ -42,7 +43,7 @@ def in_notebook() -> bool:
 
 def has_widgets() -> bool:
     try:
-        import ipywidgets  # noqa: F401  (only whether it imports)
+        importlib.import_module("ipywidgets")  # only whether it imports (tqdm's widget needs it)
     except ImportError:
         return False
     return True
