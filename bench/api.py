@@ -41,6 +41,34 @@ if TYPE_CHECKING:
 __all__ = ["Run", "RunOptions", "RunError", "UsageError", "compare", "load", "run"]
 
 
+# run.summary's first columns, what a notebook shows before pandas' "...": the cell, its speedup with the interval,
+# efficiency and busy cores; and its last, the long texts that would push them out of sight.
+SUMMARY_FIRST = (
+    "workload",
+    "variant",
+    "workers",
+    "speedup",
+    "speedup_low",
+    "speedup_high",
+    "efficiency",
+    "busy_cores",
+)
+SUMMARY_LAST = ("params", "python_executable")
+
+
+def answer_lines(table) -> list[str]:
+    """Each workload's answer line, as the report words it (report.answer, the one call site here), in plain text."""
+    from . import report
+    from .charts import groups
+
+    lines = []
+    for part in groups(table):
+        line = report.answer(part, plain=True)
+        if line:
+            lines.append(f"{part['workload'].iloc[0]}{part.attrs.get('suffix', '')}: {line}")
+    return lines
+
+
 class Run:
     """A run folder and what gilbench computes from it: tables as pandas DataFrames, charts as matplotlib Figures,
     the report. Everything is read from the folder's CSVs, so a loaded run and a fresh one are the same thing."""
@@ -64,13 +92,21 @@ class Run:
     def __repr__(self) -> str:
         return f"gilbench.Run({str(self.folder)!r})"
 
-    def _repr_markdown_(self) -> str:  # what a notebook shows for a bare `run`
+    def _repr_markdown_(self) -> str:  # what a notebook shows for a bare `run`: what it is, then its answers
+        if not self.summarised:
+            return f"**gilbench run** folder `{self.folder}`: {self.problem}"
         env = self.environment
-        return (
+        head = (
             f"**gilbench run** `{env.get('run_id', self.folder.name)}` on {env.get('host', '?')} "
             f"({env.get('usable_cpus', '?')} usable CPUs): {len(self.results)} repetitions, {self.failed} failed; "
             f"folder `{self.folder}`"
         )
+        return "\n\n".join([head, *(f"- {line}" for line in self.answers)])
+
+    @property
+    def answers(self) -> list[str]:
+        """The report's answer line of each workload (which variant to use, its speedup and interval, the reason)."""
+        return answer_lines(self.analysed.table)
 
     @property
     def analysed(self) -> Analysed:
@@ -90,8 +126,12 @@ class Run:
 
     @property
     def summary(self):
-        """One row per cell: medians, intervals, speedup, efficiency, busy cores, Amdahl and USL fits (summary.csv)."""
-        return self.analysed.table
+        """One row per cell: medians, intervals, speedup, efficiency, busy cores, Amdahl and USL fits (summary.csv's
+        columns, what a reader looks at first in the first columns: SUMMARY_FIRST, ..., SUMMARY_LAST)."""
+        table = self.analysed.table
+        first = [c for c in SUMMARY_FIRST if c in table]
+        last = [c for c in SUMMARY_LAST if c in table]
+        return table[first + [c for c in table.columns if c not in first and c not in last] + last]
 
     @property
     def tasks(self):
@@ -182,7 +222,8 @@ def run(*, resume: str | Path | None = None, log: Callable[[str], None] = print,
     folders as paths, and repeatable options as lists or dicts (param={"iterations": 2e8},
     variant_workers={"threading": [1, 4]}).
     `resume`: a run folder to finish with the options it was started with. `log`: where progress lines go.
-    The progress bar is tqdm's: a notebook gets tqdm's notebook bar (with ipywidgets installed).
+    The progress bar is tqdm's, drawn in a terminal, or in a notebook with ipywidgets installed (its widget);
+    elsewhere there is none. In a notebook, the returned Run shows the run and each workload's answer line.
     """
     return execute(None if resume is not None else options_from(**options), resume=resume, log=log)
 

@@ -5,10 +5,11 @@ and by the report, which names them.
 
 A workload declares its inputs with a module attribute, INPUTS: the name of the parameter that counts its input
 files (thumbnail's `images`). A user's folder then goes in the parameter `<INPUTS>_dir`, and prepare() gets
-`strict` (stop at the first file it would skip). prepare() reports what it found in `record` (parameters as they
-really are, which replace the size profile's in the recorded parameters: `<INPUTS>` taken, `<INPUTS>_dir`,
-`<INPUTS>_found`, `<INPUTS>_requested`, `<INPUTS>_not_examined`, optionally `pixels`) and `skipped`
-([[name, reason], ...])."""
+`strict` (stop at the first file it would skip) and, when the run has --seed, `sample_seed` (the seed of the sample
+it takes from a folder that holds more files than it needs). prepare() reports what it found in `record` (parameters
+as they really are, which replace the size profile's in the recorded parameters: `<INPUTS>` taken, `<INPUTS>_dir`,
+`<INPUTS>_found`, `<INPUTS>_requested`, `<INPUTS>_not_examined`, optionally `pixels`; and `sample_seed`, the seed
+it sampled with, which is not a parameter) and `skipped` ([[name, reason], ...])."""
 
 from __future__ import annotations
 
@@ -22,12 +23,18 @@ from types import ModuleType
 
 from . import storage
 
-SKIPS_SAID_EACH = 20  # up to this many skipped files, each has its line; beyond, these reasons are only counted
-# (every file with its reason is in the run's inputs.csv):
-ONLY_COUNTED = ("not an image file name", "hidden", "the same file as")
+SKIPS_SAID_EACH = 20  # the report lists up to this many skipped files, each with its reason; beyond, it counts them
+# Files left out for these reasons are only counted on the terminal, by reason, in one line (every file with its
+# reason is in the run's inputs.csv): a folder holds many of them (a wallpaper package: hundreds of SVGs, dozens
+# of links to folders), and none is a problem with an image. Any other reason (a broken or corrupt file) is said
+# once per file.
+ONLY_COUNTED = ("not an image file name", "hidden", "the same file as", "link to a folder")
 INPUTS = "inputs.csv"  # per workload with reported inputs: every file, used or skipped, with the reason
 FOLDER = "_dir"  # the suffix of the parameter that takes a user's folder: <INPUTS>_dir
-NOT_PARAMETERS = ("skipped", "used")  # what a report of inputs holds besides parameters
+SAMPLE_SEED = "sample_seed"  # what prepare() gets with a user's folder when the run has --seed: the sample's seed
+# What a report of inputs holds besides parameters: the files, and the seed of the sample taken from a big folder
+# (not a parameter: it does not change the kind of work, and results.csv's params stay those of the work done).
+NOT_PARAMETERS = ("skipped", "used", SAMPLE_SEED)
 
 
 def declared(module: ModuleType) -> str | None:
@@ -43,11 +50,15 @@ def with_folder(params: dict, module: ModuleType, folder: str | None) -> dict:
     return params
 
 
-def for_prepare(params: dict, module: ModuleType, strict: bool) -> dict:
-    """What prepare() gets: with a user's folder, `strict` (--strict) too."""
+def for_prepare(params: dict, module: ModuleType, strict: bool, seed: int | None = None) -> dict:
+    """What prepare() gets: with a user's folder, `strict` (--strict) too, and the run's --seed, if given, for the
+    sample it takes from a folder holding more files than it needs (without one, the workload's own fixed seed:
+    every run of a folder takes the same files)."""
     count = declared(module)
     if count is not None and count + FOLDER in params:
         params["strict"] = strict
+        if seed is not None:
+            params[SAMPLE_SEED] = seed
     return params
 
 
@@ -65,9 +76,10 @@ def taken(extra: dict, module: ModuleType) -> tuple[dict, list]:
 
 
 def say_skipped(skipped: list) -> None:
-    """Each skipped file once, on stderr; in a big folder, other files are only counted (the report lists them)."""
+    """Each skipped file that is a problem (broken, corrupt, unreadable) once, on stderr; files of ONLY_COUNTED's
+    reasons are counted in the inputs' line (describe_inputs), each with its reason in inputs.csv."""
     for name, reason in skipped:
-        if len(skipped) <= SKIPS_SAID_EACH or not reason.startswith(ONLY_COUNTED):
+        if not reason.startswith(ONLY_COUNTED):
             print(f"gilbench: skipping {name}: {reason}", file=sys.stderr)
 
 
@@ -96,6 +108,25 @@ def counted(found: dict) -> str | None:
     return next((k[: -len(FOLDER)] for k in found if k.endswith(FOLDER) and k[: -len(FOLDER)] in found), None)
 
 
+DUPLICATE = "duplicate"  # "the same file as NAME": each names another file, so it is counted under this word
+
+
+def short_reason(reason: str) -> str:
+    """A skip reason's first words, what it is counted under: "corrupt image", "duplicate", "link to a folder"."""
+    return DUPLICATE if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
+
+
+def by_reason(skipped: list) -> list[tuple[str, int]]:
+    """The skipped files counted by reason, most first. A reason is said in full, once, when every file of it has
+    the same text ("not an image file name (accepted: .bmp, ...)", "link to a folder, not followed"), else by its
+    first words ("corrupt image", "duplicate")."""
+    texts: dict[str, set[str]] = {}
+    for _, reason in skipped:
+        texts.setdefault(short_reason(reason), set()).add(reason)
+    counts = Counter(short_reason(reason) for _, reason in skipped)
+    return [(next(iter(texts[r])) if len(texts[r]) == 1 and r != DUPLICATE else r, n) for r, n in counts.most_common()]
+
+
 def describe_inputs(found: dict, workload: str = "") -> str:
     """One line on a workload's inputs: what was used, and the skipped files counted by reason. `workload`: its
     name, for the option that takes more."""
@@ -121,13 +152,13 @@ def describe_inputs(found: dict, workload: str = "") -> str:
         )
     skipped = found.get("skipped", [])
     if skipped:
-        by_reason = Counter(
-            "duplicate" if reason.startswith("the same file") else reason.split(" (")[0].split(",")[0]
-            for _, reason in skipped
-        )
         parts.append(
             f"skipped {len(skipped)}: "
-            + ", ".join(f"{n} {r}" for r, n in by_reason.most_common())
-            + (f" (each file with its reason: {INPUTS} in the run folder)" if len(skipped) > SKIPS_SAID_EACH else "")
+            + ", ".join(f"{n} {r}" for r, n in by_reason(skipped))
+            + (
+                f" (each file with its reason: {INPUTS} in the run folder)"
+                if len(skipped) > SKIPS_SAID_EACH or any(reason.startswith(ONLY_COUNTED) for _, reason in skipped)
+                else ""
+            )
         )
     return "; ".join(parts) or "no inputs reported"

@@ -75,10 +75,25 @@ def probe(python: str, code: str, *args: str, timeout: float = 120) -> subproces
     )
 
 
-def check_python(path: str) -> str:
-    """An interpreter path that exists, runs, and is CPython >= 3.11."""
-    if not os.path.isfile(path) or not os.access(path, os.X_OK):
-        raise UsageError(f"--python {path!r} does not exist or is not executable")
+PYTHON_ACCEPTED = "accepted: a path to a Python interpreter, or a name found on PATH such as python3.13t"
+
+
+def find_python(given: str) -> str:
+    """The absolute path of an interpreter given as a path, or as a bare name looked up on PATH as a shell would
+    (`--python python3.13t`). Not realpath: a venv's python is a link that must stay itself."""
+    if os.sep in given or (os.altsep and os.altsep in given):
+        if not os.path.isfile(given) or not os.access(given, os.X_OK):
+            raise UsageError(f"--python {given!r} does not exist or is not executable ({PYTHON_ACCEPTED})")
+        return os.path.abspath(given)
+    found = shutil.which(given)
+    if found is None:
+        raise UsageError(f"--python {given!r} is not found on PATH ({PYTHON_ACCEPTED})")
+    return os.path.abspath(found)
+
+
+def check_python(given: str) -> str:
+    """The absolute path of an interpreter (a path, or a name on PATH) that exists, runs, and is CPython >= 3.11."""
+    path = find_python(given)
     try:
         out = subprocess.run(
             [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],

@@ -508,13 +508,18 @@ class RunOptions:
 
     def recorded(self) -> dict:
         """The options as JSON, with relative paths made absolute, so a resume from any folder finds the same files."""
+        from . import interpreters, registry
+
         data = dict(self.given)
         for key in ("out", "images", "keep_outputs"):
             if data[key]:
                 data[key] = os.path.abspath(data[key])
-        data["python"] = [
-            os.path.abspath(p) if os.sep in os.fspath(p) else os.fspath(p) for p in repeated(data["python"])
-        ]
+        data["python"] = [interpreters.find_python(os.fspath(p)) for p in repeated(data["python"])]
+        names = split_list(data["workloads"])
+        if names:  # a user's workload file by its absolute path; built-in, suite and module names as given
+            in_suite = any(registry.suite_of(n) for n in names)  # a bare name there may be the suite's (expand)
+            absolute = [(registry.user_file(n) if n.endswith(".py") or not in_suite else None) or n for n in names]
+            data["workloads"] = absolute if isinstance(data["workloads"], (list, tuple)) else ",".join(absolute)
         return data
 
     @classmethod

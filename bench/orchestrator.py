@@ -12,6 +12,7 @@ It only schedules and records; all measuring happens in gilbench.cell, in the ch
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections import deque
 from pathlib import Path
@@ -33,14 +34,44 @@ class Interrupted(RunError):
         self.run_dir, self.finished, self.planned = run_dir, finished, planned
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython imported and running as one), as tqdm.auto decides."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def has_widgets() -> bool:
+    try:
+        importlib.import_module("ipywidgets")  # only whether it imports (tqdm's widget needs it)
+    except ImportError:
+        return False
+    return True
+
+
+def progress_bar(total: int, off: bool):
+    """The run's progress bar, drawn only where it can be seen as one bar: a notebook with ipywidgets gets tqdm's
+    widget; a terminal gets tqdm's text bar. Anywhere else it is off (its lines still print): without ipywidgets
+    tqdm's notebook bar warns "IProgress not found" and its text frames pile up in the saved notebook as separate
+    outputs, and stderr sent to a file or a pipe would keep every redrawn frame, with the run's lines glued on."""
+    from tqdm import tqdm as text_bar
+
+    if in_notebook():
+        if not off and has_widgets():
+            from tqdm.notebook import tqdm as widget_bar
+
+            return widget_bar(total=total, unit="rep", file=sys.stderr)
+        off = True
+    shown = not off and sys.stderr.isatty()
+    return text_bar(total=total, unit="rep", disable=not shown, file=sys.stderr, dynamic_ncols=True)
+
+
 def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = None) -> Outcome:
     """Run the whole matrix in paired blocks (bench/blocks.py). Returns the Outcome: the run folder and counts.
 
     With resume_dir, the same plan (same seed) is rebuilt and the blocks already in its results.csv are
     skipped, so an interrupted run finishes as if it had never stopped.
     """
-    from tqdm.auto import tqdm  # a terminal's bar, or tqdm's notebook widget in Jupyter
-
     # the same plan as an interrupted run: its seed, read back from its folder
     seed = run_folder.recorded_seed(resume_dir) if resume_dir is not None else plan.new_seed(config)
     the_plan = plan.make(config, seed)  # bad inputs fail here, before a run folder exists
@@ -62,13 +93,7 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
 
     outcome = Outcome(folder.path, config)
     queue = deque(order)
-    bar = tqdm(
-        total=sum(len(b.cells) for b in queue),
-        unit="rep",
-        disable=config.no_progress,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
+    bar = progress_bar(sum(len(b.cells) for b in queue), config.no_progress)
     run = BlockContext(
         config=config,
         env=env,

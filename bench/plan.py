@@ -95,7 +95,9 @@ def prepare_inputs(config: RunConfig) -> tuple[dict[str, dict], dict[str, dict]]
             params[wl.weak_parameter] *= scale
         config.cache_dir.mkdir(parents=True, exist_ok=True)
         try:
-            extra = dict(hook(inputs.for_prepare(params, wl.module, config.strict), str(config.cache_dir)) or {})
+            extra = dict(
+                hook(inputs.for_prepare(params, wl.module, config.strict, config.seed), str(config.cache_dir)) or {}
+            )
         except ValueError as exc:  # the workload rejected its inputs (e.g. --strict and a bad image)
             raise UsageError(str(exc)) from None
         record, skipped = inputs.taken(extra, wl.module)

@@ -1,4 +1,4 @@
-"""The workload registry: built-in workloads by name, users' modules by dotted name or .py path.
+"""The workload registry: built-in workloads by name, users' modules by .py path, plain or dotted name.
 
 A workload is a plain module (see README.md, "Write your own workload"):
 
@@ -151,18 +151,43 @@ def load(ref: str) -> ModuleType:
     return module
 
 
+def accepted() -> str:
+    """How a workload name is found, in resolve()'s order (docs/workloads.md says the same)."""
+    return (
+        ", ".join([*BUILTIN, *(f"{prefix}NAME" for prefix in SUITES)])
+        + ", a .py file's path, NAME for NAME.py in the current folder, "
+        + "or a dotted module name importable from the current folder"
+    )
+
+
+def user_file(name: str) -> str | None:
+    """The absolute path of the user's workload file a name stands for, if it is one: a .py path, or a plain name
+    with NAME.py in the current folder (not a built-in or suite name). Recorded absolute, so --resume from any
+    folder finds the same file."""
+    if suite_of(name) is not None or name in BUILTIN:
+        return None
+    if name.endswith(".py"):
+        return os.path.abspath(name)
+    if "." not in name and os.path.isfile(name + ".py"):
+        return os.path.abspath(name + ".py")
+    return None
+
+
 def resolve(name: str) -> Workload:
-    """A workload by built-in name, a suite's name (pyperformance:NAME), dotted module name or path to a .py file."""
+    """A workload by the first of accepted() that matches `name`: built-in name, a suite's name (pyperformance:NAME),
+    path to a .py file, plain name of a .py file in the current folder, dotted module name."""
     suite = suite_of(name)
     if suite is not None:
         return importlib.import_module(suite.resolver, __package__).resolve(name)
+    path = user_file(name)
     if name in BUILTIN:
         ref = f"gilbench.workloads.{name}"
-    elif name.endswith(".py"):
-        if not os.path.isfile(name):
-            raise UsageError(f"workload file {name!r} does not exist")
-        ref = os.path.abspath(name)
-        name = os.path.splitext(os.path.basename(name))[0]
+    elif path is not None:
+        if not os.path.isfile(path):
+            folder, file = os.path.split(path)
+            raise UsageError(f"workload file {file!r} does not exist in {folder}")
+        ref = path
+        name = os.path.splitext(os.path.basename(path))[0]
     elif "." in name:
         ref = name
         if os.getcwd() not in sys.path:  # a user's dotted module, looked up after everything else (as in cells)
@@ -170,11 +195,7 @@ def resolve(name: str) -> Workload:
     else:
         close = difflib.get_close_matches(name, BUILTIN, n=3)
         hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
-        raise UsageError(
-            f"unknown workload {name!r}{hint}; accepted: {', '.join(BUILTIN)}, "
-            + "".join(f"{prefix}NAME, " for prefix in SUITES)
-            + "a module name or a .py path"
-        )
+        raise UsageError(f"unknown workload {name!r}{hint}; no {name}.py in {os.getcwd()}; accepted: {accepted()}")
     try:
         module = load(ref)
     except UsageError:

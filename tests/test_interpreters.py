@@ -8,6 +8,7 @@ GIL build use its GIL twin (GILBENCH_PYTHON_GIL, or one found beside it), skippe
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -312,3 +313,26 @@ def test_interpreter_pool_under_313_with_the_backport(py313_with_backport, tmp_p
     tasks = storage.load_tasks(tmp_path / "latest")
     two = tasks[(tasks["variant"] == "interpreter-pool") & (tasks["workers"] == 2) & ~tasks["warmup"]]
     assert two.groupby(["workload"])["thread_id"].nunique().min() >= 1
+
+
+def test_python_by_name_is_found_on_path_and_recorded_absolute(tmp_path, monkeypatch):
+    """`--python python3` as a shell would find it: the name on PATH, recorded as the absolute path found."""
+    from gilbench import interpreters
+    from gilbench.options import RunOptions
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "python-under-test").symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    found = interpreters.check_python("python-under-test")
+    assert found == str(folder / "python-under-test")
+    recorded = RunOptions(python=["python-under-test"]).recorded()
+    assert recorded["python"] == [str(folder / "python-under-test")]
+
+
+def test_python_name_not_on_path_says_what_is_accepted(capsys):
+    assert cli.main(["run", "--python", "no-such-python3.99"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "--python 'no-such-python3.99' is not found on PATH" in err
+    assert "accepted: a path to a Python interpreter, or a name found on PATH" in err

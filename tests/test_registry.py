@@ -17,8 +17,8 @@ def test_unknown_workload_suggests_a_close_match():
     with pytest.raises(UsageError) as raised:
         registry.resolve("no_such_workload")
     assert str(raised.value).endswith(
-        "accepted: count, thumbnail, hashing, sleep, mandelbrot, matmul, pyperformance:NAME, "
-        "a module name or a .py path"
+        "accepted: count, thumbnail, hashing, sleep, mandelbrot, matmul, pyperformance:NAME, a .py file's path, "
+        "NAME for NAME.py in the current folder, or a dotted module name importable from the current folder"
     )
 
 

@@ -43,7 +43,12 @@ SEED = 20260101
 def prepare(params, cache_dir):
     """Find the input images: the user's folder (`images_dir`) or generated photos, cached."""
     if params.get("images_dir"):
-        return take_images(params["images_dir"], params["images"], strict=params.get("strict", False))
+        return take_images(
+            params["images_dir"],
+            params["images"],
+            strict=params.get("strict", False),
+            seed=params.get("sample_seed", SEED),
+        )
     folder = Path(cache_dir) / "thumbnail" / f"{params['width']}x{params['height']}-seed{SEED}"
     folder.mkdir(parents=True, exist_ok=True)
     inputs = []
@@ -56,6 +61,7 @@ def prepare(params, cache_dir):
 
 
 ACCEPTED = f"recursively, files ending in {', '.join(sorted(IMAGE_SUFFIXES))} (any case)"
+FOLDER_LINK = "link to a folder"  # the reason a folder link is skipped (os.walk does not follow them)
 
 
 def list_images(folder):
@@ -74,7 +80,7 @@ def list_images(folder):
                 skipped.append([rel + "/", "hidden folder, not searched"])
                 dirs.remove(name)
             elif os.path.islink(os.path.join(here, name)):
-                skipped.append([rel + "/", "link to a folder, not followed"])
+                skipped.append([rel + "/", FOLDER_LINK + ", not followed"])
                 dirs.remove(name)
         for name in sorted(files):
             path = os.path.join(here, name)
@@ -93,24 +99,50 @@ def list_images(folder):
                 seen[os.path.realpath(path)] = rel
                 candidates.append(path)
     if not candidates:
+        links = [rel for rel, reason in skipped if reason.startswith(FOLDER_LINK)]
+        hint = ""
+        if links:  # a wallpaper package's folder of links: say where they lead
+            target = os.path.realpath(root / links[0])
+            hint = (
+                f"; links to folders are not followed ({len(links)} here): point --images at the folder a link "
+                f"leads to, e.g. {target}"
+            )
         raise ValueError(
             f"images folder {str(root)!r} holds no images (searched {ACCEPTED}"
             + (f"; skipped {len(skipped)} other files" if skipped else "")
             + ")"
+            + hint
         )
     return candidates, skipped
 
 
-def take_images(folder, count, strict=True):
-    """The first `count` readable images under `folder` (sorted by path: the same ones every run), with a record of
-    what ran (their number and pixels, the folder) and every file skipped on the way, with its reason."""
+def sample_order(candidates: list, count: int, seed: int) -> list:
+    """The order in which candidates are examined: first `count` of them spread evenly over the path order (one
+    from each of `count` equal stretches, at a seeded offset), so the sample holds every part of the folder in
+    proportion (not the first subfolder's files only); then the rest, shuffled, to stand in for unreadable ones."""
+    rng = random.Random(seed)
+    if count >= len(candidates):
+        return list(candidates)
+    step = len(candidates) / count
+    start = rng.random() * step
+    picks = sorted({int(start + i * step) for i in range(count)})
+    taken = set(picks)
+    rest = [c for i, c in enumerate(candidates) if i not in taken]
+    rng.shuffle(rest)
+    return [candidates[i] for i in picks] + rest
+
+
+def take_images(folder, count, strict=True, seed=SEED):
+    """`count` readable images under `folder`, a sample spread over the whole folder (sample_order: the same seed,
+    the same images), in path order, with a record of what ran (their number and pixels, the folder, the sample's
+    seed) and every file skipped on the way, with its reason."""
     candidates, skipped = list_images(folder)
     if strict and skipped:
         name, reason = skipped[0]
         raise ValueError(f"image {name!r}: {reason} (--strict stops at the first file it would skip)")
     inputs, pixels = [], 0
     examined = 0
-    for path in candidates:
+    for path in sample_order(candidates, count, seed):
         if len(inputs) == count:
             break
         examined += 1
@@ -128,10 +160,13 @@ def take_images(folder, count, strict=True):
             f"none of the {examined} images under {str(folder)!r} can be read: "
             + "; ".join(f"{n}: {r}" for n, r in skipped)
         )
+    place = {path: i for i, path in enumerate(candidates)}
+    inputs.sort(key=place.__getitem__)  # in path order, as the folder lists them
     return {
         "inputs": inputs,
         "skipped": skipped,
         "record": {
+            "sample_seed": seed,
             "images": len(inputs),
             "images_dir": str(folder),
             "pixels": pixels,
