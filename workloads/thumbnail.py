@@ -64,6 +64,21 @@ ACCEPTED = f"recursively, files ending in {', '.join(sorted(IMAGE_SUFFIXES))} (a
 FOLDER_LINK = "link to a folder"  # the reason a folder link is skipped (os.walk does not follow them)
 
 
+def file_skipped(name: str, path: str, seen: dict) -> str | None:
+    """Why a file is not a candidate image (None: it is one). `seen`: real paths already taken, by their name."""
+    if name.startswith("."):
+        return "hidden file"
+    if os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
+        return "not an image file name (accepted: " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"
+    if not os.path.exists(path):
+        return "broken symbolic link"
+    if os.path.realpath(path) in seen:
+        return f"the same file as {seen[os.path.realpath(path)]} (counted once)"
+    if not os.path.isfile(path):
+        return "not a regular file"
+    return None
+
+
 def list_images(folder):
     """Every file under `folder`, searched recursively in sorted order: (candidates, skipped), where skipped is
     [[relative name, reason], ...] for each file that is not a candidate. Links to files are followed (a link to
@@ -71,7 +86,7 @@ def list_images(folder):
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"images folder {str(root)!r} does not exist or is not a folder")
-    candidates, skipped, seen = [], [], {}
+    candidates, skipped, seen, folder_links = [], [], {}, []
     for here, dirs, files in os.walk(root, followlinks=False):
         dirs.sort()
         for name in list(dirs):
@@ -81,25 +96,19 @@ def list_images(folder):
                 dirs.remove(name)
             elif os.path.islink(os.path.join(here, name)):
                 skipped.append([rel + "/", FOLDER_LINK + ", not followed"])
+                folder_links.append(rel)
                 dirs.remove(name)
         for name in sorted(files):
             path = os.path.join(here, name)
             rel = os.path.relpath(path, root)
-            if name.startswith("."):
-                skipped.append([rel, "hidden file"])
-            elif os.path.splitext(name)[1].lower() not in IMAGE_SUFFIXES:
-                skipped.append([rel, "not an image file name (accepted: " + ", ".join(sorted(IMAGE_SUFFIXES)) + ")"])
-            elif not os.path.exists(path):
-                skipped.append([rel, "broken symbolic link"])
-            elif os.path.realpath(path) in seen:
-                skipped.append([rel, f"the same file as {seen[os.path.realpath(path)]} (counted once)"])
-            elif not os.path.isfile(path):
-                skipped.append([rel, "not a regular file"])
+            reason = file_skipped(name, path, seen)
+            if reason:
+                skipped.append([rel, reason])
             else:
                 seen[os.path.realpath(path)] = rel
                 candidates.append(path)
     if not candidates:
-        links = [rel for rel, reason in skipped if reason.startswith(FOLDER_LINK)]
+        links = folder_links
         hint = ""
         if links:  # a wallpaper package's folder of links: say where they lead
             target = os.path.realpath(root / links[0])
