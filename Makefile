@@ -71,13 +71,13 @@ $(LESSON_STAMP): $(STAMP)
 # LESSON_SIZE: smoke (seconds, what the tests use) or quick (the class)
 LESSON_SIZE ?= quick
 lesson: $(LESSON_STAMP)
-	GILBENCH_PYTHON_FT=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb --out results/lesson/lesson.ipynb --size $(LESSON_SIZE)
+	GILBENCH_PYTHON_FT=$(PYTHON_FT) GILBENCH_PYTHON_GIL=$(PYTHON_TWIN) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb --out results/lesson/lesson.ipynb --size $(LESSON_SIZE)
 	@echo "executed with this machine's numbers; open it with: $(BIN)/jupyter lab results/lesson/lesson.ipynb"
 
 # The committed notebook's outputs (the project's 2-core VM): make lesson-refresh PYTHON_FT=/path/to/python3.13t
 lesson-refresh: $(LESSON_STAMP)
 	$(BIN)/python scripts/lesson.py write
-	GILBENCH_PYTHON_FT=$(PYTHON_FT) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb
+	GILBENCH_PYTHON_FT=$(PYTHON_FT) GILBENCH_PYTHON_GIL=$(PYTHON_TWIN) $(BIN)/python scripts/lesson.py run docs/lesson.ipynb
 
 bench: $(STAMP)
 	$(BIN)/gilbench run $(BENCH_ARGS)
