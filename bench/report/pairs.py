@@ -52,7 +52,7 @@ def _names(differences) -> str:
 
 
 def _details(differences) -> str:
-    return "; ".join(f"{what}: {a} against {b}" for what, a, b in differences)
+    return "; ".join(f"{what}: {a or '(none)'} against {b or '(none)'}" for what, a, b in differences)
 
 
 PHRASES = {
