@@ -128,3 +128,10 @@ def test_readme_is_a_front_door():
     assert len(readme.splitlines()) <= 110
     top = readme[: readme.index("## What you get")]
     assert "make bench" in top and "make test" in top and ".png" in top  # what it is, the chart, the two commands
+
+
+def test_the_reports_pointer_to_the_scaling_laws_names_a_page_and_heading_that_exist():
+    from gilbench.report import document
+
+    assert f"{document.LAWS_DOC}, '{document.LAWS_HEADING}'" in document.LAWS_EXPLAINED
+    assert f"## {document.LAWS_HEADING}\n" in (ROOT / document.LAWS_DOC).read_text()

@@ -269,9 +269,10 @@ def workload_section(r: Inputs, part) -> list[Block]:
     return out
 
 
+LAWS_DOC, LAWS_HEADING = "docs/measuring.md", "Scaling laws: why a curve bends"  # where the laws are explained
 LAWS_EXPLAINED = (
-    "Per variant, the law that describes its curve (fitted to the speedups; see README, "
-    "'Scaling laws'). Amdahl: a serial fraction p that never runs in parallel; the curve "
+    "Per variant, the law that describes its curve (fitted to the speedups; see gilbench's "
+    f"{LAWS_DOC}, '{LAWS_HEADING}'). Amdahl: a serial fraction p that never runs in parallel; the curve "
     "flattens at 1/p and never falls. USL: contention sigma (work that queues: the GIL, a "
     "lock) and coherency kappa (a cost every pair of workers pays: shared state, cache lines, "
     "hand-offs); with kappa > 0 the curve peaks at N* = sqrt((1 - sigma) / kappa) and falls. "
