@@ -57,16 +57,10 @@ SUMMARY_LAST = ("params", "python_executable")
 
 
 def answer_lines(table) -> list[str]:
-    """Each workload's answer line, as the report words it (report.answer, the one call site here), in plain text."""
-    from . import report
-    from .charts import groups
+    """Each workload's answer line, as the terminal words it after a run."""
+    from .report import closing
 
-    lines = []
-    for part in groups(table):
-        line = report.answer(part, plain=True)
-        if line:
-            lines.append(f"{part['workload'].iloc[0]}{part.attrs.get('suffix', '')}: {line}")
-    return lines
+    return closing.lines(closing.answer_findings(table))
 
 
 class Run:

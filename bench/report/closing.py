@@ -28,17 +28,23 @@ def _cell(r) -> str:
     return f"{r['workload']} {r['variant']} x{int(r['workers'])}"
 
 
-def run_findings(table, precision: float, auto: bool, repeat, budget: float, measured_s, planned_s) -> list[Finding]:
-    """What a user must know before trusting the table: the answers, the precision reached, the unstable cells."""
+def answer_findings(table) -> list[Finding]:
+    """The report's answer of each workload (and interpreter), for the terminal and a notebook's display."""
     from ..charts import groups
 
-    if table.empty or "speedup_halfwidth" not in table:
-        return []
     found = []
-    for part in groups(table):  # the report's answer line of each workload, first
+    for part in groups(table):
         answer = answer_finding(group(part))
         if answer is not None:
             found.append(Finding("answer", part["workload"].iloc[0] + part.attrs.get("suffix", ""), {"answer": answer}))
+    return found
+
+
+def run_findings(table, precision: float, auto: bool, repeat, budget: float, measured_s, planned_s) -> list[Finding]:
+    """What a user must know before trusting the table: the answers, the precision reached, the unstable cells."""
+    if table.empty or "speedup_halfwidth" not in table:
+        return []
+    found = answer_findings(table)  # the answers first
     speedups = table[table["variant"] != BASELINE_VARIANT]
     met = precision_met(speedups, precision)
     missed = [(_cell(r), r["speedup_halfwidth"]) for _, r in speedups[~met].iterrows()]

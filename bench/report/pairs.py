@@ -35,11 +35,18 @@ def pair(env: dict, gil: tuple[str, str], ft: tuple[str, str]) -> Finding:
     return Finding("not-twins", "interpreters", facts | {"differences": differ})
 
 
+def interpreters(table) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The run's GIL builds and its free-threaded builds, each as (python_executable, python_version)."""
+    pythons = table.drop_duplicates("python_executable")
+    both: tuple[list, list] = ([], [])
+    for r in pythons.itertuples():
+        both[bool(r.free_threaded)].append((r.python_executable, r.python_version))
+    return both
+
+
 def twin_pythons(env: dict, table) -> set[str]:
     """The run's GIL builds that are twins of one of its free-threaded builds (as results.csv names them)."""
-    pythons = table.drop_duplicates("python_executable")
-    gil = [(r.python_executable, r.python_version) for r in pythons.itertuples() if not bool(r.free_threaded)]
-    ft = [(r.python_executable, r.python_version) for r in pythons.itertuples() if bool(r.free_threaded)]
+    gil, ft = interpreters(table)
     return {g[0] for g in gil for f in ft if pair(env, g, f).rule == "twins"}
 
 

@@ -15,7 +15,7 @@ from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
 from .layout import Table
 from .numbers import estimate, interval, pct, speedup
-from .pairs import pair, words
+from .pairs import interpreters, pair, words
 from .rules import (
     LAW_MIN_COUNTS,
 )
@@ -216,12 +216,8 @@ def workload_findings(part, tasks=None) -> list[str]:
 def gil_comparison(table, env: dict | None = None) -> list[str]:
     """With runs under GIL builds and free-threaded builds: for each pair (twins first), what the pair compares
     besides the GIL (bench/report/pairs.py), then per workload the serial times and what threads gain."""
-    pythons = table.drop_duplicates("python_executable")
-    builds = {
-        ft: [(r.python_executable, r.python_version) for r in pythons.itertuples() if bool(r.free_threaded) == ft]
-        for ft in (False, True)
-    }
-    found = [(pair(env or {}, gil, ft), gil, ft) for ft in builds[True] for gil in builds[False]]
+    gil_builds, ft_builds = interpreters(table)
+    found = [(pair(env or {}, gil, ft), gil, ft) for ft in ft_builds for gil in gil_builds]
     lines: list[str] = []
     for finding, gil, ft in sorted(found, key=lambda item: item[0].rule != "twins"):
         g, f = table[table["python_executable"] == gil[0]], table[table["python_executable"] == ft[0]]
