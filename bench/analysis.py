@@ -45,6 +45,7 @@ Conventions (the README repeats them):
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -141,43 +142,79 @@ def ratio_interval(num, den, confidence: float = CONFIDENCE) -> tuple[float, flo
 
 
 PAIRED_METHOD = "paired-t"  # Student's t on the per-block log ratios, 95 %
+TWO_STAGE_METHOD = "paired-t-two-stage"  # --repeat auto: the wider of that and Stein's interval from the pilot
 UNPAIRED_METHOD = "unpaired-medians"  # an older CSV: the two medians' order-statistic intervals joined
 UNSTABLE_SPREAD = 0.10  # pyperf's warning: repetitions whose standard deviation exceeds 10 % of the mean
 
 
-def t_halfwidth(sd: float, n: int, confidence: float = CONFIDENCE) -> float:
-    """Half-width of Student's t interval of a mean of n values with standard deviation sd (NaN below n = 2)."""
+@functools.lru_cache(maxsize=4096)
+def t_quantile(probability: float, df: int) -> float:
+    """Student's t quantile (cached: the sizing and the report's tests ask for the same few again and again)."""
     from scipy.stats import t
 
-    if n < 2 or not sd == sd:
+    return float(t.ppf(probability, df))
+
+
+def t_halfwidth(sd: float, n: int, confidence: float = CONFIDENCE, df: int | None = None) -> float:
+    """Half-width of Student's t interval of a mean of n values with standard deviation sd (NaN below n = 2); `df`:
+    the sd's degrees of freedom where it came from other values than the n (the two-stage interval's pilot)."""
+    df = n - 1 if df is None else df
+    if n < 2 or df < 1 or not sd == sd:
         return math.nan
-    return float(t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n))
+    return t_quantile(0.5 + confidence / 2, df) * sd / math.sqrt(n)
 
 
-def paired_interval(log_ratios, confidence: float = CONFIDENCE) -> tuple[float, float, float, float]:
+def paired_interval(log_ratios, confidence: float = CONFIDENCE, pilot: int = 0) -> tuple[float, float, float, float]:
     """Geometric mean of per-block ratios with its t interval: (speedup, low, high, coverage); the interval is
-    NaN with fewer than two blocks (one block says nothing of its spread)."""
+    NaN with fewer than two blocks (one block says nothing of its spread).
+
+    `pilot` > 1 (a run sized by `--repeat auto`: the number of blocks was chosen from the first `pilot` blocks'
+    spread, and the run went on until the interval was narrow enough): the half-width is the wider of the t
+    interval on all blocks and Stein's two-stage interval (the pilot's sd with its pilot - 1 degrees of freedom,
+    over all n blocks). Stopping when the interval happens to be narrow favours runs whose spread came out small,
+    and the t interval alone then covers less than it says (about 93 % at a stated 95 %); Stein's interval does
+    not depend on the later blocks' spread, so the wider of the two keeps its 95 % (docs/measuring.md,
+    "Sizing a run"; tests/test_paired.py simulates it)."""
     x = np.asarray(log_ratios, dtype=float)
     x = x[np.isfinite(x)]
     if not len(x):
         return math.nan, math.nan, math.nan, 0.0
     mean = float(x.mean())
-    h = t_halfwidth(float(x.std(ddof=1)), len(x), confidence) if len(x) > 1 else math.nan
+    h = two_stage_halfwidth(x, confidence, pilot)
     if h != h:
         return math.exp(mean), math.nan, math.nan, 0.0
     return math.exp(mean), math.exp(mean - h), math.exp(mean + h), confidence
 
 
-def blocks_needed(sd: float, precision: float, confidence: float = CONFIDENCE, most: int = 100_000) -> int:
+def two_stage_halfwidth(x, confidence: float = CONFIDENCE, pilot: int = 0) -> float:
+    """The half-width `paired_interval` uses, on the log scale (x in block order, finite)."""
+    n = len(x)
+    h = t_halfwidth(float(x.std(ddof=1)), n, confidence) if n > 1 else math.nan
+    if pilot > 1 and n >= pilot and h == h:
+        h = max(h, t_halfwidth(float(x[:pilot].std(ddof=1)), n, confidence, df=pilot - 1))
+    return h
+
+
+def sized_halfwidth(x, pilot: int = 0) -> float:
+    """The relative half-width a cell's speedup interval has now (x: its log ratios in block order, finite): what
+    --repeat auto compares with --precision after each round to decide whether the cell needs more blocks."""
+    h = two_stage_halfwidth(x, pilot=pilot)
+    return math.expm1(h) if h == h else math.nan
+
+
+def blocks_needed(
+    sd: float, precision: float, confidence: float = CONFIDENCE, most: int = 100_000, df: int | None = None
+) -> int:
     """The fewest blocks whose t interval of the mean log ratio, at this spread, is within +-precision (relative:
-    exp(half-width) - 1 <= precision)."""
+    exp(half-width) - 1 <= precision). `df`: the spread's own degrees of freedom where it is fixed (a pilot's: the
+    two-stage interval), else n - 1."""
     target = math.log1p(precision)
     if not sd > 0:
         return 2
     n = 2
-    while n < most and t_halfwidth(sd, n, confidence) > target:
+    while n < most and t_halfwidth(sd, n, confidence, df) > target:
         n = max(n + 1, int(n * 1.05))  # n grows geometrically past ~20: the t quantile barely moves there
-    while n > 2 and t_halfwidth(sd, n - 1, confidence) <= target:  # the geometric steps may overshoot
+    while n > 2 and t_halfwidth(sd, n - 1, confidence, df) <= target:  # the geometric steps may overshoot
         n -= 1
     return n
 
@@ -187,14 +224,15 @@ def paired_log_ratios(rows, metric: str = "total_s"):
     base = rows[(rows["variant"] == BASELINE_VARIANT) & (rows["block_workers"] > 0)]
     base = base.groupby(BLOCK, sort=False)[metric].first().rename("serial_value").reset_index()
     others = rows[(rows["variant"] != BASELINE_VARIANT) & (rows["block_workers"] > 0)]
-    merged = others.merge(base, on=BLOCK, how="inner")
+    merged = others.merge(base, on=BLOCK, how="inner").sort_values("repeat", kind="stable")  # in block order
     with np.errstate(divide="ignore", invalid="ignore"):
         merged["log_ratio"] = np.log(merged["scale"].astype(float) * merged["serial_value"] / merged[metric])
     return {key: group["log_ratio"].to_numpy(dtype=float) for key, group in merged.groupby(CELL, sort=False)}
 
 
-def pair_spread(frame, metric: str = "total_s") -> dict:
-    """For sizing a run: per non-serial cell, (blocks, sd of the log ratios, relative half-width now)."""
+def pair_spread(frame, metric: str = "total_s", pilot: int = 0) -> dict:
+    """For sizing a run: per non-serial cell, (blocks, sd of the log ratios, relative half-width now: the
+    interval `summarize` will report, two-stage where `pilot` > 1)."""
     rows = measured(frame)
     out: dict = {}
     if rows.empty or "block_workers" not in rows:
@@ -202,8 +240,7 @@ def pair_spread(frame, metric: str = "total_s") -> dict:
     for key, x in paired_log_ratios(rows, metric).items():
         x = x[np.isfinite(x)]
         sd = float(x.std(ddof=1)) if len(x) > 1 else math.nan
-        h = t_halfwidth(sd, len(x))
-        out[key] = (len(x), sd, math.expm1(h) if h == h else math.nan)
+        out[key] = (len(x), sd, sized_halfwidth(x, pilot))
     return out
 
 
@@ -391,8 +428,11 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
     return sigmas, kappas
 
 
-def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
+def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, pilot: int = 0):
     """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits.
+
+    `pilot`: the pilot blocks of a run sized by `--repeat auto` (its speedup intervals are two-stage, see
+    `paired_interval`); 0 for a run of a fixed number of blocks.
 
     Every step that relates one row to another (a variant to its serial cell, a cell to its repetitions, a
     series to its 1-worker cell) looks the other row up by its key (CELL, BASELINE), never by its position.
@@ -406,7 +446,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False):
     table = pd.DataFrame.from_records([_cell_record(key, group, metric) for key, group in cells.items()])
     _add_serial_ratios(table, rows)
     samples = {key: group[metric].to_numpy(dtype=float) for key, group in cells.items()}
-    _add_speedup_intervals(table, rows, metric, samples)
+    _add_speedup_intervals(table, rows, metric, samples, pilot)
     _add_efficiencies(table)
     by_round = {key: _round_medians(group, metric) for key, group in cells.items()}
     _add_laws(table, by_round, fit_oversubscribed)
@@ -435,6 +475,7 @@ def _cell_record(key: tuple, group, metric: str) -> dict:
     low, high, coverage = median_interval(values)
     kept_disturbed = group["disturbed"].astype(bool) if "disturbed" in group else None
     total = group["total_s"].to_numpy(dtype=float)
+    share = group["startup_s"].to_numpy(dtype=float) / total
     return {
         **dict(zip(CELL, key, strict=True)),
         "host": group["host"].iloc[0],
@@ -456,11 +497,22 @@ def _cell_record(key: tuple, group, metric: str) -> dict:
         "disturbed_kept": int(kept_disturbed.sum()) if kept_disturbed is not None else 0,
         "other_cores_max": float(group["other_cores"].max()) if "other_cores" in group else math.nan,
         "startup_s": float(group["startup_s"].median()),
-        "startup_share": float(np.median(group["startup_s"].to_numpy(dtype=float) / total)),
-        "busy_cores": float(group["busy_cores"].median()),
+        # busy cores and the start-up share are means, each with the sd of its repetitions: the report's rules test
+        # them (a one-sample t test of the mean, bench/report/budget.py), so the point is the mean the test is of
+        "startup_share": float(np.mean(share)),
+        "startup_share_sd": _sd(share),
+        "busy_cores": float(group["busy_cores"].mean()),
+        "busy_cores_sd": _sd(group["busy_cores"].to_numpy(dtype=float)),
         "cpu_s": float(group["cpu_s"].median()),
         "peak_rss_mb": float(group["peak_rss_mb"].median()),
     }
+
+
+def _sd(values) -> float:
+    """The sample standard deviation (NaN below two values)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.std(ddof=1)) if len(values) > 1 else math.nan
 
 
 def _paired(rows) -> bool:
@@ -482,11 +534,17 @@ def _add_serial_ratios(table, rows) -> None:
     # The same work costs more CPU when it runs in parallel if workers contend (shared reference
     # counts, caches, memory bandwidth, cores slowing when all are busy): >1 means contention.
     table["cpu_inflation"] = table["cpu_s"] / (table["scale"] * serial["cpu_s"].reindex(keys).to_numpy())
-    # its interval, per block (paired runs only): the variant's task CPU over scale x the serial cell's
+    # Paired runs: point and interval from the same per-block ratios (the variant's task CPU over scale x the
+    # serial cell's, in each block): the geometric mean and its t interval, and their spread for the rules' tests.
+    # An older CSV keeps the ratio of medians above, with no interval.
     cpu = paired_log_ratios(rows, "cpu_s") if _paired(rows) else {}
-    bounds = [paired_interval(cpu[key])[1:3] if key in cpu else (math.nan, math.nan) for key in _keys(table, CELL)]
-    table["cpu_inflation_low"] = [1 / high for _, high in bounds]
-    table["cpu_inflation_high"] = [1 / low for low, _ in bounds]
+    stats = [paired_interval(cpu[key]) if key in cpu else (math.nan,) * 4 for key in _keys(table, CELL)]
+    table["cpu_inflation"] = [
+        1 / point if point == point else old for (point, *_), old in zip(stats, table["cpu_inflation"], strict=True)
+    ]
+    table["cpu_inflation_low"] = [1 / high for _, _, high, _ in stats]
+    table["cpu_inflation_high"] = [1 / low for _, low, _, _ in stats]
+    table["cpu_inflation_spread"] = [_sd(cpu[key]) if key in cpu else math.nan for key in _keys(table, CELL)]
 
 
 SPEEDUP_INTERVAL = (
@@ -499,10 +557,11 @@ SPEEDUP_INTERVAL = (
     "compute_speedup",
     "compute_speedup_low",
     "compute_speedup_high",
+    "pilot_spread",
 )  # the columns `_cell_speedup` fills, in summary.csv's order
 
 
-def _add_speedup_intervals(table, rows, metric: str, samples: dict[tuple, np.ndarray]) -> None:
+def _add_speedup_intervals(table, rows, metric: str, samples: dict[tuple, np.ndarray], pilot: int = 0) -> None:
     """Paired blocks: the speedup and its interval from the per-block ratios (see paired_interval); an older CSV
     without blocks: the serial and the variant medians' intervals joined (see ratio_interval)."""
     paired = {m: paired_log_ratios(rows, m) for m in dict.fromkeys([metric, "compute_s"])} if _paired(rows) else {}
@@ -513,24 +572,35 @@ def _add_speedup_intervals(table, rows, metric: str, samples: dict[tuple, np.nda
     ):
         if key[CELL.index("variant")] == BASELINE_VARIANT:  # the baseline over itself: 1.00x by definition
             speedups.append(speedup)
-            intervals.append((1.0, 1.0, math.nan, int(repeats), math.nan, "baseline", 1.0, 1.0, 1.0))
+            intervals.append((1.0, 1.0, math.nan, int(repeats), math.nan, "baseline", 1.0, 1.0, 1.0, math.nan))
         elif key in paired.get(metric, {}):
             x = paired[metric][key]
-            speedup, low, high, coverage = paired_interval(x)
+            speedup, low, high, coverage = paired_interval(x, pilot=pilot)
             c = paired_interval(paired["compute_s"].get(key, [])) if "compute_s" in paired else (math.nan,) * 4
             finite = x[np.isfinite(x)]
-            spread = float(finite.std(ddof=1)) if len(finite) > 1 else math.nan
+            sized = pilot > 1 and len(finite) >= pilot
             speedups.append(speedup)
-            intervals.append((low, high, coverage, len(finite), spread, PAIRED_METHOD, c[0], c[1], c[2]))
+            intervals.append(
+                (
+                    low,
+                    high,
+                    coverage,
+                    len(finite),
+                    _sd(finite),
+                    TWO_STAGE_METHOD if sized else PAIRED_METHOD,
+                    c[0],
+                    c[1],
+                    c[2],
+                    _sd(finite[:pilot]) if sized else math.nan,
+                )
+            )
         else:
             serial = serial_cells.get(baseline)
             low, high, coverage = (
                 ratio_interval(samples[serial], samples[key]) if serial is not None else (math.nan, math.nan, 0.0)
             )
             speedups.append(speedup)
-            intervals.append(
-                (low * scale, high * scale, coverage, 0, math.nan, UNPAIRED_METHOD, math.nan, math.nan, math.nan)
-            )
+            intervals.append((low * scale, high * scale, coverage, 0, math.nan, UNPAIRED_METHOD) + (math.nan,) * 4)
     table["speedup"] = np.asarray(speedups, dtype=float)
     for name, values in zip(SPEEDUP_INTERVAL, zip(*intervals, strict=True), strict=True):
         table[name] = list(values)

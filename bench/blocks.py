@@ -193,7 +193,8 @@ def size_groups(all_groups: list[Group], spread: dict, walls: dict, precision: f
         cells = []
         for cell in g.members:
             n, sd, _half = spread.get(cell_key(cell), (0, math.nan, math.nan))
-            need = blocks_needed(sd, precision) if sd == sd else n  # no spread (it failed): it is not sized
+            # the two-stage interval: the pilot's spread on its own degrees of freedom sets the blocks
+            need = blocks_needed(sd, precision, df=PILOT_BLOCKS - 1) if sd == sd else n  # no spread: not sized
             cells.append(
                 CellPlan(f"{cell.variant} x{cell.workers}", n, sd, need, median(walls.get(cell_key(cell), [])))
             )

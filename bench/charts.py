@@ -215,7 +215,7 @@ def draw_speedup(ax, part, *, fits=True, title=None):
     ax.set_ylabel("scaled speedup N x T(1 share) / T(N)" if weak(part) else "speedup over serial (x)")
     if "speedup_coverage" in part and part["speedup_coverage"].notna().any():  # say what the bars are
         low = float(part.loc[part["variant"] != BASELINE_VARIANT, "speedup_coverage"].min())
-        paired = "speedup_method" in part and (part["speedup_method"] == "paired-t").any()
+        paired = "speedup_method" in part and part["speedup_method"].astype(str).str.startswith("paired-t").any()
         ax.set_xlabel(
             f"workers   (bars: paired-block t interval, {low * 100:.0f} %)"
             if paired

@@ -57,10 +57,11 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     frame = storage.load_results(results_csv)
     if frame.empty:
         raise UsageError(f"{str(results_csv)!r} holds no rows")
-    table = analysis.summarize(frame, fit_oversubscribed=fit_oversubscribed)
+    run_dir = results_csv.parent
+    env = _environment(run_dir, frame)
+    table = analysis.summarize(frame, fit_oversubscribed=fit_oversubscribed, pilot=pilot_blocks(env))
     if table.empty:
         raise UsageError(f"{str(results_csv)!r} holds no successful measured repetitions (all failed or warm-up)")
-    run_dir = results_csv.parent
     tasks = None
     tasks_csv = run_dir / storage.TASKS
     if tasks_csv.exists():
@@ -68,7 +69,6 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
             tasks = storage.load_results(tasks_csv, storage.TaskRow)
         except UsageError as exc:
             warnings.warn(f"ignoring the task timeline: {exc}", stacklevel=2)
-    env = _environment(run_dir, frame)
     out = Path(out) if out else run_dir
     if not out.exists() and os.access(out.parent, os.W_OK):
         out.mkdir(parents=True)
@@ -125,6 +125,12 @@ ENVIRONMENT_COLUMNS = (  # what a results.csv on its own says about its machine 
     "harness_commit",
     "packages",
 )
+
+
+def pilot_blocks(env: dict) -> int:
+    """The pilot of a run sized by --repeat auto (its intervals are two-stage), from environment.json; 0 otherwise."""
+    config = env.get("config") or {}
+    return int(config.get("pilot_blocks") or 0) if config.get("repeat_auto") else 0
 
 
 def _environment(run_dir: Path, frame) -> dict:
@@ -262,8 +268,9 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     builds: list[dict] = []  # every interpreter's build the runs recorded (environment.json's interpreters)
     for target in targets:
         frame = storage.load_results(target)
-        builds += _environment(storage.resolve_run(target).parent, frame).get("interpreters") or []
-        table = analysis.summarize(frame)
+        env = _environment(storage.resolve_run(target).parent, frame)
+        builds += env.get("interpreters") or []
+        table = analysis.summarize(frame, pilot=pilot_blocks(env))
         if table.empty or table["speedup"].isna().all():
             raise UsageError(f"{str(target)!r} has no successful serial baseline to compare speedups")
         for (exe, method), part in table.groupby(["python_executable", "start_method"], sort=False):

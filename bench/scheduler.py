@@ -53,7 +53,8 @@ def sizing_round(
     their groups if it fits in the budget. The first call prints the plan (and writes plan.json)."""
     from . import analysis
 
-    spread = {blocks.short_key(k): v for k, v in analysis.pair_spread(storage.load_results(run_dir)).items()}
+    frame = storage.load_results(run_dir)
+    spread = {blocks.short_key(k): v for k, v in analysis.pair_spread(frame, pilot=blocks.PILOT_BLOCKS).items()}
     unmet = {}
     for g in sizing.groups:
         # a cell with no pair at all (it failed every time) cannot be sized: it leaves the blocks

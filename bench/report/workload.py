@@ -160,7 +160,7 @@ def shape_lines(g: Group) -> list[str]:
             + "."
         )
     fewer = part[part["repeats"] < part["repeats"].max()]
-    if "speedup_method" in part and (part["speedup_method"] == "paired-t").any():
+    if "speedup_method" in part and part["speedup_method"].astype(str).str.startswith("paired-t").any():
         fewer = fewer.iloc[0:0]  # paired blocks: the serial cell runs in every block, and sized cells stop when met
     if not fewer.empty:
         lines.append(
