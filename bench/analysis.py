@@ -528,6 +528,9 @@ def _add_serial_ratios(table, rows) -> None:
     serial = table[table["variant"] == BASELINE_VARIANT].set_index(BASELINE)
     keys = pd.MultiIndex.from_frame(table[BASELINE])
     table["serial_s"] = serial["median_s"].reindex(keys).to_numpy()
+    # an unpaired speedup's test (Welch's t on log times) needs the serial cell's spread and repetitions too
+    table["serial_spread"] = serial["spread"].reindex(keys).to_numpy()
+    table["serial_repeats"] = serial["repeats"].reindex(keys).to_numpy()
     # Strong scaling: scale is 1 and this is serial / variant. Weak: the cell did `scale` shares of the work
     # the serial cell did once, so the same ratio times the scale is Gustafson's scaled speedup.
     table["speedup"] = table["scale"] * table["serial_s"] / table["median_s"]

@@ -65,8 +65,8 @@ EXAMPLES = {  # rule id: (facts, the words said)
     "machine-ceiling": (ROW, "the machine itself tops out at 1.80x here (the measured ceiling)"),
     "above-linear": (ROW, "above linear, which the cores cannot give"),
     "busy-machine": (ROW, "measured on a busy machine (other programs kept taking CPU through the re-runs)"),
-    "noise": (ROW, "within this run's noise (+-10 %)"),
-    "unexplained-loss": (ROW, "below linear, and no cause shows in this run's measures (within this run's noise"),
+    "noise": (ROW, "its 95 % interval lies below linear (2.00x), but not beyond the run's error budget"),
+    "unexplained-loss": (ROW, "below linear (2.00x), and no cause shows in this run's measures"),
     "not-cpu-bound": (ROW, "the serial cell kept only 0.50 of a core busy: this work waits (I/O, sleep)"),
     "scaling-law": ({"row": dict(ROW, fitted_counts=2), "falling": True}, "speedup falls as workers are added"),
     "threads-cannot-overlap": (PAIR, "threads cannot overlap here: the best threads kept 1.02 cores busy (1.10x)"),
@@ -104,8 +104,8 @@ EXAMPLES = {  # rule id: (facts, the words said)
         "not known to be the cost of free threading alone;",
     ),
     "answer": (
-        {"answer": Finding("stay-serial", "w", {"best": ROW})},
-        "Stay serial: no variant beat the serial loop beyond this run's noise (best: threading x4: 1.23x [1.10-1.35]).",
+        {"answer": Finding("stay-serial", "w", {"best": dict(ROW, speedup=0.8, speedup_low=0.7, speedup_high=0.9)})},
+        "Stay serial: every variant was slower than the serial loop (best: threading x4: 0.80x [0.70-0.90]).",
     ),
     "precision": (
         {"precision": 0.05, "auto": False, "repeat": 5, "met": 1, "of": 2, "missed": [("w threading x4", 0.12)]},
@@ -145,6 +145,14 @@ def test_every_rule_id_has_a_wording_example():
 def test_wording(rule_id):
     facts, said = EXAMPLES[rule_id]
     assert said in TABLES[rule_id](dict(facts))
+
+
+def test_an_answer_the_run_cannot_give_yet_says_what_would_give_it():
+    said = wording.answer(Finding("cannot-tell", "w", {"best": dict(ROW, pair_spread=0.1), "blocks": 24}))
+    assert said.startswith("**Cannot tell yet** whether any variant beats the serial loop: the best, threading x4: ")
+    assert "about 24 blocks (at this run's pair spread of 10.0 %) would tell" in said
+    slower = wording.answer(Finding("cannot-tell", "w", {"best": dict(ROW, speedup=0.9), "blocks": None}))
+    assert "its estimate is not above 1.00x" in slower and "Stay serial" not in slower
 
 
 def test_the_answer_line_is_worded_once_for_markdown_and_once_for_a_terminal():

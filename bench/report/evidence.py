@@ -49,14 +49,21 @@ class Evidence:
         return value if value == value else math.nan
 
     @property
+    def claims(self) -> set[str]:
+        """The claims accepted for this row under the run's error budget (bench/report/budget.py)."""
+        from .budget import claims_of  # the budget reads evidence: imported where it is used
+
+        return claims_of(self)
+
+    @property
     def below_linear(self) -> bool:
-        """The speedup's interval lies below linear: there is a loss to explain."""
-        return self.get("speedup_high") < self.cores
+        """The speedup lies below linear, accepted under the run's error budget: there is a loss to explain."""
+        return "below-linear" in self.claims
 
     @property
     def above_one(self) -> bool:
-        """The speedup's interval lies above 1.00x: there is a gain to explain."""
-        return self.get("speedup_low") > 1
+        """The speedup lies above 1.00x, accepted under the run's error budget: there is a gain to explain."""
+        return "above-one" in self.claims
 
 
 def _best(rows):
@@ -95,6 +102,12 @@ class Group:
 
 
 def group(part) -> Group:
+    """A workload's rows as the rules read them. Rows whose claims were not decided with their run (a caller that
+    skipped bench/report/budget.py's `decide`) are decided here, with this part as the family."""
+    from .budget import CLAIMS, decide  # the budget reads evidence: imported where it is used
+
+    if CLAIMS not in part:
+        part = decide(part)
     serial = part[part["variant"] == BASELINE_VARIANT]
     variants = part[~part["variant"].isin([BASELINE_VARIANT, CEILING])]
     parallel = variants[variants["workers"] > 1]

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .budget import blocks_to_tell
 from .evidence import PROCESSES, Evidence, Group
 from .rules import (
     BUSY_MACHINE,
@@ -37,6 +38,7 @@ FACTS = (  # the row's columns a variant's findings quote
     "cpu_inflation_low",
     "cpu_inflation_high",
     "ceiling_speedup",
+    "claims_family",
 )
 
 
@@ -67,10 +69,8 @@ def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = Fa
     found = causes(e, conditions)
     if busy_machine:
         found.append(Finding(BUSY_MACHINE, e.variant))
-    gain_beyond_linear = e.above_one and e.get("speedup") > e.cores
     if not found:
-        rule_id = "noise" if not (e.below_linear or gain_beyond_linear) else "unexplained-loss"
-        found.append(Finding(rule_id, e.variant, _facts(e)))
+        found.append(Finding("unexplained-loss" if e.below_linear else "noise", e.variant, _facts(e)))
     if NOT_CPU_BOUND in conditions:
         found.append(Finding(NOT_CPU_BOUND, e.variant, _facts(e)))
     if not conditions & set(LAWS_SUPPRESSED_BY) and cpu_bound(e):
@@ -99,8 +99,12 @@ def answer(g: Group) -> Finding | None:
     if best is None:
         return None
     subject = str(g.part["workload"].iloc[0])
-    if not best["speedup_low"] > 1:
-        return Finding("stay-serial", subject, {"best": dict(best)})
+    e = g.evidence(best)
+    if not e.above_one:
+        if "below-one" in e.claims:  # even the best variant was slower than serial, beyond the budget
+            return Finding("stay-serial", subject, {"best": dict(best)})
+        family = int(best.get("claims_family", 0) or 0)
+        return Finding("cannot-tell", subject, {"best": dict(best), "blocks": blocks_to_tell(dict(best), family)})
     ranked = g.variants[g.variants["speedup"].notna()]
     tied = ranked[
         (ranked.index != best.name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .budget import Test, claims_of
 from .evidence import PROCESSES, THREAD_LIKE, Evidence
 
 CPU_BOUND_BUSY = 0.9  # the serial cell kept at least this much of one core busy: CPU-bound work
@@ -42,92 +43,120 @@ def cpu_bound(e: Evidence) -> bool:
     return e.serial_busy >= CPU_BOUND_BUSY
 
 
+def _speedup(below: bool, value: Callable[[Evidence], float]) -> Test:
+    return Test("speedup", below, value)
+
+
+def _cores(e: Evidence) -> float:
+    return float(e.cores)
+
+
+BELOW_LINEAR = _speedup(True, _cores)  # a loss to explain
+ABOVE_ONE = _speedup(False, lambda e: 1.0)  # a gain to explain
+ABOVE_LINEAR = _speedup(False, _cores)
+
+
 @dataclass(frozen=True)
 class Rule:
+    """A rule: its facts (`when`: which variant, the GIL, the worker count: no statistics) and its statistical
+    tests (one-sided, each a p-value, bench/report/budget.py). It holds where its facts hold and its claim was
+    accepted under the run's error budget; a rule without tests is a fact and holds where its facts do."""
+
     id: str
     evidence: str  # the test, in words, for the table in docs and for a reader of the code
-    holds: Callable[[Evidence], bool]
+    when: Callable[[Evidence], bool]
+    tests: tuple[Test, ...] = ()
     suppressed_by: tuple[str, ...] = ()  # conditions (rule ids) under which the finding is not said
     reason: bool = True  # a cause that can explain why a variant is the one to use (the answer line)
+
+    def holds(self, e: Evidence) -> bool:
+        return self.when(e) and (not self.tests or self.id in claims_of(e))
 
 
 VARIANT_RULES = (  # in the order the report says them
     Rule(
         "gil-turns",
-        "threads with the GIL on; serial CPU-bound; busy cores < 1.25; speedup interval below linear",
-        lambda e: (
-            e.variant in THREAD_LIKE
-            and e.gil
-            and e.n > 1
-            and cpu_bound(e)
-            and e.get("busy_cores") < GIL_BOUND_BUSY
-            and e.below_linear
-        ),
+        "threads with the GIL on; serial CPU-bound; busy cores below 1.25 and speedup below linear (tests)",
+        lambda e: e.variant in THREAD_LIKE and e.gil and e.n > 1 and cpu_bound(e),
+        (Test("busy_cores", True, lambda e: GIL_BOUND_BUSY), BELOW_LINEAR),
     ),
     Rule(
         "gil-released",
-        "threads with the GIL on; busy cores >= 1.25; speedup interval above 1.00x",
-        lambda e: (
-            e.variant in THREAD_LIKE and e.gil and e.n > 1 and e.get("busy_cores") >= GIL_BOUND_BUSY and e.above_one
-        ),
+        "threads with the GIL on; busy cores at least 1.25 and speedup above 1.00x (tests)",
+        lambda e: e.variant in THREAD_LIKE and e.gil and e.n > 1,
+        (Test("busy_cores", False, lambda e: GIL_BOUND_BUSY), ABOVE_ONE),
     ),
     Rule(
         "no-gil",
-        "threads without a GIL; busy cores >= 1.25; speedup interval above 1.00x",
-        lambda e: (
-            e.variant in THREAD_LIKE and not e.gil and e.n > 1 and e.get("busy_cores") >= GIL_BOUND_BUSY and e.above_one
-        ),
+        "threads without a GIL; busy cores at least 1.25 and speedup above 1.00x (tests)",
+        lambda e: e.variant in THREAD_LIKE and not e.gil and e.n > 1,
+        (Test("busy_cores", False, lambda e: GIL_BOUND_BUSY), ABOVE_ONE),
     ),
     Rule(
         "oversubscribed",
-        "serial CPU-bound; more workers than usable CPUs",
+        "serial CPU-bound; more workers than usable CPUs (a fact)",
         lambda e: e.n > e.usable and cpu_bound(e),
         reason=False,  # a fact about the count, not a reason to choose it
     ),
     Rule(
         "start-up",
-        "start-up above 15 % of the time; speedup interval below linear",
-        lambda e: e.get("startup_share") > STARTUP_SHARE and e.below_linear,
+        "start-up above 15 % of the time and speedup below linear (tests)",
+        lambda e: True,
+        (Test("startup_share", False, lambda e: STARTUP_SHARE), BELOW_LINEAR),
     ),
     Rule(
         "contention",
-        "serial CPU-bound; the CPU-inflation interval lies above 1.10; speedup interval below linear",
-        lambda e: e.n > 1 and cpu_bound(e) and e.get("cpu_inflation_low") > INFLATION and e.below_linear,
+        "serial CPU-bound; CPU inflation above 1.10 and speedup below linear (tests)",
+        lambda e: e.n > 1 and cpu_bound(e),
+        (Test("cpu_inflation", False, lambda e: INFLATION), BELOW_LINEAR),
         suppressed_by=(BUSY_MACHINE,),  # other programs' CPU time would read as the workers' own
     ),
     Rule(
         "idle-workers",
-        "processes, N <= CPUs; serial CPU-bound; busy cores < 0.9 N; start-up <= 15 %; speedup interval below linear",
+        "processes, N <= CPUs; serial CPU-bound; start-up share <= 15 %; busy cores below 0.9 N and speedup below "
+        "linear (tests)",
         lambda e: (
-            e.variant in PROCESSES
-            and 1 < e.n <= e.usable
-            and cpu_bound(e)
-            and e.get("busy_cores") < IDLE_SHARE * e.n
-            and not e.get("startup_share") > STARTUP_SHARE
-            and e.below_linear
+            e.variant in PROCESSES and 1 < e.n <= e.usable and cpu_bound(e) and not e.get("startup_share") > STARTUP_SHARE
         ),
+        (Test("busy_cores", True, lambda e: IDLE_SHARE * e.n), BELOW_LINEAR),
     ),
     Rule(
         "machine-ceiling",
-        "serial CPU-bound; the ceiling's interval lies below 90 % of linear",
-        lambda e: e.n > 1 and cpu_bound(e) and e.get("ceiling_speedup_high") < CEILING_LOW * e.cores,
+        "serial CPU-bound; the ceiling's speedup below 90 % of linear (a test on the ceiling's row)",
+        lambda e: e.n > 1 and cpu_bound(e),
+        (Test("ceiling", True, lambda e: CEILING_LOW * e.cores),),
     ),
     Rule(
         "above-linear",
-        "serial CPU-bound; speedup interval above linear",
-        lambda e: cpu_bound(e) and e.get("speedup_low") > e.cores,
+        "serial CPU-bound; speedup above linear (test)",
+        lambda e: cpu_bound(e),
+        (ABOVE_LINEAR,),
     ),
 )
+
+# The claims of a variant's line and of the answer besides its causes: tested under the same budget.
+BASE_CLAIMS = (
+    Rule("below-linear", "speedup below linear (test): a loss to explain", lambda e: e.n > 1, (BELOW_LINEAR,)),
+    Rule("above-one", "speedup above 1.00x (test): a gain", lambda e: True, (ABOVE_ONE,)),
+)
+
+
+def claim_rules() -> tuple[Rule, ...]:
+    """Every rule whose claim the run's error budget decides (bench/report/budget.py)."""
+    return VARIANT_RULES + BASE_CLAIMS
+
 
 # Conditions and verdicts of a variant's line besides its causes, and the rules of a workload's section: their
 # tests live where their data is read (bench/report/findings.py), their thresholds above.
 OTHER_RULES = {
     BUSY_MACHINE: "a cell of this curve, or its serial baseline, kept repetitions other programs disturbed",
     NOT_CPU_BOUND: "the serial cell kept less than 0.9 of a core busy",
-    "noise": "no cause holds and the speedup interval reaches linear (or 1.00x for a gain)",
-    "unexplained-loss": "no cause holds, yet the speedup interval lies below linear",
-    "stay-serial": "the best variant's speedup interval does not lie above 1.00x",
-    "use": "the best variant's speedup interval lies above 1.00x; variants whose intervals overlap it are tied",
+    "noise": "no cause holds and no loss is accepted: where linear lies against the 95 % interval",
+    "unexplained-loss": "no cause holds, yet below-linear is accepted",
+    "stay-serial": "the best variant's speedup is below 1.00x (test; one claim per workload)",
+    "cannot-tell": "the best variant's speedup is not accepted above 1.00x, nor below it: the blocks that would "
+    "tell, from the observed pair spread",
+    "use": "the best variant's above-one is accepted; variants whose 95 % intervals overlap it are tied",
     "gil-visible": "gil-turns holds for the best threads; the best processes' interval lies above 1.00x and above "
     "the threads'",
     "threads-kept-up": "gil-released or no-gil holds for the best threads",
@@ -146,7 +175,7 @@ OTHER_RULES = {
     "no-law": "fewer than 3 worker counts up to the usable CPUs",
 }
 
-_BY_ID = {r.id: r for r in VARIANT_RULES}
+_BY_ID = {r.id: r for r in VARIANT_RULES + BASE_CLAIMS}
 LAWS_SUPPRESSED_BY = (BUSY_MACHINE, NOT_CPU_BOUND)  # a law read from a disturbed or waiting curve is not its own
 
 
@@ -161,6 +190,11 @@ def holds(rule_id: str, e: Evidence) -> bool:
 def holding(e: Evidence, conditions: frozenset[str] = frozenset()) -> list[str]:
     """The ids of the variant rules whose evidence holds, in the table's order, less those a condition suppresses."""
     return [r.id for r in VARIANT_RULES if r.holds(e) and not conditions & set(r.suppressed_by)]
+
+
+def accepted(claim: str, e: Evidence) -> bool:
+    """A base claim (below-linear, above-one) accepted for this row under the run's error budget."""
+    return claim in claims_of(e)
 
 
 def table_rows() -> list[list[str]]:

@@ -22,11 +22,21 @@ def strong(text: str, plain: bool = False) -> str:
 
 
 def noise(facts) -> str:
-    half = facts.get("speedup_halfwidth")
+    """What a line without a cause can say: where linear lies against the speedup's 95 % interval, and, where the
+    interval alone would say more than the run's error budget lets the words say, that it is not said."""
+    low, high = facts.get("speedup_low"), facts.get("speedup_high")
+    if low is None or high is None or low != low or high != high:
+        return "no interval (one block)"
+    cores = min(int(facts["workers"]), int(facts["usable"]))
+    linear = speedup(float(cores))
+    if low <= cores <= high:
+        return f"consistent with linear ({linear} lies inside its interval)"
+    side = "below" if high < cores else "above"
+    family = facts.get("claims_family")
+    of = f" of {int(family)} claims" if family == family and family else ""
     return (
-        f"within this run's noise ({halfwidth(half)})"
-        if half == half and half is not None
-        else "no interval (one block)"
+        f"its 95 % interval lies {side} linear ({linear}), but not beyond the run's error budget for the report's "
+        f"claims (Holm's procedure at 5 % over the run's family{of}), so no cause is named"
     )
 
 
@@ -65,7 +75,10 @@ PHRASES: dict[str, Callable[[dict], str]] = {
         "shape of its curve may be theirs: no contention or scaling law is read from them"
     ),
     "noise": noise,
-    "unexplained-loss": lambda f: f"below linear, and no cause shows in this run's measures ({noise(f)})",
+    "unexplained-loss": lambda f: (
+        f"below linear ({speedup(float(min(int(f['workers']), int(f['usable']))))}), and no cause shows in this run's "
+        "measures"
+    ),
     "not-cpu-bound": lambda f: (
         f"the serial cell kept only {f['serial_busy']:.2f} of a core busy: this work waits (I/O, sleep) rather than "
         "computes, so cores and the GIL do not explain it"
@@ -117,8 +130,18 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
     best = finding.facts["best"]
     where = f"{best['variant']} x{int(best['workers'])}: {_with_interval(best)}"
     if finding.rule == "stay-serial":
+        return f"{strong('Stay serial', plain)}: every variant was slower than the serial loop (best: {where})."
+    if finding.rule == "cannot-tell":
+        blocks = finding.facts["blocks"]
+        more = (
+            f"about {blocks} blocks (at this run's pair spread of {pct(best['pair_spread'], 1)}) would tell, if the "
+            "speedup is what this run estimates (`--repeat` or `--precision`)"
+            if blocks
+            else "its estimate is not above 1.00x, so more blocks would tell only how much slower it is"
+        )
         return (
-            f"{strong('Stay serial', plain)}: no variant beat the serial loop beyond this run's noise (best: {where})."
+            f"{strong('Cannot tell yet', plain)} whether any variant beats the serial loop: the best, {where}, is not "
+            f"above 1.00x beyond this run's error budget; {more}."
         )
     named = finding.facts["tied"]
     tie = ""

@@ -1,0 +1,231 @@
+"""One error budget for every claim a report makes: Holm's procedure over the run's candidate claims.
+
+A claim is a rule (bench/report/rules.py) that could be said of one row of the summary: its facts hold (a thread
+variant, the GIL on, more than one worker) and its statistical tests remain. Each test is one-sided (a speedup
+below linear, busy cores below 1.25, a CPU inflation above 1.10, ...) and gives a p-value from the row's own
+statistics (the per-block log ratios for a speedup, the repetitions for busy cores); a claim that needs several
+tests holds only where all do, so its p-value is the largest of theirs (an intersection-union test). Every
+candidate claim of a run, over all its workloads, interpreters and worker counts, enters one family, and Holm's
+step-down procedure accepts claims so that the chance that the report makes any false claim at all is at most
+ALPHA (5 %), whatever the claims' dependence. The numbers keep their 95 % intervals; only the words are held to
+the budget, so a row may show an interval that excludes linear and still not be called "below linear" (the
+report says so). docs/measuring.md, "One error budget for the report's words", explains the choice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..analysis import BASELINE, BASELINE_VARIANT, CEILING, CELL, t_quantile
+from .evidence import Evidence
+
+ALPHA = 0.05  # the family-wise error rate of a report's claims: at most a 5 % chance of any false claim
+CLAIMS = "claims"  # the summary column: the claims accepted for the row, ";"-joined
+FAMILY = "claims_family"  # the summary column: how many candidate claims the run's family held
+
+
+@dataclass(frozen=True)
+class Test:
+    """One one-sided test of a row's quantity against a value: `below` (True) or above it."""
+
+    quantity: str  # "speedup", "ceiling", "busy_cores", "startup_share", "cpu_inflation"
+    below: bool
+    value: Callable[[Evidence], float]
+
+
+def _t_p(estimate: float, se: float, df: float, value: float, below: bool) -> float:
+    """One-sided p-value of Student's t for `estimate` below (or above) `value`."""
+    from scipy.stats import t
+
+    if not (estimate == estimate and value == value and df == df) or df < 1 or se != se:
+        return 1.0
+    if se <= 0:
+        return 0.0 if (estimate < value if below else estimate > value) else 1.0
+    score = (estimate - value) / se
+    return float(t.cdf(score, df) if below else t.sf(score, df))
+
+
+def _interval_p(point: float, low: float, high: float, value: float, below: bool) -> float:
+    """A hand-made row without the statistics a p-value needs: judged by its 95 % interval (or its point)."""
+    if low == low and high == high:
+        return 0.0 if (high < value if below else low > value) else 1.0
+    return 0.0 if (point < value if below else point > value) else 1.0
+
+
+def _log(value: float) -> float:
+    return math.log(value) if value == value and value > 0 else math.nan
+
+
+def speedup_p(row: dict, value: float, below: bool) -> float:
+    """p-value of the row's speedup below (or above) `value`, from the statistics its interval was made of: the
+    per-block log ratios (paired; the wider of the t test and Stein's two-stage test from the pilot where the run
+    was sized), or the two cells' log times (an older, unpaired CSV: Welch's t)."""
+    estimate, target = _log(row.get("speedup", math.nan)), _log(value)
+    if "speedup_blocks" not in row:
+        return _interval_p(row.get("speedup", math.nan), row.get("speedup_low"), row.get("speedup_high"), value, below)
+    n = row["speedup_blocks"]
+    if n and n > 1:
+        p = _t_p(estimate, row["pair_spread"] / math.sqrt(n), n - 1, target, below)
+        pilot, spread = row.get("pilot_blocks", 0) or 0, row.get("pilot_spread", math.nan)
+        if pilot > 1 and spread == spread:
+            p = max(p, _t_p(estimate, spread / math.sqrt(n), pilot - 1, target, below))
+        return p
+    mine, theirs = (row.get("spread", math.nan), row.get("repeats", 0)), (
+        row.get("serial_spread", math.nan),
+        row.get("serial_repeats", 0),
+    )
+    if not (mine[1] > 1 and theirs[1] > 1):
+        return 1.0
+    a, b = mine[0] ** 2 / mine[1], theirs[0] ** 2 / theirs[1]
+    se = math.sqrt(a + b)
+    df = (a + b) ** 2 / (a**2 / (mine[1] - 1) + b**2 / (theirs[1] - 1)) if a + b > 0 else min(mine[1], theirs[1]) - 1
+    return _t_p(estimate, se, df, target, below)
+
+
+def mean_p(row: dict, column: str, value: float, below: bool) -> float:
+    """p-value of a per-repetition mean (busy cores, start-up share) below (or above) `value`: one-sample t."""
+    sd, n = row.get(f"{column}_sd", math.nan), row.get("repeats", 0)
+    if f"{column}_sd" not in row:
+        return _interval_p(row.get(column, math.nan), math.nan, math.nan, value, below)
+    if not n or n < 2:
+        return 1.0
+    return _t_p(row.get(column, math.nan), sd / math.sqrt(n), n - 1, value, below)
+
+
+def inflation_p(row: dict, value: float, below: bool) -> float:
+    """p-value of the CPU inflation (geometric mean of per-block CPU ratios) below (or above) `value`."""
+    if "cpu_inflation_spread" not in row:
+        return _interval_p(
+            row.get("cpu_inflation", math.nan), row.get("cpu_inflation_low"), row.get("cpu_inflation_high"), value, below
+        )
+    n, sd = row.get("speedup_blocks", 0), row.get("cpu_inflation_spread", math.nan)
+    if not n or n < 2:
+        return 1.0
+    return _t_p(_log(row.get("cpu_inflation", math.nan)), sd / math.sqrt(n), n - 1, _log(value), below)
+
+
+def test_p(test: Test, e: Evidence, ceiling: dict | None = None) -> float:
+    """The p-value of one test on one row (`ceiling`: the machine ceiling's row at the same worker count)."""
+    value = test.value(e)
+    if test.quantity == "speedup":
+        return speedup_p(e.row, value, test.below)
+    if test.quantity == "ceiling":
+        return speedup_p(ceiling, value, test.below) if ceiling is not None else 1.0
+    if test.quantity == "cpu_inflation":
+        return inflation_p(e.row, value, test.below)
+    return mean_p(e.row, test.quantity, value, test.below)
+
+
+def holm(pvalues: dict, alpha: float = ALPHA) -> set:
+    """Holm's step-down procedure: the keys whose claims are accepted at family-wise error `alpha`."""
+    accepted = set()
+    ordered = sorted(pvalues.items(), key=lambda kv: kv[1])
+    m = len(ordered)
+    for i, (key, p) in enumerate(ordered):
+        if not p <= alpha / (m - i):
+            break
+        accepted.add(key)
+    return accepted
+
+
+def _ceiling_rows(table) -> dict:
+    rows = table[table["variant"] == CEILING]
+    return {(tuple(r[c] for c in BASELINE), int(r["workers"])): dict(r) for _, r in rows.iterrows()}
+
+
+def candidates(table) -> dict:
+    """Every candidate claim of the run: (rule id, the tested row's CELL key) -> p-value. A claim tested on the
+    machine ceiling's row (machine-ceiling) is one claim, however many variants quote it."""
+    from .rules import claim_rules
+
+    serial = {
+        tuple(r[c] for c in BASELINE): float(r["busy_cores"])
+        for _, r in table[table["variant"] == BASELINE_VARIANT].iterrows()
+    }
+    ceilings = _ceiling_rows(table)
+    found: dict = {}
+    for _, r in table[~table["variant"].isin([BASELINE_VARIANT, CEILING])].iterrows():
+        row = dict(r)
+        base = tuple(row[c] for c in BASELINE)
+        e = Evidence(row, int(row["usable_cpus"]), serial.get(base, 1.0))
+        key = tuple(row[c] for c in CELL)
+        ceiling = ceilings.get((base, int(row["workers"])))
+        for rule in claim_rules():
+            if not rule.tests or not rule.when(e):
+                continue
+            on_ceiling = any(t.quantity == "ceiling" for t in rule.tests)
+            if on_ceiling and ceiling is None:
+                continue
+            tested = tuple(ceiling[c] for c in CELL) if on_ceiling and ceiling is not None else key
+            found[(rule.id, tested)] = max(test_p(t, e, ceiling) for t in rule.tests)
+    # the answer's "every variant was slower": one claim per workload, on its best variant
+    variants = table[~table["variant"].isin([BASELINE_VARIANT, CEILING]) & table["speedup"].notna()]
+    for _, part in variants.groupby(BASELINE, sort=False):
+        best = dict(part.loc[part["speedup"].idxmax()])
+        found[("below-one", tuple(best[c] for c in CELL))] = speedup_p(best, 1.0, below=True)
+    return found
+
+
+def decide(table):
+    """The summary with its claims decided: column CLAIMS (the rule ids accepted for each row, including those
+    tested on its machine ceiling's row) and FAMILY (the family's size). Laws are quoted only for a series with an
+    accepted loss (a row below linear): a law explains a loss, and an unaccepted one is not a loss to explain."""
+    if table.empty:
+        return table.assign(**{CLAIMS: "", FAMILY: 0})
+    found = candidates(table)
+    accepted = holm(found)
+    by_row: dict = {}
+    for rule_id, key in accepted:
+        by_row.setdefault(key, set()).add(rule_id)
+    ceilings = _ceiling_rows(table)
+    claims = []
+    for _, r in table.iterrows():
+        mine = set(by_row.get(tuple(r[c] for c in CELL), ()))
+        ceiling = ceilings.get((tuple(r[c] for c in BASELINE), int(r["workers"])))
+        if ceiling is not None and r["variant"] != CEILING:
+            mine |= {rid for rid in by_row.get(tuple(ceiling[c] for c in CELL), ()) if rid == "machine-ceiling"}
+        claims.append(";".join(sorted(mine)))
+    table = table.assign(**{CLAIMS: claims, FAMILY: len(found)})
+    if "law" in table:
+        lossy = table[table[CLAIMS].str.contains("below-linear", regex=False)]
+        keep = {tuple(k) for k in lossy[BASELINE + ["variant"]].to_numpy()}
+        series = [tuple(k) for k in table[BASELINE + ["variant"]].to_numpy()]
+        table["law"] = [law if key in keep else "none" for law, key in zip(table["law"], series, strict=True)]
+    return table
+
+
+def blocks_to_tell(row: dict, family: int, alpha: float = ALPHA, most: int = 10_000) -> int | None:
+    """How many blocks would let the row's speedup be called above 1.00x at the first step of Holm's procedure
+    (alpha / family), if the speedup is what this run estimates and the pair spread stays as observed; None where
+    the estimate is not above 1.00x or the row has no pair spread."""
+    estimate, sd = _log(row.get("speedup", math.nan)), row.get("pair_spread", math.nan)
+    if not (estimate > 0 and sd == sd and sd > 0):
+        return None
+    level = 1 - alpha / max(1, family)
+    n = 2
+    while n < most and t_quantile(level, n - 1) * sd / math.sqrt(n) >= estimate:
+        n = max(n + 1, int(n * 1.05))
+    return n
+
+
+def claims_of(e: Evidence) -> set[str]:
+    """The accepted claims of a row: decided with its run (column CLAIMS), or, for a row given alone (a hand-made
+    row in a test, a caller that skipped `decide`), with its own candidate claims as the family."""
+    if CLAIMS in e.row:
+        value = e.row[CLAIMS]
+        return set(value.split(";")) - {""} if isinstance(value, str) else set()
+    from .rules import claim_rules
+
+    found = {}
+    for rule in claim_rules():
+        if rule.tests and rule.when(e) and not any(t.quantity == "ceiling" for t in rule.tests):
+            found[rule.id] = max(test_p(t, e) for t in rule.tests)
+        elif rule.tests and rule.when(e):  # a hand-made row carries its ceiling's interval only
+            found[rule.id] = max(
+                _interval_p(math.nan, e.get("ceiling_speedup_low"), e.get("ceiling_speedup_high"), t.value(e), t.below)
+                for t in rule.tests
+            )
+    found["below-one"] = speedup_p(e.row, 1.0, below=True)
+    return holm(found)
