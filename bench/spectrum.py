@@ -116,6 +116,8 @@ def build(table, frame, unavailable=None, trace_summary=None, twins: set[str] | 
                 rec[key + suffix] = float(row[col]) if row is not None else math.nan
             rec[key + "_busy"] = float(row["busy_cores"]) if row is not None else math.nan
             rec[key + "_variant"] = row["variant"] if row is not None else ""
+            # the claims the run's error budget accepted for the row (bench/report/budget.py): gain and loss words
+            rec[key + "_claims"] = str(row.get("claims", "")) if row is not None else ""
         rec["ft_cost"], rec["ft_cost_low"], rec["ft_cost_high"] = ft_cost(frame, workload, kinds)
         rec["blocked_gil"], rec["blocked_ft"] = blocked(trace_summary, workload, kinds, n)
         failed = frame[(frame["workload"] == workload) & ~frame["ok"].astype(bool)]

@@ -65,7 +65,7 @@ EXAMPLES = {  # rule id: (facts, the words said)
     "machine-ceiling": (ROW, "the machine itself tops out at 1.80x here (the measured ceiling)"),
     "above-linear": (ROW, "above linear, which the cores cannot give"),
     "busy-machine": (ROW, "measured on a busy machine (other programs kept taking CPU through the re-runs)"),
-    "noise": (ROW, "its 95 % interval lies below linear (2.00x), but not beyond the run's error budget"),
+    "noise": (ROW, "no loss this run can claim: its 95 % interval ends under 2.00x, but not by enough for the run's"),
     "unexplained-loss": (ROW, "below linear (2.00x), and no cause shows in this run's measures"),
     "not-cpu-bound": (ROW, "the serial cell kept only 0.50 of a core busy: this work waits (I/O, sleep)"),
     "scaling-law": ({"row": dict(ROW, fitted_counts=2), "falling": True}, "speedup falls as workers are added"),

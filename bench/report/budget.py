@@ -227,5 +227,5 @@ def claims_of(e: Evidence) -> set[str]:
                 _interval_p(math.nan, e.get("ceiling_speedup_low"), e.get("ceiling_speedup_high"), t.value(e), t.below)
                 for t in rule.tests
             )
-    found["below-one"] = speedup_p(e.row, 1.0, below=True)
+    found.setdefault("below-one", speedup_p(e.row, 1.0, below=True))
     return holm(found)

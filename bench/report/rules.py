@@ -138,6 +138,13 @@ VARIANT_RULES = (  # in the order the report says them
 BASE_CLAIMS = (
     Rule("below-linear", "speedup below linear (test): a loss to explain", lambda e: e.n > 1, (BELOW_LINEAR,)),
     Rule("above-one", "speedup above 1.00x (test): a gain", lambda e: True, (ABOVE_ONE,)),
+    # free threads that lose (the spectrum's words); the answer adds one below-one claim per workload, on its best
+    Rule(
+        "below-one",
+        "threads without a GIL, N > 1: speedup below 1.00x (test)",
+        lambda e: e.variant in THREAD_LIKE and not e.gil and e.n > 1,
+        (_speedup(True, lambda e: 1.0),),
+    ),
 )
 
 

@@ -42,7 +42,14 @@ def spectrum_findings(spectrum, env: dict | None = None) -> list[Finding]:
     not thread-safe, and the free-threaded build's single-thread cost."""
     found = []
     ok = spectrum[spectrum["threads_ft"].notna()]
-    gain, lose = ok[ok["threads_ft_low"] > 1], ok[ok["threads_ft_high"] < 1]
+    # a gain or a loss is said only where the run's error budget accepted it (bench/report/budget.py): above-one,
+    # or below-one's claim on the row (below linear at one worker); a spectrum without claims reads its intervals
+    claims = ok["threads_ft_claims"].fillna("").astype(str) if "threads_ft_claims" in ok else None
+    if claims is not None:
+        gain = ok[claims.str.split(";").apply(lambda c: "above-one" in c)]
+        lose = ok[claims.str.split(";").apply(lambda c: "below-one" in c) & (ok["threads_ft"] < 1)]
+    else:
+        gain, lose = ok[ok["threads_ft_low"] > 1], ok[ok["threads_ft_high"] < 1]
     if len(gain):
         found.append(Finding("free-threads-gain", "spectrum", {"rows": list(gain.itertuples())}))
     if len(lose):

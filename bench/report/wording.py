@@ -31,12 +31,12 @@ def noise(facts) -> str:
     linear = speedup(float(cores))
     if low <= cores <= high:
         return f"consistent with linear ({linear} lies inside its interval)"
-    side = "below" if high < cores else "above"
     family = facts.get("claims_family")
-    of = f" of {int(family)} claims" if family == family and family else ""
+    of = f" over {int(family)} claims" if family == family and family else ""
+    what, end = ("loss", f"ends under {linear}") if high < cores else ("gain beyond linear", f"starts over {linear}")
     return (
-        f"its 95 % interval lies {side} linear ({linear}), but not beyond the run's error budget for the report's "
-        f"claims (Holm's procedure at 5 % over the run's family{of}), so no cause is named"
+        f"no {what} this run can claim: its 95 % interval {end}, but not by enough for the run's error budget "
+        f"(Holm's procedure at 5 %{of}), so no cause is named"
     )
 
 
