@@ -144,17 +144,18 @@ def _finding(part, test: ContextTest, claimed: bool | None) -> Finding:
         "ratio": c.ratio,
         "low": c.low,
         "high": c.high,
-        "p": c.p,
         "blocks": c.blocks,
     }
-    if claimed is None:
+    if claimed is None:  # no test, so no p for the run's error budget
         return Finding("context-few-blocks", subject, facts)
+    facts["p"] = c.p
     if not claimed:
         return Finding("context-none", subject, facts)
     names = list(test.variants)
     own = holm([test.variants[v].p for v in names])  # which variants differ by themselves, within the workload
     differ = [(v, test.variants[v]) for v, yes in zip(names, own, strict=True) if yes]
     facts |= {"differ": [(v, e.ratio, e.low, e.high) for v, e in differ]}
+    facts |= {"variant_p": {v: test.variants[v].p for v in names}}  # each variant's own test, before Holm
     facts |= {"free_threads": _free_threads(part, names, differ)}
     return Finding("context-difference", subject, facts)
 
@@ -210,8 +211,10 @@ def _differ(f) -> str:
     return f" By themselves (Holm within the workload): {named}."
 
 
-def _range(low: float, high: float, say) -> str:
-    return say(low) if say(low) == say(high) else f"{say(low)}-{say(high)}"
+def _range(ends: tuple[float, float], say) -> str:
+    """`49 %-68 %`, or one value where both ends read the same."""
+    low, high = say(ends[0]), say(ends[1])
+    return low if low == high else f"{low}-{high}"
 
 
 def _seconds(s: float) -> str:
@@ -235,7 +238,7 @@ PHRASES = {
     ),
     "context-startup": lambda f: (
         f"{f['variant']}'s start-up (creating and closing its workers) "
-        f"took {_range(*f['shares'], pct)} of its 1-worker time ({_range(*f['seconds'], _seconds)}) "
+        f"took {_range(f['shares'], pct)} of its 1-worker time ({_range(f['seconds'], _seconds)}) "
         f"in {'each of the' if f['workloads'] > 1 else 'the'} {f['workloads']} "
         f"workload{'s' if f['workloads'] > 1 else ''} it ran: a cost the serial loop does not pay, so every "
         f"{f['variant']} speedup carries it, most where the work is short; the context checks compare compute times "
