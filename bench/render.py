@@ -245,6 +245,7 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
         a.trace_summary,
         a.tutorial,
         a.spectrum,
+        a.frame,
     )
     markdown = storage.atomic_write(a.out / "report.md", rep.to_markdown(blocks, a.out))
     html = storage.atomic_write(a.out / "report.html", rep.to_html(blocks))

@@ -7,7 +7,7 @@ import re
 
 from gilbench import analysis, storage
 from gilbench.cli import main as cli_main
-from gilbench.report import closing, context, findings, workload
+from gilbench.report import closing, findings, workload
 from gilbench.report.evidence import group
 
 from tests.helpers import gil_run, row, write_run
@@ -116,49 +116,3 @@ def test_compare_keeps_the_busy_machine_flag(tmp_path, capsys):
     csv = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert csv.loc[(csv["variant"] == "multiprocessing") & (csv["workers"] == 2), "busy"].astype(bool).all()
     assert not csv.loc[csv["variant"] == "serial", "busy"].astype(bool).any()
-
-
-def _one_worker_run(folder, ft: bool):
-    """Serial 1.00 s; five 1-worker variants near 1.33 s each, every interval still containing the serial time."""
-    rows = []
-    for r, jitter in enumerate((0.0, 0.02, -0.02, 0.4, -0.3), 1):
-        rows.append(
-            row(
-                "serial",
-                1,
-                1.0 + (0.5 if r == 4 else 0.0),
-                r,
-                free_threaded=ft,
-                gil_enabled=not ft,
-                python_version="3.13.15" if ft else "3.12.1",
-            )
-        )
-        for v in ("threading", "thread-pool", "multiprocessing", "process-pool", "ceiling"):
-            rows.append(
-                row(
-                    v,
-                    1,
-                    1.33 + jitter,
-                    r,
-                    free_threaded=ft,
-                    gil_enabled=not ft,
-                    python_version="3.13.15" if ft else "3.12.1",
-                )
-            )
-    return write_run(folder, rows)
-
-
-def test_context_check_reports_one_worker_variants_that_agree_on_a_slowdown(tmp_path):
-    table = _table(_one_worker_run(tmp_path / "ft", ft=True))
-    one = table[(table["workers"] == 1) & (table["variant"] != "serial")]
-    assert ((one["speedup_low"] <= 1) & (one["speedup_high"] >= 1)).all()  # each interval alone contains 1.00x
-    found = context.context_finding(table)
-    assert found is not None and found.rule == "context-agreement", found
-    assert found.facts["count"] == 5 and found.facts["slower"]
-    assert found.facts["free_threads"] == "processes-too"  # what it means on this build: the serial cell's spell
-
-
-def test_context_check_keeps_quiet_about_the_build_under_the_gil(tmp_path):
-    found = context.context_finding(_table(_one_worker_run(tmp_path / "gil", ft=False)))
-    assert found is not None and found.rule == "context-agreement" and found.facts["count"] == 5
-    assert found.facts["free_threads"] is None  # under the GIL, the free-threaded reading does not apply

@@ -7,13 +7,13 @@ renders them as Markdown, HTML and terminal lines. The CLI's closing lines, the 
 verdicts are worded here too (closing.py, suite.py, compare.py).
 """
 
+from .context import context_check
 from .document import build_blocks, law_table
 from .laws import law_sentences
 from .outputs import to_html, to_markdown
 from .workload import (
     CONTEXT_FIRST,
     answer,
-    context_check,
     state_findings,
     tutorial_findings,
     workload_findings,

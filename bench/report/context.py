@@ -1,138 +1,281 @@
 """The context check: at 1 worker every variant does the serial work in another context (a worker thread, a forked
-process), so its speedup should be 1.00x; where it is not, the serial baseline carries a bias. Found as data (one
-finding per workload, by rule id), then worded by one phrase per id."""
+process), so the serial cell's compute time over theirs should be 1.00x. One test per workload and interpreter, on
+compute time (start-up is a cost the serial loop does not pay, not context): per 1-worker block, the mean over the
+1-worker variants of log(serial compute / variant compute), tested against 0 (paired t). Its p-value goes in the
+finding's facts ("p"), decided across the run's workloads by `significant` (Holm at 5 %). Which variants differ is
+said only where the workload's test holds, under Holm within the workload.
+
+What the design cannot tell: every ratio of a block divides the same serial repetition, so a difference says that
+the serial cell and the other contexts ran the same work at different speeds, not which side is off (a slow spell of
+the serial repetitions moves every ratio the same way, as a real advantage of the other contexts would). Either way,
+every speedup of the workload carries it: the words say that much and no more.
+
+A variant whose start-up is most of its 1-worker time (dask's LocalCluster) is named once per run
+(`startup_findings`), not in every workload's check."""
 
 from __future__ import annotations
 
-from ..analysis import BASELINE_VARIANT
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, measured, paired_interval
 from .evidence import PROCESSES, THREADS
 from .findings import Finding
-from .numbers import interval, speedup
-from .rules import AGREEING_CONTEXTS, AGREEMENT, MIN_CONTEXT_COVERAGE
+from .numbers import estimate, pct, speedup
+from .rules import STARTUP_SHARE
+
+METRIC = "compute_s"  # first task in to last result out: the start-up of a pool or a cluster left out
+FAMILY_LEVEL = 0.05  # the run's family-wise error for its context claims, until the run-wide budget takes them
+MIN_BLOCKS = 2  # one block says nothing of its spread: no test below this
+ROUND = BASELINE + ["repeat"]  # an older CSV (no blocks): a round's repetitions of every cell stand in for a block
 
 
-def _one_worker(part):
-    """The 1-worker rows with a speedup, the column read (compute times per block where the run has them), and the
-    interval's ends."""
-    one = part[(part["workers"] == 1) & ~part["variant"].isin([BASELINE_VARIANT])]
-    paired = bool("compute_speedup" in one and one["compute_speedup"].notna().any())
-    col = "compute_speedup" if paired else "speedup"
-    one = one[one[col].notna()]
-    return one.assign(speedup=one[col], speedup_low=one[col + "_low"], speedup_high=one[col + "_high"]), paired
+@dataclass(frozen=True)
+class Estimate:
+    """A geometric-mean ratio (serial compute / variant compute) with its 95 % t interval, and the two-sided p-value
+    of the test that its log is 0."""
+
+    ratio: float
+    low: float
+    high: float
+    p: float
+    blocks: int
 
 
-def context_finding(part) -> Finding | None:
-    """The run's own calibration of context bias. Its *compute* time (first task in to last result out) should
-    match serial's: its start-up (creating a pool, a cluster) is a cost serial does not pay, not a bias, so the
-    check compares compute times, per block. No verdict where the interval's coverage is below 80 %."""
-    one, paired = _one_worker(part)
-    if one.empty:
+@dataclass(frozen=True)
+class ContextTest:
+    """One workload's context test: the common difference of its 1-worker variants, and each variant's own."""
+
+    common: Estimate
+    variants: dict[str, Estimate]  # in the order the variants first ran
+    paired: bool  # per paired block; False: per round of an older CSV
+
+
+def holm(ps: Sequence[float], level: float = FAMILY_LEVEL) -> list[bool]:
+    """Holm's step-down: which of the hypotheses with p-values `ps` are rejected at family-wise `level` (NaN: never)."""
+    order = sorted((p, i) for i, p in enumerate(ps) if p == p)
+    rejected = [False] * len(ps)
+    for rank, (p, i) in enumerate(order):
+        if p > level / (len(order) - rank):
+            break
+        rejected[i] = True
+    return rejected
+
+
+def significant(ps: Sequence[float]) -> list[bool]:
+    """Which workloads' context tests the run may claim: Holm at 5 % across the run's workloads. The one place the
+    decision is made, so the run-wide error budget can take it over."""
+    return holm(ps, FAMILY_LEVEL)
+
+
+def estimate_of(log_ratios) -> Estimate:
+    """Geometric mean, 95 % t interval and the paired t test's two-sided p-value of per-block log ratios."""
+    from scipy.stats import t
+
+    x = np.asarray(log_ratios, dtype=float)
+    x = x[np.isfinite(x)]
+    ratio, low, high, _ = paired_interval(x)
+    if len(x) < MIN_BLOCKS:
+        return Estimate(ratio, low, high, math.nan, len(x))
+    sd = float(x.std(ddof=1))
+    if sd == 0:  # identical ratios: no spread to test against (only a constructed input does this)
+        return Estimate(ratio, low, high, 1.0 if x.mean() == 0 else 0.0, len(x))
+    stat = float(x.mean()) / (sd / math.sqrt(len(x)))
+    return Estimate(ratio, low, high, float(2 * t.sf(abs(stat), len(x) - 1)), len(x))
+
+
+def block_log_ratios(rows):
+    """Per 1-worker block (a row), per 1-worker variant (a column): log(scale x serial compute / variant compute).
+    `rows`: the measured rows of one workload under one interpreter. Paired runs pair by block (block_workers 1);
+    an older CSV pairs a round's repetitions (`repeat`)."""
+    import pandas as pd
+
+    paired = "block_workers" in rows and bool((rows["block_workers"] > 0).any())
+    key = BLOCK if paired else ROUND
+    if paired:
+        rows = rows[rows["block_workers"] == 1]
+    serial = rows[rows["variant"] == BASELINE_VARIANT].groupby(key, sort=False)[METRIC].first()
+    others = rows[(rows["variant"] != BASELINE_VARIANT) & (rows["workers"] == 1)]
+    if serial.empty or others.empty:
+        return pd.DataFrame(), paired
+    variant = others.groupby(key + ["variant"], sort=False)[[METRIC, "scale"]].first().reset_index()
+    variant = variant.merge(serial.rename("serial_value").reset_index(), on=key, how="inner")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variant["log_ratio"] = np.log(variant["scale"].astype(float) * variant["serial_value"] / variant[METRIC])
+    order = list(dict.fromkeys(variant["variant"]))
+    table = variant.set_index(key + ["variant"])["log_ratio"].unstack("variant")
+    return table.reindex(columns=order).replace([np.inf, -np.inf], np.nan), paired
+
+
+def context_test(rows) -> ContextTest | None:
+    """The test on one workload's measured rows; None where no variant ran at 1 worker beside the serial cell."""
+    table, paired = block_log_ratios(rows)
+    if table.empty:
         return None
+    common = table.mean(axis=1, skipna=True)  # a block missing a variant (it failed there) averages the others
+    return ContextTest(
+        estimate_of(common.to_numpy(dtype=float)),
+        {str(v): estimate_of(table[v].to_numpy(dtype=float)) for v in table.columns},
+        paired,
+    )
+
+
+def context_findings(parts, results) -> list[Finding | None]:
+    """One finding per part (a workload under one interpreter; None where no variant ran at 1 worker), the tests
+    decided together: the run's context claims share one error budget (`significant`)."""
+    rows = measured(results) if results is not None and not results.empty else None
+    by_key = {} if rows is None else {tuple(k): g for k, g in rows.groupby(BASELINE, sort=False)}
+    keys = [tuple(part[BASELINE].iloc[0]) for part in parts]
+    tests = [context_test(by_key[k]) if k in by_key else None for k in keys]
+    testable = [t for t in tests if t is not None and t.common.p == t.common.p]
+    decided = dict(zip(map(id, testable), significant([t.common.p for t in testable]), strict=True))
+    return [None if t is None else _finding(part, t, decided.get(id(t))) for part, t in zip(parts, tests, strict=True)]
+
+
+def _finding(part, test: ContextTest, claimed: bool | None) -> Finding:
     subject = str(part["workload"].iloc[0])
-    facts = {"paired": paired, "listed": [(r["variant"], r["speedup"]) for _, r in one.iterrows()]}
-    if not (one["speedup_coverage"].fillna(0) >= MIN_CONTEXT_COVERAGE).all():
-        return Finding("context-low-coverage", subject, facts)
-    outside = one[(one["speedup_low"] > 1) | (one["speedup_high"] < 1)]
-    if not outside.empty:
-        faster = outside["speedup"] > 1  # the variant ran the work faster than the serial cell: serial was slow
-        side = "slower" if faster.all() else "faster" if (~faster).all() else "off"
-        return Finding("context-bias", subject, facts | {"outside": list(outside["variant"]), "side": side})
-    agree = agreement(one)
-    return Finding("context-agreement", subject, facts | agree) if agree else Finding("context-none", subject, facts)
+    c = test.common
+    facts = {
+        "paired": test.paired,
+        "listed": [(v, e.ratio) for v, e in test.variants.items()],
+        "ratio": c.ratio,
+        "low": c.low,
+        "high": c.high,
+        "blocks": c.blocks,
+    }
+    if claimed is None:  # no test, so no p for the run's error budget
+        return Finding("context-few-blocks", subject, facts)
+    facts["p"] = c.p
+    if not claimed:
+        return Finding("context-none", subject, facts)
+    names = list(test.variants)
+    own = holm([test.variants[v].p for v in names])  # which variants differ by themselves, within the workload
+    differ = [(v, test.variants[v]) for v, yes in zip(names, own, strict=True) if yes]
+    facts |= {"differ": [(v, e.ratio, e.low, e.high) for v, e in differ]}
+    facts |= {"variant_p": {v: test.variants[v].p for v in names}}  # each variant's own test, before Holm
+    facts |= {"free_threads": _free_threads(part, names, differ)}
+    return Finding("context-difference", subject, facts)
 
 
-def agreement(one) -> dict:
-    """Where each 1-worker interval contains 1.00x but every median lies on the same side of it by more than 5 %:
-    they agree, and a bias they all share is the serial baseline's. Empty where they do not agree (or are fewer
-    than three). On a free-threaded build, whether the process variants are slower too (`processes_too`)."""
-    s = one["speedup"]
-    if len(one) < AGREEING_CONTEXTS or not ((s < 1 - AGREEMENT).all() or (s > 1 + AGREEMENT).all()):
-        return {}
-    slower = bool((s < 1).all())
-    inflation = one["cpu_inflation"] if "cpu_inflation" in one else None
-    facts = {"count": len(one), "low": s.min(), "high": s.max(), "slower": slower, "free_threads": None}
-    if inflation is not None and inflation.notna().all():
-        facts |= {"inflation": (inflation.min(), inflation.max())}
-        facts |= {"cpu_cost": slower and inflation.min() > 1 + AGREEMENT / 2}
-    first = one.iloc[0]
-    if slower and bool(first["free_threaded"]) and not bool(first["gil_enabled"]):
-        processes = one[one["variant"].isin(PROCESSES)]
-        threads_only = not one[one["variant"].isin(THREADS)].empty
-        processes_too = not processes.empty and bool((processes["speedup"] < 1 - AGREEMENT).all())
-        facts["free_threads"] = "processes-too" if processes_too else "threads-only" if threads_only else "none"
-    return facts
+def _free_threads(part, names: list[str], differ: list[tuple[str, Estimate]]) -> bool:
+    """On a free-threaded build: the variants that differ by themselves are all thread variants, all slower, and a
+    process variant ran without differing. The one pattern biased reference counting predicts (it costs threads,
+    not forked processes); anything else it cannot explain."""
+    first = part.iloc[0]
+    if not (bool(first["free_threaded"]) and not bool(first["gil_enabled"]) and differ):
+        return False
+    threads_slower = all(v in THREADS and e.ratio < 1 for v, e in differ)
+    return threads_slower and any(v in PROCESSES for v in names)
 
 
 def _what(f) -> str:
-    return "serial compute time / variant compute time, per block" if f["paired"] else "total times (an older run)"
+    block = "per block" if f["paired"] else "per round (an older run without paired blocks)"
+    return f"serial compute time / variant compute time, {block}; start-up left out"
 
 
 def _listed(f) -> str:
     return ", ".join(f"{v} {speedup(s)}" for v, s in f["listed"])
 
 
+def _common(f) -> str:
+    """`1.15x [1.08-1.22] over 9 blocks (p = 0.003)`: the geometric mean over the variants."""
+    unit = "blocks" if f["paired"] else "rounds"
+    return f"{estimate(f['ratio'], f['low'], f['high'], unit='x')} over {f['blocks']} {unit} (p = {f['p']:.3f})"
+
+
+def _side(ratio: float) -> str:
+    return f"{pct(abs(ratio - 1))} {'faster' if ratio > 1 else 'slower'}"
+
+
 SAME_WORK = "the same work as serial, in a worker thread or process"
-BIASED_REFCOUNT = (
-    " On a free-threaded build one cost falls on threads only: objects made by the thread that imported "
-    "the workload (module globals, the task list) are that thread's, and every other thread changes "
-    "their reference counts with atomic operations (biased reference counting, PEP 703), so a worker "
-    "thread that keeps changing module state (attributes of objects made at import) pays at every "
-    "access; a forked process inherits the importing thread and does not (README, 'Reading the numbers')."
+NOT_WHICH = (
+    " Every ratio of a block divides the same serial repetition, so this cannot tell whether the serial cell or "
+    "the other contexts are off; `--precision 0.05` narrows the interval, not that question."
 )
-FREE_THREADS_READING = {
-    "processes-too": " Here the process variants are slower too, which that cost cannot explain: read it as the "
-    "serial baseline's spell.",
-    "threads-only": " Here only thread variants are slower: that cost fits.",
-    "none": "",
-}
+BIASED_REFCOUNT = (
+    " Here only thread variants differ, and they are slower, the pattern of one cost that falls on threads alone on "
+    "a free-threaded build: objects made by the thread that imported the workload (module globals, the task list) "
+    "are that thread's, and every other thread changes their reference counts with atomic operations (biased "
+    "reference counting, PEP 703); a forked process inherits the importing thread and does not pay it "
+    "(docs/measuring.md, 'Free-threaded builds at 1 worker')."
+)
 
 
-def _agreement(f) -> str:
-    text = (
-        f"Each interval alone contains 1.00x, but all {f['count']} medians lie on one side, "
-        f"{interval(f['low'], f['high'], unit='x', brackets=False)}: the same work ran "
-        f"{'slower' if f['slower'] else 'faster'} in every other context than in the serial cell, so the serial "
-        "baseline itself is the odd one out and every speedup of this workload carries that bias"
-    )
-    if "inflation" in f:
-        low, high = f["inflation"]
-        cpu = interval(low, high, unit="x", brackets=False)
-        text += f" (the workers' CPU time was {cpu} the serial cell's: "
-        text += (
-            "the work itself cost more CPU, it did not wait)"
-            if f["cpu_cost"]
-            else "not a difference of CPU time alone)"
-        )
-    text += (
-        ". A serial median from few repetitions can land in a fast or slow spell of the machine; more "
-        "blocks (`--precision 0.05`) tell a spell from a bias."
-    )
-    if f["free_threads"] is not None:
-        text += BIASED_REFCOUNT + FREE_THREADS_READING[f["free_threads"]]
-    return text
+def _differ(f) -> str:
+    if not f["differ"]:
+        return " No variant differs by itself (Holm within the workload)."
+    named = ", ".join(f"{v} {estimate(r, lo, hi, unit='x')}" for v, r, lo, hi in f["differ"])
+    return f" By themselves (Holm within the workload): {named}."
+
+
+def _range(ends: tuple[float, float], say) -> str:
+    """`49 %-68 %`, or one value where both ends read the same."""
+    low, high = say(ends[0]), say(ends[1])
+    return low if low == high else f"{low}-{high}"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.2f} s"
 
 
 PHRASES = {
-    "context-low-coverage": lambda f: (
-        f"Context check at 1 worker ({_what(f)}): {_listed(f)}; its intervals' coverage is below "
-        f"{MIN_CONTEXT_COVERAGE * 100:.0f} %, too low to tell a bias of the serial baseline from noise."
-    ),
-    "context-agreement": lambda f: (
-        f"Context check at 1 worker ({SAME_WORK}; {_what(f)}): {_listed(f)}. " + _agreement(f)
+    "context-few-blocks": lambda f: (
+        f"Context check at 1 worker ({_what(f)}): {_listed(f)}; fewer than {MIN_BLOCKS} blocks with the serial "
+        "cell, so no test."
     ),
     "context-none": lambda f: (
-        f"Context check at 1 worker ({SAME_WORK}; {_what(f)}): {_listed(f)}; every interval contains 1.00x, so no "
-        "bias of the serial baseline shows beyond this run's noise."
+        f"Context check at 1 worker ({SAME_WORK}; {_what(f)}): {_listed(f)}; together {_common(f)}: no difference "
+        "between the serial cell and the other contexts that this run can claim (its claims share one 5 % error "
+        "budget); one could still be as large as the interval."
     ),
-    "context-bias": lambda f: (
-        f"Context check at 1 worker ({_what(f)}): {_listed(f)}. The intervals of {', '.join(f['outside'])} exclude "
-        f"1.00x: the serial baseline ran the same work {f['side']} than those workers did, so every speedup of "
-        "this workload carries that bias."
+    "context-difference": lambda f: (
+        f"Context check at 1 worker ({SAME_WORK}; {_what(f)}): {_listed(f)}. The 1-worker variants ran the same work "
+        f"{_side(f['ratio'])} than the serial cell, {_common(f)}: every speedup of this workload carries that "
+        f"difference.{NOT_WHICH}{_differ(f)}{BIASED_REFCOUNT if f['free_threads'] else ''}"
+    ),
+    "context-startup": lambda f: (
+        f"{f['variant']}'s start-up (creating and closing its workers) "
+        f"took {_range(f['shares'], pct)} of its 1-worker time ({_range(f['seconds'], _seconds)}) "
+        f"in {'each of the' if f['workloads'] > 1 else 'the'} {f['workloads']} "
+        f"workload{'s' if f['workloads'] > 1 else ''} it ran: a cost the serial loop does not pay, so every "
+        f"{f['variant']} speedup carries it, most where the work is short; the context checks compare compute times "
+        "and leave it out."
     ),
 }
 
 
-def context_check(part) -> list[str]:
-    """The context check in words: one line, or none where no variant ran at 1 worker."""
-    found = context_finding(part)
-    return [] if found is None else [PHRASES[found.rule](dict(found.facts))]
+def context_checks(parts, results) -> list[list[str]]:
+    """Each part's context check in words: one line, or none where no variant ran at 1 worker (or the run's rows are
+    not at hand)."""
+    return [[] if f is None else [PHRASES[f.rule](dict(f.facts))] for f in context_findings(parts, results)]
+
+
+def context_check(part, results) -> list[str]:
+    """One part's context check on its own (a family of one workload)."""
+    return context_checks([part], results)[0]
+
+
+def startup_findings(table) -> list[Finding]:
+    """The variants whose start-up took more than STARTUP_SHARE of their 1-worker repetitions (median) in every
+    workload where they ran at 1 worker: the story of their numbers is their start-up, said once per run."""
+    one = table[(table["workers"] == 1) & (table["variant"] != BASELINE_VARIANT) & table["startup_share"].notna()]
+    found = []
+    for variant, rows in one.groupby("variant", sort=False):
+        share, seconds = rows["startup_share"], rows["startup_s"]
+        if (share > STARTUP_SHARE).all():
+            facts = {
+                "variant": str(variant),
+                "shares": (share.min(), share.max()),
+                "seconds": (seconds.min(), seconds.max()),
+                "workloads": rows["workload"].nunique(),
+            }
+            found.append(Finding("context-startup", str(variant), facts))
+    return found
+
+
+def startup_lines(table) -> list[str]:
+    """The run-level start-up sentences, one per variant whose start-up is its story."""
+    return [PHRASES[f.rule](dict(f.facts)) for f in startup_findings(table)]

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..analysis import BASELINE_VARIANT
 from ..variants import VARIANTS
+from .context import context_checks, startup_lines
 from .laws import between
 from .layout import Block, Bullets, Heading, Image, Paragraph, Table
 from .numbers import halfwidth, interval, pct, speedup
@@ -43,6 +44,7 @@ class Inputs:
     trace_summary: Any = None  # trace_summary.csv of a run made with --trace
     tutorial_checks: list[dict] | None = None  # --check-against-tutorial
     spectrum: Any = None  # over a run with pyperformance workloads
+    results: Any = None  # results.csv's rows: the context check's per-block compute times
 
 
 def precision_blocks(table, config: dict, plan: dict | None) -> list[Block]:
@@ -238,14 +240,16 @@ def run_sections(r: Inputs) -> list[Block]:
             ]
         )
     )
+    out += [Paragraph(line) for line in startup_lines(table)]  # once per run, not in every workload's context check
     comparison = gil_comparison(table, r.env)
     if comparison:
         out += [Heading("GIL vs free-threaded"), Bullets(comparison)]
     return out
 
 
-def workload_section(r: Inputs, part) -> list[Block]:
-    """One workload under one interpreter: the answer, its variants' table, what the numbers say, its charts."""
+def workload_section(r: Inputs, part, context: list[str]) -> list[Block]:
+    """One workload under one interpreter: the answer, its variants' table, what the numbers say (`context`: its
+    context check, decided with the run's other workloads), its charts."""
 
     w = part["workload"].iloc[0]
     out: list[Block] = [
@@ -259,7 +263,7 @@ def workload_section(r: Inputs, part) -> list[Block]:
         out += [Paragraph(line), variant_table(part), Paragraph(STOPWATCH)]
     out.append(
         Bullets(
-            workload_findings(part, r.tasks)
+            workload_findings(part, r.tasks, context)
             + tutorial_findings(part, r.tutorial_checks or [])
             + state_findings(part, r.trace_summary)
         )
@@ -344,11 +348,12 @@ def build_blocks(
     trace_summary=None,
     tutorial_checks: list[dict] | None = None,
     spectrum=None,
+    results=None,  # results.csv's rows (the context check; without them it is left out)
 ) -> list[Block]:
     """The whole report, section by section."""
     from ..charts import groups
 
-    r = Inputs(table, env, charts, missing, source, tasks, trace_summary, tutorial_checks, spectrum)
+    r = Inputs(table, env, charts, missing, source, tasks, trace_summary, tutorial_checks, spectrum, results)
     blocks: list[Block] = [Heading("gilbench report", 1), *answers_section(r)]
     if spectrum is not None:
         blocks += spectrum_blocks(spectrum, charts.get("spectrum"), env)
@@ -358,8 +363,9 @@ def build_blocks(
     blocks += environment_section(env)
     blocks += precision_blocks(table, env.get("config", {}), env.get("plan"))
     blocks += merged_section(env) + run_sections(r)
-    for part in groups(table):
-        blocks += workload_section(r, part)
+    parts = groups(table)
+    for part, context in zip(parts, context_checks(parts, results), strict=True):
+        blocks += workload_section(r, part, context)
     blocks += laws_section(table) + summary_section(table) + input_blocks(env)
     return blocks
 

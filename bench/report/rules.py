@@ -29,10 +29,7 @@ IDLE_SHARE = 0.9  # processes whose CPU was below this share of workers x wall t
 CEILING_LOW = 0.9  # a measured ceiling whose interval lies below this share of linear limits the machine itself
 CEILING_SHARE_EXPECTED = 0.95  # a process pool within 5 % of the machine's own limit needs no excuse
 STRAGGLER_SHARE = 0.05  # workers finishing this far apart (share of the time) left cores idle: worth naming
-MIN_CONTEXT_COVERAGE = 0.8  # as for a verdict: an interval of lower coverage cannot say there is a bias
 ANSWER_TIES = 3  # variants named as tied with the best in one answer line
-AGREEMENT = 0.05  # 1-worker variants whose medians all lie this far on one side of 1.00x agree on a bias
-AGREEING_CONTEXTS = 3  # fewer 1-worker variants than this cannot outvote the serial cell
 LAW_MIN_COUNTS = 3  # worker counts a scaling law needs before it is fitted (Amdahl's two parameters and a check)
 
 BUSY_MACHINE = "busy-machine"  # some cell of the curve (or its serial baseline) kept disturbed repetitions
@@ -171,10 +168,12 @@ OTHER_RULES = {
     "ceiling-gap-noise": "below 95 % of the ceiling, but the two speedup intervals overlap",
     "ceiling-gap": "below 95 % of the ceiling and the intervals do not overlap: start-up, chunking, stragglers (the "
     "workers' last tasks ended more than 5 % of the time apart)",
-    "context-low-coverage": "a 1-worker interval's coverage is below 80 %: no verdict on a bias",
-    "context-bias": "a 1-worker interval excludes 1.00x (coverage >= 80 %)",
-    "context-agreement": "every 1-worker interval contains 1.00x, but all (>= 3) medians lie > 5 % on one side",
-    "context-none": "every 1-worker interval contains 1.00x, and the medians do not agree on a side",
+    "context-few-blocks": "fewer than 2 blocks hold the serial cell and a 1-worker variant: no test",
+    "context-none": "per block, the mean over the 1-worker variants of log(serial / variant compute time), paired t "
+    "against 0: not significant at the run's error budget (Holm over its workloads); the interval is shown",
+    "context-difference": "that test is significant: a difference, not its side (one serial repetition serves every "
+    "ratio of a block); variants differing by themselves named under Holm within the workload",
+    "context-startup": "a variant's start-up took > 15 % of its 1-worker time in every workload: said once per run",
     "free-threads-gain": "spectrum: the free threads' speedup interval lies above 1.00x",
     "free-threads-lose": "spectrum: the free threads' speedup interval lies below 1.00x",
     "threads-only-failure": "every failed repetition of a workload was a thread variant's, and another family ran",

@@ -5,11 +5,11 @@ numbers."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
 from ..variants import VARIANTS
 from .ceiling import ceiling_gap
-from .context import context_check
 from .evidence import THREADS, Evidence, Group, group
 from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
@@ -195,9 +195,9 @@ def variant_lines(g: Group) -> list[str]:
     return [variant_line(e, found) for e, found in variant_found(g)]
 
 
-def workload_findings(part, tasks=None) -> list[str]:
-    """What the numbers say about one workload: its conditions, the GIL, the context check, the ceiling, and one
-    line per variant."""
+def workload_findings(part, tasks=None, context: Sequence[str] = ()) -> list[str]:
+    """What the numbers say about one workload: its conditions, the GIL, the context check (`context`: decided with
+    the run's other workloads, bench/report/context.py), the ceiling, and one line per variant."""
     g = group(part)
     lines = busy_lines(part)
     if g.variants.empty:
@@ -210,7 +210,7 @@ def workload_findings(part, tasks=None) -> list[str]:
     contrast = gil_contrast(g)
     if contrast is not None:
         lines.append(say(contrast))
-    return lines + context_check(part) + ceiling_gap(part, tasks) + shape_lines(g) + variant_lines(g)
+    return lines + list(context) + ceiling_gap(part, tasks) + shape_lines(g) + variant_lines(g)
 
 
 def gil_comparison(table, env: dict | None = None) -> list[str]:
