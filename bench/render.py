@@ -62,9 +62,10 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     table = analysis.summarize(frame, fit_oversubscribed=fit_oversubscribed, pilot=pilot_blocks(env))
     if table.empty:
         raise UsageError(f"{str(results_csv)!r} holds no successful measured repetitions (all failed or warm-up)")
-    from .report import budget
+    from .report import budget, context
 
-    table = budget.decide(table)  # every claim the report may make, under one error budget for the whole run
+    # every claim the report may make, under one error budget for the whole run
+    table = budget.decide(table, context.context_claims(table, frame))
     tasks = None
     tasks_csv = run_dir / storage.TASKS
     if tasks_csv.exists():

@@ -94,7 +94,9 @@ def report_text(folder) -> str:
     from gilbench import report as rep
 
     a = render.analyse(folder)
-    blocks = rep.build_blocks(a.table, a.env, {}, a.missing, str(a.results_csv), a.tasks, a.trace_summary)
+    blocks = rep.build_blocks(
+        a.table, a.env, {}, a.missing, str(a.results_csv), a.tasks, a.trace_summary, results=a.frame
+    )
     return rep.to_markdown(blocks, a.out)
 
 

@@ -72,9 +72,12 @@ def speedup_p(row: dict, value: float, below: bool) -> float:
         if pilot > 1 and spread == spread:
             p = max(p, _t_p(estimate, spread / math.sqrt(n), pilot - 1, target, below))
         return p
-    mine, theirs = (row.get("spread", math.nan), row.get("repeats", 0)), (
-        row.get("serial_spread", math.nan),
-        row.get("serial_repeats", 0),
+    mine, theirs = (
+        (row.get("spread", math.nan), row.get("repeats", 0)),
+        (
+            row.get("serial_spread", math.nan),
+            row.get("serial_repeats", 0),
+        ),
     )
     if not (mine[1] > 1 and theirs[1] > 1):
         return 1.0
@@ -98,7 +101,11 @@ def inflation_p(row: dict, value: float, below: bool) -> float:
     """p-value of the CPU inflation (geometric mean of per-block CPU ratios) below (or above) `value`."""
     if "cpu_inflation_spread" not in row:
         return _interval_p(
-            row.get("cpu_inflation", math.nan), row.get("cpu_inflation_low"), row.get("cpu_inflation_high"), value, below
+            row.get("cpu_inflation", math.nan),
+            row.get("cpu_inflation_low"),
+            row.get("cpu_inflation_high"),
+            value,
+            below,
         )
     n, sd = row.get("speedup_blocks", 0), row.get("cpu_inflation_spread", math.nan)
     if not n or n < 2:
@@ -135,9 +142,18 @@ def _ceiling_rows(table) -> dict:
     return {(tuple(r[c] for c in BASELINE), int(r["workers"])): dict(r) for _, r in rows.iterrows()}
 
 
-def candidates(table) -> dict:
-    """Every candidate claim of the run: (rule id, the tested row's CELL key) -> p-value. A claim tested on the
-    machine ceiling's row (machine-ceiling) is one claim, however many variants quote it."""
+def _test_key(test: Test, e: Evidence, tested: tuple) -> tuple:
+    """A test's identity: the row it reads, the quantity, the side and the value. Rules that share a test (every
+    cause of a loss tests "speedup below linear") share one hypothesis in the family."""
+    return (tested, test.quantity, test.below, round(float(test.value(e)), 9))
+
+
+def candidates(table) -> tuple[dict, dict]:
+    """The run's family: every distinct test a candidate claim needs, test key -> p-value; and every candidate
+    claim, (rule id, the tested row's CELL key) -> its test keys. A claim is false only where one of its tests'
+    hypotheses is, so Holm over the distinct tests bounds the chance of any false claim (and a test that several
+    rules share counts once). A claim tested on the machine ceiling's row (machine-ceiling) is one claim, however
+    many variants quote it."""
     from .rules import claim_rules
 
     serial = {
@@ -145,7 +161,8 @@ def candidates(table) -> dict:
         for _, r in table[table["variant"] == BASELINE_VARIANT].iterrows()
     }
     ceilings = _ceiling_rows(table)
-    found: dict = {}
+    tests: dict = {}
+    claims: dict = {}
     for _, r in table[~table["variant"].isin([BASELINE_VARIANT, CEILING])].iterrows():
         row = dict(r)
         base = tuple(row[c] for c in BASELINE)
@@ -159,35 +176,49 @@ def candidates(table) -> dict:
             if on_ceiling and ceiling is None:
                 continue
             tested = tuple(ceiling[c] for c in CELL) if on_ceiling and ceiling is not None else key
-            found[(rule.id, tested)] = max(test_p(t, e, ceiling) for t in rule.tests)
+            keys = []
+            for t in rule.tests:
+                tk = _test_key(t, e, tested)
+                tests.setdefault(tk, test_p(t, e, ceiling))
+                keys.append(tk)
+            claims[(rule.id, tested)] = keys
     # the answer's "every variant was slower": one claim per workload, on its best variant
     variants = table[~table["variant"].isin([BASELINE_VARIANT, CEILING]) & table["speedup"].notna()]
     for _, part in variants.groupby(BASELINE, sort=False):
         best = dict(part.loc[part["speedup"].idxmax()])
-        found[("below-one", tuple(best[c] for c in CELL))] = speedup_p(best, 1.0, below=True)
-    return found
+        key = tuple(best[c] for c in CELL)
+        tk = (key, "speedup", True, 1.0)
+        tests.setdefault(tk, speedup_p(best, 1.0, below=True))
+        claims[("below-one", key)] = [tk]
+    return tests, claims
 
 
-def decide(table):
-    """The summary with its claims decided: column CLAIMS (the rule ids accepted for each row, including those
-    tested on its machine ceiling's row) and FAMILY (the family's size). Laws are quoted only for a series with an
-    accepted loss (a row below linear): a law explains a loss, and an unaccepted one is not a loss to explain."""
+def decide(table, extra: dict | None = None):
+    """The summary with its claims decided (`extra`: more candidate claims, (rule id, CELL key) -> p-value, such
+    as bench/report/context.py's `context_claims`): column CLAIMS (the rule ids accepted for each row, including
+    those tested on its machine ceiling's row) and FAMILY (the number of distinct tests in the run's family). Laws
+    are quoted only for a series with an accepted loss (a row below linear): a law explains a loss, and an
+    unaccepted one is not a loss to explain."""
     if table.empty:
         return table.assign(**{CLAIMS: "", FAMILY: 0})
-    found = candidates(table)
-    accepted = holm(found)
+    tests, claims = candidates(table)
+    for claim, p in (extra or {}).items():  # claims tested on results.csv's rows (the context check)
+        tests[claim] = p
+        claims[claim] = [claim]
+    passed = holm(tests)
     by_row: dict = {}
-    for rule_id, key in accepted:
-        by_row.setdefault(key, set()).add(rule_id)
+    for (rule_id, key), keys in claims.items():
+        if all(k in passed for k in keys):
+            by_row.setdefault(key, set()).add(rule_id)
     ceilings = _ceiling_rows(table)
-    claims = []
+    said = []
     for _, r in table.iterrows():
         mine = set(by_row.get(tuple(r[c] for c in CELL), ()))
         ceiling = ceilings.get((tuple(r[c] for c in BASELINE), int(r["workers"])))
         if ceiling is not None and r["variant"] != CEILING:
             mine |= {rid for rid in by_row.get(tuple(ceiling[c] for c in CELL), ()) if rid == "machine-ceiling"}
-        claims.append(";".join(sorted(mine)))
-    table = table.assign(**{CLAIMS: claims, FAMILY: len(found)})
+        said.append(";".join(sorted(mine)))
+    table = table.assign(**{CLAIMS: said, FAMILY: len(tests)})
     if "law" in table:
         lossy = table[table[CLAIMS].str.contains("below-linear", regex=False)]
         keep = {tuple(k) for k in lossy[BASELINE + ["variant"]].to_numpy()}
@@ -218,14 +249,23 @@ def claims_of(e: Evidence) -> set[str]:
         return set(value.split(";")) - {""} if isinstance(value, str) else set()
     from .rules import claim_rules
 
-    found = {}
+    tests: dict = {}
+    claims: dict = {}
     for rule in claim_rules():
-        if rule.tests and rule.when(e) and not any(t.quantity == "ceiling" for t in rule.tests):
-            found[rule.id] = max(test_p(t, e) for t in rule.tests)
-        elif rule.tests and rule.when(e):  # a hand-made row carries its ceiling's interval only
-            found[rule.id] = max(
-                _interval_p(math.nan, e.get("ceiling_speedup_low"), e.get("ceiling_speedup_high"), t.value(e), t.below)
-                for t in rule.tests
-            )
-    found.setdefault("below-one", speedup_p(e.row, 1.0, below=True))
-    return holm(found)
+        if not rule.tests or not rule.when(e):
+            continue
+        keys = []
+        for t in rule.tests:
+            tk = _test_key(t, e, ())
+            if t.quantity == "ceiling":  # a hand-made row carries its ceiling's interval only
+                p = _interval_p(math.nan, e.get("ceiling_speedup_low"), e.get("ceiling_speedup_high"), t.value(e), True)
+            else:
+                p = test_p(t, e)
+            tests.setdefault(tk, p)
+            keys.append(tk)
+        claims[rule.id] = keys
+    below_one = ((), "speedup", True, 1.0)
+    tests.setdefault(below_one, speedup_p(e.row, 1.0, below=True))
+    claims.setdefault("below-one", [below_one])
+    passed = holm(tests)
+    return {rule_id for rule_id, keys in claims.items() if all(k in passed for k in keys)}

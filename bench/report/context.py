@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, measured, paired_interval
+from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, CELL, measured, paired_interval
+from .budget import CLAIMS
 from .evidence import PROCESSES, THREADS
 from .findings import Finding
 from .numbers import estimate, pct, speedup
@@ -123,19 +124,63 @@ def context_test(rows) -> ContextTest | None:
     )
 
 
-def context_findings(parts, results) -> list[Finding | None]:
-    """One finding per part (a workload under one interpreter; None where no variant ran at 1 worker), the tests
-    decided together: the run's context claims share one error budget (`significant`)."""
+def _tests(parts, results) -> list[ContextTest | None]:
     rows = measured(results) if results is not None and not results.empty else None
     by_key = {} if rows is None else {tuple(k): g for k, g in rows.groupby(BASELINE, sort=False)}
     keys = [tuple(part[BASELINE].iloc[0]) for part in parts]
-    tests = [context_test(by_key[k]) if k in by_key else None for k in keys]
+    return [context_test(by_key[k]) if k in by_key else None for k in keys]
+
+
+def _cell(part, variant: str, workers: int = 1) -> tuple | None:
+    rows = part[(part["variant"] == variant) & (part["workers"] == workers)]
+    return None if rows.empty else tuple(rows.iloc[0][CELL])
+
+
+def context_claims(table, results) -> dict:
+    """The context check's candidate claims for the run's error budget (bench/report/budget.py `decide`): per
+    workload, the common difference ("context-difference", on the serial cell's row), and each 1-worker variant's
+    own ("context-variant", on its row), each with its two-sided p-value."""
+    parts = [part for _, part in table.groupby(BASELINE, sort=False)]
+    found = {}
+    for part, test in zip(parts, _tests(parts, results), strict=True):
+        serial = _cell(part, BASELINE_VARIANT)
+        if test is None or serial is None or test.common.p != test.common.p:
+            continue
+        found[("context-difference", serial)] = test.common.p
+        for variant, e in test.variants.items():
+            cell = _cell(part, variant)
+            if cell is not None and e.p == e.p:
+                found[("context-variant", cell)] = e.p
+    return found
+
+
+def _claimed(part, variant: str, claim: str) -> bool:
+    rows = part[(part["variant"] == variant) & (part["workers"] == 1)]
+    return not rows.empty and claim in str(rows.iloc[0][CLAIMS]).split(";")
+
+
+def context_findings(parts, results) -> list[Finding | None]:
+    """One finding per part (a workload under one interpreter; None where no variant ran at 1 worker). Where the
+    parts' claims were decided with their run (bench/report/budget.py, with `context_claims`), the run's error
+    budget says which differences may be claimed; parts given alone are decided among themselves (`significant`)."""
+    tests = _tests(parts, results)
+    decided_with_run = all(CLAIMS in part for part in parts)
     testable = [t for t in tests if t is not None and t.common.p == t.common.p]
     decided = dict(zip(map(id, testable), significant([t.common.p for t in testable]), strict=True))
-    return [None if t is None else _finding(part, t, decided.get(id(t))) for part, t in zip(parts, tests, strict=True)]
+    out: list[Finding | None] = []
+    for part, t in zip(parts, tests, strict=True):
+        if t is None:
+            out.append(None)
+        elif decided_with_run and t.common.p == t.common.p:
+            claimed = _claimed(part, BASELINE_VARIANT, "context-difference")
+            own = [_claimed(part, v, "context-variant") for v in t.variants]
+            out.append(_finding(part, t, claimed, own))
+        else:
+            out.append(_finding(part, t, decided.get(id(t))))
+    return out
 
 
-def _finding(part, test: ContextTest, claimed: bool | None) -> Finding:
+def _finding(part, test: ContextTest, claimed: bool | None, own: list[bool] | None = None) -> Finding:
     subject = str(part["workload"].iloc[0])
     c = test.common
     facts = {
@@ -152,7 +197,8 @@ def _finding(part, test: ContextTest, claimed: bool | None) -> Finding:
     if not claimed:
         return Finding("context-none", subject, facts)
     names = list(test.variants)
-    own = holm([test.variants[v].p for v in names])  # which variants differ by themselves, within the workload
+    if own is None:  # which variants differ by themselves: Holm within the workload, for parts given alone
+        own = holm([test.variants[v].p for v in names])
     differ = [(v, test.variants[v]) for v, yes in zip(names, own, strict=True) if yes]
     facts |= {"differ": [(v, e.ratio, e.low, e.high) for v, e in differ]}
     facts |= {"variant_p": {v: test.variants[v].p for v in names}}  # each variant's own test, before Holm
