@@ -626,7 +626,7 @@ class RunConfig:
     reruns: int = option(
         "2",
         "how many times a disturbed repetition's block is run again at once before it is set aside (and "
-        "replaced by a new block while --budget lasts)",
+        "replaced by a new block while --budget lasts); 0 runs nothing again",
         "N",
         parse=_whole(""),
     )

@@ -166,13 +166,14 @@ def set_aside(
     have no clean block at all. Its replacement: a new block of its group (a new number, at the end of the queue, so
     the machine has the rest of the queue to quiet down and a pair is never made of blocks minutes apart), while one
     more block fits in --budget (`times`: the seconds spent measuring so far, and this block's last attempt, a
-    disturbed one: an over-estimate of a clean block's); a group gets
+    disturbed one: an over-estimate of a clean block's) and --reruns is not 0 (which runs nothing again: the rows
+    are exactly the planned ones); a group gets
     at most as many replacements as the blocks the plan first gave it (a machine busy through twice that is busy, not
     unlucky). None where no replacement is run."""
     outcome, g = run.outcome, blk.group
     outcome.set_aside += 1
     spent_s, block_s = times
-    if spent_s + block_s > run.config.budget:
+    if run.config.reruns == 0 or spent_s + block_s > run.config.budget:
         return None
     if outcome.replaced.get(g, 0) >= wanted.get(g, 0):
         return None

@@ -105,7 +105,7 @@ def test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again(tmp
 
 
 def test_a_machine_that_stays_busy_gives_no_speedup_and_says_it_was_too_busy(tmp_path, no_stray_cells):
-    """With no re-runs allowed and both cores burning throughout, every block is set aside and replaced once (as
+    """With one re-run allowed and both cores burning throughout, every block is set aside and replaced once (as
     many replacements as blocks asked for), no clean block can be had, and the run says so instead of a number."""
     burners = [
         subprocess.Popen(
@@ -137,7 +137,7 @@ def test_a_machine_that_stays_busy_gives_no_speedup_and_says_it_was_too_busy(tmp
                 "--repeat",
                 "2",
                 "--reruns",
-                "0",
+                "1",
                 "--no-progress",
                 "--out",
                 str(tmp_path),
@@ -154,7 +154,7 @@ def test_a_machine_that_stays_busy_gives_no_speedup_and_says_it_was_too_busy(tmp
             burner.wait()
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
-    assert frame["disturbed"].all() and (frame["attempt"] == 1).all()
+    assert frame["disturbed"].all() and set(frame["attempt"]) == {1, 2}
     assert sorted(set(frame["repeat"])) == [1, 2, 3, 4]  # blocks 3 and 4 replaced the first two
     table = analysis.summarize(frame).set_index("variant")
     pp = table.loc["process-pool"]

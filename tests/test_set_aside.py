@@ -120,6 +120,16 @@ def test_no_replacement_starts_past_the_budget(tmp_path, monkeypatch):
     assert run.outcome.set_aside == 1 and not run.outcome.replaced and len(calls) == 6 + 2
 
 
+def test_reruns_0_runs_nothing_again(tmp_path, monkeypatch):
+    """--reruns 0: the rows are exactly the planned ones (the tests that count rows rely on it); a block disturbed on
+    its one attempt is still set aside by the statistics."""
+    run, queue, _ = start(tmp_path, reruns="0")
+    calls = fake_blocks(monkeypatch, lambda n, blk: n == 1)
+    scheduler.run_blocks(queue, run, None, random.Random(1))
+    assert len(calls) == 6 and run.outcome.set_aside == 1 and not run.outcome.replaced
+    assert summary(run)["blocks_set_aside"].max() == 1
+
+
 def test_a_quiet_run_sets_nothing_aside_and_says_nothing_of_it(tmp_path, monkeypatch):
     run, queue, _ = start(tmp_path)
     calls = fake_blocks(monkeypatch, lambda n, blk: False)
