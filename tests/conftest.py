@@ -71,15 +71,23 @@ def _has_marker(proc, marker):
         return False
 
 
+SIDE_BY_SIDE_THRESHOLD = 1e6  # cores: more than any machine has, so no repetition is marked disturbed
+
+
 def gilbench(*args, env=None, timeout=600, cwd=None):
     """Run the CLI as a user would, in a subprocess.
 
-    A `run` re-runs no disturbed repetition unless the test says --reruns: its rows are the ones it asked for on a
-    busy machine too, and tests running side by side (each one's CPU is "other programs" to the others) do not
-    triple each other's work. Disturbance and its re-runs are tested in tests/test_disturbance.py."""
+    A `run` marks no repetition disturbed and re-runs none unless the test says --disturbance-threshold or
+    --reruns: tests running side by side are each other's other programs, and a run that set their blocks aside
+    would answer "too busy" where the test reads a speedup, or triple each other's work; its rows are the ones it
+    asked for on a busy machine too. Disturbance, re-runs and set-aside blocks are tested in tests/test_disturbance.py
+    and tests/test_set_aside.py; a test that measured and fails on a busy machine is a skip (see Quiet tests)."""
     args = [str(a) for a in args]
-    if args[:1] == ["run"] and not {"--reruns", "--resume"} & set(args):
-        args.append("--reruns=0")
+    if args[:1] == ["run"] and "--resume" not in args:
+        if not any(a.startswith("--reruns") for a in args):
+            args.append("--reruns=0")
+        if not any(a.startswith("--disturbance-threshold") for a in args):
+            args.append(f"--disturbance-threshold={SIDE_BY_SIDE_THRESHOLD:g}")
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "gilbench", *args],
