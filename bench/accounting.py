@@ -62,9 +62,11 @@ class Usage:
 PF_KTHREAD = 0x00200000  # /proc/PID/stat flags: a kernel thread
 
 
-def _processes() -> dict:
-    """Own and reaped-children CPU ticks of every user-space process but this one (and so its tree)."""
-    me, out = os.getpid(), {}
+def _processes(tree: int | None = None) -> dict:
+    """Own and reaped-children CPU ticks of every user-space process but this one (and so its tree), or, with
+    `tree`, but every live process descending from that process id (a test suite leaves out its own workers and
+    the runs they start, which are alive while it reads)."""
+    me, out, parents = os.getpid(), {}, {}
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
             continue
@@ -75,17 +77,32 @@ def _processes() -> dict:
             if int(fields[6]) & PF_KTHREAD:
                 continue
             out[int(name)] = (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
+            parents[int(name)] = int(fields[1])
         except (OSError, ValueError, IndexError):
             continue  # it ended while being read
+    if tree is not None:
+        for pid in [p for p in out if _descends(p, tree, parents)]:
+            del out[pid]
     return out
 
 
-def snapshot() -> Snapshot | None:
+def _descends(pid: int, root: int, parents: dict) -> bool:
+    seen = set()
+    while pid not in seen:
+        if pid == root:
+            return True
+        seen.add(pid)
+        pid = parents.get(pid, 0)
+    return False
+
+
+def snapshot(tree: int | None = None) -> Snapshot | None:
+    """The counters now; `tree`: a process id whose live descendants are not other programs (see _processes)."""
     try:
         with open(STAT) as fh:
             fields = fh.readline().split()
         steal = int(fields[8])
-        others = _processes()
+        others = _processes(tree)
     except (OSError, ValueError, IndexError):
         return None
     return Snapshot(steal / USER_HZ, others, time.perf_counter())

@@ -38,7 +38,10 @@ Conventions (the README repeats them):
   interval (`speedup_method` "unpaired-medians"): the two medians' intervals joined, each at sqrt(0.95), a
   lower bound on the coverage.
 - A disturbed block (other programs took CPU during one of its repetitions) is run again at once; only a
-  block's last attempt counts, and where it stayed disturbed through all its re-runs it is kept and counted.
+  block's last attempt counts. A block still disturbed after its re-runs is set aside (the scheduler runs a new
+  block in its place while the budget lasts): a cell's statistics count its clean blocks only. A cell with no
+  clean block at all keeps its disturbed rows (its times, flagged), but has no speedup: `too_busy`, the machine
+  was too busy to answer (`block_counts`).
 - A cell whose repetitions spread more than UNSTABLE_SPREAD (sd of log time, about sd / mean) is unstable,
   as pyperf warns: its median moves between runs, and only many blocks pin its speedup down.
 """
@@ -78,19 +81,59 @@ def measured(frame):
     """The rows that count: successful, non-warm-up repetitions, without disturbed ones.
 
     Paired blocks: only each block's last attempt counts (a disturbed block is run again as a whole), so a
-    pair is never made of repetitions minutes apart; a block disturbed on every attempt keeps its last one,
-    marked. An older CSV (no blocks): a repetition disturbed on every attempt keeps its last attempt.
+    pair is never made of repetitions minutes apart; a block still disturbed at its last attempt is set aside
+    wherever the cell has a clean block, and kept, marked, for a cell that has none (it gets no speedup: see
+    `block_counts`). An older CSV (no blocks): a repetition disturbed on every attempt keeps its last attempt.
     """
     import pandas as pd
 
     frame = frame[~frame["warmup"].astype(bool)]
     if "block_workers" in frame and (frame["block_workers"] > 0).any():
-        paired = frame[frame["block_workers"] > 0]
-        last = paired.groupby(BLOCK, sort=False)["attempt"].transform("max")
-        paired = paired[(paired["attempt"] == last) & paired["ok"].astype(bool)]
+        paired = _last_attempts(frame)
+        paired = paired[~_in_disturbed_block(paired) | ~_has_clean_block(paired)]
         rest = frame[frame["block_workers"] <= 0]
         return pd.concat([paired, _measured_unpaired(rest)]) if not rest.empty else paired
     return _measured_unpaired(frame)
+
+
+def _last_attempts(frame):
+    """A paired run's successful rows at their block's last attempt."""
+    paired = frame[frame["block_workers"] > 0]
+    last = paired.groupby(BLOCK, sort=False, dropna=False)["attempt"].transform("max")
+    return paired[(paired["attempt"] == last) & paired["ok"].astype(bool)]
+
+
+def _in_disturbed_block(rows):
+    """Per row: whether a repetition of its block (at that attempt) was disturbed: the block is set aside."""
+    import pandas as pd
+
+    if "disturbed" not in rows:
+        return pd.Series(False, index=rows.index)
+    marked = rows["disturbed"].fillna(False).astype(bool)
+    return marked.groupby([rows[c] for c in BLOCK], sort=False, dropna=False).transform("any").astype(bool)
+
+
+def _has_clean_block(rows):
+    """Per row: whether its cell ran in at least one block that was not set aside."""
+    clean = ~_in_disturbed_block(rows)
+    return clean.groupby([rows[c] for c in CELL], sort=False, dropna=False).transform("any").astype(bool)
+
+
+def block_counts(frame) -> dict[tuple, tuple[int, int]]:
+    """Per cell (CELL key) of a paired run: (its clean blocks, its blocks set aside), each at its last attempt. A
+    non-serial cell with set-aside blocks and no clean one is `too_busy`: no speedup is given for it, since every
+    pair it has was measured while other programs took CPU (bench/scheduler.py ran replacements while the budget
+    allowed). An older CSV has no blocks: an empty dict."""
+    frame = frame[~frame["warmup"].astype(bool)]
+    if "block_workers" not in frame or not (frame["block_workers"] > 0).any():
+        return {}
+    rows = _last_attempts(frame).assign(_aside=lambda r: _in_disturbed_block(r))
+    out = {}
+    for key, g in rows.groupby(CELL, sort=False, dropna=False):
+        blocks = g.drop_duplicates(["block_workers", "repeat"])
+        aside = int(blocks["_aside"].sum())
+        out[tuple(key)] = (len(blocks) - aside, aside)
+    return out
 
 
 def _measured_unpaired(frame):
@@ -447,10 +490,62 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, 
     _add_serial_ratios(table, rows)
     samples = {key: group[metric].to_numpy(dtype=float) for key, group in cells.items()}
     _add_speedup_intervals(table, rows, metric, samples, pilot)
+    counts = block_counts(frame)
+    too_busy = _withhold_too_busy(table, counts)
     _add_efficiencies(table)
     by_round = {key: _round_medians(group, metric) for key, group in cells.items()}
     _add_laws(table, by_round, fit_oversubscribed)
+    table["blocks_set_aside"] = [counts.get(key, (0, 0))[1] for key in _keys(table, CELL)]
+    table["too_busy"] = too_busy
     return table
+
+
+def set_aside_facts(table) -> dict | None:
+    """For the report and the terminal: how many blocks were set aside (disturbed through their re-runs, not
+    counted: the serial cell runs in every block, so its counts add up to the run's), and the cells the machine was
+    too busy to answer for, each (workload, cell, blocks, the most cores other programs took in one of its
+    repetitions). None where nothing was set aside, or the table is older than set-aside blocks."""
+    if "blocks_set_aside" not in table or not (table["blocks_set_aside"] > 0).any():
+        return None
+    serial = table[table["variant"] == BASELINE_VARIANT]
+    blocks = int(serial["blocks_set_aside"].sum()) if not serial.empty else int(table["blocks_set_aside"].max())
+    busy = table[table["too_busy"].astype(bool)]
+    cells = [
+        (str(r.workload), f"{r.variant} x{int(r.workers)}", int(r.blocks_set_aside), float(r.other_cores_max))
+        for r in busy.itertuples()
+    ]
+    return {"blocks": blocks, "too_busy": cells}
+
+
+WITHHELD = (  # a too-busy cell's columns that would be read from pairs other programs disturbed
+    "speedup",
+    "speedup_low",
+    "speedup_high",
+    "pair_spread",
+    "compute_speedup",
+    "compute_speedup_low",
+    "compute_speedup_high",
+    "cpu_inflation",
+    "cpu_inflation_low",
+    "cpu_inflation_high",
+    "cpu_inflation_spread",
+    "pilot_spread",
+)
+
+
+def _withhold_too_busy(table, counts: dict) -> list[bool]:
+    """Per row: whether the machine was too busy to answer for it (a non-serial cell whose every block was set
+    aside); such a row's speedup and what derives from it are left empty (NaN), never read from disturbed pairs."""
+    too_busy = [
+        variant != BASELINE_VARIANT and counts.get(key, (1, 0))[0] == 0 and counts.get(key, (1, 0))[1] > 0
+        for key, variant in zip(_keys(table, CELL), table["variant"], strict=True)
+    ]
+    mask = np.asarray(too_busy, dtype=bool)
+    if mask.any():
+        table.loc[mask, list(WITHHELD)] = math.nan
+        table.loc[mask, "speedup_blocks"] = 0
+        table.loc[mask, "speedup_coverage"] = 0.0
+    return too_busy
 
 
 def _keys(table, columns: list[str]) -> list[tuple]:

@@ -71,10 +71,10 @@ def cmd_run(args) -> int:
             f"more than {config.disturbance_threshold:g} cores, up to {outcome.most_other:.2f}; {outcome.rerun} "
             f"block(s) were run again at once"
             + (
-                f", and {outcome.kept_disturbed} measurement(s) were still disturbed after "
-                f"{config.reruns} re-runs: kept and marked, their cells are flagged as measured "
-                "on a busy machine"
-                if outcome.kept_disturbed
+                f", and {outcome.set_aside} block(s) were still disturbed after {config.reruns} re-runs: set aside "
+                f"({sum(outcome.replaced.values())} replaced by new blocks), counted only where a cell has no clean "
+                "block"
+                if outcome.set_aside
                 else ""
             )
             + ".",

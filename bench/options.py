@@ -605,7 +605,8 @@ class RunConfig:
     )
     budget: float = option(
         "180",
-        "with --repeat auto: seconds of measuring; no round of blocks starts that would end past it",
+        "seconds of measuring: with --repeat auto no round of blocks starts that would end past it, and with "
+        "either no replacement for a block set aside (disturbed through its re-runs)",
         "SECONDS",
         parse=_positive_number,
     )
@@ -624,7 +625,8 @@ class RunConfig:
     )
     reruns: int = option(
         "2",
-        "how many times a disturbed repetition is run again before it is kept, marked",
+        "how many times a disturbed repetition's block is run again at once before it is set aside (and "
+        "replaced by a new block while --budget lasts); 0 runs nothing again",
         "N",
         parse=_whole(""),
     )

@@ -37,7 +37,8 @@ class Outcome:
     finished: int = 0
     disturbed: int = 0  # repetitions during which other programs or steal took more than the threshold
     rerun: int = 0  # of those, how many were queued to run again
-    kept_disturbed: int = 0  # measured repetitions still disturbed after their re-runs: kept, marked
+    set_aside: int = 0  # blocks still disturbed after their re-runs: counted only where a cell has no clean block
+    replaced: dict = field(default_factory=dict)  # per group (blocks.Group), the new blocks run for set-aside ones
     most_other: float = 0.0  # the most cores other programs and steal took in one repetition
     missed_precision: int = 0  # --repeat auto: cells whose speedup interval was still wider than the precision
     planned_s: float = math.nan  # --repeat auto: the measuring time the plan predicted after the pilot

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import blocks, storage
+from . import blocks, run_folder, storage
 from .blocks import Block, Group
 from .options import RunConfig
 from .runner import BlockContext, Outcome, run_block
@@ -112,10 +112,12 @@ def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) ->
 
 
 def run_blocks(queue: deque[Block], run: BlockContext, sizing: Sizing | None, rng: random.Random) -> None:
-    """Run the queue's blocks in order, each disturbed one again at once (up to --reruns times), and with --repeat
-    auto the sized rounds after them. `rng`: the plan's, for the order of a block run again."""
+    """Run the queue's blocks in order, each disturbed one again at once (up to --reruns times), one still disturbed
+    after that set aside and replaced (`set_aside`), and with --repeat auto the sized rounds after them. `rng`: the
+    plan's, for the order of a block run again or replaced."""
     config, outcome, bar = run.config, run.outcome, run.bar
     measuring_since = time.perf_counter()
+    wanted = first_numbers(queue)
     while queue or sizing is not None:
         if not queue:  # --repeat auto: a round for the groups whose cells are short of the precision
             assert sizing is not None  # the loop goes on without a queue only while sizing
@@ -134,6 +136,7 @@ def run_blocks(queue: deque[Block], run: BlockContext, sizing: Sizing | None, rn
             bar.total += sum(len(b.cells) for b in extra)
             continue
         blk = queue.popleft()
+        began = time.perf_counter()
         disturbed = run_block(blk, run)
         if disturbed:
             if blk.attempt <= config.reruns:  # the whole block again, at once: its pairs stay back to back
@@ -141,8 +144,49 @@ def run_blocks(queue: deque[Block], run: BlockContext, sizing: Sizing | None, rn
                 outcome.rerun += 1
                 bar.total += len(blk.cells)
             else:
-                outcome.kept_disturbed += disturbed
+                spent_s, block_s = time.perf_counter() - measuring_since, time.perf_counter() - began
+                replacement = set_aside(blk, run, sizing, wanted, queue, rng, (spent_s, block_s))
+                if replacement is not None:
+                    queue.append(replacement)
+                    bar.total += len(replacement.cells)
     outcome.measured_s = time.perf_counter() - measuring_since
+
+
+def first_numbers(queue) -> dict[Group, int]:
+    """Per group, the blocks the plan gave it before any sizing: the most replacements it may get."""
+    wanted: dict[Group, int] = {}
+    for blk in queue:
+        wanted[blk.group] = max(wanted.get(blk.group, 0), blk.repeat)
+    return wanted
+
+
+def set_aside(
+    blk: Block, run: BlockContext, sizing: Sizing | None, wanted: dict, queue, rng: random.Random, times: tuple
+) -> Block | None:
+    """A block still disturbed after its re-runs is set aside: bench/analysis.measured counts it only for cells that
+    have no clean block at all. Its replacement: a new block of its group (a new number, at the end of the queue, so
+    the machine has the rest of the queue to quiet down and a pair is never made of blocks minutes apart), while one
+    more block fits in --budget (`times`: the seconds spent measuring so far, and this block's last attempt, a
+    disturbed one: an over-estimate of a clean block's) and --reruns is not 0 (which runs nothing again: the rows
+    are exactly the planned ones); a group gets
+    at most as many replacements as the blocks the plan first gave it (a machine busy through twice that is busy, not
+    unlucky). None where no replacement is run."""
+    outcome, g = run.outcome, blk.group
+    outcome.set_aside += 1
+    spent_s, block_s = times
+    if run.config.reruns == 0 or spent_s + block_s > run.config.budget:
+        return None
+    if outcome.replaced.get(g, 0) >= wanted.get(g, 0):
+        return None
+    numbers = [b.repeat for b in queue if b.group == g] + [blk.repeat]
+    numbers += [k[4] for k in run_folder.finished_blocks(run.run_dir) if k[:4] == run_folder.block_key(blk)[:4]]
+    if sizing is not None:
+        numbers.append(sizing.repeat_of.get(g, 0))
+    number = max(numbers) + 1
+    if sizing is not None:
+        sizing.repeat_of[g] = number
+    outcome.replaced[g] = outcome.replaced.get(g, 0) + 1
+    return blocks.block(g, number, rng, members=[c for c in blk.cells if c != g.serial])
 
 
 def close_plan(run_dir: Path, sizing: Sizing | None, outcome: Outcome) -> None:

@@ -3,13 +3,15 @@
 Parallel runs (`make test` runs `pytest -n auto`, pytest-xdist): tests that share a module- or session-scoped
 fixture run in one worker, so the fixture is built once (pytest_xdist_make_scheduler below); tests marked `quiet`
 run one at a time with no other test running anywhere (a lock shared by the workers) after a check that the machine
-is quiet, and a failure of theirs while other programs took CPU is reported as a skip that says so.
-See "Quiet tests" below.
+is quiet. Any test that measures (one marked `quiet`, or one that ran gilbench: a results.csv appeared under the
+test's temporary folders) and fails while programs outside the test suite took CPU is reported as a skip that names
+their load. See "Quiet tests" below.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import json
 import math
@@ -69,15 +71,23 @@ def _has_marker(proc, marker):
         return False
 
 
+SIDE_BY_SIDE_THRESHOLD = 1e6  # cores: more than any machine has, so no repetition is marked disturbed
+
+
 def gilbench(*args, env=None, timeout=600, cwd=None):
     """Run the CLI as a user would, in a subprocess.
 
-    A `run` re-runs no disturbed repetition unless the test says --reruns: its rows are the ones it asked for on a
-    busy machine too, and tests running side by side (each one's CPU is "other programs" to the others) do not
-    triple each other's work. Disturbance and its re-runs are tested in tests/test_disturbance.py."""
+    A `run` marks no repetition disturbed and re-runs none unless the test says --disturbance-threshold or
+    --reruns: tests running side by side are each other's other programs, and a run that set their blocks aside
+    would answer "too busy" where the test reads a speedup, or triple each other's work; its rows are the ones it
+    asked for on a busy machine too. Disturbance, re-runs and set-aside blocks are tested in tests/test_disturbance.py
+    and tests/test_set_aside.py; a test that measured and fails on a busy machine is a skip (see Quiet tests)."""
     args = [str(a) for a in args]
-    if args[:1] == ["run"] and not {"--reruns", "--resume"} & set(args):
-        args.append("--reruns=0")
+    if args[:1] == ["run"] and "--resume" not in args:
+        if not any(a.startswith("--reruns") for a in args):
+            args.append("--reruns=0")
+        if not any(a.startswith("--disturbance-threshold") for a in args):
+            args.append(f"--disturbance-threshold={SIDE_BY_SIDE_THRESHOLD:g}")
     full_env = dict(os.environ, **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "gilbench", *args],
@@ -154,15 +164,24 @@ def full_disk_dir(tmp_path):
 # holders); consecutive quiet tests of one worker keep it. Quiet tests are queued last. Before each one, gilbench's
 # own accounting (bench/accounting.py: all CPUs' busy time from /proc/stat less this process tree's rusage)
 # measures what other programs took over PROBE_S; above QUIET_CORES it waits PROBE_S and measures once more, then
-# skips with the figures. A quiet test that fails while other programs took more than QUIET_CORES over its own
-# run is reported as skipped with that figure and the failure, never as passed.
+# skips with the figures.
+#
+# Which tests need a quiet machine is found by what they measure, not by a list: a test that ran gilbench (a
+# results.csv was written under its temporary folders while it ran) measured times, and so does a `quiet` one. Such
+# a test that fails while programs outside the test suite (not pytest, its workers, or anything they started: other
+# tests' runs are the suite's own business, and counting them would turn real failures into skips under `make
+# test`) took more than QUIET_CORES, on average over the test, is reported as skipped with that load, what its
+# runs recorded, and the failure, never as passed. On a quiet machine a failure stays a failure, and a test that
+# measured nothing (a wording or a statistics test on synthetic rows) fails whatever the load.
 
 QUIET_CORES = 0.1  # the default --disturbance-threshold: what gilbench itself calls a disturbed repetition
 PROBE_S = 0.5  # one USER_HZ tick (10 ms) over 0.5 s resolves 0.02 cores, well below QUIET_CORES
 LOCKS_ENV = "GILBENCH_TEST_LOCKS"
+SUITE_ENV = "GILBENCH_TEST_SUITE"  # the process id whose tree is the test suite: the one pytest started first
 
 
 def pytest_configure(config):
+    os.environ.setdefault(SUITE_ENV, str(os.getpid()))  # xdist's workers inherit the first pytest's
     if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
         folder = tempfile.mkdtemp(prefix="gilbench-test-locks-")  # the workers inherit it
         os.environ[LOCKS_ENV] = folder
@@ -270,12 +289,18 @@ def _machine_lock(item, nextitem):
 
 
 _HELD = pytest.StashKey[dict]()
-_QUIET_START = pytest.StashKey[object]()
+_STARTED = pytest.StashKey[tuple]()
+
+
+def _suite() -> int:
+    return int(os.environ.get(SUITE_ENV, os.getpid()))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     with _machine_lock(item, nextitem):
+        if accounting.unavailable() is None:  # before any fixture: a module's shared run counts as measured too
+            item.stash[_STARTED] = (accounting.snapshot(_suite()), time.time())
         return (yield)
 
 
@@ -293,23 +318,67 @@ def _quiet_machine(request):
             f"needs a quiet machine: other programs took {taken:.2f} cores (threshold {QUIET_CORES}) "
             f"in two {PROBE_S} s checks before the test"
         )
-    request.node.stash[_QUIET_START] = accounting.snapshot()
     yield
+
+
+def _runs_measured(item, since: float) -> list[Path]:
+    """The results.csv files written under this test's temporary folders (the session's base) since it started."""
+    factory = getattr(item.config, "_tmp_path_factory", None)
+    roots = {v for v in item.funcargs.values() if isinstance(v, Path) and v.is_dir()}
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        roots.add(factory.getbasetemp())
+    found = set()
+    for root in roots:
+        with contextlib.suppress(OSError):
+            found |= {p for p in root.rglob("results.csv") if p.stat().st_mtime >= since - 1}
+    return sorted(found)
+
+
+def what_runs_recorded(paths: list[Path]) -> str:
+    """What gilbench's own accounting recorded in those runs: other processes' most cores in one repetition and the
+    repetitions it marked disturbed (under xdist these include other tests' runs)."""
+    rows = []
+    for path in paths:
+        with contextlib.suppress(OSError, csv.Error):
+            rows += list(csv.DictReader(path.read_text().splitlines()))
+    cores = [float(r["other_cores"]) for r in rows if r.get("other_cores") not in (None, "", "nan")]
+    if not cores:
+        return ""
+    disturbed = sum(r.get("disturbed") == "True" for r in rows)
+    return (
+        f"; its gilbench runs recorded other processes at up to {max(cores):.2f} cores in one repetition, "
+        f"{disturbed} of {len(rows)} repetitions disturbed"
+    )
+
+
+def busy_reason(taken: float, measured: bool, recorded: str = "") -> str | None:
+    """Why a failed test is reported as a skip, or None where it stays a failure: only a test that measured (`quiet`,
+    or it ran gilbench), only while programs outside the test suite took more than QUIET_CORES."""
+    if not measured or not taken > QUIET_CORES:
+        return None
+    return (
+        f"needs a quiet machine: other programs used {taken:.2f} cores during this test (outside the test suite; "
+        f"threshold {QUIET_CORES}){recorded}"
+    )
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    start = item.stash.get(_QUIET_START, None)
-    if call.when == "call" and report.failed and start is not None:
-        taken = _other_cores(start, accounting.snapshot())
-        if taken > QUIET_CORES:
-            first = str(report.longrepr).strip().splitlines()[-1:] or [""]
+    started = item.stash.get(_STARTED, None)
+    if call.when == "call" and report.failed and started is not None and started[0] is not None:
+        runs = _runs_measured(item, started[1])
+        taken = _other_cores(started[0], accounting.snapshot(_suite()))
+        reason = busy_reason(
+            taken, bool(runs) or item.get_closest_marker("quiet") is not None, what_runs_recorded(runs)
+        )
+        if reason is not None:
+            crash = getattr(getattr(report.longrepr, "reprcrash", None), "message", None)
+            first = (crash or str(report.longrepr)).strip().splitlines()[:1] or [""]
             report.outcome = "skipped"
             report.longrepr = (
                 str(item.path),
                 item.location[1] or 0,
-                f"Skipped: needs a quiet machine: other programs took {taken:.2f} cores while it "
-                f"ran (threshold {QUIET_CORES}); it failed with: {first[0][:300]}",
+                f"Skipped: {reason}; it failed with: {first[0][:300]}",
             )
     return report

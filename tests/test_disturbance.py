@@ -104,8 +104,9 @@ def test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again(tmp
     assert "disturbed" in err and "run again" in err
 
 
-def test_a_machine_that_stays_busy_keeps_marked_results_and_says_so(tmp_path, no_stray_cells):
-    """With no re-runs allowed, disturbed measurements are kept, marked, and the report says how busy."""
+def test_a_machine_that_stays_busy_gives_no_speedup_and_says_it_was_too_busy(tmp_path, no_stray_cells):
+    """With one re-run allowed and both cores burning throughout, every block is set aside and replaced once (as
+    many replacements as blocks asked for), no clean block can be had, and the run says so instead of a number."""
     burners = [
         subprocess.Popen(
             [sys.executable, "-c", BURN.format(seconds=60)], env=dict(os.environ, GILBENCH_TEST_MARKER=no_stray_cells)
@@ -124,7 +125,9 @@ def test_a_machine_that_stays_busy_keeps_marked_results_and_says_so(tmp_path, no
                 "--workloads",
                 "count",
                 "--variants",
-                "serial",
+                "serial,process-pool",
+                "--workers",
+                "2",
                 "--size",
                 "quick",
                 "--param",
@@ -134,7 +137,7 @@ def test_a_machine_that_stays_busy_keeps_marked_results_and_says_so(tmp_path, no
                 "--repeat",
                 "2",
                 "--reruns",
-                "0",
+                "1",
                 "--no-progress",
                 "--out",
                 str(tmp_path),
@@ -151,12 +154,19 @@ def test_a_machine_that_stays_busy_keeps_marked_results_and_says_so(tmp_path, no
             burner.wait()
     assert proc.returncode == 0, proc.stderr
     frame = storage.load_results(tmp_path / "latest")
-    assert frame["disturbed"].all() and (frame["attempt"] == 1).all()
-    table = analysis.summarize(frame)
-    assert int(table["disturbed_kept"].iloc[0]) == 2 and table["other_cores_max"].iloc[0] > 0.1
-    assert "busy machine" in proc.stdout  # the terminal table marks the cell
+    assert frame["disturbed"].all() and set(frame["attempt"]) == {1, 2}
+    assert sorted(set(frame["repeat"])) == [1, 2, 3, 4]  # blocks 3 and 4 replaced the first two
+    table = analysis.summarize(frame).set_index("variant")
+    pp = table.loc["process-pool"]
+    assert pp["too_busy"] and pp["blocks_set_aside"] == 4 and pp["speedup"] != pp["speedup"]
+    assert pp["other_cores_max"] > 0.1
+    assert "too busy: no answer" in proc.stdout  # the terminal table marks the cell
+    assert "too busy to answer for count process-pool x2" in proc.stderr and "4 blocks stayed disturbed" in proc.stderr
     report = (tmp_path / "latest" / "report.md").read_text()
-    assert "**Measured on a busy machine**" in report and "serial x1 (2 of 2 repetitions" in report
+    assert (
+        "**Busy machine**: 4 blocks stayed disturbed" in report and "too busy to answer for process-pool x2" in report
+    )
+    assert "Use process-pool" not in report and "Stay serial" not in report  # no answer from disturbed pairs
 
 
 @pytest.mark.quiet  # other programs' CPU is exactly what it must not see

@@ -65,6 +65,8 @@ SUMMARY_COLUMNS = [
     "fitted",
     "fit_scale",
     "fitted_counts",
+    "blocks_set_aside",
+    "too_busy",
 ]
 
 

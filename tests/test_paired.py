@@ -2,6 +2,7 @@
 
 import math
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -110,11 +111,61 @@ def test_only_a_blocks_last_attempt_counts(tmp_path):
     assert table.loc["process-pool", "speedup_blocks"] == 3
 
 
-def test_a_block_disturbed_on_every_attempt_is_kept_and_counted(tmp_path):
-    rows = paired_block(1, 2, 2.0, {"process-pool": 1.0}, disturbed=True, other_cores=0.9)
+def test_a_block_disturbed_on_every_attempt_is_set_aside_where_clean_blocks_exist(tmp_path):
+    """The burner slowed the variant of block 1 through all its attempts: the estimate is the clean blocks' alone."""
+    rows = paired_block(1, 2, 2.0, {"process-pool": 2.0}, disturbed=True, other_cores=0.9)
+    rows += paired_block(1, 2, 2.0, {"process-pool": 2.0}, attempt=2, disturbed=True, other_cores=0.9)
     rows += paired_block(2, 2, 2.0, {"process-pool": 1.0})
-    table = analysis.summarize(storage.load_results(write_run(tmp_path / "busy", rows))).set_index("variant")
-    assert table.loc["process-pool", "disturbed_kept"] == 1 and table.loc["process-pool", "other_cores_max"] == 0.9
+    rows += paired_block(3, 2, 2.2, {"process-pool": 1.0})
+    frame = storage.load_results(write_run(tmp_path / "busy", rows))
+    kept = analysis.measured(frame)
+    assert set(kept["repeat"]) == {2, 3} and not kept["disturbed"].any()
+    table = analysis.summarize(frame).set_index("variant")
+    pp = table.loc["process-pool"]
+    assert pp["speedup"] == pytest.approx(math.sqrt(2.0 * 2.2)) and pp["speedup_blocks"] == 2
+    assert pp["blocks_set_aside"] == 1 and not pp["too_busy"] and pp["disturbed_kept"] == 0
+    assert table.loc["serial", "blocks_set_aside"] == 1 and table.loc["serial", "repeats"] == 2
+
+
+def test_a_block_set_aside_leaves_its_serial_repetition_out_of_every_cell(tmp_path):
+    """Only the variant's repetition was disturbed: the whole block goes, its serial time too (a pair is a block)."""
+    rows = paired_block(1, 2, 2.0, {"process-pool": 1.0})
+    rows[1] = replace(rows[1], disturbed=True, other_cores=0.8)
+    rows += paired_block(2, 2, 3.0, {"process-pool": 1.5})
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "one", rows))).set_index("variant")
+    assert table.loc["serial", "median_s"] == 3.0 and table.loc["process-pool", "median_s"] == 1.5
+
+
+def test_a_cell_with_no_clean_block_has_no_speedup_and_says_the_machine_was_too_busy(tmp_path):
+    rows = []
+    for r in (1, 2, 3):
+        rows += paired_block(r, 1, 2.0, {"process-pool": 2.1})  # 1 worker: quiet
+        rows += paired_block(r, 2, 2.0, {"process-pool": 1.4}, disturbed=True, other_cores=0.95)  # 2: never quiet
+    frame = storage.load_results(write_run(tmp_path / "all", rows))
+    table = analysis.summarize(frame).set_index(["variant", "workers"])
+    busy = table.loc[("process-pool", 2)]
+    assert busy["too_busy"] and busy["blocks_set_aside"] == 3 and busy["speedup_blocks"] == 0
+    for column in analysis.WITHHELD:
+        assert math.isnan(busy[column]), column
+    assert busy["other_cores_max"] == pytest.approx(0.95) and busy["disturbed_kept"] == 3  # its times stay, marked
+    quiet = table.loc[("process-pool", 1)]
+    assert not quiet["too_busy"] and quiet["speedup"] == pytest.approx(2.0 / 2.1) and quiet["blocks_set_aside"] == 0
+    serial = table.loc[("serial", 1)]  # serial ran in all six blocks: three clean ones count
+    assert not serial["too_busy"] and serial["blocks_set_aside"] == 3 and serial["repeats"] == 3
+
+
+def test_a_quiet_run_sets_nothing_aside(tmp_path):
+    rows = [r for b in (1, 2) for r in paired_block(b, 2, 2.0, {"process-pool": 1.0})]
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "q", rows)))
+    assert (table["blocks_set_aside"] == 0).all() and not table["too_busy"].any()
+
+
+def test_the_sizing_counts_clean_blocks_only(tmp_path):
+    rows = paired_block(1, 2, 2.0, {"process-pool": 1.9}, disturbed=True, other_cores=0.9)
+    rows += [r for b in (2, 3, 4) for r in paired_block(b, 2, 2.0, {"process-pool": 1.0 + 0.01 * b})]
+    spread = analysis.pair_spread(storage.load_results(write_run(tmp_path / "s", rows)))
+    ((blocks, _, _),) = spread.values()
+    assert blocks == 3
 
 
 def test_a_failed_variant_leaves_only_its_own_pair_out(tmp_path):

@@ -135,6 +135,12 @@ EXAMPLES = {  # rule id: (facts, the words said)
         "(ValueError: results differ). Run bm@isolated for a private copy of its module per thread",
     ),
     "unavailable": ({"workload": "bm", "under": "3.13t: no wheel"}, "bm unavailable under 3.13t: no wheel"),
+    "set-aside": (
+        {"blocks": 1, "too_busy": [("w", "process-pool x2", 3, 0.95)], "run_wide": True},
+        "1 block stayed disturbed by other programs through its re-runs and was set aside: the speedups count clean "
+        "blocks only; the machine was too busy to answer for w process-pool x2 (every one of its 3 blocks disturbed, "
+        "other programs up to 0.95 cores): no speedup is given for them",
+    ),
 }
 
 TABLES = {

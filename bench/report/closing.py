@@ -4,7 +4,7 @@ tutorial check, failures only threads had, and the spectrum's benchmarks that ar
 
 from __future__ import annotations
 
-from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met
+from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met, set_aside_facts
 from ..spectrum import NOT_SAFE, SERIES
 from ..variants import VARIANTS, in_family
 from .evidence import group
@@ -13,6 +13,7 @@ from .findings import answer as answer_finding
 from .numbers import estimate, halfwidth, interval, number, pct, speedup
 from .suite import ISOLATED_STILL_SHARES, failure, with_interval
 from .wording import answer as answer_words
+from .wording import set_aside
 
 LISTED = 6  # cells named in one closing line; the report names them all
 SUITE_PREFIX = "pyperformance:"  # the suite's benchmarks: their thread-safety is said by the suite's lines
@@ -46,6 +47,8 @@ def run_findings(table, precision: float, auto: bool, repeat, budget: float, mea
         return []
     found = answer_findings(table)  # the answers first
     speedups = table[table["variant"] != BASELINE_VARIANT]
+    if "too_busy" in speedups:  # no speedup to hold to a precision: the set-aside line names them
+        speedups = speedups[~speedups["too_busy"].astype(bool)]
     met = precision_met(speedups, precision)
     missed = [(_cell(r), r["speedup_halfwidth"]) for _, r in speedups[~met].iterrows()]
     facts = {"precision": precision, "auto": auto, "repeat": repeat, "met": int(met.sum()), "of": len(speedups)}
@@ -55,6 +58,9 @@ def run_findings(table, precision: float, auto: bool, repeat, budget: float, mea
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
     if not unstable.empty:
         found.append(Finding("unstable", "run", {"cells": [(_cell(r), r["spread"]) for _, r in unstable.iterrows()]}))
+    aside = set_aside_facts(table)
+    if aside is not None:
+        found.append(Finding("set-aside", "run", aside | {"run_wide": True}))
     return found
 
 
@@ -162,6 +168,7 @@ PHRASES = {
     "spectrum-chart": lambda f: f"the spectrum (which kinds of code gain): {f['chart']} and the report's first table",
     "not-thread-safe": _not_thread_safe,
     "unavailable": lambda f: f"{f['workload']} unavailable under {f['under']}",
+    "set-aside": set_aside,
 }
 
 
@@ -189,7 +196,11 @@ def format_table(table) -> str:
         ]
         columns.insert(0, "python")
     if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
-        shown["note"] = ["busy machine" if k else "" for k in shown["disturbed_kept"]]
+        too_busy = shown["too_busy"] if "too_busy" in shown else shown["disturbed_kept"] * 0
+        shown["note"] = [
+            ("too busy: no answer" if t else "busy machine") if k else ""
+            for k, t in zip(shown["disturbed_kept"], too_busy, strict=True)
+        ]
         columns.append("note")
     # serial first, then the variants in their own order (bench/variants.py); interpreters and workloads as run
     order = {name: i for i, name in enumerate(VARIANTS)}

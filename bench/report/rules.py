@@ -179,6 +179,8 @@ OTHER_RULES = {
     "threads-only-failure": "every failed repetition of a workload was a thread variant's, and another family ran",
     "within-chance": "compare: no more cells differ than the intervals' coverage lets chance mark",
     "no-law": "fewer than 3 worker counts up to the usable CPUs",
+    "set-aside": "a block stayed disturbed through its re-runs: left out wherever its cells have a clean block; a "
+    "cell with none gets no speedup (too busy to answer)",
 }
 
 _BY_ID = {r.id: r for r in VARIANT_RULES + BASE_CLAIMS}

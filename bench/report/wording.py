@@ -106,7 +106,28 @@ PHRASES: dict[str, Callable[[dict], str]] = {
             else "the heavy part runs in C with the GIL released."
         )
     ),
+    "set-aside": lambda f: set_aside(f),
 }
+
+
+def set_aside(f) -> str:
+    """Blocks set aside, and the cells the machine was too busy to answer for (facts: analysis.set_aside_facts; a
+    run-wide finding, `run_wide`, names each cell's workload)."""
+    one = f["blocks"] == 1
+    text = (
+        f"{f['blocks']} block{'' if one else 's'} stayed disturbed by other programs through "
+        f"{'its' if one else 'their'} re-runs and {'was' if one else 'were'} set aside: the speedups count clean "
+        "blocks only"
+    )
+    if f["too_busy"]:
+        where = f.get("run_wide", False)
+        text += "; the machine was too busy to answer for " + ", ".join(
+            f"{workload + ' ' if where else ''}{cell} (every one of its {n} blocks disturbed, other programs up "
+            f"to {cores:.2f} cores)"
+            for workload, cell, n, cores in f["too_busy"]
+        )
+        text += ": no speedup is given for them; run again on a quieter machine"
+    return text
 
 
 def say(finding: Finding) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, verdict, verdict_meaning
+from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, set_aside_facts, verdict, verdict_meaning
 from ..variants import VARIANTS
 from .ceiling import ceiling_gap
 from .evidence import THREADS, Evidence, Group, group
@@ -121,7 +121,12 @@ def tutorial_findings(part, checks: list[dict]) -> list[str]:
 
 
 def busy_lines(part) -> list[str]:
-    """The cells that other programs kept disturbing through every re-run: their times are kept, and flagged."""
+    """Blocks other programs kept disturbing through every re-run: set aside where clean ones exist, and the cells
+    that had none, for which the machine was too busy to answer (bench/analysis.set_aside_facts). A run measured
+    without blocks kept such repetitions: its cells are flagged as measured on a busy machine."""
+    facts = set_aside_facts(part)
+    if facts is not None:
+        return [f"**Busy machine**: {say(Finding('set-aside', 'workload', facts))}."]
     busy = part[part["disturbed_kept"] > 0] if "disturbed_kept" in part else part.iloc[0:0]
     if busy.empty:
         return []
@@ -182,6 +187,10 @@ def variant_found(g: Group) -> list[tuple[Evidence, list[Finding]]]:
     out = []
     for _, rows in g.variants.groupby("variant", sort=False):
         rows = rows.sort_values("workers")
+        if "too_busy" in rows:  # no speedup to read: the section's busy-machine line names them
+            rows = rows[~rows["too_busy"].astype(bool)]
+            if rows.empty:
+                continue
         busy_machine = g.serial_disturbed or bool((g.disturbed[rows.index] > 0).any())
         # falling: the last interval lies wholly below the first one
         falling = len(rows) > 1 and rows["speedup_high"].iloc[-1] < rows["speedup_low"].iloc[0]
@@ -203,7 +212,8 @@ def workload_findings(part, tasks=None, context: Sequence[str] = ()) -> list[str
     if g.variants.empty:
         return lines + ["Only the serial baseline was run: there is no speedup to show."]
     if g.variants["speedup"].isna().all():
-        return lines + ["No speedups: this workload has no successful serial baseline."]
+        too_busy = "too_busy" in part and part["too_busy"].astype(bool).any()
+        return lines + ([] if too_busy else ["No speedups: this workload has no successful serial baseline."])
     lines += gil_lines(part)
     if g.serial is not None:
         lines.append(f"Serial baseline: {g.serial['median_s']:.3f} s (median of {int(g.serial['repeats'])}).")
