@@ -371,14 +371,41 @@ def usl_peak(sigma: float, kappa: float) -> float:
 
 
 def _usl_coefficients(n, s) -> tuple[float, float]:
-    from scipy.optimize import lsq_linear
-
     # Each row weighted by S^2 / N, the slope of S in N/S: the linear fit then minimises (to first order) the
     # errors in speedup, not in N/S, which would let the largest worker count outweigh all others.
     weight = s**2 / n
     design = np.column_stack([n - 1.0, n * (n - 1.0)]) * weight[:, None]
-    fit = lsq_linear(design, (n / s - 1.0) * weight, bounds=([0.0, 0.0], [1.0, np.inf]))
-    return float(fit.x[0]), float(fit.x[1])
+    return box_least_squares(design, (n / s - 1.0) * weight)
+
+
+def box_least_squares(a, b) -> tuple[float, float]:
+    """min ||a x - b||^2 over 0 <= x0 <= 1, x1 >= 0, exactly: the objective is a convex quadratic, so its minimum
+    is the unconstrained one where that is feasible, else on an edge of the box, where a one-variable least squares
+    clipped to the edge finds it. The same answer as scipy's lsq_linear, in microseconds: the USL's bootstrap
+    refits it hundreds of times per curve."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+
+    def clip(x0: float, x1: float) -> tuple[float, float]:
+        return min(1.0, max(0.0, x0)), max(0.0, x1)
+
+    def cost(x: tuple[float, float]) -> float:
+        return float(np.sum((a @ np.asarray(x) - b) ** 2))
+
+    def along(column: int, fixed: float) -> tuple[float, float]:
+        """The other variable's least squares with x[column] = fixed, clipped to the box."""
+        other = 1 - column
+        rest = b - a[:, column] * fixed
+        norm = float(a[:, other] @ a[:, other])
+        value = float(a[:, other] @ rest) / norm if norm > 0 else 0.0
+        x = [0.0, 0.0]
+        x[column], x[other] = fixed, value
+        return clip(x[0], x[1])
+
+    candidates = [along(0, 0.0), along(0, 1.0), along(1, 0.0)]
+    solution, *_ = np.linalg.lstsq(a, b, rcond=None)
+    if 0.0 <= solution[0] <= 1.0 and solution[1] >= 0.0:
+        candidates.append((float(solution[0]), float(solution[1])))
+    return min(candidates, key=cost)
 
 
 def _r2(model, s) -> float:
