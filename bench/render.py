@@ -68,6 +68,9 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
             tasks = storage.load_results(tasks_csv, storage.TaskRow)
         except UsageError as exc:
             warnings.warn(f"ignoring the task timeline: {exc}", stacklevel=2)
+    from .report import balance
+
+    table = balance.join(table, tasks)  # from tasks.csv: waiting threads, uneven work, a ceiling that is one
     env = _environment(run_dir, frame)
     out = Path(out) if out else run_dir
     if not out.exists() and os.access(out.parent, os.W_OK):

@@ -1,12 +1,13 @@
 """At the usable CPU count, each process variant against the measured ceiling: reached, within the noise, or a gap
-with its evidence from tasks.csv (start-up, how the tasks were chunked, stragglers). Findings, then one phrase
-per rule id."""
+with its evidence from tasks.csv (start-up, how the tasks were chunked, stragglers). Where the ceiling is not one
+(bench/report/balance.py: its own workers unevenly busy, or a variant beat it), it is not quoted, and one line says
+why. Findings, then one phrase per rule id."""
 
 from __future__ import annotations
 
 import math
 
-from ..analysis import CEILING
+from ..analysis import BASELINE_VARIANT, CEILING
 from .evidence import PROCESSES
 from .findings import Finding
 from .numbers import interval, pct, speedup
@@ -44,11 +45,25 @@ def _timeline(tasks, row, usable: int) -> dict:
     }
 
 
+def unquoted_findings(part) -> list[Finding]:
+    """Per worker count where the ceiling is not one: why, with the numbers (its least busy worker's share, the
+    variants whose intervals lie above it)."""
+    if "ceiling_unquoted" not in part:
+        return []
+    found = []
+    rivals = part[~part["variant"].isin([CEILING, BASELINE_VARIANT])]
+    for _, c in part[(part["variant"] == CEILING) & (part["ceiling_unquoted"] != "")].iterrows():
+        above = rivals[(rivals["workers"] == c["workers"]) & (rivals["speedup_low"] > c["speedup"])]
+        beat = [(str(r["variant"]), r["speedup_low"], r["speedup_high"]) for _, r in above.iterrows()]
+        found.append(Finding("ceiling-unquoted", CEILING, {"row": dict(c), "beaten_by": beat}))
+    return found
+
+
 def ceiling_findings(part, tasks) -> list[Finding]:
     usable = int(part["usable_cpus"].iloc[0])
     ceiling_row = part[(part["variant"] == CEILING) & (part["workers"] == usable)]
     ceiling = None if ceiling_row.empty else dict(ceiling_row.iloc[0])
-    found = []
+    found = unquoted_findings(part)
     for _, row in part[(part["workers"] == usable) & part["variant"].isin(PROCESSES)].iterrows():
         if row["ceiling_efficiency"] != row["ceiling_efficiency"]:
             continue
@@ -90,11 +105,34 @@ def _gap(f) -> str:
     return _head(f) + ": " + "; ".join(reasons) + " (from tasks.csv)."
 
 
+def _unquoted(f) -> str:
+    c = f["row"]
+    why = []
+    if "uneven" in c["ceiling_unquoted"].split("+"):
+        why.append(
+            f"its own workers were unevenly busy (the least busy {pct(c['least_busy_share'])} of the time, from "
+            "tasks.csv), so it timed its slices, not the machine"
+        )
+    if f["beaten_by"]:
+        why.append(
+            ", ".join(
+                f"{v}'s interval ({interval(low, high, unit='x', brackets=False)})" for v, low, high in f["beaten_by"]
+            )
+            + " lies above it: a ceiling that something beat is not one"
+        )
+    return (
+        f"The ceiling at {int(c['workers'])} workers ({speedup(c['speedup'])}) is not the machine's limit here: "
+        + "; ".join(why)
+        + ". It is not quoted, and not drawn as the machine's ceiling."
+    )
+
+
 NOISE = "the gap may be this run's noise"
 PHRASES = {
     "ceiling-reached": lambda f: _head(f) + ".",
     "ceiling-gap-noise": lambda f: _head(f) + ": the two intervals overlap, so the gap is within this run's noise.",
     "ceiling-gap": _gap,
+    "ceiling-unquoted": _unquoted,
 }
 
 

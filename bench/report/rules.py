@@ -33,9 +33,18 @@ ANSWER_TIES = 3  # variants named as tied with the best in one answer line
 AGREEMENT = 0.05  # 1-worker variants whose medians all lie this far on one side of 1.00x agree on a bias
 AGREEING_CONTEXTS = 3  # fewer 1-worker variants than this cannot outvote the serial cell
 LAW_MIN_COUNTS = 3  # worker counts a scaling law needs before it is fitted (Amdahl's two parameters and a check)
+# From tasks.csv (bench/report/balance.py). Threads taking strict turns for the GIL, c of them alive at a time, each
+# run 1/c of their life: at the 1.25 threads that GIL_BOUND_BUSY takes for overlap, 1/1.25 = 80 %. Tasks that ran
+# less than that share of the time they were alive were there and waiting (a CPU-bound task alone runs ~100 %).
+GIL_WAIT_SHARE = 1 / GIL_BOUND_BUSY
+UNEVEN_BUSY = 0.8  # a worker busy less than this share of the compute span idled while another worked: at 2 workers
+# that alone keeps the speedup 10 % below linear, more than a run's typical interval half-width
+CEILING_EVEN = 0.9  # a ceiling whose least busy worker idled more than a tenth of the span timed its slices, not the
+# machine (at 2 workers it reads 5 % or more low)
 
 BUSY_MACHINE = "busy-machine"  # some cell of the curve (or its serial baseline) kept disturbed repetitions
 NOT_CPU_BOUND = "not-cpu-bound"  # the serial cell did not keep a core busy: the work waits
+UNEVEN_WORK = "uneven-work"  # a worker sat idle while another worked (tasks.csv): a cause, and a condition
 
 
 def cpu_bound(e: Evidence) -> bool:
@@ -54,15 +63,18 @@ class Rule:
 VARIANT_RULES = (  # in the order the report says them
     Rule(
         "gil-turns",
-        "threads with the GIL on; serial CPU-bound; busy cores < 1.25; speedup interval below linear",
+        "threads with the GIL on; serial CPU-bound; busy cores < 1.25; tasks.csv: the tasks ran < 80 % of the time "
+        "they were alive (there and waiting; no tasks.csv: not said); speedup interval below linear",
         lambda e: (
             e.variant in THREAD_LIKE
             and e.gil
             and e.n > 1
             and cpu_bound(e)
             and e.get("busy_cores") < GIL_BOUND_BUSY
+            and e.get("task_cpu_share") < GIL_WAIT_SHARE
             and e.below_linear
         ),
+        suppressed_by=(BUSY_MACHINE,),  # on a busy machine a task also waits for a core
     ),
     Rule(
         "gil-released",
@@ -97,7 +109,8 @@ VARIANT_RULES = (  # in the order the report says them
     ),
     Rule(
         "idle-workers",
-        "processes, N <= CPUs; serial CPU-bound; busy cores < 0.9 N; start-up <= 15 %; speedup interval below linear",
+        "processes, N <= CPUs; serial CPU-bound; busy cores < 0.9 N; start-up <= 15 %; speedup interval below linear; "
+        "not where uneven-work holds",
         lambda e: (
             e.variant in PROCESSES
             and 1 < e.n <= e.usable
@@ -106,16 +119,24 @@ VARIANT_RULES = (  # in the order the report says them
             and not e.get("startup_share") > STARTUP_SHARE
             and e.below_linear
         ),
+        suppressed_by=(UNEVEN_WORK,),  # the idle time has its own finding, with its numbers
     ),
     Rule(
         "machine-ceiling",
-        "serial CPU-bound; the ceiling's interval lies below 90 % of linear",
+        "serial CPU-bound; the ceiling's interval lies below 90 % of linear; the ceiling is quoted (its own workers "
+        "busy >= 90 % of its span, no variant's interval above it)",
         lambda e: e.n > 1 and cpu_bound(e) and e.get("ceiling_speedup_high") < CEILING_LOW * e.cores,
     ),
     Rule(
         "above-linear",
         "serial CPU-bound; speedup interval above linear",
         lambda e: cpu_bound(e) and e.get("speedup_low") > e.cores,
+    ),
+    Rule(
+        UNEVEN_WORK,
+        "N > 1; serial CPU-bound; tasks.csv: the least busy worker was busy < 80 % of the compute span (no tasks.csv: "
+        "not said); speedup interval below linear",
+        lambda e: e.n > 1 and cpu_bound(e) and e.get("least_busy_share") < UNEVEN_BUSY and e.below_linear,
     ),
 )
 
@@ -144,6 +165,8 @@ OTHER_RULES = {
     "threads-only-failure": "every failed repetition of a workload was a thread variant's, and another family ran",
     "within-chance": "compare: no more cells differ than the intervals' coverage lets chance mark",
     "no-law": "fewer than 3 worker counts up to the usable CPUs",
+    "ceiling-unquoted": "the ceiling's own workers were busy < 90 % of its span (tasks.csv), or a variant's speedup "
+    "interval lies above it: not quoted, not drawn",
 }
 
 _BY_ID = {r.id: r for r in VARIANT_RULES}

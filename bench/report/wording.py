@@ -35,7 +35,10 @@ def _with_interval(facts) -> str:
 
 
 PHRASES: dict[str, Callable[[dict], str]] = {
-    "gil-turns": lambda f: f"the threads took turns: one held the GIL at a time ({f['busy_cores']:.2f} busy cores)",
+    "gil-turns": lambda f: (
+        f"the threads took turns: one held the GIL at a time ({f['busy_cores']:.2f} busy cores; a task ran "
+        f"{pct(f['task_cpu_share'])} of the time it was alive, waiting the rest)"
+    ),
     "gil-released": lambda f: (
         f"the threads overlapped on {f['busy_cores']:.1f} cores: the work releases the GIL (C code)"
     ),
@@ -92,6 +95,10 @@ PHRASES: dict[str, Callable[[dict], str]] = {
             if not f["threads"]["gil_enabled"]
             else "the heavy part runs in C with the GIL released."
         )
+    ),
+    "uneven-work": lambda f: (
+        f"uneven work: one worker was busy only {pct(f['least_busy_share'])} of the time while another finished the "
+        "rest: the tasks were split unevenly among the workers (from tasks.csv)"
     ),
 }
 
