@@ -116,3 +116,33 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
                 )
             )
     return write_run(folder, rows, tasks)
+
+
+def task(variant, workers, index, worker, start, end, cpu=None, repeat=1, **changes):
+    """One task of a repetition: `worker` is its (pid, thread id); its CPU time `cpu` (default: all of its wall)."""
+    wall = end - start
+    cpu = wall if cpu is None else cpu
+    pid, thread_id = worker
+    values = dict(
+        run_id="r1",
+        workload="count",
+        size="smoke",
+        variant=variant,
+        workers=workers,
+        repeat=repeat,
+        block_workers=0,
+        warmup=False,
+        attempt=1,
+        task=index,
+        python_executable="/usr/bin/python3",
+        pid=pid,
+        thread_id=thread_id,
+        host="hostA",
+        start_s=start,
+        end_s=end,
+        wall_s=wall,
+        cpu_s=cpu,
+        cpu_share=cpu / wall if wall else 0.0,
+    )
+    values.update(changes)
+    return TaskRow(**values)

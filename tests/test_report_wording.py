@@ -28,6 +28,8 @@ ROW = {
     "ceiling_speedup": 1.8,
     "serial_busy": 0.5,
     "gil_enabled": True,
+    "task_cpu_share": 0.55,
+    "least_busy_share": 0.45,
 }
 PAIR = {"threads": dict(ROW, speedup=1.1, busy_cores=1.02), "processes": dict(ROW, speedup=1.9, busy_cores=1.95)}
 LISTED = {"paired": True, "listed": [("threading", 0.8), ("multiprocessing", 0.9)]}
@@ -55,7 +57,18 @@ EXAMPLES = {  # rule id: (facts, the words said)
         "(10 % of the time: stragglers, while the others sat idle); its speedup interval (1.10x-1.35x) overlaps the "
         "ceiling's (1.30x-1.70x): the gap may be this run's noise (from tasks.csv).",
     ),
-    "gil-turns": (ROW, "the threads took turns: one held the GIL at a time (1.50 busy cores)"),
+    "gil-turns": (
+        ROW,
+        "the threads took turns: one held the GIL at a time (1.50 busy cores; a task ran 55 % of the time it was "
+        "alive, waiting the rest)",
+    ),
+    "uneven-work": (ROW, "uneven work: one worker was busy only 45 % of the time while another finished the rest"),
+    "ceiling-unquoted": (
+        {"row": dict(ROW, variant="ceiling", workers=2, ceiling_unquoted="uneven"), "beaten_by": [("tp", 1.1, 1.3)]},
+        "The ceiling at 2 workers (1.23x) is not the machine's limit here: its own workers were unevenly busy (the "
+        "least busy 45 % of the time, from tasks.csv), so it timed its slices, not the machine; tp's interval "
+        "(1.10x-1.30x) lies above it: a ceiling that something beat is not one. It is not quoted",
+    ),
     "gil-released": (ROW, "the threads overlapped on 1.5 cores: the work releases the GIL (C code)"),
     "no-gil": (ROW, "no GIL: the threads ran Python in parallel on 1.5 cores"),
     "oversubscribed": (ROW, "oversubscribed: 4 workers share 2 CPUs"),
