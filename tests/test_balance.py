@@ -229,3 +229,10 @@ def test_uneven_images_give_uneven_work_not_the_gil_and_no_ceiling_below_a_winne
     for ceiling in re.findall(r"tops out at (\d+\.\d+)x", text):  # a ceiling is never quoted below a winner
         assert not (table["speedup_low"] > float(ceiling)).any(), (ceiling, text)
     assert "is not the machine's limit here: its own workers were unevenly busy" in text
+
+
+def test_the_csv_page_documents_the_balance_columns():
+    from tests.conftest import ROOT
+
+    page = (ROOT / "docs" / "csv.md").read_text()
+    assert [c for c in balance.COLUMNS if f"`{c}`" not in page] == []

@@ -7,7 +7,9 @@ summary at one worker count (`Evidence`); its finding is made only when its test
 the interval behind a claim excludes the no-effect value (a speedup's 95 % interval below linear before any loss
 is explained, above 1.00x before a gain is). Where no rule holds, the report says the difference is within the
 run's noise, with the interval's half-width. CPU-bound explanations (the GIL, contention, idle workers, the
-ceiling) need work that kept the serial cell's core busy: a `sleep` workload's speedups are not about cores.
+ceiling) need work that kept the serial cell's core busy: a `sleep` workload's speedups are not about cores. Idle
+cores have two causes that busy cores cannot tell apart, threads waiting for the GIL and a worker with nothing left
+to do: the GIL and uneven work are read from the task timeline (bench/report/balance.py), never from busy cores alone.
 
 Interactions are data: a rule's `suppressed_by` names the conditions (themselves rules, by id) under which it is
 not said, e.g. contention on a busy machine, where the CPU cost may be other programs'.
