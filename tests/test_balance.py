@@ -44,7 +44,7 @@ def waiting_threads(repeat: int) -> list:
 def uneven_ceiling(repeat: int) -> list:
     return [
         task("ceiling", 2, 0, (20, 200), 0.0, 1.9, repeat=repeat),
-        task("ceiling", 2, 1, (21, 210), 0.0, 0.1, repeat=repeat),
+        task("ceiling", 2, 1, (21, 210), 0.0, 0.05, repeat=repeat),
     ]
 
 
@@ -55,9 +55,26 @@ def even_ceiling(repeat: int) -> list:
     ]
 
 
-def run(folder, threads=None, ceiling=None, threading_s=1.96, ceiling_s=1.9, pool_s=1.05):
+def serial_tasks(costs):
+    """The serial cell's tasks, one after another: each task's work is its time here."""
+
+    def make(repeat):
+        starts = [sum(costs[:i]) for i in range(len(costs))]
+        return [
+            task("serial", 1, i, (1, 1), t, t + c, repeat=repeat)
+            for i, (t, c) in enumerate(zip(starts, costs, strict=True))
+        ]
+
+    return make
+
+
+UNEVEN_COSTS = (1.9, 0.05)  # task 0 is long, task 1 short: static slices of 2 give one worker all the work
+
+
+def run(folder, threads=None, ceiling=None, threading_s=1.96, ceiling_s=1.9, pool_s=1.05, costs=UNEVEN_COSTS):
     """serial 2 s; threading x2 near 1x with 1 busy core; thread-pool x2 and processes x2 at `pool_s`; the ceiling x2
-    at `ceiling_s`; tasks.csv from the given makers (none: no tasks.csv)."""
+    at `ceiling_s`; tasks.csv from the given makers and the serial cell's tasks of `costs` (no makers: no
+    tasks.csv)."""
     rows = []
     for r in REPEATS:
         wobble = 1 + 0.01 * (r - 2)  # intervals of some width
@@ -66,7 +83,8 @@ def run(folder, threads=None, ceiling=None, threading_s=1.96, ceiling_s=1.9, poo
         rows.append(row("thread-pool", 2, pool_s * wobble, r, busy=1.9))
         rows.append(row("process-pool", 2, pool_s * wobble, r, busy=1.9, startup=0.02))
         rows.append(row("ceiling", 2, ceiling_s * wobble, r, busy=SERIAL_S / ceiling_s))
-    tasks = [t for r in REPEATS for make in (threads, ceiling) if make for t in make(r)]
+    makers = [m for m in (threads, ceiling) if m]
+    tasks = [t for r in REPEATS for make in (*makers, serial_tasks(costs)) for t in make(r)] if makers else []
     return write_run(folder, rows, tasks)
 
 
@@ -78,6 +96,7 @@ def test_uneven_static_slices_are_uneven_work_not_the_gil(tmp_path):
     table = render.analyse(run(tmp_path / "run", threads=uneven_threads)).table
     threading = table[table["variant"] == "threading"].iloc[0]
     assert threading["task_cpu_share"] > GIL_WAIT_SHARE and threading["least_busy_share"] < UNEVEN_BUSY, threading
+    assert threading["least_work_share"] == pytest.approx(2 * 0.05 / 1.95), threading  # its slice, by serial times
     found = said(table)
     assert ("threading", "uneven-work") in found and ("threading", "gil-turns") not in found, found
     g = group(table)
@@ -103,13 +122,22 @@ def test_without_tasks_csv_the_columns_are_nan_and_neither_the_gil_nor_uneven_wo
     assert not {r for _, r in found} & {"gil-turns", "uneven-work"}, found
 
 
+def test_a_worker_idle_because_its_core_was_faster_is_not_uneven_work(tmp_path):
+    """The same idle worker, but the two tasks cost the same in the serial cell: cores of uneven speed, not a split."""
+    table = render.analyse(run(tmp_path / "run", threads=uneven_threads, costs=(1.0, 1.0))).table
+    threading = table[table["variant"] == "threading"].iloc[0]
+    assert threading["least_busy_share"] < UNEVEN_BUSY and threading["least_work_share"] == pytest.approx(1.0)
+    assert ("threading", "uneven-work") not in said(table)
+
+
 def test_a_worker_that_got_no_task_was_busy_none_of_the_time(tmp_path):
     def one_thread(repeat):
         return [task("threading", 2, i, (10, 100), i * 1.0, i * 1.0 + 0.95, repeat=repeat) for i in (0, 1)]
 
     table = render.analyse(run(tmp_path / "run", threads=one_thread)).table
     threading = table[table["variant"] == "threading"].iloc[0]
-    assert threading["least_busy_share"] == 0 and threading["finish_spread"] == pytest.approx(1.0)
+    assert threading["least_busy_share"] == 0 and threading["least_work_share"] == 0
+    assert threading["finish_spread"] == pytest.approx(1.0)
 
 
 def test_uneven_work_carries_its_p_value_for_the_error_budget(tmp_path):
@@ -155,7 +183,9 @@ def test_an_uneven_ceiling_is_not_quoted_and_not_drawn(tmp_path):
     render.report(folder)
     text = (folder / "report.md").read_text()
     assert "tops out" not in text and "of the measured ceiling" not in text
-    assert text.count("is not the machine's limit here: its own workers were unevenly busy") == 1
+    assert (
+        len(re.findall(r"The ceiling is not the machine's limit at x2 \(1\.05x\): its slices were uneven", text)) == 1
+    )
 
 
 def test_never_tops_out_below_a_variant_that_beat_it(tmp_path):
@@ -165,11 +195,15 @@ def test_never_tops_out_below_a_variant_that_beat_it(tmp_path):
     assert set(table.loc[table["workers"] == 2, "ceiling_unquoted"]) == {"beaten"}
     render.report(folder)
     text = (folder / "report.md").read_text()
-    assert "tops out" not in text and "a ceiling that something beat is not one" in text
+    assert "tops out" not in text and re.search(
+        r"not the machine's limit at x2 \(1\.25x\): thread-pool \(.*\) and process-pool \(.*\) lie above it", text
+    )
 
 
 def test_an_even_ceiling_that_nothing_beat_is_still_quoted(tmp_path):
-    folder = run(tmp_path / "run", threads=uneven_threads, ceiling=even_ceiling, ceiling_s=1.33, pool_s=1.4)
+    folder = run(
+        tmp_path / "run", threads=uneven_threads, ceiling=even_ceiling, ceiling_s=1.33, pool_s=1.4, costs=(1.0, 1.0)
+    )
     table = render.analyse(folder).table
     assert (table["ceiling_unquoted"] == "").all()
     assert ("thread-pool", "machine-ceiling") in said(table)
@@ -228,7 +262,7 @@ def test_uneven_images_give_uneven_work_not_the_gil_and_no_ceiling_below_a_winne
     assert "threads cannot overlap" not in text and "The GIL is visible" not in text
     for ceiling in re.findall(r"tops out at (\d+\.\d+)x", text):  # a ceiling is never quoted below a winner
         assert not (table["speedup_low"] > float(ceiling)).any(), (ceiling, text)
-    assert "is not the machine's limit here: its own workers were unevenly busy" in text
+    assert re.search(r"The ceiling is not the machine's limit at x2 \([\d.]+x\): its slices were uneven", text), text
 
 
 def test_the_csv_page_documents_the_balance_columns():

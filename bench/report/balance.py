@@ -11,6 +11,11 @@ measured repetition of a cell (non-warm-up tasks, each repetition's last attempt
   span (the first task's start to the last task's end). A worker is a (pid, thread) pair; one that got no task is
   busy 0. Near 1 where every worker worked to the end; low where a worker sat idle while another still worked.
 - `finish_spread`: how far apart the workers' last tasks ended, as a share of the span.
+- `least_work_share`: the least loaded worker's share of the work, against an even share (1: even; 0: a worker got
+  nothing), each task's work its median wall time in the serial cell. A worker can sit idle because its share of
+  the work was small (uneven work) or because its core ran faster (cores of uneven speed: a 2-vCPU VM's two
+  processes ran the same task in 0.28 s and 0.41 s); only this tells the two apart. NaN where a task has no serial
+  time (weak scaling: the serial cell runs one share).
 
 Per cell, the median over its repetitions, and a one-sided p-value for each test a rule makes of it (the
 repetitions' mean below the rule's threshold, a t-test; NaN with fewer than two repetitions), under the key the
@@ -35,7 +40,16 @@ from .rules import CEILING_EVEN, GIL_WAIT_SHARE, UNEVEN_BUSY
 TASK_CELL = ["workload", "size", "variant", "workers", "python_executable"]  # a cell, as tasks.csv names it
 REPETITION = TASK_CELL + ["block_workers", "repeat"]
 WORKER = ["pid", "thread_id"]
-COLUMNS = ("task_cpu_share", "least_busy_share", "finish_spread", "gil_wait_p", "uneven_p", "ceiling_unquoted")
+COLUMNS = (
+    "task_cpu_share",
+    "least_busy_share",
+    "finish_spread",
+    "least_work_share",
+    "gil_wait_p",
+    "uneven_p",
+    "ceiling_unquoted",
+)
+WORKLOAD_RUN = ["workload", "size", "python_executable"]  # the cells that share one task list and one serial cell
 CEILING_COLUMNS = ("ceiling_speedup", "ceiling_speedup_low", "ceiling_speedup_high", "ceiling_efficiency")
 # a variant whose tasks do not run on a fixed set of workers (one process per task): no worker can be idle
 UNBALANCED_BY_DESIGN = frozenset({"process-per-task"})
@@ -56,9 +70,10 @@ def below_p(values, threshold: float) -> float:
     return float(stats.t.cdf(t, len(x) - 1))
 
 
-def repetition(tasks, workers: int) -> dict:
-    """One repetition's tasks: their CPU share while alive, the least busy worker's share of the span, and how far
-    apart the workers finished."""
+def repetition(tasks, workers: int, costs=None) -> dict:
+    """One repetition's tasks: their CPU share while alive, the least busy worker's share of the span, how far apart
+    the workers finished, and the least loaded worker's share of the work (`costs`: each task's serial wall time, by
+    task index)."""
     span = float(tasks["end_s"].max() - tasks["start_s"].min())
     wall = float(tasks["wall_s"].sum())
     out = {"task_cpu_share": float(tasks["cpu_s"].sum()) / wall if wall > 0 else math.nan}
@@ -66,11 +81,17 @@ def repetition(tasks, workers: int) -> dict:
     busy, ends = per_worker["wall_s"].sum(), per_worker["end_s"].max()
     expected = min(workers, len(tasks))
     if str(tasks["variant"].iloc[0]) in UNBALANCED_BY_DESIGN or len(busy) > expected or span <= 0:
-        return out | {"least_busy_share": math.nan, "finish_spread": math.nan}
+        return out | {"least_busy_share": math.nan, "finish_spread": math.nan, "least_work_share": math.nan}
     idle_workers = expected - len(busy)  # workers that never got a task: busy 0, finished at the start
     least = 0.0 if idle_workers else float(busy.min()) / span
     first_end = float(tasks["start_s"].min()) if idle_workers else float(ends.min())
-    return out | {"least_busy_share": min(1.0, least), "finish_spread": (float(ends.max()) - first_end) / span}
+    out |= {"least_busy_share": min(1.0, least), "finish_spread": (float(ends.max()) - first_end) / span}
+    cost = tasks["task"].map(costs) if costs is not None else None
+    if cost is None or cost.isna().any() or cost.sum() <= 0:
+        return out | {"least_work_share": math.nan}
+    work = cost.groupby([tasks["pid"], tasks["thread_id"]]).sum()
+    lightest = 0.0 if idle_workers else float(work.min())
+    return out | {"least_work_share": lightest / (float(cost.sum()) / expected)}
 
 
 def per_cell(tasks):
@@ -83,8 +104,10 @@ def per_cell(tasks):
         return pd.DataFrame(columns=TASK_CELL + list(COLUMNS[:-1]))
     last = mine.groupby(REPETITION, sort=False)["attempt"].transform("max")
     mine = mine[mine["attempt"] == last]
+    serial = mine[mine["variant"] == BASELINE_VARIANT]
+    costs = {key: part.groupby("task")["wall_s"].median() for key, part in serial.groupby(WORKLOAD_RUN, sort=False)}
     reps = [
-        dict(zip(REPETITION, key, strict=True)) | repetition(rep, int(key[3]))
+        dict(zip(REPETITION, key, strict=True)) | repetition(rep, int(key[3]), costs.get((key[0], key[1], key[4])))
         for key, rep in mine.groupby(REPETITION, sort=False)
     ]
     frame = pd.DataFrame(reps)
@@ -96,6 +119,7 @@ def per_cell(tasks):
                 "task_cpu_share": cell["task_cpu_share"].median(),
                 "least_busy_share": cell["least_busy_share"].median(),
                 "finish_spread": cell["finish_spread"].median(),
+                "least_work_share": cell["least_work_share"].median(),
                 "gil_wait_p": below_p(cell["task_cpu_share"], GIL_WAIT_SHARE),
                 "uneven_p": below_p(cell["least_busy_share"], UNEVEN_BUSY),
             }
@@ -129,12 +153,13 @@ def unquoted(table) -> list[str]:
     ceilings = table[table["variant"] == CEILING]
     rivals = table[~table["variant"].isin([CEILING, BASELINE_VARIANT])]
     why: dict[tuple, str] = {}
-    for _, c in ceilings.iterrows():
+    for _, c in ceilings[ceilings["workers"] > 1].iterrows():  # one process: the context check's, not a ceiling's
         at = tuple(c[k] for k in key)
         same = rivals[np.logical_and.reduce([rivals[k] == v for k, v in zip(key, at, strict=True)])]
         reasons = []
-        if int(c["workers"]) > 1 and c.get("least_busy_share", math.nan) < CEILING_EVEN:
-            reasons.append("uneven")
+        idle = c.get("least_busy_share", math.nan) < CEILING_EVEN
+        if idle and c.get("least_work_share", math.nan) < CEILING_EVEN:
+            reasons.append("uneven")  # its slices, not its cores: cores of uneven speed are the machine's own
         if (same["speedup_low"] > c["speedup"]).any():
             reasons.append("beaten")
         why[at] = "+".join(reasons)

@@ -46,17 +46,17 @@ def _timeline(tasks, row, usable: int) -> dict:
 
 
 def unquoted_findings(part) -> list[Finding]:
-    """Per worker count where the ceiling is not one: why, with the numbers (its least busy worker's share, the
-    variants whose intervals lie above it)."""
+    """One finding for the worker counts where the ceiling is not one: per count, why, with the numbers (its lightest
+    slice and least busy worker, the variants whose intervals lie above it); none where every count is quoted."""
     if "ceiling_unquoted" not in part:
         return []
-    found = []
+    counts = []
     rivals = part[~part["variant"].isin([CEILING, BASELINE_VARIANT])]
-    for _, c in part[(part["variant"] == CEILING) & (part["ceiling_unquoted"] != "")].iterrows():
+    for _, c in part[(part["variant"] == CEILING) & (part["ceiling_unquoted"] != "")].sort_values("workers").iterrows():
         above = rivals[(rivals["workers"] == c["workers"]) & (rivals["speedup_low"] > c["speedup"])]
         beat = [(str(r["variant"]), r["speedup_low"], r["speedup_high"]) for _, r in above.iterrows()]
-        found.append(Finding("ceiling-unquoted", CEILING, {"row": dict(c), "beaten_by": beat}))
-    return found
+        counts.append({"row": dict(c), "beaten_by": beat})
+    return [Finding("ceiling-unquoted", CEILING, {"counts": counts})] if counts else []
 
 
 def ceiling_findings(part, tasks) -> list[Finding]:
@@ -105,25 +105,25 @@ def _gap(f) -> str:
     return _head(f) + ": " + "; ".join(reasons) + " (from tasks.csv)."
 
 
-def _unquoted(f) -> str:
-    c = f["row"]
-    why = []
+def _why_unquoted(count: dict) -> str:
+    c, why = count["row"], []
     if "uneven" in c["ceiling_unquoted"].split("+"):
         why.append(
-            f"its own workers were unevenly busy (the least busy {pct(c['least_busy_share'])} of the time, from "
-            "tasks.csv), so it timed its slices, not the machine"
+            f"its slices were uneven (the lightest {pct(c['least_work_share'])} of an even share of the work by the "
+            f"serial times; that worker busy {pct(c['least_busy_share'])} of the time)"
         )
-    if f["beaten_by"]:
-        why.append(
-            ", ".join(
-                f"{v}'s interval ({interval(low, high, unit='x', brackets=False)})" for v, low, high in f["beaten_by"]
-            )
-            + " lies above it: a ceiling that something beat is not one"
-        )
+    if count["beaten_by"]:
+        beat = [f"{v} ({interval(lo, hi, unit='x', brackets=False)})" for v, lo, hi in count["beaten_by"]]
+        why.append(f"{' and '.join(beat)} {'lie' if len(beat) > 1 else 'lies'} above it")
+    return f"x{int(c['workers'])} ({speedup(c['speedup'])}): " + "; ".join(why)
+
+
+def _unquoted(f) -> str:
     return (
-        f"The ceiling at {int(c['workers'])} workers ({speedup(c['speedup'])}) is not the machine's limit here: "
-        + "; ".join(why)
-        + ". It is not quoted, and not drawn as the machine's ceiling."
+        "The ceiling is not the machine's limit at "
+        + ", ".join(_why_unquoted(count) for count in f["counts"])
+        + ". A ceiling that timed its own uneven slices (from tasks.csv) or that a variant beat is not one: it is not "
+        "quoted there, and not drawn."
     )
 
 

@@ -41,6 +41,7 @@ FACTS = (  # the row's columns a variant's findings quote
     "task_cpu_share",
     "least_busy_share",
     "finish_spread",
+    "least_work_share",
 )
 
 

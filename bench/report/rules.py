@@ -41,8 +41,8 @@ LAW_MIN_COUNTS = 3  # worker counts a scaling law needs before it is fitted (Amd
 GIL_WAIT_SHARE = 1 / GIL_BOUND_BUSY
 UNEVEN_BUSY = 0.8  # a worker busy less than this share of the compute span idled while another worked: at 2 workers
 # that alone keeps the speedup 10 % below linear, more than a run's typical interval half-width
-CEILING_EVEN = 0.9  # a ceiling whose least busy worker idled more than a tenth of the span timed its slices, not the
-# machine (at 2 workers it reads 5 % or more low)
+CEILING_EVEN = 0.9  # a ceiling whose least busy worker idled more than a tenth of the span, given less than 90 % of
+# an even share of the work, timed its slices, not the machine (at 2 workers it reads 5 % or more low)
 
 BUSY_MACHINE = "busy-machine"  # some cell of the curve (or its serial baseline) kept disturbed repetitions
 NOT_CPU_BOUND = "not-cpu-bound"  # the serial cell did not keep a core busy: the work waits
@@ -125,8 +125,8 @@ VARIANT_RULES = (  # in the order the report says them
     ),
     Rule(
         "machine-ceiling",
-        "serial CPU-bound; the ceiling's interval lies below 90 % of linear; the ceiling is quoted (its own workers "
-        "busy >= 90 % of its span, no variant's interval above it)",
+        "serial CPU-bound; the ceiling's interval lies below 90 % of linear; the ceiling is quoted (no worker of its "
+        "own idle > 10 % of its span with < 90 % of an even share of the work; no variant's interval above it)",
         lambda e: e.n > 1 and cpu_bound(e) and e.get("ceiling_speedup_high") < CEILING_LOW * e.cores,
     ),
     Rule(
@@ -136,9 +136,16 @@ VARIANT_RULES = (  # in the order the report says them
     ),
     Rule(
         UNEVEN_WORK,
-        "N > 1; serial CPU-bound; tasks.csv: the least busy worker was busy < 80 % of the compute span (no tasks.csv: "
-        "not said); speedup interval below linear",
-        lambda e: e.n > 1 and cpu_bound(e) and e.get("least_busy_share") < UNEVEN_BUSY and e.below_linear,
+        "N > 1; serial CPU-bound; tasks.csv: the least busy worker was busy < 80 % of the compute span, and its share "
+        "of the work (its tasks' serial times) < 80 % of an even share (no tasks.csv: not said); speedup interval "
+        "below linear",
+        lambda e: (
+            e.n > 1
+            and cpu_bound(e)
+            and e.get("least_busy_share") < UNEVEN_BUSY
+            and e.get("least_work_share") < UNEVEN_BUSY
+            and e.below_linear
+        ),
     ),
 )
 
@@ -167,8 +174,8 @@ OTHER_RULES = {
     "threads-only-failure": "every failed repetition of a workload was a thread variant's, and another family ran",
     "within-chance": "compare: no more cells differ than the intervals' coverage lets chance mark",
     "no-law": "fewer than 3 worker counts up to the usable CPUs",
-    "ceiling-unquoted": "the ceiling's own workers were busy < 90 % of its span (tasks.csv), or a variant's speedup "
-    "interval lies above it: not quoted, not drawn",
+    "ceiling-unquoted": "a worker of the ceiling's own was busy < 90 % of its span with < 90 % of an even share of "
+    "the work (tasks.csv), or a variant's speedup interval lies above it: not quoted, not drawn",
 }
 
 _BY_ID = {r.id: r for r in VARIANT_RULES}

@@ -98,7 +98,8 @@ PHRASES: dict[str, Callable[[dict], str]] = {
     ),
     "uneven-work": lambda f: (
         f"uneven work: one worker was busy only {pct(f['least_busy_share'])} of the time while another finished the "
-        "rest: the tasks were split unevenly among the workers (from tasks.csv)"
+        f"rest: its tasks were {pct(f['least_work_share'])} of an even share of the work (their serial times, from "
+        "tasks.csv)"
     ),
 }
 
