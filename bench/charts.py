@@ -146,8 +146,15 @@ def _dodge(k: int, n: int) -> float:
     return 1 + 0.025 * (k - (n - 1) / 2)
 
 
-def _ceiling(part):
+def quoted_ceiling(part):
+    """The ceiling's rows where it is the machine's limit: not where its own workers were unevenly busy or a variant
+    beat it (`ceiling_unquoted`, bench/report/balance.py)."""
     c = part[part["variant"] == CEILING].sort_values("workers")
+    return c[c["ceiling_unquoted"] == ""] if "ceiling_unquoted" in c else c
+
+
+def _ceiling(part):
+    c = quoted_ceiling(part)
     return c["workers"].to_numpy(), c["speedup"].to_numpy()
 
 
@@ -229,7 +236,7 @@ def draw_speedup(ax, part, *, fits=True, title=None):
 def draw_efficiency(ax, part):
     counts = sorted(part["workers"].unique())
     ax.axhline(100, color="#999999", linestyle="--", linewidth=1, label="ideal (linear)")
-    c = part[part["variant"] == CEILING].sort_values("workers")
+    c = quoted_ceiling(part)
     if len(c):
         ax.plot(
             c["workers"],

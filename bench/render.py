@@ -62,10 +62,6 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
     table = analysis.summarize(frame, fit_oversubscribed=fit_oversubscribed, pilot=pilot_blocks(env))
     if table.empty:
         raise UsageError(f"{str(results_csv)!r} holds no successful measured repetitions (all failed or warm-up)")
-    from .report import budget, context
-
-    # every claim the report may make, under one error budget for the whole run
-    table = budget.decide(table, context.context_claims(table, frame))
     tasks = None
     tasks_csv = run_dir / storage.TASKS
     if tasks_csv.exists():
@@ -73,6 +69,11 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
             tasks = storage.load_results(tasks_csv, storage.TaskRow)
         except UsageError as exc:
             warnings.warn(f"ignoring the task timeline: {exc}", stacklevel=2)
+    from .report import balance, budget, context
+
+    table = balance.join(table, tasks)  # from tasks.csv: waiting threads, uneven work, a ceiling that is one
+    # every claim the report may make, under one error budget for the whole run
+    table = budget.decide(table, context.context_claims(table, frame))
     out = Path(out) if out else run_dir
     if not out.exists() and os.access(out.parent, os.W_OK):
         out.mkdir(parents=True)

@@ -91,7 +91,8 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
     rows.append(row("process-pool", 2, 0.001, 2, ok=False, error="boom", host=host))  # a failure: ignored
     tasks = []
     for v, pids, share in (("threading", (10, 10), 0.5), ("multiprocessing", (11, 12), 0.98)):
-        for i, pid in enumerate(pids):
+        for i, pid in [(i, pid) for _ in (1, 2, 3) for i, pid in enumerate(pids)]:
+            r = len(tasks) // 2 % 3 + 1  # each of the three repetitions has its two tasks
             tasks.append(
                 TaskRow(
                     "r1",
@@ -99,7 +100,7 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
                     "smoke",
                     v,
                     2,
-                    1,
+                    r,
                     0,
                     False,
                     1,
@@ -116,3 +117,33 @@ def gil_run(folder, host="hostA", gil=True, usable=2):
                 )
             )
     return write_run(folder, rows, tasks)
+
+
+def task(variant, workers, index, worker, start, end, cpu=None, repeat=1, **changes):
+    """One task of a repetition: `worker` is its (pid, thread id); its CPU time `cpu` (default: all of its wall)."""
+    wall = end - start
+    cpu = wall if cpu is None else cpu
+    pid, thread_id = worker
+    values = dict(
+        run_id="r1",
+        workload="count",
+        size="smoke",
+        variant=variant,
+        workers=workers,
+        repeat=repeat,
+        block_workers=0,
+        warmup=False,
+        attempt=1,
+        task=index,
+        python_executable="/usr/bin/python3",
+        pid=pid,
+        thread_id=thread_id,
+        host="hostA",
+        start_s=start,
+        end_s=end,
+        wall_s=wall,
+        cpu_s=cpu,
+        cpu_share=cpu / wall if wall else 0.0,
+    )
+    values.update(changes)
+    return TaskRow(**values)

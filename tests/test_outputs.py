@@ -68,11 +68,12 @@ def test_report_quotes_the_measured_numbers(tmp_path):
 
 
 def _said(run) -> set[tuple[str, str]]:
-    """(variant, rule id) of every finding on the variants' lines of a run's report."""
+    """(variant, rule id) of every finding on the variants' lines of a run's report (the summary with tasks.csv's
+    columns joined, as the report reads it)."""
     from gilbench.report.evidence import group
     from gilbench.report.workload import variant_found
 
-    table = analysis.summarize(storage.load_results(run))
+    table = render.analyse(run).table
     return {(f.subject, f.rule) for _, found in variant_found(group(table)) for f in found}
 
 

@@ -28,6 +28,9 @@ ROW = {
     "ceiling_speedup": 1.8,
     "serial_busy": 0.5,
     "gil_enabled": True,
+    "task_cpu_share": 0.55,
+    "least_busy_share": 0.45,
+    "least_work_share": 0.45,
 }
 PAIR = {"threads": dict(ROW, speedup=1.1, busy_cores=1.02), "processes": dict(ROW, speedup=1.9, busy_cores=1.95)}
 CONTEXT = {
@@ -59,7 +62,30 @@ EXAMPLES = {  # rule id: (facts, the words said)
         "(10 % of the time: stragglers, while the others sat idle); its speedup interval (1.10x-1.35x) overlaps the "
         "ceiling's (1.30x-1.70x): the gap may be this run's noise (from tasks.csv).",
     ),
-    "gil-turns": (ROW, "the threads took turns: one held the GIL at a time (1.50 busy cores)"),
+    "gil-turns": (
+        ROW,
+        "the threads took turns: one held the GIL at a time (1.50 busy cores; a task ran 55 % of the time it was "
+        "alive, waiting the rest)",
+    ),
+    "uneven-work": (
+        dict(ROW, least_work_share=0.1),
+        "uneven work: one worker was busy only 45 % of the time while another finished the rest: its tasks were 10 % "
+        "of an even share of the work (their serial times, from tasks.csv)",
+    ),
+    "ceiling-unquoted": (
+        {
+            "counts": [
+                {
+                    "row": dict(ROW, variant="ceiling", workers=2, ceiling_unquoted="uneven+beaten"),
+                    "beaten_by": [("tp", 1.1, 1.3), ("pp", 1.2, 1.4)],
+                }
+            ]
+        },
+        "The ceiling is not the machine's limit at x2 (1.23x): its slices were uneven (the lightest 45 % of an even "
+        "share of the work by the serial times; that worker busy 45 % of the time); tp (1.10x-1.30x) and pp "
+        "(1.20x-1.40x) lie above it. A ceiling that timed its own uneven slices (from tasks.csv) or that a variant "
+        "beat is not one: it is not quoted there, and not drawn.",
+    ),
     "gil-released": (ROW, "the threads overlapped on 1.5 cores: the work releases the GIL (C code)"),
     "no-gil": (ROW, "no GIL: the threads ran Python in parallel on 1.5 cores"),
     "oversubscribed": (ROW, "oversubscribed: 4 workers share 2 CPUs"),

@@ -26,6 +26,11 @@ CLAIMS = "claims"  # the summary column: the claims accepted for the row, ";"-jo
 FAMILY = "claims_family"  # the summary column: how many candidate claims the run's family held
 
 
+# tasks.csv's quantities and the columns holding their one-sided p-values (bench/report/balance.py, at the rules'
+# thresholds): the tasks' CPU share while alive below GIL_WAIT_SHARE, the least busy worker's share below UNEVEN_BUSY
+TIMELINE_P = {"task_cpu_share": "gil_wait_p", "least_busy_share": "uneven_p"}
+
+
 @dataclass(frozen=True)
 class Test:
     """One one-sided test of a row's quantity against a value: `below` (True) or above it."""
@@ -122,6 +127,12 @@ def test_p(test: Test, e: Evidence, ceiling: dict | None = None) -> float:
         return speedup_p(ceiling, value, test.below) if ceiling is not None else 1.0
     if test.quantity == "cpu_inflation":
         return inflation_p(e.row, value, test.below)
+    if test.quantity in TIMELINE_P:  # from tasks.csv: bench/report/balance.py tests them per repetition
+        column = TIMELINE_P[test.quantity]
+        if column not in e.row:
+            return _interval_p(e.get(test.quantity), math.nan, math.nan, value, test.below)
+        p = e.row[column]
+        return float(p) if p == p else 1.0
     return mean_p(e.row, test.quantity, value, test.below)
 
 
@@ -138,7 +149,11 @@ def holm(pvalues: dict, alpha: float = ALPHA) -> set:
 
 
 def _ceiling_rows(table) -> dict:
+    """The machine ceiling's rows that are quoted (bench/report/balance.py leaves out a ceiling whose own slices
+    were uneven or that a variant beat), by (BASELINE key, workers)."""
     rows = table[table["variant"] == CEILING]
+    if "ceiling_unquoted" in rows:
+        rows = rows[~rows["ceiling_unquoted"].fillna("").astype(str).str.len().astype(bool)]
     return {(tuple(r[c] for c in BASELINE), int(r["workers"])): dict(r) for _, r in rows.iterrows()}
 
 

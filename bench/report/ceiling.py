@@ -1,12 +1,13 @@
 """At the usable CPU count, each process variant against the measured ceiling: reached, within the noise, or a gap
-with its evidence from tasks.csv (start-up, how the tasks were chunked, stragglers). Findings, then one phrase
-per rule id."""
+with its evidence from tasks.csv (start-up, how the tasks were chunked, stragglers). Where the ceiling is not one
+(bench/report/balance.py: its own workers unevenly busy, or a variant beat it), it is not quoted, and one line says
+why. Findings, then one phrase per rule id."""
 
 from __future__ import annotations
 
 import math
 
-from ..analysis import CEILING
+from ..analysis import BASELINE_VARIANT, CEILING
 from .evidence import PROCESSES
 from .findings import Finding
 from .numbers import interval, pct, speedup
@@ -44,11 +45,25 @@ def _timeline(tasks, row, usable: int) -> dict:
     }
 
 
+def unquoted_findings(part) -> list[Finding]:
+    """One finding for the worker counts where the ceiling is not one: per count, why, with the numbers (its lightest
+    slice and least busy worker, the variants whose intervals lie above it); none where every count is quoted."""
+    if "ceiling_unquoted" not in part:
+        return []
+    counts = []
+    rivals = part[~part["variant"].isin([CEILING, BASELINE_VARIANT])]
+    for _, c in part[(part["variant"] == CEILING) & (part["ceiling_unquoted"] != "")].sort_values("workers").iterrows():
+        above = rivals[(rivals["workers"] == c["workers"]) & (rivals["speedup_low"] > c["speedup"])]
+        beat = [(str(r["variant"]), r["speedup_low"], r["speedup_high"]) for _, r in above.iterrows()]
+        counts.append({"row": dict(c), "beaten_by": beat})
+    return [Finding("ceiling-unquoted", CEILING, {"counts": counts})] if counts else []
+
+
 def ceiling_findings(part, tasks) -> list[Finding]:
     usable = int(part["usable_cpus"].iloc[0])
     ceiling_row = part[(part["variant"] == CEILING) & (part["workers"] == usable)]
     ceiling = None if ceiling_row.empty else dict(ceiling_row.iloc[0])
-    found = []
+    found = unquoted_findings(part)
     for _, row in part[(part["workers"] == usable) & part["variant"].isin(PROCESSES)].iterrows():
         if row["ceiling_efficiency"] != row["ceiling_efficiency"]:
             continue
@@ -90,11 +105,34 @@ def _gap(f) -> str:
     return _head(f) + ": " + "; ".join(reasons) + " (from tasks.csv)."
 
 
+def _why_unquoted(count: dict) -> str:
+    c, why = count["row"], []
+    if "uneven" in c["ceiling_unquoted"].split("+"):
+        why.append(
+            f"its slices were uneven (the lightest {pct(c['least_work_share'])} of an even share of the work by the "
+            f"serial times; that worker busy {pct(c['least_busy_share'])} of the time)"
+        )
+    if count["beaten_by"]:
+        beat = [f"{v} ({interval(lo, hi, unit='x', brackets=False)})" for v, lo, hi in count["beaten_by"]]
+        why.append(f"{' and '.join(beat)} {'lie' if len(beat) > 1 else 'lies'} above it")
+    return f"x{int(c['workers'])} ({speedup(c['speedup'])}): " + "; ".join(why)
+
+
+def _unquoted(f) -> str:
+    return (
+        "The ceiling is not the machine's limit at "
+        + ", ".join(_why_unquoted(count) for count in f["counts"])
+        + ". A ceiling that timed its own uneven slices (from tasks.csv) or that a variant beat is not one: it is not "
+        "quoted there, and not drawn."
+    )
+
+
 NOISE = "the gap may be this run's noise"
 PHRASES = {
     "ceiling-reached": lambda f: _head(f) + ".",
     "ceiling-gap-noise": lambda f: _head(f) + ": the two intervals overlap, so the gap is within this run's noise.",
     "ceiling-gap": _gap,
+    "ceiling-unquoted": _unquoted,
 }
 
 

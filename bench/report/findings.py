@@ -18,6 +18,7 @@ from .rules import (
     CPU_BOUND_BUSY,
     LAWS_SUPPRESSED_BY,
     NOT_CPU_BOUND,
+    UNEVEN_WORK,
     cpu_bound,
     holding,
     holds,
@@ -39,6 +40,10 @@ FACTS = (  # the row's columns a variant's findings quote
     "cpu_inflation_high",
     "ceiling_speedup",
     "claims_family",
+    "task_cpu_share",
+    "least_busy_share",
+    "finish_spread",
+    "least_work_share",
 )
 
 
@@ -55,7 +60,15 @@ def _facts(e: Evidence, **more) -> dict:
 
 def causes(e: Evidence, conditions: frozenset[str] = frozenset()) -> list[Finding]:
     """The variant rules that hold for this row, in the table's order."""
-    return [Finding(rule_id, e.variant, _facts(e)) for rule_id in holding(e, conditions)]
+    return [Finding(rule_id, e.variant, _facts(e, **_p(rule_id, e))) for rule_id in holding(e, conditions)]
+
+
+P_VALUES = {"gil-turns": "gil_wait_p", UNEVEN_WORK: "uneven_p"}  # the summary column with the p-value of its test
+
+
+def _p(rule_id: str, e: Evidence) -> dict:
+    """A rule's p-value under the key the run's error budget reads, where its test has one."""
+    return {"p": e.get(P_VALUES[rule_id])} if rule_id in P_VALUES else {}
 
 
 def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = False) -> list[Finding]:
@@ -66,6 +79,8 @@ def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = Fa
     conditions = frozenset({BUSY_MACHINE} if busy_machine else ())
     if not cpu_bound(e) and e.n > 1:
         conditions |= {NOT_CPU_BOUND}
+    if holds(UNEVEN_WORK, e):
+        conditions |= {UNEVEN_WORK}
     found = causes(e, conditions)
     if busy_machine:
         found.append(Finding(BUSY_MACHINE, e.variant))

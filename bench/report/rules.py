@@ -7,7 +7,9 @@ summary at one worker count (`Evidence`); its finding is made only when its test
 the interval behind a claim excludes the no-effect value (a speedup's 95 % interval below linear before any loss
 is explained, above 1.00x before a gain is). Where no rule holds, the report says the difference is within the
 run's noise, with the interval's half-width. CPU-bound explanations (the GIL, contention, idle workers, the
-ceiling) need work that kept the serial cell's core busy: a `sleep` workload's speedups are not about cores.
+ceiling) need work that kept the serial cell's core busy: a `sleep` workload's speedups are not about cores. Idle
+cores have two causes that busy cores cannot tell apart, threads waiting for the GIL and a worker with nothing left
+to do: the GIL and uneven work are read from the task timeline (bench/report/balance.py), never from busy cores alone.
 
 Interactions are data: a rule's `suppressed_by` names the conditions (themselves rules, by id) under which it is
 not said, e.g. contention on a busy machine, where the CPU cost may be other programs'.
@@ -31,9 +33,18 @@ CEILING_SHARE_EXPECTED = 0.95  # a process pool within 5 % of the machine's own 
 STRAGGLER_SHARE = 0.05  # workers finishing this far apart (share of the time) left cores idle: worth naming
 ANSWER_TIES = 3  # variants named as tied with the best in one answer line
 LAW_MIN_COUNTS = 3  # worker counts a scaling law needs before it is fitted (Amdahl's two parameters and a check)
+# From tasks.csv (bench/report/balance.py). Threads taking strict turns for the GIL, c of them alive at a time, each
+# run 1/c of their life: at the 1.25 threads that GIL_BOUND_BUSY takes for overlap, 1/1.25 = 80 %. Tasks that ran
+# less than that share of the time they were alive were there and waiting (a CPU-bound task alone runs ~100 %).
+GIL_WAIT_SHARE = 1 / GIL_BOUND_BUSY
+UNEVEN_BUSY = 0.8  # a worker busy less than this share of the compute span idled while another worked: at 2 workers
+# that alone keeps the speedup 10 % below linear, more than a run's typical interval half-width
+CEILING_EVEN = 0.9  # a ceiling whose least busy worker idled more than a tenth of the span, given less than 90 % of
+# an even share of the work, timed its slices, not the machine (at 2 workers it reads 5 % or more low)
 
 BUSY_MACHINE = "busy-machine"  # some cell of the curve (or its serial baseline) kept disturbed repetitions
 NOT_CPU_BOUND = "not-cpu-bound"  # the serial cell did not keep a core busy: the work waits
+UNEVEN_WORK = "uneven-work"  # a worker sat idle while another worked (tasks.csv): a cause, and a condition
 
 
 def cpu_bound(e: Evidence) -> bool:
@@ -73,9 +84,15 @@ class Rule:
 VARIANT_RULES = (  # in the order the report says them
     Rule(
         "gil-turns",
-        "threads with the GIL on; serial CPU-bound; busy cores below 1.25 and speedup below linear (tests)",
+        "threads with the GIL on; serial CPU-bound; busy cores below 1.25, tasks.csv: the tasks ran below 80 % of the "
+        "time they were alive (there and waiting; no tasks.csv: not said), and speedup below linear (tests)",
         lambda e: e.variant in THREAD_LIKE and e.gil and e.n > 1 and cpu_bound(e),
-        (Test("busy_cores", True, lambda e: GIL_BOUND_BUSY), BELOW_LINEAR),
+        (
+            Test("busy_cores", True, lambda e: GIL_BOUND_BUSY),
+            Test("task_cpu_share", True, lambda e: GIL_WAIT_SHARE),
+            BELOW_LINEAR,
+        ),
+        suppressed_by=(BUSY_MACHINE,),  # on a busy machine a task also waits for a core
     ),
     Rule(
         "gil-released",
@@ -111,15 +128,21 @@ VARIANT_RULES = (  # in the order the report says them
     Rule(
         "idle-workers",
         "processes, N <= CPUs; serial CPU-bound; start-up share <= 15 %; busy cores below 0.9 N and speedup below "
-        "linear (tests)",
+        "linear (tests); not where uneven-work holds",
         lambda e: (
-            e.variant in PROCESSES and 1 < e.n <= e.usable and cpu_bound(e) and not e.get("startup_share") > STARTUP_SHARE
+            e.variant in PROCESSES
+            and 1 < e.n <= e.usable
+            and cpu_bound(e)
+            and not e.get("startup_share") > STARTUP_SHARE
         ),
         (Test("busy_cores", True, lambda e: IDLE_SHARE * e.n), BELOW_LINEAR),
+        suppressed_by=(UNEVEN_WORK,),  # the idle time has its own finding, with its numbers
     ),
     Rule(
         "machine-ceiling",
-        "serial CPU-bound; the ceiling's speedup below 90 % of linear (a test on the ceiling's row)",
+        "serial CPU-bound; the ceiling is quoted (no worker of its own idle > 10 % of its span with < 90 % of an even "
+        "share of the work; no variant's interval above it) and its speedup is below 90 % of linear (a test on the "
+        "ceiling's row)",
         lambda e: e.n > 1 and cpu_bound(e),
         (Test("ceiling", True, lambda e: CEILING_LOW * e.cores),),
     ),
@@ -128,6 +151,14 @@ VARIANT_RULES = (  # in the order the report says them
         "serial CPU-bound; speedup above linear (test)",
         lambda e: cpu_bound(e),
         (ABOVE_LINEAR,),
+    ),
+    Rule(
+        UNEVEN_WORK,
+        "N > 1; serial CPU-bound; tasks.csv: the least busy worker was busy < 80 % of the compute span, and its share "
+        "of the work (its tasks' serial times) < 80 % of an even share (no tasks.csv: not said); speedup below "
+        "linear (tests)",
+        lambda e: e.n > 1 and cpu_bound(e) and e.get("least_work_share") < UNEVEN_BUSY,
+        (Test("least_busy_share", True, lambda e: UNEVEN_BUSY), BELOW_LINEAR),
     ),
 )
 
@@ -181,6 +212,8 @@ OTHER_RULES = {
     "no-law": "fewer than 3 worker counts up to the usable CPUs",
     "set-aside": "a block stayed disturbed through its re-runs: left out wherever its cells have a clean block; a "
     "cell with none gets no speedup (too busy to answer)",
+    "ceiling-unquoted": "a worker of the ceiling's own was busy < 90 % of its span with < 90 % of an even share of "
+    "the work (tasks.csv), or a variant's speedup interval lies above it: not quoted, not drawn",
 }
 
 _BY_ID = {r.id: r for r in VARIANT_RULES + BASE_CLAIMS}

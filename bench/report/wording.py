@@ -12,7 +12,7 @@ from collections.abc import Callable
 from .evidence import Evidence
 from .findings import Finding
 from .laws import law_sentences
-from .numbers import estimate, halfwidth, pct, speedup
+from .numbers import estimate, pct, speedup
 from .rules import ANSWER_TIES
 
 
@@ -45,7 +45,10 @@ def _with_interval(facts) -> str:
 
 
 PHRASES: dict[str, Callable[[dict], str]] = {
-    "gil-turns": lambda f: f"the threads took turns: one held the GIL at a time ({f['busy_cores']:.2f} busy cores)",
+    "gil-turns": lambda f: (
+        f"the threads took turns: one held the GIL at a time ({f['busy_cores']:.2f} busy cores; a task ran "
+        f"{pct(f['task_cpu_share'])} of the time it was alive, waiting the rest)"
+    ),
     "gil-released": lambda f: (
         f"the threads overlapped on {f['busy_cores']:.1f} cores: the work releases the GIL (C code)"
     ),
@@ -107,6 +110,11 @@ PHRASES: dict[str, Callable[[dict], str]] = {
         )
     ),
     "set-aside": lambda f: set_aside(f),
+    "uneven-work": lambda f: (
+        f"uneven work: one worker was busy only {pct(f['least_busy_share'])} of the time while another finished the "
+        f"rest: its tasks were {pct(f['least_work_share'])} of an even share of the work (their serial times, from "
+        "tasks.csv)"
+    ),
 }
 
 
