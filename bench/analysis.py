@@ -1,9 +1,10 @@
 """Analysis: per-cell statistics, speedup, efficiency, Karp-Flatt, Amdahl fits. From the CSV alone.
 
 Conventions (the README repeats them):
-- A cell's time is the median of its measured repetitions (warm-ups and failures excluded).
-- Speedup S(N) = median serial time / median time of the variant at N workers, within the same
-  workload, size, parameters and interpreter. Efficiency = S(N) / N.
+- A cell's time is the median of its measured repetitions (warm-ups, failures and blocks set aside excluded).
+- Speedup S(N), within the same workload, size, parameters and interpreter: in a run of paired blocks, the
+  geometric mean of the per-block ratios serial time / variant time at N workers (below); in an older CSV without
+  blocks, median serial time / median variant time. Efficiency = S(N) / N.
 - The `ceiling` variant (N independent processes, no pool, no IPC, timed from a barrier) is the
   machine's own limit; `ceiling_efficiency` = S(N) / S_ceiling(N).
 - Karp-Flatt serial fraction e = (1/S - 1/N) / (1 - 1/N), for N > 1.
@@ -30,7 +31,12 @@ Conventions (the README repeats them):
   Speedup = the geometric mean of the per-block ratios; its interval is Student's t on the log ratios,
   exp(mean +- t(0.975, n-1) * sd / sqrt(n)), at a stated 95 % coverage (`speedup_method` "paired-t"). The
   coverage holds where the log ratios are roughly normal and the blocks independent: tests/test_paired.py
-  checks it on simulated samples, and tests/benchmarks/paired_coverage.py on real 1-worker cells.
+  checks it on simulated samples, and tests/benchmarks/paired_coverage.py on real 1-worker cells. A run sized by
+  `--repeat auto` reports the wider of that and Stein's two-stage interval from the pilot's spread
+  ("paired-t-two-stage", see `paired_interval`): stopping when the interval is narrow would otherwise cost coverage.
+- CPU inflation (the variant's task CPU over the serial cell's, per block): the geometric mean of the per-block
+  ratios with its t interval, the same estimator for point and interval. Busy cores and the start-up share are the
+  means of the repetitions, with their sd (the report's rules test the means).
 - A cell's time keeps its order-statistic interval of the median (see `median_interval`): distribution-free,
   with its exact coverage. With n repetitions [x_(k), x_(n+1-k)] covers the true median with probability
   1 - 2 P(Binomial(n, 1/2) <= k - 1); five repetitions give at best [min, max] at 93.75 %.

@@ -5,7 +5,7 @@ at one worker count: one repetition each, each in its own fresh process. Speedup
 per-block ratios serial / variant (bench/analysis.py), so the machine's slow drift, which moves a whole
 block, cancels out of them. Rounds visit every group's block once, in a new shuffled order each round
 (Abedi and Brecht's randomized multiple interleaved trials; Kalibera and Jones, "Rigorous benchmarking
-in reasonable time"). A disturbed block is run again at once, so a pair is never split across minutes.
+in reasonable time"). A disturbed block is run again at once, as a whole, so its pairs stay back to back.
 
 With `--repeat auto` a pilot of PILOT_BLOCKS rounds measures each cell's pair spread; from it the plan
 says how many blocks each cell needs for `--precision`, and what that costs in time, before spending it.
@@ -21,7 +21,10 @@ import random
 import sys
 from dataclasses import dataclass, replace
 
-PILOT_BLOCKS = 6  # blocks per group before the spread is estimated: an sd on 5 degrees of freedom, rough but unbiased
+# blocks per group before the spread is estimated: an sd on 5 degrees of freedom, rough (its expected value is ~5 %
+# below the true sd at n = 6), which is why a sized run's interval is Stein's two-stage one on those 5 degrees of
+# freedom (analysis.paired_interval) and the plan sizes with the same t quantile
+PILOT_BLOCKS = 6
 
 
 @dataclass(frozen=True)
@@ -223,9 +226,11 @@ def describe_plan(plans: list[GroupPlan], precision: float, spent_s: float, budg
             f"({p.blocks_done} done; {setter.label} sets it, pair spread {setter.spread * 100:.1f} %), "
             f"~{p.block_s:.1f} s each while every cell is in it: ~{p.more_s:.0f} s more"
         )
-    total = spent_s + sum(p.more_s for p in plans)
+    more = sum(p.more_s for p in plans)
+    total = spent_s + more
     lines.append(
-        f"plan: ~{total:.0f} s of measuring in all ({spent_s:.0f} s spent on the pilot; budget {budget_s:g} s)"
+        f"plan: ~{more:.0f} s more after the pilot's {spent_s:.0f} s, ~{total:.0f} s of measuring in all "
+        f"(budget {budget_s:g} s)"
         + (
             ""
             if total <= budget_s

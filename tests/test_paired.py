@@ -275,7 +275,8 @@ def test_the_plan_predicts_blocks_and_time_per_group(tmp_path):
     assert group_plan.more_s == pytest.approx((need - 6) * (1.0 + 0.5))
     lines = blocks.describe_plan([group_plan], 0.05, 10.0, 180)
     assert lines[0].startswith(f"count at 2 workers: +-5 % needs ~{need} blocks (6 done; process-pool x2 sets it")
-    assert f"~{10 + group_plan.more_s:.0f} s of measuring in all" in lines[-1]
+    more, total = f"{group_plan.more_s:.0f}", f"{10 + group_plan.more_s:.0f}"
+    assert f"~{more} s more after the pilot's 10 s, ~{total} s of measuring in all" in lines[-1]
 
 
 def test_precision_counts_no_baseline(tmp_path):
