@@ -523,6 +523,7 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, 
     _add_serial_ratios(table, rows)
     samples = {key: group[metric].to_numpy(dtype=float) for key, group in cells.items()}
     _add_speedup_intervals(table, rows, metric, samples, pilot)
+    table["pilot_blocks"] = np.where(table["pilot_spread"].notna(), pilot, 0)  # the two-stage interval's pilot
     counts = block_counts(frame)
     too_busy = _withhold_too_busy(table, counts)
     _add_efficiencies(table)

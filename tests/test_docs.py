@@ -86,6 +86,10 @@ def test_csv_page_documents_summary_columns(tmp_path):
     for column in SUMMARY_COLUMNS:
         assert column in table.columns
         assert f"`{column}`" in CSV_PAGE, column
+    from gilbench import render
+
+    written = render.analyse(tmp_path / "run").table  # as summary.csv has it: tasks.csv's columns, the claims
+    assert [c for c in written.columns if f"`{c}`" not in CSV_PAGE] == []
 
 
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)[^)]*\)|<img[^>]*\bsrc=\"([^\"]+)\"")

@@ -69,7 +69,8 @@ def speedup_p(row: dict, value: float, below: bool) -> float:
     was sized), or the two cells' log times (an older, unpaired CSV: Welch's t)."""
     estimate, target = _log(row.get("speedup", math.nan)), _log(value)
     if "speedup_blocks" not in row:
-        return _interval_p(row.get("speedup", math.nan), row.get("speedup_low"), row.get("speedup_high"), value, below)
+        point, low, high = (row.get(c, math.nan) for c in ("speedup", "speedup_low", "speedup_high"))
+        return _interval_p(point, low, high, value, below)
     n = row["speedup_blocks"]
     if n and n > 1:
         p = _t_p(estimate, row["pair_spread"] / math.sqrt(n), n - 1, target, below)
@@ -107,8 +108,8 @@ def inflation_p(row: dict, value: float, below: bool) -> float:
     if "cpu_inflation_spread" not in row:
         return _interval_p(
             row.get("cpu_inflation", math.nan),
-            row.get("cpu_inflation_low"),
-            row.get("cpu_inflation_high"),
+            row.get("cpu_inflation_low", math.nan),
+            row.get("cpu_inflation_high", math.nan),
             value,
             below,
         )

@@ -162,7 +162,7 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
         return f"{strong('Stay serial', plain)}: every variant was slower than the serial loop (best: {where})."
     if finding.rule == "cannot-tell":
         blocks = finding.facts["blocks"]
-        more = (
+        to_tell = (
             f"about {blocks} blocks (at this run's pair spread of {pct(best['pair_spread'], 1)}) would tell, if the "
             "speedup is what this run estimates (`--repeat` or `--precision`)"
             if blocks
@@ -170,7 +170,7 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
         )
         return (
             f"{strong('Cannot tell yet', plain)} whether any variant beats the serial loop: the best, {where}, is not "
-            f"above 1.00x beyond this run's error budget; {more}."
+            f"above 1.00x beyond this run's error budget; {to_tell}."
         )
     named = finding.facts["tied"]
     tie = ""
