@@ -632,9 +632,19 @@ def _cell_record(key: tuple, group, metric: str) -> dict:
         "startup_share_sd": _sd(share),
         "busy_cores": float(group["busy_cores"].mean()),
         "busy_cores_sd": _sd(group["busy_cores"].to_numpy(dtype=float)),
+        **_mean_interval("busy_cores", group["busy_cores"].to_numpy(dtype=float)),
         "cpu_s": float(group["cpu_s"].median()),
         "peak_rss_mb": float(group["peak_rss_mb"].median()),
     }
+
+
+def _mean_interval(name: str, values) -> dict:
+    """`name`_low and `name`_high: Student's t interval of the mean of the repetitions at 95 % (NaN below two)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    h = t_halfwidth(_sd(values), len(values)) if len(values) > 1 else math.nan
+    mean = float(values.mean()) if len(values) else math.nan
+    return {f"{name}_low": mean - h, f"{name}_high": mean + h}
 
 
 def _sd(values) -> float:

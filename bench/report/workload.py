@@ -268,8 +268,10 @@ def pair_lines(gil, ft, twins: bool) -> list[str]:
 def threads_gain(g, f, gs) -> str:
     """What threads gain at the most workers both interpreters ran, and a GIL turned back on in free threads."""
     text = ""
-    gt, ftt = g[g["variant"].isin(THREADS)], f[f["variant"].isin(THREADS)]
-    if not gt.empty and not ftt.empty:
+    # cells without a speedup (too busy to answer) are left out
+    gt = g[g["variant"].isin(THREADS) & g["speedup"].notna()]
+    ftt = f[f["variant"].isin(THREADS) & f["speedup"].notna()]
+    if not gt.empty and not ftt.empty and (ftt["workers"] == min(gt["workers"].max(), ftt["workers"].max())).any():
         n = int(min(gt["workers"].max(), ftt["workers"].max()))
         best_g = gt[gt["workers"] == n]["speedup"].max()
         best_f = ftt[ftt["workers"] == n]
