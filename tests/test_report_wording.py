@@ -195,6 +195,8 @@ def test_an_answer_the_run_cannot_give_yet_says_what_would_give_it():
     assert "about 24 blocks (at this run's pair spread of 10.0 %) would tell" in said
     slower = wording.answer(Finding("cannot-tell", "w", {"best": dict(ROW, speedup=0.9), "blocks": None}))
     assert "its estimate is not above 1.00x" in slower and "Stay serial" not in slower
+    unpaired = wording.answer(Finding("cannot-tell", "w", {"best": ROW, "blocks": None}))
+    assert "no per-block spread to size more blocks from" in unpaired and "not above 1.00x, so" not in unpaired
 
 
 def test_the_answer_line_is_worded_once_for_markdown_and_once_for_a_terminal():

@@ -167,6 +167,9 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
             "speedup is what this run estimates (`--repeat` or `--precision`)"
             if blocks
             else "its estimate is not above 1.00x, so more blocks would tell only how much slower it is"
+            if not best["speedup"] > 1
+            else "this run has no per-block spread to size more blocks from (a run without paired blocks: measure "
+            "it again with this gilbench)"
         )
         return (
             f"{strong('Cannot tell yet', plain)} whether any variant beats the serial loop: the best, {where}, is not "
