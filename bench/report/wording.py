@@ -32,7 +32,7 @@ def noise(facts) -> str:
     if low <= cores <= high:
         return f"consistent with linear ({linear} lies inside its interval)"
     family = facts.get("claims_family")
-    of = f" over {int(family)} claims" if family == family and family else ""
+    of = f" over the run's {int(family)} tests" if family == family and family else ""
     what, end = ("loss", f"ends under {linear}") if high < cores else ("gain beyond linear", f"starts over {linear}")
     return (
         f"no {what} this run can claim: its 95 % interval {end}, but not by enough for the run's error budget "
