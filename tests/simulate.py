@@ -121,6 +121,10 @@ def false_sentences(text: str, truth: Truth) -> list[str]:
                 wrong += [f"{v}: {w}" for w in GAIN_WORDS if w in line]
             elif v not in truth.contending:  # processes at linear: no loss, no law, no gain beyond linear
                 wrong += [f"{v}: {w}" for w in LOSS_WORDS + LAW_WORDS + GAIN_WORDS if w in line]
+    ceiling_gap = [
+        line for line in text.splitlines() if "of the measured ceiling (" in line and "(from tasks.csv)" in line
+    ]
+    wrong += [f"ceiling gap: {line[:60]}" for line in ceiling_gap if not truth.contending]
     if truth.serial_bias == 1.0:
         wrong += [f"context: {w}" for w in CONTEXT_WORDS if w in text]
     wrong += [f"answer: {line[:60]}" for line in text.splitlines() if any(f"Use {t} x" in line for t in THREADS)]

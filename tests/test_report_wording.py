@@ -55,7 +55,7 @@ GAP_TIMELINE = {"per_worker": 2.0, "straggle_s": 0.12, "idle_share": 0.1, "strag
 
 EXAMPLES = {  # rule id: (facts, the words said)
     "ceiling-reached": (GAP, "At 2 workers, **process-pool** reached 80.0 % of the measured ceiling (1.23x vs 1.50x)."),
-    "ceiling-gap-noise": (GAP, "(1.23x vs 1.50x): the two intervals overlap, so the gap is within this run's noise."),
+    "ceiling-gap-noise": (GAP, "(1.23x vs 1.50x): not a gap this run can claim under its error budget."),
     "ceiling-gap": (
         dict(GAP, timeline=GAP_TIMELINE, ceiling={"speedup_low": 1.3, "speedup_high": 1.7}),
         "start-up 0.050 s (20 % of the time); 2.0 tasks per worker; the workers' last tasks ended up to 0.120 s apart "

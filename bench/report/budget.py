@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..analysis import BASELINE, BASELINE_VARIANT, CEILING, CELL, t_quantile
-from .evidence import Evidence
+from .evidence import PROCESSES, Evidence
 
 ALPHA = 0.05  # the family-wise error rate of a report's claims: at most a 5 % chance of any false claim
 CLAIMS = "claims"  # the summary column: the claims accepted for the row, ";"-joined
@@ -119,6 +119,25 @@ def inflation_p(row: dict, value: float, below: bool) -> float:
     return _t_p(_log(row.get("cpu_inflation", math.nan)), sd / math.sqrt(n), n - 1, _log(value), below)
 
 
+def _log_se(row: dict) -> tuple[float, float]:
+    """The standard error of a paired speedup's log and its degrees of freedom (NaN where it has no blocks)."""
+    n = row.get("speedup_blocks", 0) or 0
+    if n < 2:
+        return math.nan, math.nan
+    return row.get("pair_spread", math.nan) / math.sqrt(n), n - 1.0
+
+
+def gap_p(row: dict, ceiling: dict) -> float:
+    """p-value of a variant's speedup below the ceiling's at the same worker count: the difference of their logs
+    over the root of the two squared standard errors (each from its own blocks; the serial repetitions they share
+    cancel in the difference, so treating them as independent overstates its spread: conservative)."""
+    (a, dfa), (b, dfb) = _log_se(row), _log_se(ceiling)
+    if not (a == a and b == b):
+        return 1.0
+    estimate = _log(row.get("speedup", math.nan)) - _log(ceiling.get("speedup", math.nan))
+    return _t_p(estimate, math.sqrt(a * a + b * b), min(dfa, dfb), 0.0, below=True)
+
+
 def test_p(test: Test, e: Evidence, ceiling: dict | None = None) -> float:
     """The p-value of one test on one row (`ceiling`: the machine ceiling's row at the same worker count)."""
     value = test.value(e)
@@ -198,6 +217,15 @@ def candidates(table) -> tuple[dict, dict]:
                 tests.setdefault(tk, test_p(t, e, ceiling))
                 keys.append(tk)
             claims[(rule.id, tested)] = keys
+    # the ceiling's gap: a process variant at the usable CPUs below the quoted ceiling (bench/report/ceiling.py)
+    for _, r in table[table["variant"].isin(PROCESSES) & (table["workers"] == table["usable_cpus"])].iterrows():
+        row = dict(r)
+        ceiling = ceilings.get((tuple(row[c] for c in BASELINE), int(row["workers"])))
+        if ceiling is not None:
+            key = tuple(row[c] for c in CELL)
+            tk = (key, "ceiling-gap", True, 1.0)
+            tests.setdefault(tk, gap_p(row, ceiling))
+            claims[("ceiling-gap", key)] = [tk]
     # the answer's "every variant was slower": one claim per workload, on its best variant
     variants = table[~table["variant"].isin([BASELINE_VARIANT, CEILING]) & table["speedup"].notna()]
     for _, part in variants.groupby(BASELINE, sort=False):

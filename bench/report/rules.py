@@ -196,8 +196,9 @@ OTHER_RULES = {
     "the threads'",
     "threads-kept-up": "gil-released or no-gil holds for the best threads",
     "ceiling-reached": "processes at the usable CPUs reached >= 95 % of the measured ceiling (or no tasks.csv)",
-    "ceiling-gap-noise": "below 95 % of the ceiling, but the two speedup intervals overlap",
-    "ceiling-gap": "below 95 % of the ceiling and the intervals do not overlap: start-up, chunking, stragglers (the "
+    "ceiling-gap-noise": "below 95 % of the ceiling, but the gap is not accepted (test: the variant's log speedup "
+    "below the ceiling's, under the run's error budget)",
+    "ceiling-gap": "below 95 % of the ceiling and the gap accepted (test): start-up, chunking, stragglers (the "
     "workers' last tasks ended more than 5 % of the time apart)",
     "context-few-blocks": "fewer than 2 blocks hold the serial cell and a 1-worker variant: no test",
     "context-none": "per block, the mean over the 1-worker variants of log(serial / variant compute time), paired t "
