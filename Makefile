@@ -107,7 +107,10 @@ bench-ft: $(STAMP) $(FT_VENV)/.installed-stamp
 	fi; \
 	echo "$(BIN)/gilbench run $$pythons --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)"; \
 	$(BIN)/gilbench run $$pythons --python $(FT_VENV)/bin/python $(FT_ARGS) $(BENCH_ARGS)
-	$(BIN)/gilbench compare results/latest --out results/latest/compare
+	@# compare the run just made: under BENCH_ARGS's --out where it gives one
+	@out=$$(echo " $(BENCH_ARGS)" | sed -n 's/.* --out[ =]\([^ ]*\).*/\1/p'); out=$${out:-results}; \
+	echo "$(BIN)/gilbench compare $$out/latest --out $$out/latest/compare"; \
+	$(BIN)/gilbench compare $$out/latest --out $$out/latest/compare
 
 reference: $(STAMP)
 	$(BIN)/gilbench run $(REFERENCE_ARGS) --out results/.reference-work $(BENCH_ARGS)
