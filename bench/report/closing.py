@@ -56,8 +56,12 @@ def run_findings(table, precision: float, auto: bool, repeat, budget: float, mea
     if auto and planned_s == planned_s:
         found.append(Finding("plan-cost", "run", {"measured_s": measured_s, "planned_s": planned_s, "budget": budget}))
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
-    if not unstable.empty:
-        found.append(Finding("unstable", "run", {"cells": [(_cell(r), r["spread"]) for _, r in unstable.iterrows()]}))
+    if not unstable.empty:  # each with whether its speedup met the precision all the same (serial: nothing to meet)
+        cells = [
+            (_cell(r), r["spread"], bool(ok))
+            for (_, r), ok in zip(unstable.iterrows(), precision_met(unstable, precision), strict=True)
+        ]
+        found.append(Finding("unstable", "run", {"cells": cells, "precision": precision, "auto": auto}))
     aside = set_aside_facts(table)
     if aside is not None:
         found.append(Finding("set-aside", "run", aside | {"run_wide": True}))
@@ -111,6 +115,25 @@ def _precision(f) -> str:
     return text
 
 
+def _unstable(f) -> str:
+    """The unstable cells, and what is true of each: where its speedup met the precision, its spread is already in
+    its interval (more blocks paid for it); only those that missed it want more blocks, which --repeat auto gives
+    within --budget."""
+    text = f"unstable (repetitions spread more than {UNSTABLE_SPREAD * 100:g} %): " + listed(
+        f"{cell} ({pct(spread)})" for cell, spread, _ in f["cells"]
+    )
+    met = [cell for cell, _, ok in f["cells"] if ok]
+    missed = [cell for cell, _, ok in f["cells"] if not ok]
+    goal = f"+-{f['precision'] * 100:g} %"
+    if met:
+        who = "all of them" if not missed else listed(met)
+        text += f"; {who} met the precision ({goal}) all the same: their spread is already in their intervals"
+    if missed:
+        more = "a larger --budget, within which --repeat auto adds them" if f["auto"] else "--repeat auto, which adds blocks"
+        text += f"; {listed(missed)} missed it: more blocks ({more}) or a quieter machine"
+    return text
+
+
 def _tutorial(c) -> str:
     (t, tl, th, _), (g, gl, gh, _), (r, rl, rh, _) = c["tutorial_speedup"], c["gilbench_speedup"], c["ratio"]
     return (
@@ -153,11 +176,7 @@ PHRASES = {
         f"measuring took {f['measured_s']:.0f} s; the plan after the pilot predicted {f['planned_s']:.0f} s "
         f"(budget {f['budget']:g} s)"
     ),
-    "unstable": lambda f: (
-        f"unstable (repetitions spread more than {UNSTABLE_SPREAD * 100:g} %): "
-        + listed(f"{cell} ({pct(spread)})" for cell, spread in f["cells"])
-        + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine"
-    ),
+    "unstable": _unstable,
     "tutorial-ratio": _tutorial,
     "threads-only-failure": lambda f: (
         f"{f['workload']} failed only under threads ({', '.join(f['failed'])}) and ran under "
