@@ -150,8 +150,8 @@ EXAMPLES = {  # rule id: (facts, the words said)
     "plan-cost": ({"measured_s": 61.2, "planned_s": 58.9, "budget": 90}, "measuring took 61 s; the plan after the"),
     "unstable": (
         {"cells": [("w threading x4", 0.31, True)], "precision": 0.1, "auto": True},
-        "unstable (repetitions spread more than 10 %): w threading x4 (31 %); all of them met the precision "
-        "(+-10 %) all the same: their spread is already in their intervals",
+        "unstable (repetitions spread more than 10 %): w threading x4 (31 %); all of them: the speedups met the "
+        "precision (+-10 %) all the same, the spread already in their intervals",
     ),
     "tutorial-ratio": (CHECK, "count x2, the tutorial's own scripts 1.50x [1.40-1.60], gilbench's multiprocessing"),
     "threads-only-failure": (
@@ -233,11 +233,15 @@ def test_closing_lines_ask_for_more_blocks_only_for_unstable_cells_that_missed_t
     drifts = (1.0, 1.4, 0.9, 1.3, 1.0, 1.35)
     steady = [r for i, d in enumerate(drifts, 1) for r in paired_block(i, 2, 2.0, {"process-pool": 1.0}, drift=d)]
     lines = said(steady, "steady")
-    assert lines and "all of them met the precision (+-10 %) all the same" in lines[0] and "missed" not in lines[0]
+    assert (
+        lines
+        and "all of them: the speedups met the precision (+-10 %) all the same" in lines[0]
+        and "missed" not in lines[0]
+    )
     moving = [
         r
         for i, d in enumerate(drifts, 1)
         for r in paired_block(i, 2, 2.0, {"process-pool": 1.0 * d}, drift=1.0 if i % 2 else d)
     ]
     lines = said(moving, "moving")
-    assert lines and "count process-pool x2 missed it: more blocks (a larger --budget" in lines[0], lines
+    assert lines and "count process-pool x2: the speedups missed it: more blocks (a larger --budget" in lines[0], lines

@@ -56,16 +56,22 @@ def run_findings(table, precision: float, auto: bool, repeat, budget: float, mea
     if auto and planned_s == planned_s:
         found.append(Finding("plan-cost", "run", {"measured_s": measured_s, "planned_s": planned_s, "budget": budget}))
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
-    if not unstable.empty:  # each with whether its speedup met the precision all the same (serial: nothing to meet)
-        cells = [
-            (_cell(r), r["spread"], bool(ok))
-            for (_, r), ok in zip(unstable.iterrows(), precision_met(unstable, precision), strict=True)
-        ]
+    if not unstable.empty:  # each with whether its speedups met the precision all the same
+        every = precision_met(table, precision)
+        cells = [(_cell(r), r["spread"], bool(every[_speedups_of(table, r)].all())) for _, r in unstable.iterrows()]
         found.append(Finding("unstable", "run", {"cells": cells, "precision": precision, "auto": auto}))
     aside = set_aside_facts(table)
     if aside is not None:
         found.append(Finding("set-aside", "run", aside | {"run_wide": True}))
     return found
+
+
+def _speedups_of(table, r):
+    """The rows whose speedups a cell's spread enters: its own, or for the serial baseline every speedup over it."""
+    same = (table["workload"] == r["workload"]) & (table["python_executable"] == r["python_executable"])
+    if r["variant"] != BASELINE_VARIANT:
+        return same & (table["variant"] == r["variant"]) & (table["workers"] == r["workers"])
+    return same & (table["size"] == r["size"])
 
 
 def tutorial_findings(checks: list[dict]) -> list[Finding]:
@@ -127,10 +133,14 @@ def _unstable(f) -> str:
     goal = f"+-{f['precision'] * 100:g} %"
     if met:
         who = "all of them" if not missed else listed(met)
-        text += f"; {who} met the precision ({goal}) all the same: their spread is already in their intervals"
+        text += f"; {who}: the speedups met the precision ({goal}) all the same, the spread already in their intervals"
     if missed:
-        more = "a larger --budget, within which --repeat auto adds them" if f["auto"] else "--repeat auto, which adds blocks"
-        text += f"; {listed(missed)} missed it: more blocks ({more}) or a quieter machine"
+        more = (
+            "a larger --budget, within which --repeat auto adds them"
+            if f["auto"]
+            else "--repeat auto, which adds blocks"
+        )
+        text += f"; {listed(missed)}: the speedups missed it: more blocks ({more}) or a quieter machine"
     return text
 
 
