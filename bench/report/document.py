@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import BASELINE_VARIANT
+from ..suites.pyperformance import plain_name
 from ..variants import VARIANTS
 from .context import context_checks, startup_lines
 from .laws import between
@@ -120,7 +121,7 @@ def answers_section(r: Inputs) -> list[Block]:
         line = answer(part)
         if line:
             py = f"{part['python_version'].iloc[0]}{'t' if part['free_threaded'].iloc[0] else ''}"
-            answers.append(f"{part['workload'].iloc[0]} (Python {py}): {line}")
+            answers.append(f"{plain_name(str(part['workload'].iloc[0]))} (Python {py}): {line}")
     return [Bullets(answers)] if answers else []
 
 
