@@ -174,8 +174,8 @@ def cmd_compare(args) -> int:
     table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
     assert table is not None  # compare() sets it
     for (run, base), part in table.groupby(["run", "base"], sort=False):
-        print(f"{pair_heading(run, base)}:")
-        print("\n".join("  " + line for line in pair_lines(table, run, base, part)))
+        print(f"{pair_heading(str(run), str(base))}:")
+        print("\n".join("  " + line for line in pair_lines(table, str(run), str(base), part)))
         print("\n".join("  " + line for line in compare_lines(part)))
     print(f"\nverdicts: {paths[0]}  (and {paths[2].name})\nspeedups: {paths[1]}\nchart:    {paths[3]}")
     return EXIT_OK

@@ -295,10 +295,16 @@ def laws_section(table) -> list[Block]:
     if laws is None and not unquoted:
         return []
     said = "; ".join(f"{count} {'curve' if count == 1 else 'curves'} {why}" for why, count in unquoted.items())
-    rest = [
-        Paragraph(("No scaling law is quoted in this run: " if laws is None else "No law is quoted for ") + said + ".")
-    ]
-    return [Heading("Scaling laws"), *([Paragraph(LAWS_EXPLAINED), laws] if laws else []), *(rest if said else [])]
+    blocks: list[Block] = [Heading("Scaling laws")]
+    if laws is not None:
+        blocks += [Paragraph(LAWS_EXPLAINED), laws]
+    if said:
+        blocks.append(
+            Paragraph(
+                ("No scaling law is quoted in this run: " if laws is None else "No law is quoted for ") + said + "."
+            )
+        )
+    return blocks
 
 
 # Why a curve has no law quoted (unquoted_laws), in the order the report counts them.
