@@ -615,34 +615,48 @@ def _compare_legends(fig, shown: list, runs: int) -> None:
     )
 
 
+COMPARE_COLUMNS = 3  # panels per row of a compare chart: more workloads wrap into rows, not one wide strip
+COMPARE_PANEL_IN = (5.5, 4.2)  # inches of one panel (width, height)
+
+
 @styled
 def chart_compare(tables: list, labels: list[str], out: Path, baseline: str = "own") -> list[Path]:
-    """Overlay several runs (machines, interpreters) on one speedup chart per workload. Colour: the variant; line
+    """Overlay several runs (machines, interpreters) on one speedup chart per workload, in rows of COMPARE_COLUMNS
+    panels; `tables` hold what the runs share (render.compare keeps the cells compared). Colour: the variant; line
     style: the run, named by a letter in the legends beside the plot, with the full labels under it. `baseline`:
     'own' (each run's speedup over its own serial) or 'first' (over the first run's serial: a slower single thread
     shows)."""
     import textwrap
 
     plt = pyplot()
-    workloads = sorted(set().union(*[set(t["workload"]) for t in tables]))
-    fig, axes = plt.subplots(1, len(workloads), figsize=(6 * len(workloads) + 2.5, 5.5), squeeze=False)
-    shown: list = []
-    for ax, workload in zip(axes[0], workloads, strict=True):
-        _draw_compare_panel(ax, tables, workload, baseline, shown)
-    _compare_legends(fig, shown, len(tables))
-    width = int(fig.get_figwidth() * 12)  # characters of 9-point text across the figure
+    workloads = list(dict.fromkeys(w for t in tables for w in t["workload"]))
+    columns = min(COMPARE_COLUMNS, len(workloads))
+    rows = -(-len(workloads) // columns)
     letters = _run_letters(len(tables))
+    width_in = COMPARE_PANEL_IN[0] * columns + COMPARE_LEGEND_WIDTH
+    width = int(width_in * 12)  # characters of 9-point text across the figure
     key = "\n".join(textwrap.fill(f"{letters[i]}: {label}", width) for i, label in enumerate(labels))
+    lines = key.count("\n") + 1
+    key_in = 0.5 + 0.16 * lines  # inches under the panels for the runs' labels
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(width_in, COMPARE_PANEL_IN[1] * rows + 0.8 + key_in), squeeze=False
+    )
+    shown: list = []
+    for ax, workload in zip(axes.flat, workloads, strict=False):
+        _draw_compare_panel(ax, tables, workload, baseline, shown)
+    for ax in list(axes.flat)[len(workloads) :]:
+        ax.set_visible(False)
+    _compare_legends(fig, shown, len(tables))
     which = (
         "baseline: run A's serial (a slower single thread shows)"
         if baseline == "first"
         else "baseline: each run's own serial"
     )
-    fig.suptitle(textwrap.fill("compare, " + which, width), fontsize=11)
+    fig.suptitle(textwrap.fill("compare, the cells the runs share; " + which, width), fontsize=11)
     fig.text(0.01, 0.01, key, fontsize=8, va="bottom", ha="left")
-    lines = key.count("\n") + 1
-    # the panels stop a little left of the legends
-    fig.tight_layout(rect=(0, 0.04 + 0.035 * lines, 1 - 2.4 / fig.get_figwidth(), 0.93))
+    height = fig.get_figheight()
+    # the panels stop a little left of the legends, above the runs' labels
+    fig.tight_layout(rect=(0, key_in / height, 1 - COMPARE_LEGEND_WIDTH / width_in, 1 - 0.6 / height))
     return finish(fig, out, "compare")
 
 

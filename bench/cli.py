@@ -168,16 +168,14 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     from . import render
-    from .report import pairs
-    from .report.compare import compare_lines, verdict_summary
+    from .report.compare import compare_lines, pair_heading, pair_lines
 
     paths = render.compare(args.runs, args.out, args.baseline)
     table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
     assert table is not None  # compare() sets it
     for (run, base), part in table.groupby(["run", "base"], sort=False):
-        print(f"{run} vs {base}: {verdict_summary(part)}")
-        if (run, base) in table.attrs.get("pairs", {}):
-            print("  " + pairs.words(table.attrs["pairs"][(run, base)], measured="these verdicts"))
+        print(f"{pair_heading(str(run), str(base))}:")
+        print("\n".join("  " + line for line in pair_lines(table, str(run), str(base), part)))
         print("\n".join("  " + line for line in compare_lines(part)))
     print(f"\nverdicts: {paths[0]}  (and {paths[2].name})\nspeedups: {paths[1]}\nchart:    {paths[3]}")
     return EXIT_OK

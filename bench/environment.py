@@ -372,3 +372,57 @@ def _identity(path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (info.st_dev, info.st_ino) if stat.S_ISREG(info.st_mode) else None
+
+
+# ---------------------------------------------------------------- what differs between two runs (compare)
+
+# What compare says differs between two runs' environments, in the order it says it: the keys of
+# render.describe_run's dict. The interpreters' builds are compared by interpreter_differences (BUILD's lines).
+RUN_ASPECTS = (
+    "CPU model",
+    "CPUs",
+    "host",
+    "OS",
+    "interpreter",
+    "interpreter build",
+    "packages",
+    "native threads",
+    "start method",
+    "size",
+    "gilbench",
+)
+ABSENT = "absent"  # a package one run had and the other did not
+
+
+def package_differences(a: str, b: str) -> tuple[str, str]:
+    """Two runs' `packages` (name=version;...) cut to the packages whose versions differ, each side's versions
+    (ABSENT where a side lacks one); ("", "") where none differ."""
+
+    def versions(text: str) -> dict[str, str]:
+        return dict(item.partition("=")[::2] for item in str(text).split(";") if item)
+
+    va, vb = versions(a), versions(b)
+    names = [n for n in dict.fromkeys([*va, *vb]) if va.get(n) != vb.get(n)]
+    return (
+        "; ".join(f"{n}={va.get(n, ABSENT)}" for n in names),
+        "; ".join(f"{n}={vb.get(n, ABSENT)}" for n in names),
+    )
+
+
+def run_differences(a: dict, b: dict) -> list[tuple[str, object, object]]:
+    """What differs between two runs' environments (render.describe_run's dicts), as (what, a's value, b's value)
+    in RUN_ASPECTS' order. Packages: only those whose versions differ. The interpreter's build (its `build`, an
+    interpreter_build dict): each of BUILD's differences, where both runs recorded their builds."""
+    found: list[tuple[str, object, object]] = []
+    for what in RUN_ASPECTS:
+        if what == "packages":
+            pa, pb = package_differences(a.get(what, ""), b.get(what, ""))
+            if pa or pb:
+                found.append((what, pa, pb))
+        elif what == "interpreter build":
+            ba, bb = a.get("build") or {}, b.get("build") or {}
+            if "configure_args" in ba and "configure_args" in bb:
+                found += [(f"{what}: {w}", x, y) for w, x, y in interpreter_differences(ba, bb) if w in BUILD]
+        elif a.get(what) != b.get(what):
+            found.append((what, a.get(what), b.get(what)))
+    return found

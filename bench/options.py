@@ -681,6 +681,8 @@ class RunConfig:
     # pyperformance workloads (bench/suites/pyperformance.py), found by probing them before the run:
     unavailable: dict = field(default_factory=dict)  # (workload, python) -> why it cannot run there (not run)
     cell_timeouts: dict = field(default_factory=dict)  # workload -> seconds after which its repetition has hung
+    # workload -> (interpreter, what went wrong): the probe found two threads sharing its module break it
+    not_thread_safe: dict = field(default_factory=dict)
 
     @property
     def auto(self) -> bool:
@@ -729,7 +731,7 @@ def resolve(options: RunOptions) -> RunConfig:
             for v in values["variants"]
             for n in _variants.worker_counts(v, values["variant_workers"].get(v, values["workers"]))
         ]
-        values["workloads"], found["unavailable"], found["cell_timeouts"] = suite.prepare_run(
+        values["workloads"], found["unavailable"], found["cell_timeouts"], found["not_thread_safe"] = suite.prepare_run(
             values["workloads"], values["python"], values["size"], values["param"], max(counts)
         )
     return RunConfig(**values, given=options, **found)

@@ -257,20 +257,69 @@ def report(target, out=None, analysed: Analysed | None = None, fit_oversubscribe
 
 def run_label(frame) -> str:
     row = frame.iloc[0]
+    return f"{row['host']}, {_interpreter(row)}"
+
+
+def _interpreter(row) -> str:
+    """`Python 3.13.15t (GIL off)`: an interpreter as compare and the charts name it."""
     ft = bool(row["free_threaded"])
     gil = "GIL off" if ft and not bool(row["gil_enabled"]) else "GIL on"
-    return f"{row['host']}, Python {row['python_version']}{'t' if ft else ''} ({gil})"
+    return f"Python {row['python_version']}{'t' if ft else ''} ({gil})"
+
+
+def describe_run(frame, env: dict) -> dict:
+    """What one run (one interpreter and start method of it) ran on, by environment.RUN_ASPECTS: from its rows (each
+    records the machine and interpreter) and its environment.json (the interpreter's build, native thread
+    variables); with `run`, its id and start, for a label where nothing else tells runs apart."""
+    from .report.pairs import build_of
+
+    row = frame.iloc[0]
+    native = [
+        *(f"pools {v}" for v in dict.fromkeys(frame["native_threads"].astype(str)) if v),
+        *(f"--native-threads {v}" for v in dict.fromkeys(frame["native_limit"].astype(str)) if v),
+        *(f"{k}={v}" for k, v in (env.get("native_thread_variables") or {}).items()),
+    ]
+    return {
+        "CPU model": str(row["cpu_model"]) or "unknown",
+        "CPUs": f"{int(row['usable_cpus'])} usable of {int(row['logical_cpus'])}",
+        "host": str(row["host"]),
+        "OS": str(row["os"]),
+        "interpreter": _interpreter(row),
+        "build": build_of(env, str(row["python_executable"]), str(row["python_version"])),
+        "packages": str(row["packages"]),
+        "native threads": "; ".join(native) or "not recorded",
+        "start method": str(row["start_method"]),
+        "size": ", ".join(sorted(set(frame["size"].astype(str)))),
+        "gilbench": str(row["harness_commit"]),
+        "run": f"run {row['run_id']} ({str(row['timestamp'])[:16].replace('T', ' ')})",
+    }
+
+
+LABELLED_BY = ("CPU model", "CPUs", "host", "interpreter", "start method", "size")  # a compared run's label's parts
+
+
+def run_labels(sides: list[dict]) -> list[str]:
+    """Each compared run named by what tells it apart from the others (describe_run's dicts): the CPU model, the
+    CPUs, the interpreter, ... where they differ; the run id where nothing else does (or still two are alike)."""
+    differ = [what for what in LABELLED_BY if len({side[what] for side in sides}) > 1]
+    shown = {"CPUs": lambda v: v.split()[0] + " CPUs"}
+    labels = [", ".join(shown.get(w, str)(side[w]) for w in differ) for side in sides]
+    return [
+        label if label and labels.count(label) == 1 else ", ".join(filter(None, [label, side["run"]]))
+        for label, side in zip(labels, sides, strict=True)
+    ]
 
 
 def compare(targets: list, out, baseline: str = "own") -> list[Path]:
-    """Overlay runs on one chart per workload; per cell, the time ratio to the first run given with its interval and
-    a verdict (compare.csv, compare.md); and the speedup curves side by side (speedups.csv). Runs keep the order
-    given (within one run, its interpreters in the order it ran them)."""
+    """Overlay runs on one chart per workload both share; per cell, the time ratio to the first run given with its
+    interval and a verdict (compare.csv, compare.md), after what differs between the runs' environments; and the
+    speedup curves side by side (speedups.csv). Runs keep the order given (within one run, its interpreters in the
+    order it ran them)."""
     import pandas as pd
 
     from . import analysis, charts
 
-    tables, labels, frames = [], [], []
+    tables, sides, frames = [], [], []
     builds: list[dict] = []  # every interpreter's build the runs recorded (environment.json's interpreters)
     for target in targets:
         frame = storage.load_results(target)
@@ -280,20 +329,18 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         if table.empty or table["speedup"].isna().all():
             raise UsageError(f"{str(target)!r} has no successful serial baseline to compare speedups")
         for (exe, method), part in table.groupby(["python_executable", "start_method"], sort=False):
+            mine = frame[(frame["python_executable"] == exe) & (frame["start_method"] == method)]
             tables.append(part)
-            labels.append(run_label(part))
-            frames.append(frame[(frame["python_executable"] == exe) & (frame["start_method"] == method)])
+            frames.append(mine)
+            sides.append(describe_run(mine, env))
     if len(tables) < 2:
         raise UsageError("compare needs at least two runs, or one run made under two or more interpreters (--python)")
-    plain = list(labels)
-    for i, label in enumerate(plain):  # host and Python alike: the run id and its start tell them apart
-        if plain.count(label) > 1:
-            first = frames[i].iloc[0]
-            labels[i] = f"{label}, run {first['run_id']} ({str(first['timestamp'])[:16].replace('T', ' ')})"
+    labels = run_labels(sides)
     verdicts, compared = _verdicts(frames, labels, {"interpreters": builds})
     if not verdicts:
         raise UsageError(
-            "the runs have no cell in common (same workload, size, parameters, variant and workers): nothing to compare"
+            "the runs have no cell in common (same workload, size, parameters, variant and workers): nothing to "
+            "compare; " + _nothing_shared(frames)
         )
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -301,9 +348,16 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     if baseline not in BASELINES:
         raise UsageError(f"--baseline {baseline!r} is not one of {', '.join(BASELINES)}")
-    written = charts.chart_compare(tables, labels, out, baseline)
     table = pd.concat(verdicts)
+    written = charts.chart_compare([_shared(t, table) for t in tables], labels, out, baseline)
     table.attrs["pairs"] = compared  # (run, base): what the two interpreters compare besides the GIL
+    from . import environment
+
+    # (run, base): what differs between their environments, said before the verdicts
+    table.attrs["environments"] = {
+        (label, labels[0]): environment.run_differences(sides[0], side)
+        for label, side in zip(labels[1:], sides[1:], strict=True)
+    }
     path = storage.atomic_write(
         out / "compare.csv",
         None,
@@ -324,6 +378,40 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
     global last_compare  # the table itself, so the terminal quotes what compare.md quotes (not the CSV's rounding)
     last_compare = table
     return [path, speedups, out / "compare.md", *written]
+
+
+COMPARED_CELL = ["workload", "size", "params", "scaling", "variant", "workers"]  # analysis.compare_cells' keys
+
+
+def _shared(table, verdicts):
+    """A run's summary rows of the cells compared (in every run's verdicts), each workload's serial cell kept as
+    the speedups' baseline: what compare's chart draws."""
+    from .analysis import BASELINE_VARIANT
+
+    cells = verdicts[COMPARED_CELL].drop_duplicates()
+    kept = table.merge(cells, on=COMPARED_CELL, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    workloads = set(cells["workload"])
+    serial = (table["variant"] == BASELINE_VARIANT) & table["workload"].isin(workloads)
+    return table[kept | serial.to_numpy()]
+
+
+def _nothing_shared(frames: list) -> str:
+    """Why two runs share no cell, in a few words: no workload in common, or the workloads they share ran at
+    other sizes or parameters."""
+    first, other = frames[0], frames[1]
+    common = [w for w in dict.fromkeys(first["workload"]) if w in set(other["workload"])]
+    if not common:
+        return (
+            f"the first ran {', '.join(dict.fromkeys(first['workload']))}, "
+            f"the second {', '.join(dict.fromkeys(other['workload']))}"
+        )
+    w = common[0]
+
+    def how(f):
+        part = f[f["workload"] == w]
+        return " or ".join(f"size {s} {p}" for s, p in dict.fromkeys(zip(part["size"], part["params"], strict=True)))
+
+    return f"{w} ran at {how(first)} in the first and at {how(other)} in the second"
 
 
 def _verdicts(frames: list, labels: list[str], env: dict) -> tuple[list, dict]:

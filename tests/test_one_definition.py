@@ -138,7 +138,13 @@ def test_each_run_option_is_defined_once():
     names = {f.name for f in options}
     assert all(set(f.metadata) == {"default", "help", "metavar", "parse"} for f in options)
     assert set(RunOptions().given) == names and not {n for n in vars(RunOptions) if n in names}
-    assert {f.name for f in fields(RunConfig)} - names == {"given", "cache_dir", "unavailable", "cell_timeouts"}
+    assert {f.name for f in fields(RunConfig)} - names == {
+        "given",
+        "cache_dir",
+        "unavailable",
+        "cell_timeouts",
+        "not_thread_safe",
+    }
     assert not names & {n for n, v in vars(RunConfig).items() if isinstance(v, property)}
     for path in sorted((ROOT / "bench").rglob("*.py")):
         if path.name == "options.py":

@@ -261,3 +261,29 @@ def test_the_real_suite_is_found_and_a_benchmark_runs(monkeypatch):
     answer = adapter.probe_one(wl.ref)
     assert answer["ok"] and answer["kinds"] == ["func"] and answer["per_call_s"] > 0, answer
     suite._catalogue = None
+
+
+def test_a_known_unsafe_benchmarks_thread_failures_are_said_once(tmp_path):
+    """The probe found the benchmark not thread-safe before the run: its thread cells' failures are expected, said
+    in one line (every one stays in results.csv); a process cell's failure, or another benchmark's, is listed."""
+    from types import SimpleNamespace
+
+    from gilbench import runner
+
+    config = SimpleNamespace(not_thread_safe={"pyperformance:richards": ("/usr/bin/python3.13t", "AttributeError")})
+    run = SimpleNamespace(config=config, expected_failures=set())
+
+    def said(workload, variant, workers, block):
+        cell = SimpleNamespace(workload=workload, variant=variant, workers=workers)
+        return runner.failure_line(cell, SimpleNamespace(repeat=block), "boom", run)
+
+    lines = [
+        said("pyperformance:richards", variant, n, block)
+        for block in (1, 2, 3)
+        for variant, n in (("threading", 2), ("thread-pool", 2), ("thread-pool", 1))
+    ]
+    assert len([line for line in lines if line]) == 1  # nine thread failures, one line
+    assert "richards: its thread cells fail, as the probe found before the run" in lines[0]
+    assert "AttributeError" in lines[0] and "results.csv" in lines[0]
+    assert said("pyperformance:richards", "process-pool", 2, 1).startswith("FAILED pyperformance:richards process-pool")
+    assert said("pyperformance:chaos", "threading", 2, 1).startswith("FAILED pyperformance:chaos threading x2")

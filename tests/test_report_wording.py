@@ -148,7 +148,11 @@ EXAMPLES = {  # rule id: (facts, the words said)
         "precision +-5 % (--repeat 5): 1 of 2 speedups met it; not met: w threading x4 (+-12 %)",
     ),
     "plan-cost": ({"measured_s": 61.2, "planned_s": 58.9, "budget": 90}, "measuring took 61 s; the plan after the"),
-    "unstable": ({"cells": [("w threading x4", 0.31)]}, "unstable (repetitions spread more than"),
+    "unstable": (
+        {"cells": [("w threading x4", 0.31, True)], "precision": 0.1, "auto": True},
+        "unstable (repetitions spread more than 10 %): w threading x4 (31 %): the speedups met the precision (+-10 %) "
+        "all the same: the spread is already in their intervals",
+    ),
     "tutorial-ratio": (CHECK, "count x2, the tutorial's own scripts 1.50x [1.40-1.60], gilbench's multiprocessing"),
     "threads-only-failure": (
         {"workload": "w", "failed": ["threading"], "succeeded": ["serial"]},
@@ -203,8 +207,11 @@ def test_the_answer_line_is_worded_once_for_markdown_and_once_for_a_terminal():
     use = Finding("use", "w", {"best": ROW, "tied": ["a x2", "b x2", "c x2", "d x2"], "reason": None})
     assert (
         wording.answer(use)
-        == "**Use threading x4: 1.23x [1.10-1.35]** (tied within the intervals with a x2, b x2, c x2 and 1 more)."
+        == "**Use threading x4: 1.23x [1.10-1.35]** (tied within the intervals with a x2, b x2, c x2 and 1 more); "
+        + wording.NO_REASON
+        + "."
     )
+    assert "no reason is given" in wording.answer(use, plain=True)  # every answer line says why, or why not
     assert wording.answer(use, plain=True).startswith("Use threading x4: 1.23x [1.10-1.35] (tied")
 
 
@@ -213,3 +220,60 @@ def test_the_spectrum_words_each_safety_kind():
     assert suite.safety(SAFETY) == "no: gives other results under threads (ValueError: results differ)"
     assert suite.safety(dict(SAFETY, safety="no-isolated", safety_differs=False)).startswith("no, even isolated: fails")
     assert suite.with_interval(math.nan) == "-"
+
+
+def test_closing_lines_ask_for_more_blocks_only_for_unstable_cells_that_missed_the_precision(tmp_path):
+    """Whole blocks slow by up to 40 % spread every cell's repetitions, yet the paired speedups hold steady: their
+    precision is met, and the closing lines must not ask for more blocks. A cell whose speedup moves with the
+    spread misses it: for that cell alone they do."""
+    from gilbench import analysis, storage
+
+    from tests.helpers import paired_block, write_run
+
+    def said(rows, name):
+        table = analysis.summarize(storage.load_results(write_run(tmp_path / name, rows)))
+        found = closing.run_findings(table, 0.1, True, "auto", 180, 0, 0)
+        return [line for line in closing.lines(found) if line.startswith("unstable")]
+
+    drifts = (1.0, 1.4, 0.9, 1.3, 1.0, 1.35)
+    steady = [r for i, d in enumerate(drifts, 1) for r in paired_block(i, 2, 2.0, {"process-pool": 1.0}, drift=d)]
+    lines = said(steady, "steady")
+    assert lines and "the speedups met the precision (+-10 %) all the same" in lines[0] and "missed" not in lines[0]
+    moving = [
+        r
+        for i, d in enumerate(drifts, 1)
+        for r in paired_block(i, 2, 2.0, {"process-pool": 1.0 * d}, drift=1.0 if i % 2 else d)
+    ]
+    lines = said(moving, "moving")
+    assert (
+        lines
+        and "count process-pool x2 (35 %): the speedups missed the precision (+-10 %): more blocks (a larger --budget"
+        in lines[0]
+    ), lines
+
+
+def test_the_terminal_names_benchmarks_plainly_and_every_answer_gives_its_reason(tmp_path):
+    """A pyperformance benchmark under two interpreters: `json_loads (3.13.15t)`, not
+    `pyperformance:json_loads-py3.13.15t-fork`; an answer with no cause accepted says why it gives none."""
+    from gilbench import analysis, storage
+
+    from tests.helpers import paired_block, write_run
+
+    rows = []
+    for exe, version, ft in (("/usr/bin/python3.11", "3.11.7", False), ("/usr/bin/python3.13t", "3.13.15", True)):
+        same = dict(python_executable=exe, python_version=version, free_threaded=ft, gil_enabled=not ft)
+        for i, drift in enumerate((1.0, 1.01, 0.99, 1.02, 0.98, 1.0, 1.01, 0.99), 1):
+            rows += paired_block(
+                i, 2, 2.0, {"process-pool": 1.02}, drift=drift, workload="pyperformance:json_loads", **same
+            )
+    table = analysis.summarize(storage.load_results(write_run(tmp_path / "run", rows)))
+    lines = [line for line in closing.lines(closing.answer_findings(table))]
+    assert [line.split(":")[0] for line in lines] == ["json_loads (3.11.7)", "json_loads (3.13.15t)"], lines
+    for line in lines:
+        assert "Use process-pool x2" in line and "; " in line.split("]")[-1], line  # a reason, or why there is none
+
+
+def test_an_isolated_benchmark_still_not_thread_safe_is_not_sent_to_its_own_isolated_mode():
+    row = dict(SAFETY, safety="no-isolated", workload="pyperformance:go@isolated")
+    said = closing.PHRASES["not-thread-safe"]({"row": row, "twin": None, "isolated": None})
+    assert said.startswith("go@isolated is NOT thread-safe") and "@isolated@isolated" not in said and "Run " not in said

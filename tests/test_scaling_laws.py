@@ -218,3 +218,36 @@ def test_an_amdahl_fit_that_describes_nothing_is_not_quoted(tmp_path):
     text = (run / "report.md").read_text()
     assert "neither Amdahl's law nor the USL describes this curve" in text
     assert "Amdahl fit: serial fraction p = 0." not in text
+
+
+def test_a_curve_with_no_law_quoted_shows_no_fitted_numbers(tmp_path):
+    """The report's claims come from the run's error budget: a curve with no accepted loss has its law set to 'none'
+    (budget.decide), and then neither its Amdahl p nor its USL parameters appear as if quoted."""
+    from gilbench import render
+    from gilbench.report import layout
+    from gilbench.report.document import NO_LAW_NO_LOSS, laws_section
+
+    table = render.analyse(_usl_run(tmp_path / "run", 0.1, 0.02)).table
+    assert set(table.loc[table["variant"] == "thread-pool", "law"]) == {"usl"}  # a loss accepted: its law quoted
+    quoted = laws_section(table)
+    assert any(isinstance(b, layout.Table) and [r[3] for r in b.rows] == ["usl"] for b in quoted)
+    unaccepted = table.assign(law="none", claims="")  # as budget.decide leaves a run with no loss accepted
+    assert report.law_table(unaccepted) is None
+    said = laws_section(unaccepted)
+    assert not any(isinstance(b, layout.Table) for b in said)
+    text = " ".join(b.text for b in said if isinstance(b, layout.Paragraph))
+    assert text == f"No scaling law is quoted in this run: 1 curve {NO_LAW_NO_LOSS}."
+    assert "Amdahl p" not in text and "sigma =" not in text
+
+
+def test_a_run_with_too_few_worker_counts_quotes_no_law_and_says_why(tmp_path):
+    from gilbench import render
+    from gilbench.report.document import NO_LAW_FEW, laws_section
+
+    rows = [
+        row(v, n, 2.0 / (n if v == "process-pool" else 1), r)
+        for r in (1, 2, 3)
+        for v, n in (("serial", 1), ("process-pool", 1), ("process-pool", 2))
+    ]
+    said = laws_section(render.analyse(write_run(tmp_path / "run", rows)).table)
+    assert [b.text for b in said[1:]] == [f"No scaling law is quoted in this run: 1 curve {NO_LAW_FEW}."]

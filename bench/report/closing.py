@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met, set_aside_facts
 from ..spectrum import NOT_SAFE, SERIES
+from ..suites.pyperformance import is_isolated, is_suite_name, plain_name
 from ..variants import VARIANTS, in_family
 from .evidence import group
 from .findings import Finding
@@ -16,7 +17,6 @@ from .wording import answer as answer_words
 from .wording import set_aside
 
 LISTED = 6  # cells named in one closing line; the report names them all
-SUITE_PREFIX = "pyperformance:"  # the suite's benchmarks: their thread-safety is said by the suite's lines
 
 
 def listed(items) -> str:
@@ -25,8 +25,20 @@ def listed(items) -> str:
     return ", ".join(items[:LISTED]) + (f" and {more} more (see the report)" if more > 0 else "")
 
 
-def _cell(r) -> str:
-    return f"{r['workload']} {r['variant']} x{int(r['workers'])}"
+def _cell(r, table) -> str:
+    return f"{_name(r, table)} {r['variant']} x{int(r['workers'])}"
+
+
+def _name(r, table) -> str:
+    """A row's workload as the terminal names it: the benchmark's plain name (json_loads, not
+    pyperformance:json_loads), with its interpreter (3.13.15t), start method and size where the run had several."""
+    said = []
+    if table["python_executable"].nunique() > 1:
+        said.append(f"{r['python_version']}{'t' if r['free_threaded'] else ''}")
+    for column in ("start_method", "size"):
+        if table[column].nunique() > 1:
+            said.append(str(r[column]))
+    return plain_name(str(r["workload"])) + (f" ({', '.join(said)})" if said else "")
 
 
 def answer_findings(table) -> list[Finding]:
@@ -37,7 +49,7 @@ def answer_findings(table) -> list[Finding]:
     for part in groups(table):
         answer = answer_finding(group(part))
         if answer is not None:
-            found.append(Finding("answer", part["workload"].iloc[0] + part.attrs.get("suffix", ""), {"answer": answer}))
+            found.append(Finding("answer", _name(part.iloc[0], table), {"answer": answer}))
     return found
 
 
@@ -50,18 +62,30 @@ def run_findings(table, precision: float, auto: bool, repeat, budget: float, mea
     if "too_busy" in speedups:  # no speedup to hold to a precision: the set-aside line names them
         speedups = speedups[~speedups["too_busy"].astype(bool)]
     met = precision_met(speedups, precision)
-    missed = [(_cell(r), r["speedup_halfwidth"]) for _, r in speedups[~met].iterrows()]
+    missed = [(_cell(r, table), r["speedup_halfwidth"]) for _, r in speedups[~met].iterrows()]
     facts = {"precision": precision, "auto": auto, "repeat": repeat, "met": int(met.sum()), "of": len(speedups)}
     found.append(Finding("precision", "run", facts | {"missed": missed}))
     if auto and planned_s == planned_s:
         found.append(Finding("plan-cost", "run", {"measured_s": measured_s, "planned_s": planned_s, "budget": budget}))
     unstable = table[table["unstable"].astype(bool)] if "unstable" in table else table.iloc[0:0]
-    if not unstable.empty:
-        found.append(Finding("unstable", "run", {"cells": [(_cell(r), r["spread"]) for _, r in unstable.iterrows()]}))
+    if not unstable.empty:  # each with whether its speedups met the precision all the same
+        every = precision_met(table, precision)
+        cells = [
+            (_cell(r, table), r["spread"], bool(every[_speedups_of(table, r)].all())) for _, r in unstable.iterrows()
+        ]
+        found.append(Finding("unstable", "run", {"cells": cells, "precision": precision, "auto": auto}))
     aside = set_aside_facts(table)
     if aside is not None:
         found.append(Finding("set-aside", "run", aside | {"run_wide": True}))
     return found
+
+
+def _speedups_of(table, r):
+    """The rows whose speedups a cell's spread enters: its own, or for the serial baseline every speedup over it."""
+    same = (table["workload"] == r["workload"]) & (table["python_executable"] == r["python_executable"])
+    if r["variant"] != BASELINE_VARIANT:
+        return same & (table["variant"] == r["variant"]) & (table["workers"] == r["workers"])
+    return same & (table["size"] == r["size"])
 
 
 def tutorial_findings(checks: list[dict]) -> list[Finding]:
@@ -74,7 +98,7 @@ def failure_findings(frame) -> list[Finding]:
     share module state between tasks, which threads of one process share and processes each copy."""
     threads, found = in_family("threads"), []
     for workload, part in frame.groupby("workload", sort=False):
-        if str(workload).startswith(SUITE_PREFIX):  # said by the suite's lines, with its isolated mode
+        if is_suite_name(str(workload)):  # said by the suite's lines, with its isolated mode
             continue
         ok = part["ok"].astype(bool)
         failed, succeeded = set(part.loc[~ok, "variant"]), set(part.loc[ok, "variant"])
@@ -94,7 +118,7 @@ def suite_findings(spectrum, chart) -> list[Finding]:
     for _, r in spectrum.iterrows():
         if r["safety"] not in NOT_SAFE:
             continue
-        twin = r["workload"] + "@isolated"
+        twin = None if is_isolated(r["workload"]) else r["workload"] + "@isolated"  # no isolated mode of its own
         isolated = dict(spectrum[spectrum["workload"] == twin].iloc[0]) if twin in names else None
         found.append(Finding("not-thread-safe", r["workload"], {"row": dict(r), "twin": twin, "isolated": isolated}))
     for _, r in spectrum.iterrows():
@@ -111,6 +135,25 @@ def _precision(f) -> str:
     return text
 
 
+def _unstable(f) -> str:
+    """The unstable cells, and what is true of each: where its speedups met the precision, its spread is already in
+    their intervals (more blocks paid for it); only those that missed it want more blocks, which --repeat auto gives
+    within --budget."""
+    goal = f"+-{f['precision'] * 100:g} %"
+    more = (
+        "a larger --budget, within which --repeat auto adds them" if f["auto"] else "--repeat auto, which adds blocks"
+    )
+    parts = []
+    for ok, said in (
+        (True, f"the speedups met the precision ({goal}) all the same: the spread is already in their intervals"),
+        (False, f"the speedups missed the precision ({goal}): more blocks ({more}) or a quieter machine"),
+    ):
+        cells = [f"{cell} ({pct(spread)})" for cell, spread, met in f["cells"] if met == ok]
+        if cells:
+            parts.append(f"{listed(cells)}: {said}")
+    return f"unstable (repetitions spread more than {UNSTABLE_SPREAD * 100:g} %): " + "; ".join(parts)
+
+
 def _tutorial(c) -> str:
     (t, tl, th, _), (g, gl, gh, _), (r, rl, rh, _) = c["tutorial_speedup"], c["gilbench_speedup"], c["ratio"]
     return (
@@ -122,8 +165,10 @@ def _tutorial(c) -> str:
 
 def _isolated(f) -> str:
     t, twin = f["isolated"], f["twin"]
+    if twin is None:  # it is the isolated mode itself
+        return ""
     if t is None:
-        return f". Run {twin} for a private copy of its module per thread"
+        return f". Run {twin} for a private copy of its module per thread"  # the name --workloads takes
     parts = [
         f"{label} {with_interval(t[key], t[key + '_low'], t[key + '_high'])}"
         for key, label, _ in SERIES
@@ -143,7 +188,10 @@ def _isolated(f) -> str:
 def _not_thread_safe(f) -> str:
     row = f["row"]
     said = failure(row) if row["safety"] == "no" else f"even isolated: {failure(row)}: {ISOLATED_STILL_SHARES}"
-    return f"{f['row']['workload']} is NOT thread-safe as written: it shares module state; {said}" + _isolated(f)
+    return (
+        f"{plain_name(f['row']['workload'])} is NOT thread-safe as written: it shares module state; {said}"
+        + _isolated(f)
+    )
 
 
 PHRASES = {
@@ -153,11 +201,7 @@ PHRASES = {
         f"measuring took {f['measured_s']:.0f} s; the plan after the pilot predicted {f['planned_s']:.0f} s "
         f"(budget {f['budget']:g} s)"
     ),
-    "unstable": lambda f: (
-        f"unstable (repetitions spread more than {UNSTABLE_SPREAD * 100:g} %): "
-        + listed(f"{cell} ({pct(spread)})" for cell, spread in f["cells"])
-        + "; their speedups need more blocks: --repeat auto with --precision, or a quieter machine"
-    ),
+    "unstable": _unstable,
     "tutorial-ratio": _tutorial,
     "threads-only-failure": lambda f: (
         f"{f['workload']} failed only under threads ({', '.join(f['failed'])}) and ran under "
@@ -167,7 +211,7 @@ PHRASES = {
     ),
     "spectrum-chart": lambda f: f"the spectrum (which kinds of code gain): {f['chart']} and the report's first table",
     "not-thread-safe": _not_thread_safe,
-    "unavailable": lambda f: f"{f['workload']} unavailable under {f['under']}",
+    "unavailable": lambda f: f"{plain_name(f['workload'])} unavailable under {f['under']}",
     "set-aside": set_aside,
 }
 

@@ -1,5 +1,6 @@
-"""compare's verdicts in words: one line per cell (time ratio with its interval, the verdict and its meaning), a
-summary per pair of runs against what chance alone gives, and compare.md."""
+"""compare's verdicts in words: first what differs between the runs' environments and what a verdict can then
+mean, then one line per cell (time ratio with its interval, the verdict and its meaning), a summary per pair of runs
+against what chance alone gives, and compare.md."""
 
 from __future__ import annotations
 
@@ -45,17 +46,71 @@ def verdict_summary(part) -> str:
     return text + (": the differences are no more than chance gives." if found.rule == "within-chance" else ".")
 
 
+# What a verdict compares where the runs' environments differ in these (environment.RUN_ASPECTS), in this order.
+# The size is none of them: only cells of the same size and parameters are compared.
+COMPARES = (
+    (("CPU model", "CPUs", "host", "OS"), "the machines"),
+    (("interpreter", "interpreter build"), "the interpreters"),
+    (("packages",), "the packages' versions"),
+    (("native threads",), "the native thread pools' settings"),
+    (("start method",), "how worker processes start"),
+    (("gilbench",), "gilbench's versions"),
+)
+
+
+def environment_finding(differences: list[tuple[str, object, object]]) -> Finding:
+    """What differs between two runs' environments (environment.run_differences) and so what their verdicts
+    compare: `environments-differ` with `compares` (the machines, the interpreters, ...), or `environments-alike`."""
+    compares = [what for aspects, what in COMPARES if any(d[0].split(":")[0] in aspects for d in differences)]
+    facts = {"differences": differences, "compares": compares}
+    return Finding("environments-differ" if differences else "environments-alike", "compare", facts)
+
+
+def environment_words(differences: list[tuple[str, object, object]]) -> str:
+    """The first thing compare says of two runs: what differs between their environments and what a 'faster' or
+    'slower' verdict can then mean."""
+    found = environment_finding(differences)
+    f = found.facts
+    if found.rule == "environments-alike":
+        return (
+            "The two runs' recorded environments are alike (CPU, cores, interpreter, packages, native threads, start "
+            "method, size, gilbench): a 'faster' or 'slower' verdict is a change between the runs themselves, in the "
+            "code measured or in what else the machine was doing."
+        )
+    said = "; ".join(f"{what}: {x} vs {y}" for what, x, y in f["differences"])
+    if not f["compares"]:  # the size alone: no cell of another size is compared
+        return f"What differs (the base first): {said}. Only cells of the same size and parameters are compared."
+    meaning = ", ".join(f["compares"][:-1]) + (" and " if len(f["compares"]) > 1 else "") + f["compares"][-1]
+    return (
+        f"What differs (the base first): {said}. A 'faster' or 'slower' verdict compares {meaning}, not the code alone."
+    )
+
+
+def pair_heading(run: str, base: str) -> str:
+    """A pair of runs in the order the command took them: the base (given first) before the run set against it."""
+    return f"{base} (base) -> {run}"
+
+
 def compare_markdown(table) -> str:
     parts = [
         "# gilbench compare\n",
-        "Per cell: the time of a run over the time of the first, median over median, with an interval joined "
-        "from the two medians' order-statistic intervals (its coverage is a lower bound). `+` faster: the whole "
-        "interval below 1; `-` slower: above 1; `~` no clear difference.\n",
+        "Per pair of runs, first what differs between their environments, then per cell: the time of a run over "
+        "the time of the base (the run given first), median over median, with an interval joined from the two "
+        "medians' order-statistic intervals (its coverage is a lower bound). `+` faster: the whole interval below "
+        "1; `-` slower: above 1; `~` no clear difference.\n",
     ]
     for (run, base), part in table.groupby(["run", "base"], sort=False):
-        parts.append(f"## {run} vs {base}\n")
-        parts.append(verdict_summary(part) + "\n")
-        if (run, base) in table.attrs.get("pairs", {}):
-            parts.append(words(table.attrs["pairs"][(run, base)], measured="these verdicts") + "\n")
+        parts.append(f"## {pair_heading(run, base)}\n")
+        parts += [text + "\n" for text in pair_lines(table, run, base, part)]
         parts.append("```\n" + "\n".join(compare_lines(part)) + "\n```\n")
     return "\n".join(parts)
+
+
+def pair_lines(table, run: str, base: str, part) -> list[str]:
+    """What compare says of a pair of runs before its cells: the environments, the verdicts' summary, and what two
+    interpreters compare besides the GIL (the terminal and compare.md alike)."""
+    said = [environment_words(table.attrs.get("environments", {}).get((run, base), []))]
+    said.append(verdict_summary(part))
+    if (run, base) in table.attrs.get("pairs", {}):
+        said.append(words(table.attrs["pairs"][(run, base)], measured="these verdicts"))
+    return said

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import BASELINE_VARIANT
+from ..suites.pyperformance import plain_name
 from ..variants import VARIANTS
 from .context import context_checks, startup_lines
 from .laws import between
@@ -120,7 +121,7 @@ def answers_section(r: Inputs) -> list[Block]:
         line = answer(part)
         if line:
             py = f"{part['python_version'].iloc[0]}{'t' if part['free_threaded'].iloc[0] else ''}"
-            answers.append(f"{part['workload'].iloc[0]} (Python {py}): {line}")
+            answers.append(f"{plain_name(str(part['workload'].iloc[0]))} (Python {py}): {line}")
     return [Bullets(answers)] if answers else []
 
 
@@ -282,13 +283,59 @@ LAWS_EXPLAINED = (
     "hand-offs); with kappa > 0 the curve peaks at N* = sqrt((1 - sigma) / kappa) and falls. "
     "The USL is preferred only where its extra parameter lowers the information criterion "
     "(AICc) by 2; a law that explains less than half of the variance and misses by more than "
-    "10 % is not quoted ('none'). Intervals: 2.5-97.5 % of a bootstrap over rounds."
+    "10 % is not quoted. Intervals: 2.5-97.5 % of a bootstrap over rounds."
 )
 
 
 def laws_section(table) -> list[Block]:
+    """The laws quoted, with what they mean; the curves with none, counted by why. A curve whose law is 'none' (no
+    accepted loss to explain, too few worker counts, or no law describing it) shows no fitted numbers at all."""
     laws = law_table(table)
-    return [Heading("Scaling laws"), Paragraph(LAWS_EXPLAINED), laws] if laws else []
+    unquoted = unquoted_laws(table)
+    if laws is None and not unquoted:
+        return []
+    said = "; ".join(f"{count} {'curve' if count == 1 else 'curves'} {why}" for why, count in unquoted.items())
+    blocks: list[Block] = [Heading("Scaling laws")]
+    if laws is not None:
+        blocks += [Paragraph(LAWS_EXPLAINED), laws]
+    if said:
+        blocks.append(
+            Paragraph(
+                ("No scaling law is quoted in this run: " if laws is None else "No law is quoted for ") + said + "."
+            )
+        )
+    return blocks
+
+
+# Why a curve has no law quoted (unquoted_laws), in the order the report counts them.
+NO_LAW_FEW = "with too few worker counts up to the usable CPUs to fit one"
+NO_LAW_NO_LOSS = (
+    "with no loss to explain (no speedup below linear accepted under the run's error budget: the report's claims "
+    "come from that budget, and a law explains a loss)"
+)
+NO_LAW_NO_FIT = "that neither Amdahl's law nor the USL describes (each misses by more than 10 %)"
+
+
+def unquoted_laws(table) -> dict[str, int]:
+    """The variant curves (not serial) with no law quoted, counted by why (NO_LAW_*): too few worker counts, no
+    accepted loss (budget.decide sets their law to 'none'), or no law that describes them."""
+    from .rules import LAW_MIN_COUNTS
+
+    if "law" not in table:
+        return {}
+    found: dict[str, int] = {}
+    series = table[(table["variant"] != BASELINE_VARIANT) & table["speedup"].notna()]
+    for _, part in series.groupby(["workload", "python_executable", "variant"], sort=False):
+        if not (part["law"].fillna("").isin(["", "none"])).all():
+            continue
+        if part["fitted_counts"].max() < LAW_MIN_COUNTS:
+            why = NO_LAW_FEW
+        elif "claims" in part and not part["claims"].fillna("").str.contains("below-linear", regex=False).any():
+            why = NO_LAW_NO_LOSS
+        else:
+            why = NO_LAW_NO_FIT
+        found[why] = found.get(why, 0) + 1
+    return {why: found[why] for why in (NO_LAW_FEW, NO_LAW_NO_LOSS, NO_LAW_NO_FIT) if why in found}
 
 
 SUMMARY_HEAD = [
@@ -415,7 +462,8 @@ def input_blocks(env: dict) -> list[Block]:
 
 
 def law_table(table) -> Table | None:
-    """The Scaling laws table: one row per variant curve (not serial)."""
+    """The Scaling laws table: one row per variant curve (not serial) whose law is quoted; a curve with none ('none':
+    not fitted, not describing it, or no accepted loss to explain) has no row: its fitted numbers are not quoted."""
     if "law" not in table:
         return None
     rows = []
@@ -423,13 +471,15 @@ def law_table(table) -> Table | None:
     several = table["python_executable"].nunique() > 1
     for _, part in series.groupby(["workload", "python_executable", "variant"], sort=False):
         r = part.iloc[0]
+        if r["law"] in ("", "none") or r["law"] != r["law"]:
+            continue
         peak = r["usl_peak_workers"]
         rows.append(
             [
                 r["workload"] + (f" ({r['python_version']}{'t' if r['free_threaded'] else ''})" if several else ""),
                 r["variant"],
                 ", ".join(str(int(n)) for n in sorted(part["workers"])),
-                r["law"] or "none",
+                r["law"],
                 "-" if r["amdahl_p"] != r["amdahl_p"] else f"{r['amdahl_p']:.3f} ({r['amdahl_error']:.0%})",
                 "-"
                 if r["usl_sigma"] != r["usl_sigma"]

@@ -210,6 +210,8 @@ OTHER_RULES = {
     "free-threads-lose": "spectrum: the free threads' speedup interval lies below 1.00x",
     "threads-only-failure": "every failed repetition of a workload was a thread variant's, and another family ran",
     "within-chance": "compare: no more cells differ than the intervals' coverage lets chance mark",
+    "environments-differ": "compare: the runs' recorded environments differ (CPU, cores, interpreter, packages, "
+    "native threads, start method, gilbench): said first, with what a verdict then compares",
     "no-law": "fewer than 3 worker counts up to the usable CPUs",
     "set-aside": "a block stayed disturbed through its re-runs: left out wherever its cells have a clean block; a "
     "cell with none gets no speedup (too busy to answer)",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ..spectrum import NOT_SAFE, SERIES
+from ..suites.pyperformance import plain_name
 from .findings import Finding
 from .numbers import estimate, pct, speedup
 from .pairs import pair, words
@@ -70,21 +71,23 @@ def spectrum_findings(spectrum, env: dict | None = None) -> list[Finding]:
 PHRASES = {
     "free-threads-gain": lambda f: (
         "Free threads gain (interval above 1.00x): "
-        + ", ".join(f"{r.workload} {speedup(r.threads_ft)}" for r in f["rows"])
+        + ", ".join(f"{plain_name(r.workload)} {speedup(r.threads_ft)}" for r in f["rows"])
         + "."
     ),
     "free-threads-lose": lambda f: (
         "Free threads lose (interval below 1.00x: the threads contend for something they share): "
-        + ", ".join(f"{r.workload} {speedup(r.threads_ft)} ({r.threads_ft_busy:.2f} busy cores)" for r in f["rows"])
+        + ", ".join(
+            f"{plain_name(r.workload)} {speedup(r.threads_ft)} ({r.threads_ft_busy:.2f} busy cores)" for r in f["rows"]
+        )
         + "."
     ),
     "thread-unsafe:no": lambda f: (
-        "Not thread-safe as written (they share module state; `NAME@isolated` runs a private copy of the module "
-        "per thread): " + ", ".join(f"`{w}`" for w in f["workloads"]) + "."
+        "Not thread-safe as written (they share module state; `pyperformance:NAME@isolated` runs a private copy of "
+        "the module per thread): " + ", ".join(f"`{plain_name(w)}`" for w in f["workloads"]) + "."
     ),
     "thread-unsafe:no-isolated": lambda f: (
         "Not thread-safe even with a private copy of the module per thread (they share state outside it, such "
-        "as a standard-library module's): " + ", ".join(f"`{w}`" for w in f["workloads"]) + "."
+        "as a standard-library module's): " + ", ".join(f"`{plain_name(w)}`" for w in f["workloads"]) + "."
     ),
     "free-threaded-cost": lambda f: (
         ("The cost of free threading: the" if f["pair"].rule == "twins" else "The")
@@ -117,7 +120,7 @@ def _cells(r, traced: bool) -> list[str]:
     busy = " / ".join("-" if not v == v else f"{v:.2f}" for v in (r[k + "_busy"] for k, _, _ in SERIES))
     cost = estimate(r["ft_cost"], r["ft_cost_low"], r["ft_cost_high"], unit="x the time", unknown="")
     row = [
-        f"`{r['workload']}`" + (f" (unavailable under {r['unavailable']})" if r.get("unavailable") else ""),
+        f"`{plain_name(r['workload'])}`" + (f" (unavailable under {r['unavailable']})" if r.get("unavailable") else ""),
         *(with_interval(r[key], r[key + "_low"], r[key + "_high"]) for key, _, _ in SERIES),
         busy,
         cost,
@@ -149,7 +152,7 @@ def table_rows(spectrum) -> tuple[list[str], list[list[str]]]:
     rows = []
     for _, r in spectrum.iterrows():
         if r.get("unavailable") and not (r.get("threads_gil") == r.get("threads_gil")):
-            rows.append([f"`{r['workload']}`", "unavailable: " + r["unavailable"]] + [""] * (len(head) - 2))
+            rows.append([f"`{plain_name(r['workload'])}`", "unavailable: " + r["unavailable"]] + [""] * (len(head) - 2))
             continue
         rows.append(_cells(r, bool(traced)))
     return head, rows

@@ -152,6 +152,13 @@ def variant_line(e: Evidence, found: list[Finding]) -> str:
     return head + ": " + "; ".join(text for text in map(say, found) if text) + "."
 
 
+# The answer's reason where findings._reason finds none: why none is given.
+NO_REASON = (
+    "no reason is given: none of the causes gilbench tests (threads taking turns on the GIL, work that waits, a "
+    "cost of its curve) was accepted for it under this run's error budget"
+)
+
+
 def answer(finding: Finding | None, plain: bool = False) -> str:
     """The answer line of a workload: the variant to use, or to stay serial; "" where nothing can be said."""
     if finding is None:
@@ -182,4 +189,4 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
         tie = " (tied within the intervals with " + ", ".join(named[:ANSWER_TIES])
         tie += (f" and {more} more" if more > 0 else "") + ")"
     reason = finding.facts["reason"]
-    return strong(f"Use {where}", plain) + tie + (f"; {say(reason)}" if reason else "") + "."
+    return strong(f"Use {where}", plain) + tie + f"; {say(reason) if reason else NO_REASON}."

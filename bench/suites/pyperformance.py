@@ -148,6 +148,12 @@ def is_suite_name(name: str) -> bool:
     return name.startswith(PREFIX)
 
 
+def plain_name(name: str) -> str:
+    """A workload as people name it: a pyperformance benchmark without the suite's prefix (json_loads, go@isolated);
+    any other workload as it is."""
+    return name[len(PREFIX) :] if is_suite_name(name) else name
+
+
 def expand(names: list[str], builtin: tuple[str, ...]) -> list[str]:
     """`pyperformance:a,b,c` -> `pyperformance:a`, `pyperformance:b`, ...: a bare name after a pyperformance one
     belongs to the suite, until a built-in workload, a path or a dotted module name. Groups become their members."""
@@ -350,8 +356,9 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
     """Before a run: probe every pyperformance workload under every interpreter; add the isolated mode of each one
     that two threads sharing its module broke (so the run shows both answers); choose each one's calls (unless
     --param calls=N says); hand each cell what a single thread returns. Returns the workloads and, per (workload,
-    interpreter) that cannot run, why: those cells are not run, and the run says so; and per workload, the time
-    after which one of its repetitions has hung."""
+    interpreter) that cannot run, why: those cells are not run, and the run says so; per workload, the time
+    after which one of its repetitions has hung; and per workload two threads sharing its module broke, (interpreter,
+    what went wrong): its thread cells' failures are then expected, and the run says so once."""
     found = probe_all(workloads, pythons, say)
     names = [wl.name for wl in workloads]
     added = []
@@ -392,7 +399,7 @@ def prepare_run(workloads, pythons: list[str], size: str, overrides: dict, most_
         say(f"{name} is unavailable under {python}: {reason}; its cells there are not run")
     if all((wl.name, p) in found.unavailable for wl in out for p in pythons):
         raise UsageError("no workload can run under the interpreters given (each reason is above)")
-    return out, found.unavailable, timeouts
+    return out, found.unavailable, timeouts, found.not_thread_safe
 
 
 def skipped_variant(workload: str, family: str) -> bool:
