@@ -635,7 +635,42 @@ def _cell_record(key: tuple, group, metric: str) -> dict:
         **_mean_interval("busy_cores", group["busy_cores"].to_numpy(dtype=float)),
         "cpu_s": float(group["cpu_s"].median()),
         "peak_rss_mb": float(group["peak_rss_mb"].median()),
+        **_native_record(group),
     }
+
+
+def _native_record(group) -> dict:
+    """The cores the cell's process really used (native pools' threads too), as a mean with its sd and interval;
+    `native_cores`, per repetition the process's busy cores less the Python threads' own (the report's rules test
+    its mean: native threads did part of the work); the pools the workers saw and the limit they were given."""
+    process = _numeric(group, "process_busy_cores")
+    native = process - group["busy_cores"].to_numpy(dtype=float)
+    pools = group["native_threads"].astype(str) if "native_threads" in group else None
+    return {
+        "process_busy_cores": _mean(process),
+        "process_busy_cores_sd": _sd(process),
+        **_mean_interval("process_busy_cores", process),
+        "native_cores": _mean(native),
+        "native_cores_sd": _sd(native),
+        "native_threads": pools.mode().iloc[0] if pools is not None and len(pools) else "",
+        "native_limit": str(group["native_limit"].iloc[0]) if "native_limit" in group else "",
+    }
+
+
+def _numeric(group, column: str) -> np.ndarray:
+    """A numeric column of the repetitions as floats (NaN where an older CSV has no such column or left it empty)."""
+    import pandas as pd
+
+    if column not in group:
+        return np.full(len(group), math.nan)
+    return pd.to_numeric(group[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _mean(values) -> float:
+    """The mean of the finite values (NaN where there are none)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else math.nan
 
 
 def _mean_interval(name: str, values) -> dict:
@@ -898,6 +933,14 @@ def verdict_meaning(mark: str, coverage: float) -> str:
     return VERDICTS[mark] if coverage >= MIN_VERDICT_COVERAGE else "too few repetitions for a verdict"
 
 
+def native_setting(rows) -> str:
+    """A cell's native-thread setting in words: `--native-threads` as applied and the pools the workers saw
+    (`1 (openblas=1)`, `leave (openblas=2)`); `` for an older CSV that recorded neither."""
+    limit = str(rows["native_limit"].iloc[0]) if "native_limit" in rows else ""
+    pools = rows["native_threads"].astype(str).mode().iloc[0] if "native_threads" in rows and len(rows) else ""
+    return f"{limit} ({pools})" if limit and pools else limit or pools
+
+
 def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     """Per cell present in both: time ratio other / base (median over median) with its interval, coverage and
     verdict; the same work only (workload, size, parameters, scaling, variant, workers). Each run's rows are of
@@ -924,7 +967,12 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
             },
         )
 
+    def settings(rows):
+        kept = measured(rows)
+        return {k: native_setting(g) for k, g in kept.groupby(keys, sort=False)}
+
     (base, base_busy), (other, other_busy) = cells(base_rows), cells(other_rows)
+    base_native, other_native = settings(base_rows), settings(other_rows)
     records = []
     for key in [k for k in base if k in other]:
         low, high, coverage = ratio_interval(other[key], base[key])
@@ -942,6 +990,10 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
                 "meaning": verdict_meaning(mark, coverage),
                 # either run kept repetitions of this cell that other programs disturbed through every re-run
                 "busy": base_busy[key] or other_busy[key],
+                # the native-thread setting each run gave the cell (--native-threads, the pools seen): compare names
+                # it where the two differ, one reason the same cell can take another time
+                "base_native": base_native[key],
+                "other_native": other_native[key],
             }
         )
     order = list(VARIANTS)

@@ -169,13 +169,15 @@ def cmd_report(args) -> int:
 def cmd_compare(args) -> int:
     from . import render
     from .report import pairs
-    from .report.compare import compare_lines, verdict_summary
+    from .report.compare import compare_lines, native_difference, verdict_summary
 
     paths = render.compare(args.runs, args.out, args.baseline)
     table = render.last_compare  # the values compare.md was written from, not compare.csv's rounded ones
     assert table is not None  # compare() sets it
     for (run, base), part in table.groupby(["run", "base"], sort=False):
         print(f"{run} vs {base}: {verdict_summary(part)}")
+        if native_difference(part):
+            print("  " + native_difference(part))
         if (run, base) in table.attrs.get("pairs", {}):
             print("  " + pairs.words(table.attrs["pairs"][(run, base)], measured="these verdicts"))
         print("\n".join("  " + line for line in compare_lines(part)))
