@@ -59,8 +59,21 @@ import math
 
 import numpy as np
 
-CELL = ["workload", "size", "params", "scaling", "python_executable", "start_method", "variant", "workers"]
-BASELINE = ["workload", "size", "params", "scaling", "python_executable", "start_method"]
+# A cell's --native-threads setting is part of its key and of its baseline's: each setting's speedups are over its
+# own serial cell (the same loop at the same setting); a run of several settings also compares each setting's cells
+# with the first setting's serial cell (`across_speedup`), the question "limit the pools and use threads?"
+CELL = [
+    "workload",
+    "size",
+    "params",
+    "scaling",
+    "python_executable",
+    "start_method",
+    "native_setting",
+    "variant",
+    "workers",
+]
+BASELINE = ["workload", "size", "params", "scaling", "python_executable", "start_method", "native_setting"]
 SERIES = BASELINE + ["variant"]
 from .variants import VARIANTS  # noqa: E402
 
@@ -531,7 +544,54 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, 
     _add_laws(table, by_round, fit_oversubscribed)
     table["blocks_set_aside"] = [counts.get(key, (0, 0))[1] for key in _keys(table, CELL)]
     table["too_busy"] = too_busy
+    _add_across_settings(table, samples)
     return table
+
+
+ACROSS = ["across_setting", "across_speedup", "across_low", "across_high", "across_se", "across_df"]
+
+
+def reference_setting(settings) -> str:
+    """The --native-threads setting every other one is compared with: `leave` (the pools as the libraries and the
+    environment set them: what the user has without gilbench), else the first one measured."""
+    settings = list(dict.fromkeys(settings))
+    return "leave" if "leave" in settings else settings[0]
+
+
+def _add_across_settings(table, samples: dict) -> None:
+    """A run of several --native-threads settings: each cell of a setting other than the reference one
+    (reference_setting) against the reference setting's serial cell, the question "limit the pools and use
+    threads?": `across_speedup` (scale x exp(mean log serial - mean log cell): the settings ran in blocks of their
+    own, so the two cells' repetitions are not paired), Welch's 95 % t interval `across_low`/`across_high`, and its
+    standard error and degrees of freedom on the log scale (`across_se`, `across_df`) for the report's test."""
+    for column in ACROSS:
+        table[column] = "" if column == "across_setting" else math.nan
+    if table.empty or table["native_setting"].nunique() < 2:
+        return
+    others = [c for c in BASELINE if c != "native_setting"]
+    for _, part in table.groupby(others, sort=False):
+        reference = reference_setting(part["native_setting"])
+        serial = part[(part["native_setting"] == reference) & (part["variant"] == BASELINE_VARIANT)]
+        if serial.empty:
+            continue
+        base = np.log(samples[tuple(serial.iloc[0][c] for c in CELL)])
+        for index, row in part[part["native_setting"] != reference].iterrows():
+            mine = np.log(samples[tuple(row[c] for c in CELL)])
+            if len(base) < 2 or len(mine) < 2:
+                continue
+            a, b = base.var(ddof=1) / len(base), mine.var(ddof=1) / len(mine)
+            se = math.sqrt(a + b)
+            df = (a + b) ** 2 / (a**2 / (len(base) - 1) + b**2 / (len(mine) - 1)) if a + b > 0 else len(base) - 1
+            log_ratio = math.log(row["scale"]) + base.mean() - mine.mean()
+            h = t_quantile(0.5 + CONFIDENCE / 2, max(1, int(df))) * se
+            table.loc[index, ACROSS] = [
+                reference,
+                math.exp(log_ratio),
+                math.exp(log_ratio - h),
+                math.exp(log_ratio + h),
+                se,
+                df,
+            ]
 
 
 def set_aside_facts(table) -> dict | None:
@@ -948,6 +1008,10 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     import pandas as pd
 
     keys = ["workload", "size", "params", "scaling", "variant", "workers"]
+    if any(
+        measured(rows)["native_setting"].nunique() > 1 for rows in (base_rows, other_rows) if "native_setting" in rows
+    ):
+        keys.insert(4, "native_setting")  # a run of several settings: a cell is one setting's (one run alone: any)
     scalings = set(measured(base_rows)["scaling"]) ^ set(measured(other_rows)["scaling"])
     if scalings and not set(measured(base_rows)["scaling"]) & set(measured(other_rows)["scaling"]):
         from .errors import UsageError

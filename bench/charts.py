@@ -338,7 +338,10 @@ def groups(table) -> list:
         part.attrs["suffix"] = (
             ""
             if seen[row["workload"]] == 1
-            else (f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}")
+            else (
+                f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}"
+                + (f"-native{row['native_setting']}" if "native_setting" in row else "")
+            )
         )
     return parts
 

@@ -37,6 +37,11 @@ POOL_LIBRARIES = ("openblas", "mkl_rt", "blis", "gomp", "iomp", "libomp", "flexi
 _done = threading.local()  # per thread: OpenMP's limit is a per-thread setting, so each worker thread applies it
 
 
+def settings(option: str) -> list[str]:
+    """--native-threads's settings, in the order given (`leave,1` -> ['leave', '1'])."""
+    return option.split(",")
+
+
 def limit_for(setting: str, workers: int, usable_cpus: int) -> int | None:
     """The thread count a cell's pools are limited to, or None for `leave`."""
     if setting == LEAVE:

@@ -82,6 +82,7 @@ class ResultRow:
     packages: str  # name=version;... of the packages the workloads use
     native_threads: str  # the workers' native thread pools: `openblas=2;openmp=2`, `none`, `unknown`
     native_limit: str  # --native-threads as applied to this cell: a thread count, or `leave`
+    native_setting: str  # the cell's --native-threads setting as given (`leave`, `auto`, a count): part of its key
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,7 @@ ADDED_COLUMNS = {
     "process_busy_cores": "",
     "native_threads": "",
     "native_limit": "leave",
+    "native_setting": "leave",
 }
 ADDED_TASK_COLUMNS = {"attempt": "1", "block_workers": "0"}
 

@@ -79,6 +79,11 @@ def native_count(summary: str) -> int:
     return max((int(c) for c in counts if c.isdigit()), default=0)
 
 
+def has_native_pools(table) -> bool:
+    """Whether some cell's workers had a native thread pool (results.csv's and summary.csv's `native_threads`)."""
+    return "native_threads" in table and any(native_count(str(p)) > 0 for p in table["native_threads"])
+
+
 def _best(rows):
     """The row (a pandas Series, its index kept) with the highest speedup; None where none has a speedup."""
     rows = rows[rows["speedup"].notna()]

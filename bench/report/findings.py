@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .budget import blocks_to_tell
+from .budget import ACROSS_WINS, blocks_to_tell
 from .evidence import PROCESSES, Evidence, Group
 from .rules import (
     BUSY_MACHINE,
@@ -149,7 +149,23 @@ def answer(g: Group) -> Finding | None:
         & (ranked["speedup_low"] <= best["speedup_high"])
     ]
     named = [f"{r['variant']} x{int(r['workers'])}" for _, r in tied.sort_values("speedup", ascending=False).iterrows()]
-    return Finding("use", subject, {"best": dict(best), "tied": named, "reason": _reason(g, best)})
+    return Finding(
+        "use", subject, {"best": dict(best), "tied": named, "reason": _reason(g, best), "across": _across(e)}
+    )
+
+
+def _across(e: Evidence) -> dict | None:
+    """A run of several --native-threads settings, a setting other than the reference one: the best variant against
+    the reference setting's serial cell, and whether its gain was accepted under the run's error budget."""
+    if not str(e.row.get("across_setting", "") or ""):
+        return None
+    return {
+        "setting": e.row["across_setting"],
+        "speedup": e.get("across_speedup"),
+        "low": e.get("across_low"),
+        "high": e.get("across_high"),
+        "wins": ACROSS_WINS in e.claims,
+    }
 
 
 def _reason(g: Group, best) -> Finding | None:

@@ -221,6 +221,9 @@ OTHER_RULES = {
     "cannot-tell": "the best variant's speedup is not accepted above 1.00x, nor below it: the blocks that would "
     "tell, from the observed pair spread",
     "use": "the best variant's above-one is accepted; variants whose 95 % intervals overlap it are tied",
+    "native-setting-wins": "a run of several --native-threads settings: a setting's best variant is faster than the "
+    "serial cell of the reference setting (leave, else the first), Welch's t on the log times above 1.00x (test; "
+    "one claim a setting and workload)",
     "gil-visible": "gil-turns holds for the best threads; the best processes' interval lies above 1.00x and above "
     "the threads'",
     "threads-kept-up": "gil-released or no-gil holds for the best threads",

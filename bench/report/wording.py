@@ -209,4 +209,21 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
         tie = " (tied within the intervals with " + ", ".join(named[:ANSWER_TIES])
         tie += (f" and {more} more" if more > 0 else "") + ")"
     reason = finding.facts["reason"]
-    return strong(f"Use {where}", plain) + tie + (f"; {say(reason)}" if reason else "") + "."
+    across = across_words(best, finding.facts.get("across"))
+    return strong(f"Use {where}", plain) + tie + across + (f"; {say(reason)}" if reason else "") + "."
+
+
+def across_words(best, across: dict | None) -> str:
+    """A setting other than the reference one: the best cell against the reference setting's serial loop, and, where
+    that gain is accepted under the run's error budget, the advice in one line."""
+    if not across:
+        return ""
+    against = f"--native-threads {across['setting']}"
+    text = f", {estimate(across['speedup'], across['low'], across['high'], unit='x')} over the serial loop at {against}"
+    if not across["wins"]:
+        return text + " (not beyond this run's error budget)"
+    limit = str(best.get("native_limit", "") or "")
+    what = (
+        f"limit the native threads to {limit}" if limit.isdigit() else f"--native-threads {best.get('native_setting')}"
+    )
+    return text + f": {what} and use {best['variant']} x{int(best['workers'])}"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, set_aside_facts, verdict, verdict_meaning
 from ..variants import VARIANTS
 from .ceiling import ceiling_gap
-from .evidence import THREADS, Evidence, Group, group, native_count
+from .evidence import THREADS, Evidence, Group, group, has_native_pools, native_count
 from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
 from .layout import Table
@@ -66,11 +66,6 @@ def variant_table(part) -> Table:
         for row in rows:
             row.insert(4, f"{shown.get((row[0], int(row[1])), math.nan):.2f}")
     return Table(header, rows)
-
-
-def has_native_pools(part) -> bool:
-    """Whether some cell's workers had a native thread pool (results.csv's `native_threads`)."""
-    return "native_threads" in part and any(native_count(str(p)) > 0 for p in part["native_threads"])
 
 
 STOPWATCH = (
