@@ -91,6 +91,7 @@ class TaskRecord:
     gil_enabled: bool | None
     wall_start: float  # time.time() at the start: comparable across machines (to NTP's accuracy)
     native_threads: str = ""  # the worker's native pools after the workload's imports: `openblas=2;openmp=2`, `none`
+    native_tids: tuple = ()  # the kernel ids of the worker process's native threads (--trace names them as such)
 
 
 NAN = math.nan

@@ -247,3 +247,36 @@ def test_the_answer_names_the_setting_that_beat_the_default_serial_loop(tmp_path
         r"thread-pool x2",
         text,
     ), text
+
+
+@pytest.mark.quiet
+def test_the_trace_shows_the_blas_threads_as_native_threads(tmp_path):
+    from gilbench import finish, inputs, sampler
+
+    if sampler.available() or environment.usable_cpus() < 2:
+        pytest.skip(sampler.available() or "needs 2 usable CPUs")
+    config = options.resolve(
+        options.RunOptions(
+            workloads="matmul",
+            variants="serial",
+            size="quick",
+            out=str(tmp_path),
+            native_threads="2",
+            param=["rounds=8"],
+        )
+    )
+    prepared, found = plan.prepare_inputs(config)
+    cell = plan.build_cells(config, inputs.recorded(found))[0]
+    rows, summary = finish.trace_cell("r1", cell, prepared["matmul"], config, 0.005)
+    native = {(r.pid, r.thread_id) for r in rows if r.native}
+    workers = {(r.pid, r.thread_id) for r in rows if r.worker}
+    assert len(native) == 1 and not native & workers, (native, workers)  # OpenBLAS at 2: the caller and one more
+    assert summary.native_threads == 1 and summary.native_running_share > 0.5  # the serial loop kept it busy
+
+
+def test_the_native_threads_of_a_process_are_the_ones_python_does_not_know():
+    import threading
+
+    tids = native.native_thread_ids()
+    assert threading.get_native_id() not in tids
+    assert all(t.native_id not in tids for t in threading.enumerate())
