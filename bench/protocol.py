@@ -140,5 +140,11 @@ class CellResult(_Message):
     @classmethod
     def from_json(cls, text: str) -> CellResult:
         data = cls._load(text)
-        records = [TaskRecord(**_strict(TaskRecord, r, "task record")) for r in data.pop("task_records", [])]
+        records = [_task_record(r) for r in data.pop("task_records", [])]
         return cls(**data, task_records=records)
+
+
+def _task_record(data: dict) -> TaskRecord:
+    """A task record from JSON, its native thread ids a tuple again (JSON has lists only)."""
+    fields = _strict(TaskRecord, data, "task record")
+    return TaskRecord(**{**fields, "native_tids": tuple(fields.get("native_tids", ()))})
