@@ -59,8 +59,21 @@ import math
 
 import numpy as np
 
-CELL = ["workload", "size", "params", "scaling", "python_executable", "start_method", "variant", "workers"]
-BASELINE = ["workload", "size", "params", "scaling", "python_executable", "start_method"]
+# A cell's --native-threads setting is part of its key and of its baseline's: each setting's speedups are over its
+# own serial cell (the same loop at the same setting); a run of several settings also compares each setting's cells
+# with the first setting's serial cell (`across_speedup`), the question "limit the pools and use threads?"
+CELL = [
+    "workload",
+    "size",
+    "params",
+    "scaling",
+    "python_executable",
+    "start_method",
+    "native_setting",
+    "variant",
+    "workers",
+]
+BASELINE = ["workload", "size", "params", "scaling", "python_executable", "start_method", "native_setting"]
 SERIES = BASELINE + ["variant"]
 from .variants import VARIANTS  # noqa: E402
 
@@ -531,7 +544,54 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, 
     _add_laws(table, by_round, fit_oversubscribed)
     table["blocks_set_aside"] = [counts.get(key, (0, 0))[1] for key in _keys(table, CELL)]
     table["too_busy"] = too_busy
+    _add_across_settings(table, samples)
     return table
+
+
+ACROSS = ["across_setting", "across_speedup", "across_low", "across_high", "across_se", "across_df"]
+
+
+def reference_setting(settings) -> str:
+    """The --native-threads setting every other one is compared with: `leave` (the pools as the libraries and the
+    environment set them: what the user has without gilbench), else the first one measured."""
+    settings = list(dict.fromkeys(settings))
+    return "leave" if "leave" in settings else settings[0]
+
+
+def _add_across_settings(table, samples: dict) -> None:
+    """A run of several --native-threads settings: each cell of a setting other than the reference one
+    (reference_setting) against the reference setting's serial cell, the question "limit the pools and use
+    threads?": `across_speedup` (scale x exp(mean log serial - mean log cell): the settings ran in blocks of their
+    own, so the two cells' repetitions are not paired), Welch's 95 % t interval `across_low`/`across_high`, and its
+    standard error and degrees of freedom on the log scale (`across_se`, `across_df`) for the report's test."""
+    for column in ACROSS:
+        table[column] = "" if column == "across_setting" else math.nan
+    if table.empty or table["native_setting"].nunique() < 2:
+        return
+    others = [c for c in BASELINE if c != "native_setting"]
+    for _, part in table.groupby(others, sort=False):
+        reference = reference_setting(part["native_setting"])
+        serial = part[(part["native_setting"] == reference) & (part["variant"] == BASELINE_VARIANT)]
+        if serial.empty:
+            continue
+        base = np.log(samples[tuple(serial.iloc[0][c] for c in CELL)])
+        for index, row in part[part["native_setting"] != reference].iterrows():
+            mine = np.log(samples[tuple(row[c] for c in CELL)])
+            if len(base) < 2 or len(mine) < 2:
+                continue
+            a, b = base.var(ddof=1) / len(base), mine.var(ddof=1) / len(mine)
+            se = math.sqrt(a + b)
+            df = (a + b) ** 2 / (a**2 / (len(base) - 1) + b**2 / (len(mine) - 1)) if a + b > 0 else len(base) - 1
+            log_ratio = math.log(row["scale"]) + base.mean() - mine.mean()
+            h = t_quantile(0.5 + CONFIDENCE / 2, max(1, int(df))) * se
+            table.loc[index, ACROSS] = [
+                reference,
+                math.exp(log_ratio),
+                math.exp(log_ratio - h),
+                math.exp(log_ratio + h),
+                se,
+                df,
+            ]
 
 
 def set_aside_facts(table) -> dict | None:
@@ -635,7 +695,42 @@ def _cell_record(key: tuple, group, metric: str) -> dict:
         **_mean_interval("busy_cores", group["busy_cores"].to_numpy(dtype=float)),
         "cpu_s": float(group["cpu_s"].median()),
         "peak_rss_mb": float(group["peak_rss_mb"].median()),
+        **_native_record(group),
     }
+
+
+def _native_record(group) -> dict:
+    """The cores the cell's process really used (native pools' threads too), as a mean with its sd and interval;
+    `native_cores`, per repetition the process's busy cores less the Python threads' own (the report's rules test
+    its mean: native threads did part of the work); the pools the workers saw and the limit they were given."""
+    process = _numeric(group, "process_busy_cores")
+    native = process - group["busy_cores"].to_numpy(dtype=float)
+    pools = group["native_threads"].astype(str) if "native_threads" in group else None
+    return {
+        "process_busy_cores": _mean(process),
+        "process_busy_cores_sd": _sd(process),
+        **_mean_interval("process_busy_cores", process),
+        "native_cores": _mean(native),
+        "native_cores_sd": _sd(native),
+        "native_threads": pools.mode().iloc[0] if pools is not None and len(pools) else "",
+        "native_limit": str(group["native_limit"].iloc[0]) if "native_limit" in group else "",
+    }
+
+
+def _numeric(group, column: str) -> np.ndarray:
+    """A numeric column of the repetitions as floats (NaN where an older CSV has no such column or left it empty)."""
+    import pandas as pd
+
+    if column not in group:
+        return np.full(len(group), math.nan)
+    return pd.to_numeric(group[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _mean(values) -> float:
+    """The mean of the finite values (NaN where there are none)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else math.nan
 
 
 def _mean_interval(name: str, values) -> dict:
@@ -898,6 +993,14 @@ def verdict_meaning(mark: str, coverage: float) -> str:
     return VERDICTS[mark] if coverage >= MIN_VERDICT_COVERAGE else "too few repetitions for a verdict"
 
 
+def native_setting(rows) -> str:
+    """A cell's native-thread setting in words: `--native-threads` as applied and the pools the workers saw
+    (`1 (openblas=1)`, `leave (openblas=2)`); `` for an older CSV that recorded neither."""
+    limit = str(rows["native_limit"].iloc[0]) if "native_limit" in rows else ""
+    pools = rows["native_threads"].astype(str).mode().iloc[0] if "native_threads" in rows and len(rows) else ""
+    return f"{limit} ({pools})" if limit and pools else limit or pools
+
+
 def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     """Per cell present in both: time ratio other / base (median over median) with its interval, coverage and
     verdict; the same work only (workload, size, parameters, scaling, variant, workers). Each run's rows are of
@@ -905,6 +1008,10 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
     import pandas as pd
 
     keys = ["workload", "size", "params", "scaling", "variant", "workers"]
+    if any(
+        measured(rows)["native_setting"].nunique() > 1 for rows in (base_rows, other_rows) if "native_setting" in rows
+    ):
+        keys.insert(4, "native_setting")  # a run of several settings: a cell is one setting's (one run alone: any)
     scalings = set(measured(base_rows)["scaling"]) ^ set(measured(other_rows)["scaling"])
     if scalings and not set(measured(base_rows)["scaling"]) & set(measured(other_rows)["scaling"]):
         from .errors import UsageError
@@ -924,7 +1031,12 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
             },
         )
 
+    def settings(rows):
+        kept = measured(rows)
+        return {k: native_setting(g) for k, g in kept.groupby(keys, sort=False)}
+
     (base, base_busy), (other, other_busy) = cells(base_rows), cells(other_rows)
+    base_native, other_native = settings(base_rows), settings(other_rows)
     records = []
     for key in [k for k in base if k in other]:
         low, high, coverage = ratio_interval(other[key], base[key])
@@ -942,6 +1054,10 @@ def compare_cells(base_rows, other_rows, metric: str = "total_s"):
                 "meaning": verdict_meaning(mark, coverage),
                 # either run kept repetitions of this cell that other programs disturbed through every re-run
                 "busy": base_busy[key] or other_busy[key],
+                # the native-thread setting each run gave the cell (--native-threads, the pools seen): compare names
+                # it where the two differ, one reason the same cell can take another time
+                "base_native": base_native[key],
+                "other_native": other_native[key],
             }
         )
     order = list(VARIANTS)

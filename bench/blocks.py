@@ -41,6 +41,7 @@ class Cell:
     python: str = sys.executable  # the interpreter that runs this cell
     scale: int = 1  # shares of work: 1, or the worker count under --scaling weak
     work_parameter: str | None = None  # the parameter that is multiplied by the scale (the workload's WEAK_SCALING)
+    native: str = "leave"  # its --native-threads setting (`leave`, `auto`, a count): a setting has its own serial cell
 
     def params(self, prepared: dict) -> dict:
         """What the cell's workload is given: the recorded parameters, the work parameter times the scale."""
@@ -61,10 +62,12 @@ class Group:
     workers: int
     serial: Cell | None  # the serial cell (None where the serial variant is not selected)
     members: tuple  # the variants' cells at this worker count
+    native: str = "leave"  # the cells' --native-threads setting
 
     @property
     def label(self) -> str:
-        return f"{self.workload} at {self.workers} worker{'s' if self.workers != 1 else ''}"
+        setting = "" if self.native == "leave" else f" (native threads {self.native})"
+        return f"{self.workload}{setting} at {self.workers} worker{'s' if self.workers != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -97,22 +100,24 @@ class Block:
 
 
 def groups(cells) -> list[Group]:
-    """Every (workload, size, parameters, interpreter, worker count) that has a variant cell, with its serial cell;
-    a matrix of the serial variant alone gets one group at 1 worker."""
+    """Every (workload, size, parameters, interpreter, native-thread setting, worker count) that has a variant cell,
+    with its serial cell; a matrix of the serial variant alone gets one group at 1 worker."""
     from .analysis import BASELINE_VARIANT
 
     by_work: dict[tuple, dict] = {}
     for cell in cells:
-        work = by_work.setdefault((cell.workload, cell.size, cell.params_json, cell.python), {"serial": None, "at": {}})
+        work = by_work.setdefault(
+            (cell.workload, cell.size, cell.params_json, cell.python, cell.native), {"serial": None, "at": {}}
+        )
         if cell.variant == BASELINE_VARIANT:
             work["serial"] = cell
         else:
             work["at"].setdefault(cell.workers, []).append(cell)
     out = []
-    for (workload, size, params_json, python), work in by_work.items():
+    for (workload, size, params_json, python, setting), work in by_work.items():
         at = work["at"] or {1: []}
         for n in sorted(at):
-            out.append(Group(workload, size, params_json, python, n, work["serial"], tuple(at[n])))
+            out.append(Group(workload, size, params_json, python, n, work["serial"], tuple(at[n]), setting))
     return out
 
 
@@ -177,13 +182,14 @@ class GroupPlan:
 
 def cell_key(cell) -> tuple:
     """The cell's key in analysis.summarize's CELL order (start method and scaling are one per run)."""
-    return (cell.workload, cell.size, cell.params_json, cell.python, cell.variant, cell.workers)
+    return (cell.workload, cell.size, cell.params_json, cell.python, cell.native, cell.variant, cell.workers)
 
 
 def short_key(key: tuple) -> tuple:
-    """analysis.CELL key (workload, size, params, scaling, python, start method, variant, workers) -> cell_key."""
-    workload, size, params, _scaling, python, _method, variant, workers = key
-    return (workload, size, params, python, variant, int(workers))
+    """analysis.CELL key (workload, size, params, scaling, python, start method, native setting, variant, workers)
+    -> cell_key."""
+    workload, size, params, _scaling, python, _method, setting, variant, workers = key
+    return (workload, size, params, python, str(setting), variant, int(workers))
 
 
 def size_groups(all_groups: list[Group], spread: dict, walls: dict, precision: float) -> list[GroupPlan]:

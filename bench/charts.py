@@ -338,7 +338,10 @@ def groups(table) -> list:
         part.attrs["suffix"] = (
             ""
             if seen[row["workload"]] == 1
-            else (f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}")
+            else (
+                f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}"
+                + (f"-native{row['native_setting']}" if "native_setting" in row else "")
+            )
         )
     return parts
 
@@ -709,7 +712,13 @@ def _draw_state_panel(ax, row, mine, variant: str, n: int, usable: int) -> None:
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.set_yticks(range(len(lanes)))
     threads = variant in VARIANTS and VARIANTS[variant].family in ("threads", "interpreters", "serial")
-    ax.set_yticklabels([f"thread {tid}" if threads else f"process {pid}" for pid, tid in lanes])
+    native = set(map(tuple, mine.loc[mine["native"], ["pid", "thread_id"]].to_numpy())) if "native" in mine else set()
+    ax.set_yticklabels(
+        [
+            f"native thread {tid}" if (pid, tid) in native else f"thread {tid}" if threads else f"process {pid}"
+            for pid, tid in lanes
+        ]
+    )
     ax.grid(axis="y", visible=False)
     over = f" on {usable} CPUs (oversubscribed)" if n > usable else ""
     ax.set_title(
@@ -735,7 +744,8 @@ def chart_states(summary_part, trace_part, out: Path, stem: str, title: str, usa
         return []
 
     def sampled(variant, n):  # a cell shorter than a few readings may end before the sampler saw a worker
-        return trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & trace_part["worker"]]
+        shown = trace_part["worker"] | (trace_part["native"] if "native" in trace_part else False)
+        return trace_part[(trace_part["variant"] == variant) & (trace_part["workers"] == n) & shown]
 
     panels = [(variant, n) for variant, n in panels if not sampled(variant, n).empty]
     if not panels:

@@ -55,6 +55,7 @@ def trace_cell(
     origin = result.origin_s if result.ok else math.nan
     threads = states.classify([(t - origin, *rest) for t, *rest in readings["samples"]] if origin == origin else [])
     workers = {(r.pid, r.thread_id) for r in result.task_records}
+    natives = {(r.pid, tid) for r in result.task_records for tid in r.native_tids}
     window = (
         min((r.start_s for r in result.task_records), default=0.0),
         max((r.end_s for r in result.task_records), default=0.0),
@@ -70,6 +71,7 @@ def trace_cell(
             pid,
             tid,
             (pid, tid) in workers,
+            (pid, tid) in natives,
             state,
             start,
             end,
@@ -96,6 +98,8 @@ def trace_cell(
         compute_s=window[1] - window[0],
         sampler_cpu_s=cpu,
         sampler_cpu_share=cpu / wall if wall and wall == wall else math.nan,
+        native_threads=sum(1 for key in threads if key in natives),
+        native_running_share=states.summarize(threads, natives, window)["running_share"],
         **states.summarize(threads, workers, window),
     )
     return rows, row

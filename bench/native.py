@@ -37,6 +37,11 @@ POOL_LIBRARIES = ("openblas", "mkl_rt", "blis", "gomp", "iomp", "libomp", "flexi
 _done = threading.local()  # per thread: OpenMP's limit is a per-thread setting, so each worker thread applies it
 
 
+def settings(option: str) -> list[str]:
+    """--native-threads's settings, in the order given (`leave,1` -> ['leave', '1'])."""
+    return option.split(",")
+
+
 def limit_for(setting: str, workers: int, usable_cpus: int) -> int | None:
     """The thread count a cell's pools are limited to, or None for `leave`."""
     if setting == LEAVE:
@@ -108,7 +113,26 @@ def worker_pools() -> str:
         if limit:
             apply_limit(int(limit))
         _done.summary, _done.pid = summary(pools()), os.getpid()
+        _done.tids = native_thread_ids() if _done.summary not in (NONE_FOUND, UNKNOWN) else ()
     return _done.summary
+
+
+def worker_native_tids() -> tuple[int, ...]:
+    """The native thread ids worker_pools() found in this worker (after it ran in this thread)."""
+    return getattr(_done, "tids", ())
+
+
+def native_thread_ids() -> tuple[int, ...]:
+    """The threads of this process that no Python thread is: the native pools' (OpenBLAS, OpenMP). Their names do
+    not tell them apart (on Linux an OpenBLAS thread's /proc/PID/task/TID/comm is the interpreter's, `python`, as
+    a Python thread's is), but the interpreter knows its own threads' kernel ids (threading.enumerate()); read
+    after the pools loaded, every other thread of the process is native. Empty off Linux."""
+    try:
+        tids = {int(t) for t in os.listdir(f"/proc/{os.getpid()}/task")}
+    except OSError:
+        return ()
+    python = {t.native_id for t in threading.enumerate()}
+    return tuple(sorted(tids - python))
 
 
 def variables() -> dict[str, str]:

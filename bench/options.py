@@ -349,13 +349,22 @@ def _start_method(given: Any, earlier: dict, flag: str) -> str:
 
 
 def _native_threads(given: Any, earlier: dict, flag: str) -> str:
-    """`leave`, `auto` or a thread count >= 1, as text (auto is resolved per cell: usable CPUs // workers)."""
+    """`leave`, `auto` or a thread count >= 1, as text (auto is resolved per cell: usable CPUs // workers); a comma
+    list of them measures the matrix at each setting, side by side (`leave,1`), the list kept as given."""
+    parts = [p.strip() for p in given.split(",")] if isinstance(given, str) and "," in given else [given]
+    settings = [_native_setting(p, flag) for p in parts]
+    if len(set(settings)) != len(settings):
+        raise UsageError(f"{flag} {shown(given)!r} names a setting twice (accepted: distinct N, 'auto', 'leave')")
+    return ",".join(settings)
+
+
+def _native_setting(given: Any, flag: str) -> str:
     text = str(given).strip().lower()
     count = whole(given)
     if text in (native.LEAVE, native.AUTO):
         return text
     if count is None or count < 1:
-        raise UsageError(f"{flag} {shown(given)!r} is not a thread count >= 1, 'auto' or 'leave'")
+        raise UsageError(f"{flag} {shown(given)!r} is not a thread count >= 1, 'auto' or 'leave' (or a comma list)")
     return str(count)
 
 
@@ -634,8 +643,9 @@ class RunConfig:
     native_threads: str = option(
         native.LEAVE,
         "native thread pools (OpenBLAS, MKL, OpenMP) in every worker: 'leave' them as they are (recorded), "
-        "limit them to N threads, or 'auto' (usable CPUs // workers)",
-        "N|auto|leave",
+        "limit them to N threads, or 'auto' (usable CPUs // workers); a comma list (e.g. leave,1) measures the "
+        "matrix at each setting side by side, each with its own serial baseline",
+        "N|auto|leave[,...]",
         parse=_native_threads,
     )
     timeout: float = option("300", "seconds before a repetition is killed", parse=_positive_number)

@@ -6,13 +6,14 @@ Everything here happens before a run folder exists, so bad inputs fail with noth
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
 import sys
 from dataclasses import dataclass, field
 
-from . import blocks, inputs, variants
+from . import blocks, inputs, native, variants
 from .blocks import Block, Cell, Group
 from .errors import UsageError
 from .options import RunConfig
@@ -46,7 +47,9 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
                     if skipped_variant(wl.name, variants.VARIANTS[variant].family):
                         continue
                 requested = config.variant_workers.get(variant, config.workers)
-                for workers in variants.worker_counts(variant, requested):
+                for workers, setting in itertools.product(
+                    variants.worker_counts(variant, requested), native.settings(config.native_threads)
+                ):
                     scale = cell_scale(variant, workers, config.scaling)
                     cells.append(
                         Cell(
@@ -59,6 +62,7 @@ def build_cells(config: RunConfig, recorded: dict[str, dict] | None = None) -> l
                             python,
                             scale,
                             wl.weak_parameter,
+                            setting,
                         )
                     )
     return cells

@@ -91,6 +91,7 @@ class TaskRecord:
     gil_enabled: bool | None
     wall_start: float  # time.time() at the start: comparable across machines (to NTP's accuracy)
     native_threads: str = ""  # the worker's native pools after the workload's imports: `openblas=2;openmp=2`, `none`
+    native_tids: tuple = ()  # the kernel ids of the worker process's native threads (--trace names them as such)
 
 
 NAN = math.nan
@@ -139,5 +140,11 @@ class CellResult(_Message):
     @classmethod
     def from_json(cls, text: str) -> CellResult:
         data = cls._load(text)
-        records = [TaskRecord(**_strict(TaskRecord, r, "task record")) for r in data.pop("task_records", [])]
+        records = [_task_record(r) for r in data.pop("task_records", [])]
         return cls(**data, task_records=records)
+
+
+def _task_record(data: dict) -> TaskRecord:
+    """A task record from JSON, its native thread ids a tuple again (JSON has lists only)."""
+    fields = _strict(TaskRecord, data, "task record")
+    return TaskRecord(**{**fields, "native_tids": tuple(fields.get("native_tids", ()))})

@@ -92,13 +92,14 @@ def reopen(resume_dir: Path) -> RunFolder:
 
 
 def finished_blocks(run_dir: Path) -> dict[tuple, tuple[set, int]]:
-    """Per block already in a run folder (workload, size, interpreter, block workers, block number): the cells
+    """Per block already in a run folder (workload, size, interpreter, native-thread setting, block workers, block
+    number): the cells
     recorded at its last attempt and that attempt. --resume skips finished blocks and runs a block that an
     interruption cut short again, whole, so that its pairs stay back to back."""
     frame = storage.load_results(run_dir)
     done: dict[tuple, tuple[set, int]] = {}
     for r in frame.itertuples():
-        key = (r.workload, r.size, r.python_executable, int(r.block_workers), int(r.repeat))
+        key = (r.workload, r.size, r.python_executable, str(r.native_setting), int(r.block_workers), int(r.repeat))
         cells, attempt = done.get(key, (set(), 0))
         if int(r.attempt) > attempt:
             cells, attempt = set(), int(r.attempt)
@@ -110,7 +111,7 @@ def finished_blocks(run_dir: Path) -> dict[tuple, tuple[set, int]]:
 
 def block_key(blk: Block) -> tuple:
     g = blk.group
-    return (g.workload, g.size, g.python, g.workers, blk.repeat)
+    return (g.workload, g.size, g.python, g.native, g.workers, blk.repeat)
 
 
 def resume_order(order: list[Block], done: dict) -> list[Block]:

@@ -54,7 +54,7 @@ def kill_group(pgid: int) -> None:
 
 def native_limit(cell: Cell, config: RunConfig) -> int | None:
     """The thread count --native-threads gives this cell's native pools (None: left as they are)."""
-    return native.limit_for(config.native_threads, cell.workers, environment.usable_cpus())
+    return native.limit_for(cell.native, cell.workers, environment.usable_cpus())
 
 
 def cell_spec(cell: Cell, prepared: dict, config: RunConfig, scratch: str) -> CellSpec:
@@ -253,6 +253,7 @@ def make_rows(
         **{column: env[column] for column in MACHINE_COLUMNS},
         native_threads=result.native_threads,
         native_limit=native.setting_text(native_limit(cell, config)),
+        native_setting=cell.native,
     )
     tasks = [
         storage.task_row(

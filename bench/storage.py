@@ -82,6 +82,7 @@ class ResultRow:
     packages: str  # name=version;... of the packages the workloads use
     native_threads: str  # the workers' native thread pools: `openblas=2;openmp=2`, `none`, `unknown`
     native_limit: str  # --native-threads as applied to this cell: a thread count, or `leave`
+    native_setting: str  # the cell's --native-threads setting as given (`leave`, `auto`, a count): part of its key
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class TraceRow(TracedCell):
     pid: int
     thread_id: int  # the kernel's thread id, as in tasks.csv
     worker: bool  # the thread ran tasks (False: the cell's main thread, a pool's helper threads)
+    native: bool  # a native pool's thread (OpenBLAS, OpenMP): no Python thread of its process
     state: str  # running, waiting for a core, blocked
     start_s: float  # seconds since the repetition started, as in tasks.csv
     end_s: float
@@ -151,6 +153,8 @@ class TraceSummaryRow(TracedCell):
     waiting_share: float  # runnable, waiting in a run queue for a core
     blocked_share: float  # waiting for the GIL, a lock, I/O, a sleep
     handoffs_per_s: float  # a worker thread going from blocked to running, per second
+    native_threads: int  # native pools' threads seen (TraceRow.native)
+    native_running_share: float  # of the native threads' time in the window, running (NaN: none seen)
     sampler_cpu_s: float  # the sampler's own CPU time
     sampler_cpu_share: float  # of one core, over the sampler's wall time
 
@@ -291,8 +295,11 @@ ADDED_COLUMNS = {
     "process_busy_cores": "",
     "native_threads": "",
     "native_limit": "leave",
+    "native_setting": "leave",
 }
 ADDED_TASK_COLUMNS = {"attempt": "1", "block_workers": "0"}
+ADDED_TRACE_COLUMNS = {"native": "False"}  # traced before native threads were named: none was
+ADDED_TRACE_SUMMARY_COLUMNS = {"native_threads": "0", "native_running_share": ""}
 
 
 def _encode(rows) -> bytes:
@@ -367,7 +374,12 @@ def load_results(target, row_type=ResultRow):
     first = text.split("\n", 1)[0]
     columns = next(csv.reader([first]), []) if first else []
     missing = [c for c in header(row_type) if c not in columns]
-    fill = ADDED_COLUMNS if row_type is ResultRow else ADDED_TASK_COLUMNS if row_type is TaskRow else {}
+    fill = {
+        ResultRow: ADDED_COLUMNS,
+        TaskRow: ADDED_TASK_COLUMNS,
+        TraceRow: ADDED_TRACE_COLUMNS,
+        TraceSummaryRow: ADDED_TRACE_SUMMARY_COLUMNS,
+    }.get(row_type, {})
     added = [c for c in missing if c in fill]
     missing = [c for c in missing if c not in added]
     if not columns or len(missing) == len(header(row_type)) - len(added):

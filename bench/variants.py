@@ -174,6 +174,7 @@ def instrumented(ref: str, index: int, task):
         gil_enabled=gil_enabled(),
         wall_start=wall_start,
         native_threads=pools,
+        native_tids=native.worker_native_tids(),
     )
     return result, rec
 

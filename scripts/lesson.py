@@ -178,6 +178,38 @@ curve peaks and falls). `law` says which describes the curve, `none` where neith
     ),
     (
         "md",
+        """## 7. What the GIL does not decide: native threads (5 minutes)
+
+NumPy's matrix product runs in BLAS (OpenBLAS here), which releases the GIL and starts its own
+pool of *native threads*, one per core. `busy_cores` counts the Python threads' CPU;
+`process_busy_cores` counts the whole process, native threads included. `--native-threads`
+(`native_threads=` here) limits the pools in every worker; `"leave,1"` measures the matrix as
+the libraries set it and with one native thread, side by side, each with its own serial loop.
+
+**Ask:** *the serial loop, one Python thread: how many cores does it keep busy?*""",
+    ),
+    (
+        "code",
+        """np_run = gilbench.run(workloads="matmul", variants=["serial", "thread-pool", "process-pool"], workers=[2],
+                      size=SIZE, repeat=3, native_threads="leave,1", out=OUT)
+np_run.summary[["native_setting", "variant", "workers", "median_s", "speedup", "busy_cores",
+                "process_busy_cores", "native_threads"]].sort_values(["native_setting", "variant"]).round(3)""",
+    ),
+    (
+        "md",
+        """With the pools left as they are, the serial loop already keeps about as many cores busy as the
+machine has: two processes of two BLAS threads each crowd two cores, and threads have no cores to
+gain - the GIL is not what stops them, and the report says so. With one native thread each, the
+threads and processes get the cores instead. The answer lines name the setting that won, and how it
+compares with the serial loop as you had it:""",
+    ),
+    (
+        "code",
+        """for line in np_run.answers:
+    print(line)""",
+    ),
+    (
+        "md",
         """## Questions to leave with
 
 1. A web scraper spends 95 % of its time waiting for responses. Threads or processes?

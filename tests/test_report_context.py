@@ -19,7 +19,14 @@ ONE_WORKER = ("threading", "multiprocessing", "thread-pool", "process-pool")  # 
 DEFAULT_WORKLOADS = ("count", "thumbnail")
 PLANTED = 1.10  # the serial cell 10 % slower than every other context
 POWER_BLOCKS = 14  # the blocks at which PLANTED is found in >= 80 % of runs at PAIR_SPREAD (docs/measuring.md)
-KEY = dict(size="smoke", params="{}", scaling="strong", python_executable="/usr/bin/python3", start_method="fork")
+KEY = dict(
+    size="smoke",
+    params="{}",
+    scaling="strong",
+    python_executable="/usr/bin/python3",
+    start_method="fork",
+    native_setting="leave",
+)
 
 
 def simulated_rows(rng, workload: str, blocks: int, serial_factor: float = 1.0, variants=ONE_WORKER) -> list[dict]:

@@ -32,6 +32,14 @@ ROW = {
     "least_busy_share": 0.45,
     "least_work_share": 0.45,
 }
+NATIVE = dict(
+    ROW,
+    process_busy_cores=1.98,
+    process_busy_cores_low=1.95,
+    process_busy_cores_high=2.01,
+    native_cores=0.97,
+    native_threads="openblas=2",
+)
 PAIR = {"threads": dict(ROW, speedup=1.1, busy_cores=1.02), "processes": dict(ROW, speedup=1.9, busy_cores=1.95)}
 CONTEXT = {
     "paired": True,
@@ -89,6 +97,16 @@ EXAMPLES = {  # rule id: (facts, the words said)
     "gil-released": (ROW, "the threads overlapped on 1.5 cores: the work releases the GIL (C code)"),
     "no-gil": (ROW, "no GIL: the threads ran Python in parallel on 1.5 cores"),
     "oversubscribed": (ROW, "oversubscribed: 4 workers share 2 CPUs"),
+    "native-oversubscribed": (
+        NATIVE,
+        "oversubscribed by native threads: 4 workers x native threads openblas=2 on 2 usable CPUs; the processes kept "
+        "1.98 [1.95-2.01] busy cores, 0.97 more than their Python threads did, and the speedup of 1.23x is the cost",
+    ),
+    "native-threads": (
+        NATIVE,
+        "the work released the GIL, but the cores went to the library's own threads (native threads openblas=2): the "
+        "process kept 1.98 [1.95-2.01] busy cores, 0.97 more than the Python threads did",
+    ),
     "start-up": (ROW, "start-up took 20 % of the time: the work is short next to creating the workers"),
     "contention": (ROW, "the same work cost 1.30x [1.20-1.40] the serial CPU time: the workers slowed each other down"),
     "idle-workers": (ROW, "CPU time was only 38 % of workers x wall time: workers sat idle part of the time"),
@@ -191,6 +209,15 @@ def test_every_rule_id_has_a_wording_example():
 def test_wording(rule_id):
     facts, said = EXAMPLES[rule_id]
     assert said in TABLES[rule_id](dict(facts))
+
+
+def test_the_answer_names_the_native_thread_setting_that_won():
+    limited = wording.answer(Finding("use", "w", {"best": dict(NATIVE, native_limit="1"), "tied": [], "reason": None}))
+    assert limited.startswith("**Use threading x4 with native threads limited to 1 (--native-threads): 1.23x")
+    left = wording.answer(Finding("use", "w", {"best": dict(NATIVE, native_limit="leave"), "tied": [], "reason": None}))
+    assert "threading x4 with native threads as they were (openblas=2): 1.23x" in left
+    plain = wording.answer(Finding("use", "w", {"best": dict(ROW, native_limit="leave"), "tied": [], "reason": None}))
+    assert plain.startswith("**Use threading x4: 1.23x")  # no pool of more than one thread: nothing to name
 
 
 def test_an_answer_the_run_cannot_give_yet_says_what_would_give_it():

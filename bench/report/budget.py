@@ -234,7 +234,28 @@ def candidates(table) -> tuple[dict, dict]:
         tk = (key, "speedup", True, 1.0)
         tests.setdefault(tk, speedup_p(best, 1.0, below=True))
         claims[("below-one", key)] = [tk]
+        # a run of several --native-threads settings: the best of a setting against the reference setting's serial
+        # cell (analysis.reference_setting), above 1.00x: "limit the pools and use this variant", one claim a setting
+        if str(best.get("across_setting", "") or ""):
+            tk = (key, "across", False, 1.0)
+            tests.setdefault(tk, across_p(best))
+            claims[(ACROSS_WINS, key)] = [tk]
     return tests, claims
+
+
+ACROSS_WINS = "native-setting-wins"  # the claim: a setting's best cell beat the reference setting's serial cell
+
+
+def across_p(row: dict) -> float:
+    """p-value of the row's speedup over the reference setting's serial cell above 1.00x: Welch's t on the log
+    times (analysis._add_across_settings: the settings' blocks are not paired)."""
+    return _t_p(
+        _log(row.get("across_speedup", math.nan)),
+        row.get("across_se", math.nan),
+        row.get("across_df", math.nan),
+        0.0,
+        False,
+    )
 
 
 def decide(table, extra: dict | None = None):

@@ -8,7 +8,7 @@ from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met, set_asi
 from ..spectrum import NOT_SAFE, SERIES
 from ..suites.pyperformance import is_isolated, is_suite_name, plain_name
 from ..variants import VARIANTS, in_family
-from .evidence import group
+from .evidence import group, has_native_pools
 from .findings import Finding
 from .findings import answer as answer_finding
 from .numbers import estimate, halfwidth, interval, number, pct, speedup
@@ -239,6 +239,14 @@ def format_table(table) -> str:
             f"{v}{'t' if ft else ''}" for v, ft in zip(shown["python_version"], shown["free_threaded"], strict=True)
         ]
         columns.insert(0, "python")
+    several = "native_setting" in shown and shown["native_setting"].nunique() > 1
+    if several:  # --native-threads leave,1: each setting's cells over its own serial cell, the setting named
+        shown["native"] = shown["native_setting"]
+        columns.insert(columns.index("variant"), "native")
+    if has_native_pools(
+        shown
+    ):  # the cores the native pools used too, which busy_cores (the Python threads') leaves out
+        columns.insert(columns.index("busy_cores") + 1, "process_busy_cores")
     if "disturbed_kept" in shown and (shown["disturbed_kept"] > 0).any():
         too_busy = shown["too_busy"] if "too_busy" in shown else shown["disturbed_kept"] * 0
         shown["note"] = [
@@ -250,7 +258,8 @@ def format_table(table) -> str:
     order = {name: i for i, name in enumerate(VARIANTS)}
     shown["_variant"] = [order.get(v, len(order)) for v in shown["variant"]]
     shown["_workload"] = shown["workload"].map({w: i for i, w in enumerate(dict.fromkeys(shown["workload"]))})
-    keys = (["python"] if "python" in columns else []) + ["_workload", "_variant", "variant", "workers"]
+    keys = (["python"] if "python" in columns else []) + ["_workload"] + (["native"] if several else [])
+    keys += ["_variant", "variant", "workers"]
     shown = shown.sort_values(keys, kind="stable")[columns]
     if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)
         shown = shown.rename(columns={"speedup": "scaled_speedup"})
@@ -261,6 +270,7 @@ def format_table(table) -> str:
             "speedup": speedup,
             "scaled_speedup": speedup,
             "busy_cores": number,
+            "process_busy_cores": number,
             "startup_s": lambda v: number(v, 3),
         },
     )

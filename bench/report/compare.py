@@ -20,9 +20,30 @@ def compare_lines(table) -> list[str]:
             f"{r['verdict']} {r['workload']:<11} {r['variant']:<16} x{int(r['workers']):<3} "
             f"{r['base_median_s']:.3f} s -> {r['other_median_s']:.3f} s  {speedup(r['time_ratio'])} the time "
             f"[{within}, coverage >= {pct(r['coverage'], 1)}]  "
-            f"{r['meaning']}" + ("  (busy machine: kept disturbed repetitions)" if r.get("busy", False) else "")
+            f"{r['meaning']}"
+            + ("  (busy machine: kept disturbed repetitions)" if r.get("busy", False) else "")
+            + (f"  (native threads {r['base_native']} -> {r['other_native']})" if _native_differs(r) else "")
         )
     return lines
+
+
+def _native_differs(r) -> bool:
+    return str(r.get("base_native", "")) != str(r.get("other_native", ""))
+
+
+def native_difference(part) -> str:
+    """Where the two runs gave their cells other native-thread settings (--native-threads, the pools the workers
+    saw): a line naming them, since the same cell can take another time for that alone; "" where they agree."""
+    differing = part[[_native_differs(r) for _, r in part.iterrows()]] if len(part) else part
+    if differing.empty:
+        return ""
+    pairs = list(dict.fromkeys(zip(differing["base_native"], differing["other_native"], strict=True)))
+    return (
+        f"The runs differ in their native thread setting (--native-threads, the pools the workers saw) in "
+        f"{len(differing)} of {len(part)} cells: "
+        + "; ".join(f"{base or 'not recorded'} -> {other or 'not recorded'}" for base, other in pairs)
+        + "."
+    )
 
 
 def verdict_finding(part) -> Finding:
@@ -111,6 +132,8 @@ def pair_lines(table, run: str, base: str, part) -> list[str]:
     interpreters compare besides the GIL (the terminal and compare.md alike)."""
     said = [environment_words(table.attrs.get("environments", {}).get((run, base), []))]
     said.append(verdict_summary(part))
+    if native_difference(part):
+        said.append(native_difference(part))
     if (run, base) in table.attrs.get("pairs", {}):
         said.append(words(table.attrs["pairs"][(run, base)], measured="these verdicts"))
     return said

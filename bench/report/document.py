@@ -248,6 +248,13 @@ def run_sections(r: Inputs) -> list[Block]:
     return out
 
 
+def setting_heading(part) -> str:
+    """A section's --native-threads setting where it is not `leave` (a run of several settings has one section per
+    setting, each over its own serial cell)."""
+    setting = str(part["native_setting"].iloc[0]) if "native_setting" in part else "leave"
+    return "" if setting == "leave" else f", --native-threads {setting}"
+
+
 def workload_section(r: Inputs, part, context: list[str]) -> list[Block]:
     """One workload under one interpreter: the answer, its variants' table, what the numbers say (`context`: its
     context check, decided with the run's other workloads), its charts."""
@@ -257,6 +264,7 @@ def workload_section(r: Inputs, part, context: list[str]) -> list[Block]:
         Heading(
             f"{w} - Python {part['python_version'].iloc[0]}"
             f"{' (free-threaded)' if part['free_threaded'].iloc[0] else ''}, size {part['size'].iloc[0]}"
+            + setting_heading(part)
         )
     ]
     line = answer(part)

@@ -7,6 +7,7 @@ bench/variants.py alone.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,11 @@ class Evidence:
     def gil(self) -> bool:
         return bool(self.row["gil_enabled"])
 
+    @property
+    def native(self) -> int:
+        """The most threads any native pool of the row's workers had (0: none found, or not known)."""
+        return native_count(str(self.row.get("native_threads", "") or ""))
+
     def get(self, key: str) -> float:
         value = self.row.get(key, math.nan)
         return value if value == value else math.nan
@@ -64,6 +70,18 @@ class Evidence:
     def above_one(self) -> bool:
         """The speedup lies above 1.00x, accepted under the run's error budget: there is a gain to explain."""
         return "above-one" in self.claims
+
+
+def native_count(summary: str) -> int:
+    """The largest thread count in results.csv's `native_threads` text (`openblas=2;openmp=2 | openblas=1`): 0 for
+    `none`, `unknown` or an empty text."""
+    counts = [part.rsplit("=", 1)[1].strip() for part in re.split(r"[;|]", summary) if "=" in part]
+    return max((int(c) for c in counts if c.isdigit()), default=0)
+
+
+def has_native_pools(table) -> bool:
+    """Whether some cell's workers had a native thread pool (results.csv's and summary.csv's `native_threads`)."""
+    return "native_threads" in table and any(native_count(str(p)) > 0 for p in table["native_threads"])
 
 
 def _best(rows):

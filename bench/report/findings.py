@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .budget import blocks_to_tell
+from .budget import ACROSS_WINS, blocks_to_tell
 from .evidence import PROCESSES, Evidence, Group
 from .rules import (
     BUSY_MACHINE,
     CPU_BOUND_BUSY,
     LAWS_SUPPRESSED_BY,
+    NATIVE_BUSY,
     NOT_CPU_BOUND,
     UNEVEN_WORK,
     cpu_bound,
@@ -44,6 +45,12 @@ FACTS = (  # the row's columns a variant's findings quote
     "least_busy_share",
     "finish_spread",
     "least_work_share",
+    "process_busy_cores",
+    "process_busy_cores_low",
+    "process_busy_cores_high",
+    "native_cores",
+    "native_threads",
+    "native_limit",
 )
 
 
@@ -81,6 +88,8 @@ def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = Fa
         conditions |= {NOT_CPU_BOUND}
     if holds(UNEVEN_WORK, e):
         conditions |= {UNEVEN_WORK}
+    if native_busy(e):
+        conditions |= {NATIVE_BUSY}
     found = causes(e, conditions)
     if busy_machine:
         found.append(Finding(BUSY_MACHINE, e.variant))
@@ -93,6 +102,17 @@ def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = Fa
     return found
 
 
+def _native(g: Group, row) -> frozenset[str]:
+    """NATIVE_BUSY where the row's cores went to native threads, as a condition for `holding`."""
+    return frozenset({NATIVE_BUSY}) if native_busy(g.evidence(row)) else frozenset()
+
+
+def native_busy(e: Evidence) -> bool:
+    """The cores went to native threads (native-threads or native-oversubscribed holds): the Python threads' busy
+    cores say nothing of the GIL there."""
+    return holds("native-threads", e) or holds("native-oversubscribed", e)
+
+
 def gil_contrast(g: Group) -> Finding | None:
     """Threads against processes in one workload: the GIL visible (threads took turns where processes gained), or
     threads that kept up with processes."""
@@ -100,6 +120,8 @@ def gil_contrast(g: Group) -> Finding | None:
     if t is None or p is None:
         return None
     te, pe = g.evidence(t), g.evidence(p)
+    if native_busy(te):
+        return None  # no GIL sentence where the threads' process was busy on native threads
     facts = {"threads": dict(t), "processes": dict(p)}
     if holds("gil-turns", te) and pe.above_one and p["speedup_low"] > t["speedup_high"]:
         return Finding("gil-visible", str(g.part["workload"].iloc[0]), facts)
@@ -127,16 +149,32 @@ def answer(g: Group) -> Finding | None:
         & (ranked["speedup_low"] <= best["speedup_high"])
     ]
     named = [f"{r['variant']} x{int(r['workers'])}" for _, r in tied.sort_values("speedup", ascending=False).iterrows()]
-    return Finding("use", subject, {"best": dict(best), "tied": named, "reason": _reason(g, best)})
+    return Finding(
+        "use", subject, {"best": dict(best), "tied": named, "reason": _reason(g, best), "across": _across(e)}
+    )
+
+
+def _across(e: Evidence) -> dict | None:
+    """A run of several --native-threads settings, a setting other than the reference one: the best variant against
+    the reference setting's serial cell, and whether its gain was accepted under the run's error budget."""
+    if not str(e.row.get("across_setting", "") or ""):
+        return None
+    return {
+        "setting": e.row["across_setting"],
+        "speedup": e.get("across_speedup"),
+        "low": e.get("across_low"),
+        "high": e.get("across_high"),
+        "wins": ACROSS_WINS in e.claims,
+    }
 
 
 def _reason(g: Group, best) -> Finding | None:
     """The one reason the answer line gives: threads that cannot overlap where processes win, or the first cause
     that holds for the best variant, or work that waits."""
     t = g.best_threads
-    if best["variant"] in PROCESSES and t is not None and holds("gil-turns", g.evidence(t)):
+    if best["variant"] in PROCESSES and t is not None and "gil-turns" in holding(g.evidence(t), _native(g, t)):
         return Finding("threads-cannot-overlap", str(t["variant"]), {"threads": dict(t)})
-    found = [f for f in causes(g.evidence(best)) if rule(f.rule).reason]
+    found = [f for f in causes(g.evidence(best), _native(g, best)) if rule(f.rule).reason]
     if found:
         return found[0]
     if g.serial_busy < CPU_BOUND_BUSY:

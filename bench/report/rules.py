@@ -41,10 +41,16 @@ UNEVEN_BUSY = 0.8  # a worker busy less than this share of the compute span idle
 # that alone keeps the speedup 10 % below linear, more than a run's typical interval half-width
 CEILING_EVEN = 0.9  # a ceiling whose least busy worker idled more than a tenth of the span, given less than 90 % of
 # an even share of the work, timed its slices, not the machine (at 2 workers it reads 5 % or more low)
+# The process kept this many cores busy beyond its Python threads' own: native threads (BLAS, OpenMP) did part of the
+# work. The same margin GIL_BOUND_BUSY takes for overlap (1.25 - 1): a quarter core is well above the start-up and
+# IPC CPU a variant adds outside its tasks on this scale, and well below the whole core a second native thread adds.
+NATIVE_CORES = GIL_BOUND_BUSY - 1
 
 BUSY_MACHINE = "busy-machine"  # some cell of the curve (or its serial baseline) kept disturbed repetitions
 NOT_CPU_BOUND = "not-cpu-bound"  # the serial cell did not keep a core busy: the work waits
 UNEVEN_WORK = "uneven-work"  # a worker sat idle while another worked (tasks.csv): a cause, and a condition
+NATIVE_BUSY = "native-busy"  # native-threads or native-oversubscribed holds: the cores went to native threads, so
+# no GIL sentence is said (the Python threads' own busy cores do not show what the GIL allowed)
 
 
 def cpu_bound(e: Evidence) -> bool:
@@ -92,13 +98,14 @@ VARIANT_RULES = (  # in the order the report says them
             Test("task_cpu_share", True, lambda e: GIL_WAIT_SHARE),
             BELOW_LINEAR,
         ),
-        suppressed_by=(BUSY_MACHINE,),  # on a busy machine a task also waits for a core
+        suppressed_by=(BUSY_MACHINE, NATIVE_BUSY),  # on a busy machine a task also waits for a core
     ),
     Rule(
         "gil-released",
         "threads with the GIL on; busy cores at least 1.25 and speedup above 1.00x (tests)",
         lambda e: e.variant in THREAD_LIKE and e.gil and e.n > 1,
         (Test("busy_cores", False, lambda e: GIL_BOUND_BUSY), ABOVE_ONE),
+        suppressed_by=(NATIVE_BUSY,),
     ),
     Rule(
         "no-gil",
@@ -111,6 +118,24 @@ VARIANT_RULES = (  # in the order the report says them
         "serial CPU-bound; more workers than usable CPUs (a fact)",
         lambda e: e.n > e.usable and cpu_bound(e),
         reason=False,  # a fact about the count, not a reason to choose it
+    ),
+    Rule(
+        "native-oversubscribed",
+        "processes; serial CPU-bound; native pools of more than one thread (native_threads) and workers x native "
+        "threads above the usable CPUs (facts); the process's busy cores above the Python threads' by at least 0.25 "
+        "(native_cores, per repetition) and speedup below linear (tests)",
+        lambda e: e.variant in PROCESSES and e.native > 1 and e.n * e.native > e.usable and cpu_bound(e),
+        (Test("native_cores", False, lambda e: NATIVE_CORES), BELOW_LINEAR),
+        reason=False,  # a loss explained, not a reason to choose the variant
+    ),
+    Rule(
+        "native-threads",
+        "threads (one process); serial CPU-bound; native pools of more than one thread (a fact); the process's busy "
+        "cores above the Python threads' by at least 0.25 (native_cores, per repetition) and speedup below linear "
+        "(tests): the work released the GIL, and the cores went to the library's own threads",
+        lambda e: e.variant in THREAD_LIKE and e.n > 1 and e.native > 1 and cpu_bound(e),
+        (Test("native_cores", False, lambda e: NATIVE_CORES), BELOW_LINEAR),
+        reason=False,
     ),
     Rule(
         "start-up",
@@ -136,7 +161,9 @@ VARIANT_RULES = (  # in the order the report says them
             and not e.get("startup_share") > STARTUP_SHARE
         ),
         (Test("busy_cores", True, lambda e: IDLE_SHARE * e.n), BELOW_LINEAR),
-        suppressed_by=(UNEVEN_WORK,),  # the idle time has its own finding, with its numbers
+        # uneven work: the idle time has its own finding, with its numbers; native threads: the Python threads'
+        # busy cores leave out the cores the native pools kept busy, so they do not show idle workers
+        suppressed_by=(UNEVEN_WORK, NATIVE_BUSY),
     ),
     Rule(
         "machine-ceiling",
@@ -186,12 +213,17 @@ def claim_rules() -> tuple[Rule, ...]:
 OTHER_RULES = {
     BUSY_MACHINE: "a cell of this curve, or its serial baseline, kept repetitions other programs disturbed",
     NOT_CPU_BOUND: "the serial cell kept less than 0.9 of a core busy",
+    NATIVE_BUSY: "native-oversubscribed or native-threads holds: no GIL sentence (gil-turns, gil-released, "
+    "gil-visible, threads-kept-up, threads-cannot-overlap) is said of those threads",
     "noise": "no cause holds and no loss is accepted: where linear lies against the 95 % interval",
     "unexplained-loss": "no cause holds, yet below-linear is accepted",
     "stay-serial": "the best variant's speedup is below 1.00x (test; one claim per workload)",
     "cannot-tell": "the best variant's speedup is not accepted above 1.00x, nor below it: the blocks that would "
     "tell, from the observed pair spread",
     "use": "the best variant's above-one is accepted; variants whose 95 % intervals overlap it are tied",
+    "native-setting-wins": "a run of several --native-threads settings: a setting's best variant is faster than the "
+    "serial cell of the reference setting (leave, else the first), Welch's t on the log times above 1.00x (test; "
+    "one claim a setting and workload)",
     "gil-visible": "gil-turns holds for the best threads; the best processes' interval lies above 1.00x and above "
     "the threads'",
     "threads-kept-up": "gil-released or no-gil holds for the best threads",

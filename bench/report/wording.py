@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .evidence import Evidence
+from .evidence import Evidence, native_count
 from .findings import Finding
 from .laws import law_sentences
 from .numbers import estimate, pct, speedup
@@ -54,6 +54,17 @@ PHRASES: dict[str, Callable[[dict], str]] = {
     ),
     "no-gil": lambda f: f"no GIL: the threads ran Python in parallel on {f['busy_cores']:.1f} cores",
     "oversubscribed": lambda f: f"oversubscribed: {int(f['workers'])} workers share {f['usable']} CPUs",
+    "native-oversubscribed": lambda f: (
+        f"oversubscribed by native threads: {int(f['workers'])} workers x {native_pool(f)} on {f['usable']} usable "
+        f"CPUs; the processes kept {_process_busy(f)} busy cores, {f['native_cores']:.2f} more than their Python "
+        f"threads did, and the speedup of {speedup(f['speedup'])} is the cost of the threads crowding the cores "
+        "(limit them: --native-threads auto)"
+    ),
+    "native-threads": lambda f: (
+        f"the work released the GIL, but the cores went to the library's own threads ({native_pool(f)}): the process "
+        f"kept {_process_busy(f)} busy cores, {f['native_cores']:.2f} more than the Python threads did, and the "
+        f"serial loop already used them (try --native-threads 1)"
+    ),
     "start-up": lambda f: (
         f"start-up took {pct(f['startup_share'])} of the time: the work is short next to creating the workers"
     ),
@@ -118,6 +129,25 @@ PHRASES: dict[str, Callable[[dict], str]] = {
 }
 
 
+def native_pool(f) -> str:
+    """A row's native pools in words: `openblas=2` -> `native threads openblas=2`."""
+    return f"native threads {f.get('native_threads') or 'unknown'}"
+
+
+def _process_busy(f) -> str:
+    return estimate(f["process_busy_cores"], f["process_busy_cores_low"], f["process_busy_cores_high"])
+
+
+def native_setting(row) -> str:
+    """The native-thread setting a cell ran at, for the answer line: `` where no pool of more than one thread was
+    there and nothing was limited."""
+    limit = str(row.get("native_limit", "") or "")
+    if limit.isdigit():
+        return f" with native threads limited to {limit} (--native-threads)"
+    pools = str(row.get("native_threads", "") or "")
+    return f" with native threads as they were ({pools})" if native_count(pools) > 1 else ""
+
+
 def set_aside(f) -> str:
     """Blocks set aside, and the cells the machine was too busy to answer for (facts: analysis.set_aside_facts; a
     run-wide finding, `run_wide`, names each cell's workload)."""
@@ -164,7 +194,7 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
     if finding is None:
         return ""
     best = finding.facts["best"]
-    where = f"{best['variant']} x{int(best['workers'])}: {_with_interval(best)}"
+    where = f"{best['variant']} x{int(best['workers'])}{native_setting(best)}: {_with_interval(best)}"
     if finding.rule == "stay-serial":
         return f"{strong('Stay serial', plain)}: every variant was slower than the serial loop (best: {where})."
     if finding.rule == "cannot-tell":
@@ -189,4 +219,21 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
         tie = " (tied within the intervals with " + ", ".join(named[:ANSWER_TIES])
         tie += (f" and {more} more" if more > 0 else "") + ")"
     reason = finding.facts["reason"]
-    return strong(f"Use {where}", plain) + tie + f"; {say(reason) if reason else NO_REASON}."
+    across = across_words(best, finding.facts.get("across"))
+    return strong(f"Use {where}", plain) + tie + across + f"; {say(reason) if reason else NO_REASON}."
+
+
+def across_words(best, across: dict | None) -> str:
+    """A setting other than the reference one: the best cell against the reference setting's serial loop, and, where
+    that gain is accepted under the run's error budget, the advice in one line."""
+    if not across:
+        return ""
+    against = f"--native-threads {across['setting']}"
+    text = f", {estimate(across['speedup'], across['low'], across['high'], unit='x')} over the serial loop at {against}"
+    if not across["wins"]:
+        return text + " (not beyond this run's error budget)"
+    limit = str(best.get("native_limit", "") or "")
+    what = (
+        f"limit the native threads to {limit}" if limit.isdigit() else f"--native-threads {best.get('native_setting')}"
+    )
+    return text + f": {what} and use {best['variant']} x{int(best['workers'])}"

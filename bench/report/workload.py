@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, set_aside_facts, verdict, verdict_meaning
 from ..variants import VARIANTS
 from .ceiling import ceiling_gap
-from .evidence import THREADS, Evidence, Group, group
+from .evidence import THREADS, Evidence, Group, group, has_native_pools, native_count
 from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
 from .layout import Table
@@ -60,6 +60,11 @@ def variant_table(part) -> Table:
     order = list(VARIANTS)
     rows.sort(key=lambda x: (order.index(x[0]) if x[0] in order else len(order), int(x[1])))
     header = ["variant", "workers", "speedup on total_s [95 %]", "busy cores", "efficiency", "start-up", "law"]
+    if has_native_pools(part):  # the cores the native threads used too: the Python threads' own leave them out
+        shown = part[part["variant"] != BASELINE_VARIANT].set_index(["variant", "workers"])["process_busy_cores"]
+        header.insert(4, "process busy cores")
+        for row in rows:
+            row.insert(4, f"{shown.get((row[0], int(row[1])), math.nan):.2f}")
     return Table(header, rows)
 
 
@@ -182,6 +187,24 @@ def shape_lines(g: Group) -> list[str]:
     return lines
 
 
+def serial_native(serial: dict) -> str:
+    """Where the serial cell's workers had native pools: the cores its process kept busy next to its Python
+    thread's own (the serial loop can use more than one core through them)."""
+    process = serial.get("process_busy_cores", math.nan)
+    pools = str(serial.get("native_threads", "") or "")
+    if native_count(pools) == 0 or process != process:
+        return ""
+    kept = (
+        f"its process kept {estimate(process, serial['process_busy_cores_low'], serial['process_busy_cores_high'])} "
+        f"busy cores, its Python thread {serial['busy_cores']:.2f}"
+    )
+    if native_count(pools) > 1:
+        return f"; {kept}: native threads {pools} did the rest"
+    limit = str(serial.get("native_limit", "") or "")
+    given = f" (limited to {limit} by --native-threads)" if limit.isdigit() else ""
+    return f"; native threads {pools}{given}: {kept}"
+
+
 def variant_found(g: Group) -> list[tuple[Evidence, list[Finding]]]:
     """Per variant, at its largest worker count: its row and what the rules found (bench/report/findings.py)."""
     out = []
@@ -216,7 +239,11 @@ def workload_findings(part, tasks=None, context: Sequence[str] = ()) -> list[str
         return lines + ([] if too_busy else ["No speedups: this workload has no successful serial baseline."])
     lines += gil_lines(part)
     if g.serial is not None:
-        lines.append(f"Serial baseline: {g.serial['median_s']:.3f} s (median of {int(g.serial['repeats'])}).")
+        lines.append(
+            f"Serial baseline: {g.serial['median_s']:.3f} s (median of {int(g.serial['repeats'])})"
+            + serial_native(g.serial)
+            + "."
+        )
     contrast = gil_contrast(g)
     if contrast is not None:
         lines.append(say(contrast))
