@@ -341,6 +341,12 @@ def _cores(given: Any, earlier: dict, flag: str) -> float:
     return threshold
 
 
+# What a student's own code gets from multiprocessing without choosing: the first of get_all_start_methods() is the
+# platform's default (spawn on macOS and Windows; fork on Linux before 3.14, forkserver from 3.14), read without
+# get_start_method(), which would fix the orchestrator's own context as a side effect.
+PLATFORM_START_METHOD = multiprocessing.get_all_start_methods()[0]
+
+
 def _start_method(given: Any, earlier: dict, flag: str) -> str:
     methods = multiprocessing.get_all_start_methods()
     if given not in methods:
@@ -630,7 +636,12 @@ class RunConfig:
         "N",
         parse=_whole(""),
     )
-    start_method: str = option("fork", "multiprocessing start method: fork, forkserver, spawn", parse=_start_method)
+    start_method: str = option(
+        PLATFORM_START_METHOD,
+        "multiprocessing start method: fork, forkserver, spawn (default: the platform's, as a program that does not "
+        "choose gets; fork stays available where the platform has it)",
+        parse=_start_method,
+    )
     native_threads: str = option(
         native.LEAVE,
         "native thread pools (OpenBLAS, MKL, OpenMP) in every worker: 'leave' them as they are (recorded), "
