@@ -59,6 +59,16 @@ def unavailable() -> str | None:
     return None
 
 
+def method() -> str:
+    """How other programs' CPU is read here, for environment.json."""
+    if oslayer.linux():
+        return f"per repetition: /proc (every other process's CPU time, all CPUs' steal), resolution 1/{USER_HZ} s"
+    return (
+        "per repetition: psutil (every other process's CPU time; no reaped children's time"
+        f"{'' if sys.platform.startswith('linux') else ', no steal counter'}), resolution 1/{USER_HZ} s"
+    )
+
+
 @dataclass(frozen=True)
 class Snapshot:
     steal_s: float
