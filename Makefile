@@ -32,7 +32,7 @@ PYPERF_LABEL ?= $(shell hostname)-$(shell nproc)cpu-pyperformance
 PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,regex_v8,deltablue,chaos,go,hexiom,float,spectral_norm,pidigits \
 	--variants serial,thread-pool,process-pool --workers 1,2 --size quick --param seconds=0.2 --repeat 4
 
-.PHONY: reference-pyperformance lint lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
+.PHONY: reference-pyperformance lint test-platforms lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
 
 help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
@@ -44,6 +44,7 @@ help:
 	@echo "make report   rewrite the report of $(RUN)"
 	@echo "make lesson   install Jupyter, run the lesson notebook (docs/lesson.ipynb) here into results/lesson/"
 	@echo "make test     the linters and type checker (make lint), then the test suite"
+	@echo "make test-platforms   the core tests with the portable platform layer forced, and under spawn"
 	@echo "make lint     ruff check, ruff format --check, mypy and lint-imports (the package's layers)"
 	@echo "make clean    remove the virtual environment and local runs (results/runs)"
 
@@ -163,6 +164,16 @@ lint: $(STAMP)
 
 test: $(DIST_STAMP) lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The core tests again as macOS and Windows run them (.ci/run calls it after make test): once with the portable
+# platform layer forced (GILBENCH_PORTABLE=1: psutil's process trees and CPU times, the watchdog process), once
+# under spawn (docs/development.md, "Linux, macOS and Windows"). A run, killed and hung cells, Ctrl-C and
+# resume, gilbench itself killed, and the accounting catching a burner.
+CORE_TESTS ?= tests/test_faults.py tests/test_oslayer.py \
+	tests/test_disturbance.py::test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again
+test-platforms: $(DIST_STAMP)
+	GILBENCH_PORTABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) $(CORE_TESTS)
+	GILBENCH_START_METHOD=spawn $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) $(CORE_TESTS)
 
 clean:
 	rm -rf $(VENV) $(FT_VENV) $(GIL_VENV) results/runs results/latest .pytest_cache

@@ -19,15 +19,23 @@ The counters move in ticks, so a difference can be off by about one tick per pro
 `resolution_cores` says what one tick is over the repetition. A repetition is disturbed when other programs
 and steal took more than the threshold plus that resolution, the threshold scaled by the cores the cell
 left spare (`threshold_cores`): on 16 CPUs a serial cell shares the machine with whatever else runs on the
-15 cores it does not use. Elsewhere `unavailable()` says why, and the columns stay empty.
+15 cores it does not use. Where the accounting cannot be read `unavailable()` says why, and the columns stay empty.
+
+On macOS and Windows (and on Linux with GILBENCH_PORTABLE=1) the same readings come from psutil
+(gilbench.oslayer.other_processes): every process's CPU time, in the same ticks, less this process's live tree.
+Two things it cannot see there: reaped children's time (a program that started and ended during a repetition goes
+uncounted) and steal, which only Linux keeps (0 elsewhere).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
+
+from . import oslayer
 
 STAT = "/proc/stat"
 USER_HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") and "SC_CLK_TCK" in os.sysconf_names else 100
@@ -35,6 +43,12 @@ USER_HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") and "SC_CLK_TCK" in
 
 def unavailable() -> str | None:
     """None where machine accounting works here, else the reason it does not."""
+    if not oslayer.linux():
+        try:
+            import psutil  # noqa: F401 - a dependency of gilbench: missing only in a broken install
+        except ImportError:
+            return f"machine accounting needs psutil on {sys.platform} (pip install psutil)"
+        return None
     try:
         with open(STAT) as fh:
             fields = fh.readline().split()
@@ -43,6 +57,16 @@ def unavailable() -> str | None:
     if not fields or fields[0] != "cpu" or len(fields) < 9:
         return f"{STAT} has no all-CPU line with a steal column"
     return None
+
+
+def method() -> str:
+    """How other programs' CPU is read here, for environment.json."""
+    if oslayer.linux():
+        return f"per repetition: /proc (every other process's CPU time, all CPUs' steal), resolution 1/{USER_HZ} s"
+    return (
+        "per repetition: psutil (every other process's CPU time; no reaped children's time"
+        f"{'' if sys.platform.startswith('linux') else ', no steal counter'}), resolution 1/{USER_HZ} s"
+    )
 
 
 @dataclass(frozen=True)
@@ -81,23 +105,15 @@ def _processes(tree: int | None = None) -> dict:
         except (OSError, ValueError, IndexError):
             continue  # it ended while being read
     if tree is not None:
-        for pid in [p for p in out if _descends(p, tree, parents)]:
+        for pid in [p for p in out if oslayer.descends(p, {tree}, parents)]:
             del out[pid]
     return out
 
 
-def _descends(pid: int, root: int, parents: dict) -> bool:
-    seen = set()
-    while pid not in seen:
-        if pid == root:
-            return True
-        seen.add(pid)
-        pid = parents.get(pid, 0)
-    return False
-
-
 def snapshot(tree: int | None = None) -> Snapshot | None:
     """The counters now; `tree`: a process id whose live descendants are not other programs (see _processes)."""
+    if not oslayer.linux():
+        return Snapshot(oslayer.steal_s(), oslayer.other_processes(tree, USER_HZ), time.perf_counter())
     try:
         with open(STAT) as fh:
             fields = fh.readline().split()

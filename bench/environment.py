@@ -82,14 +82,7 @@ def collect_cpu(env: dict) -> None:
     from . import accounting
 
     why = accounting.unavailable()
-    env["machine_accounting"] = (
-        (
-            "per repetition: /proc/stat (all CPUs, steal) minus gilbench's own rusage, "
-            f"resolution 1/{accounting.USER_HZ} s"
-        )
-        if why is None
-        else f"unavailable: {why}"
-    )
+    env["machine_accounting"] = accounting.method() if why is None else f"unavailable: {why}"
 
 
 def collect_system(env: dict) -> None:

@@ -341,10 +341,23 @@ def _cores(given: Any, earlier: dict, flag: str) -> float:
     return threshold
 
 
+# What a student's own code gets from multiprocessing without choosing: the first of get_all_start_methods() is the
+# platform's default (spawn on macOS and Windows; fork on Linux before 3.14, forkserver from 3.14), read without
+# get_start_method(), which would fix the orchestrator's own context as a side effect.
+PLATFORM_START_METHOD = multiprocessing.get_all_start_methods()[0]
+# GILBENCH_START_METHOD replaces that default (a class's machines set once; `make test-platforms` runs the core
+# tests under spawn with it); --start-method still wins, and each row records the method it ran with.
+START_METHOD_VARIABLE = "GILBENCH_START_METHOD"
+DEFAULT_START_METHOD = os.environ.get(START_METHOD_VARIABLE) or PLATFORM_START_METHOD
+
+
 def _start_method(given: Any, earlier: dict, flag: str) -> str:
     methods = multiprocessing.get_all_start_methods()
     if given not in methods:
-        raise UsageError(f"--start-method {shown(given)!r} is not available here (accepted: {', '.join(methods)})")
+        source = f" (from {START_METHOD_VARIABLE})" if given == os.environ.get(START_METHOD_VARIABLE) else ""
+        raise UsageError(
+            f"--start-method {shown(given)!r}{source} is not available here (accepted: {', '.join(methods)})"
+        )
     return given
 
 
@@ -639,7 +652,12 @@ class RunConfig:
         "N",
         parse=_whole(""),
     )
-    start_method: str = option("fork", "multiprocessing start method: fork, forkserver, spawn", parse=_start_method)
+    start_method: str = option(
+        DEFAULT_START_METHOD,
+        "multiprocessing start method: fork, forkserver, spawn (default: the platform's, as a program that does not "
+        f"choose gets, or {START_METHOD_VARIABLE}; fork stays available where the platform has it)",
+        parse=_start_method,
+    )
     native_threads: str = option(
         native.LEAVE,
         "native thread pools (OpenBLAS, MKL, OpenMP) in every worker: 'leave' them as they are (recorded), "

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import accounting, blocks, environment, interpreters, native, registry, storage, tutorial, variants
+from . import accounting, blocks, environment, interpreters, native, oslayer, registry, storage, tutorial, variants
 from .blocks import Block, Cell, Repetition
 from .options import RunConfig
 from .protocol import CellResult, CellSpec
@@ -43,13 +42,6 @@ class Outcome:
     missed_precision: int = 0  # --repeat auto: cells whose speedup interval was still wider than the precision
     planned_s: float = math.nan  # --repeat auto: the measuring time the plan predicted after the pilot
     measured_s: float = 0.0  # seconds spent measuring (warm-ups, pilot and the sized rounds)
-
-
-def kill_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def native_limit(cell: Cell, config: RunConfig) -> int | None:
@@ -97,21 +89,24 @@ def run_repetition(
         spec_path, result_path = os.path.join(scratch, "spec.json"), os.path.join(scratch, "result.json")
         storage.atomic_write(spec_path, spec.to_json())
         log_path = os.path.join(scratch, "cell.log")
-        watch_read, watch_write = os.pipe()  # the cell's lifeline: closes when this process dies
+        lifeline = oslayer.Lifeline()  # the cell dies with this process, even by SIGKILL
         with open(log_path, "wb") as log:
             before = accounting.snapshot()
             try:
                 proc = subprocess.Popen(
-                    interpreters.module_command(cell.python, "gilbench.cell", spec_path, result_path, str(watch_read)),
+                    interpreters.module_command(cell.python, "gilbench.cell", spec_path, result_path)
+                    + lifeline.cell_args(),
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(watch_read,),
                     env=interpreters.child_env(config.child_env),
-                    start_new_session=True,  # its own process group
+                    **lifeline.popen_options(),  # its own process group
                 )
-            finally:
-                os.close(watch_read)
+            except BaseException:
+                lifeline.close()
+                raise
+            lifeline.started(proc.pid)
+            tree = oslayer.Tree(proc.pid)
             sampler = None if trace is None else start_sampler(proc.pid, trace, timeout)
             timed_out = False
             try:
@@ -119,9 +114,9 @@ def run_repetition(
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:
-                kill_group(proc.pid)  # timeout, Ctrl-C, or leftovers a crashed cell did not reap
+                tree.kill()  # timeout, Ctrl-C, or leftovers a crashed cell did not reap
                 proc.wait()
-                os.close(watch_write)
+                lifeline.close()
                 if sampler is not None:
                     stop_sampler(sampler)
             usage = accounting.between(before, accounting.snapshot())
@@ -131,7 +126,7 @@ def run_repetition(
             keep_outputs(scratch, cell, config, (spec_path, result_path, log_path))
         if timed_out:
             return (
-                CellResult.failed(f"timed out after {timeout:g} s: killed the cell's process group", timed_out=True),
+                CellResult.failed(f"timed out after {timeout:g} s: killed the cell's process tree", timed_out=True),
                 usage,
             )
         try:

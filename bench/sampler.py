@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import sys
 import time
@@ -126,6 +125,8 @@ def sample_once(reader: Reader, threads: list[tuple[int, int]], now: float, out:
 
 
 def sample(root: int, interval: float, limit_s: float = 3600.0) -> dict:
+    import resource  # here, not at the top: gilbench's modules import on Windows, which has no resource module
+
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     samples: list = []

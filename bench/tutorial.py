@@ -17,12 +17,12 @@ import json
 import math
 import os
 import random
-import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from . import oslayer
 from .errors import UsageError
 from .storage import TutorialRow
 
@@ -175,17 +175,15 @@ def run(
             text=True,
             env=env,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            **oslayer.own_group(),
         )
+        tree = oslayer.Tree(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"the tutorial's {script} script timed out after {timeout:g} s") from None
         finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            tree.kill()
             proc.wait()
     if proc.returncode != 0:
         tail = (err.strip().splitlines() or ["no output"])[-1]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import resource
 import signal
 import sys
 import threading
@@ -21,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
-from . import native, registry
+from . import native, oslayer, registry
 from .protocol import TaskRecord
 
 
@@ -115,16 +114,8 @@ def gil_enabled() -> bool | None:
 
 
 def peak_rss_kb() -> int:
-    """This process's peak resident memory in KiB. On Linux its own high-water mark (VmHWM): ru_maxrss keeps, across
-    exec, the peak of the process that started it (a cell started by a large orchestrator would report that)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """This process's peak resident memory in KiB (gilbench.oslayer says how each platform reads it)."""
+    return oslayer.peak_rss_kb()
 
 
 class TaskFailed(Exception):

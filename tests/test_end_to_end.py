@@ -1,9 +1,11 @@
 """A real `gilbench run` at smoke size through every variant, as a user runs it."""
 
 import json
+import multiprocessing
 
 import pytest
 from gilbench import storage
+from gilbench.options import DEFAULT_START_METHOD
 from gilbench.variants import local_availability as availability
 
 VARIANTS = [v for v, why in availability().items() if why is None]  # what this interpreter can run
@@ -66,7 +68,8 @@ def test_results_have_every_cell_and_repetition(smoke_run):
     assert sorted(set(frame.loc[frame["variant"] == "serial", "block_workers"])) == [1, 2]  # serial in every block
     assert (frame["total_s"] - frame["startup_s"] - frame["compute_s"]).abs().max() < 1e-6
     assert (frame["busy_cores"] > 0).all() and (frame["peak_rss_mb"] > 0).all()
-    assert (frame["start_method"] == "fork").all() and frame["run_id"].nunique() == 1
+    assert (frame["start_method"] == DEFAULT_START_METHOD).all()  # the platform's, unless GILBENCH_START_METHOD
+    assert frame["run_id"].nunique() == 1
     procs = frame[frame["variant"].isin(["multiprocessing", "ceiling"])]  # static slices: a process per worker
     assert (procs["worker_processes"] == procs["workers"]).all()
     pool = frame[frame["variant"] == "process-pool"]  # a pool's first ready worker may take both smoke tasks
@@ -113,7 +116,32 @@ def test_run_folder_layout_and_latest_link(smoke_run):
     assert env["config"]["repeat"] == 2 and "seed" in env
 
 
-@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_the_default_start_method_is_the_platforms_or_the_settings(tmp_path):
+    """What a program that does not choose gets (the first of get_all_start_methods()); GILBENCH_START_METHOD
+    replaces it, and a method the platform lacks is refused naming the setting."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from gilbench.options import DEFAULT_START_METHOD as d; print(d)"
+    env = {k: v for k, v in os.environ.items() if k != "GILBENCH_START_METHOD"}
+    read = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert read.stdout.strip() == multiprocessing.get_all_start_methods()[0]
+    env["GILBENCH_START_METHOD"] = "spawn"
+    read = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert read.stdout.strip() == "spawn"
+    env["GILBENCH_START_METHOD"] = "vfork"
+    bad = subprocess.run(
+        [sys.executable, "-m", "gilbench", "run", "--out", str(tmp_path)], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert "--start-method 'vfork' (from GILBENCH_START_METHOD) is not available here (accepted: " in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "method",
+    [m for m in multiprocessing.get_all_start_methods()[1:]],  # each but the default
+)
 def test_other_start_methods_are_used_and_recorded(method, tmp_path, run_cli):
     proc = run_cli(
         "run",
