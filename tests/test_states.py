@@ -217,9 +217,9 @@ def test_run_with_trace_writes_the_state_timeline_and_keeps_it_out_of_the_statis
     assert set(summary["variant"]) == {"serial", "threading", "multiprocessing"}
     assert (summary["unavailable"].fillna("") == "").all()
     threads = summary[summary["variant"] == "threading"].iloc[0]
-    # the GIL shows as threads blocked a quarter of the time or more, handing off; in a smoke-size cell the rate
-    # was as low as 16 per second in some quiet runs on the 2-vCPU VM (Intel Xeon), above 40 in others: a few turns decide it, so
-    # the test asks for hand-offs at all, the spin test above for their rate
+    # the GIL shows as threads blocked a quarter of the time or more, handing off; in a smoke-size cell the rate was
+    # as low as 16 per second in some quiet runs on the 2-vCPU VM (Intel Xeon), above 40 in others: a few turns
+    # decide it, so the test asks for hand-offs at all, the spin test above for their rate
     assert threads["blocked_share"] > 0.25 and threads["handoffs_per_s"] > 5
     assert 0 < threads["sampler_cpu_share"] < 1
     procs = summary[summary["variant"] == "multiprocessing"].iloc[0]
