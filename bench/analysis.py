@@ -998,6 +998,8 @@ def native_setting(rows) -> str:
     (`1 (openblas=1)`, `leave (openblas=2)`); `` for an older CSV that recorded neither."""
     limit = str(rows["native_limit"].iloc[0]) if "native_limit" in rows else ""
     pools = rows["native_threads"].astype(str).mode().iloc[0] if "native_threads" in rows and len(rows) else ""
+    if pools in ("none", "nan"):  # no pool found (or not recorded): the setting alone, which then changed nothing
+        pools = ""
     return f"{limit} ({pools})" if limit and pools else limit or pools
 
 

@@ -118,3 +118,16 @@ def test_every_aspect_compare_reports_names_what_a_verdict_then_compares(aspect)
 
     text = environment_words([(aspect, "x", "y")])
     assert text.startswith(f"What differs (the base first): {aspect}: x vs y") and "verdict compares" in text
+
+
+def test_a_setting_that_found_no_native_pool_reads_as_the_setting_alone():
+    """A run that found no native pool ('none') and an older run that recorded none set the same thing: compare
+    must not call that a difference of native threads on every cell."""
+    import pandas as pd
+    from gilbench import analysis
+
+    found_none = pd.DataFrame({"native_limit": ["leave"], "native_threads": ["none"]})
+    older = pd.DataFrame({"native_limit": ["leave"]})
+    limited = pd.DataFrame({"native_limit": ["1"], "native_threads": ["openblas=1"]})
+    assert analysis.native_setting(found_none) == analysis.native_setting(older) == "leave"
+    assert analysis.native_setting(limited) == "1 (openblas=1)"
