@@ -11,7 +11,7 @@ import matplotlib
 import pytest
 from gilbench import charts, render, storage
 from gilbench.report import balance, findings
-from gilbench.report.evidence import group
+from gilbench.report.budget import group
 from gilbench.report.rules import GIL_WAIT_SHARE, UNEVEN_BUSY
 from gilbench.report.workload import variant_found
 from PIL import Image

@@ -70,7 +70,7 @@ def test_report_quotes_the_measured_numbers(tmp_path):
 def _said(run) -> set[tuple[str, str]]:
     """(variant, rule id) of every finding on the variants' lines of a run's report (the summary with tasks.csv's
     columns joined, as the report reads it)."""
-    from gilbench.report.evidence import group
+    from gilbench.report.budget import group
     from gilbench.report.workload import variant_found
 
     table = render.analyse(run).table

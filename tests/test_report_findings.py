@@ -8,7 +8,7 @@ import re
 from gilbench import analysis, storage
 from gilbench.cli import main as cli_main
 from gilbench.report import closing, findings, workload
-from gilbench.report.evidence import group
+from gilbench.report.budget import group
 
 from tests.helpers import gil_run, row, write_run
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 
 from ..analysis import BASELINE_VARIANT, CEILING
-from .budget import CLAIMS
 from .evidence import PROCESSES
 from .findings import Finding
 from .numbers import interval, pct, speedup
 from .rules import CEILING_SHARE_EXPECTED, STRAGGLER_SHARE
+from .significance import CLAIMS
 
 
 def _median(values) -> float:

@@ -8,7 +8,8 @@ from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met, set_asi
 from ..spectrum import NOT_SAFE, SERIES
 from ..suites.pyperformance import is_isolated, is_suite_name, plain_name
 from ..variants import VARIANTS, in_family
-from .evidence import group, has_native_pools
+from .budget import group
+from .evidence import has_native_pools
 from .findings import Finding
 from .findings import answer as answer_finding
 from .numbers import estimate, halfwidth, interval, number, pct, speedup

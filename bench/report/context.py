@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, CELL, measured, paired_interval
-from .budget import CLAIMS
 from .evidence import PROCESSES, THREADS
 from .findings import Finding
 from .numbers import estimate, pct, speedup
 from .rules import STARTUP_SHARE
+from .significance import CLAIMS
 
 METRIC = "compute_s"  # first task in to last result out: the start-up of a pool or a cluster left out
 FAMILY_LEVEL = 0.05  # the run's family-wise error for its context claims, until the run-wide budget takes them

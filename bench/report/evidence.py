@@ -54,23 +54,6 @@ class Evidence:
         value = self.row.get(key, math.nan)
         return value if value == value else math.nan
 
-    @property
-    def claims(self) -> set[str]:
-        """The claims accepted for this row under the run's error budget (bench/report/budget.py)."""
-        from .budget import claims_of  # the budget reads evidence: imported where it is used
-
-        return claims_of(self)
-
-    @property
-    def below_linear(self) -> bool:
-        """The speedup lies below linear, accepted under the run's error budget: there is a loss to explain."""
-        return "below-linear" in self.claims
-
-    @property
-    def above_one(self) -> bool:
-        """The speedup lies above 1.00x, accepted under the run's error budget: there is a gain to explain."""
-        return "above-one" in self.claims
-
 
 def native_count(summary: str) -> int:
     """The largest thread count in results.csv's `native_threads` text (`openblas=2;openmp=2 | openblas=1`): 0 for
@@ -120,12 +103,7 @@ class Group:
 
 
 def group(part) -> Group:
-    """A workload's rows as the rules read them. Rows whose claims were not decided with their run (a caller that
-    skipped bench/report/budget.py's `decide`) are decided here, with this part as the family."""
-    from .budget import CLAIMS, decide  # the budget reads evidence: imported where it is used
-
-    if CLAIMS not in part:
-        part = decide(part)
+    """A workload's rows as facts (bench/report/budget.py `group` adds the run's decided claims)."""
     serial = part[part["variant"] == BASELINE_VARIANT]
     variants = part[~part["variant"].isin([BASELINE_VARIANT, CEILING])]
     parallel = variants[variants["workers"] > 1]

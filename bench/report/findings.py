@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .budget import ACROSS_WINS, blocks_to_tell
 from .evidence import PROCESSES, Evidence, Group
 from .rules import (
     BUSY_MACHINE,
@@ -20,11 +19,14 @@ from .rules import (
     NATIVE_BUSY,
     NOT_CPU_BOUND,
     UNEVEN_WORK,
+    accepted,
+    claims_of,
     cpu_bound,
     holding,
     holds,
     rule,
 )
+from .significance import ACROSS_WINS, blocks_to_tell
 
 FACTS = (  # the row's columns a variant's findings quote
     "variant",
@@ -94,7 +96,7 @@ def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = Fa
     if busy_machine:
         found.append(Finding(BUSY_MACHINE, e.variant))
     if not found:
-        found.append(Finding("unexplained-loss" if e.below_linear else "noise", e.variant, _facts(e)))
+        found.append(Finding("unexplained-loss" if accepted("below-linear", e) else "noise", e.variant, _facts(e)))
     if NOT_CPU_BOUND in conditions:
         found.append(Finding(NOT_CPU_BOUND, e.variant, _facts(e)))
     if not conditions & set(LAWS_SUPPRESSED_BY) and cpu_bound(e):
@@ -123,7 +125,7 @@ def gil_contrast(g: Group) -> Finding | None:
     if native_busy(te):
         return None  # no GIL sentence where the threads' process was busy on native threads
     facts = {"threads": dict(t), "processes": dict(p)}
-    if holds("gil-turns", te) and pe.above_one and p["speedup_low"] > t["speedup_high"]:
+    if holds("gil-turns", te) and accepted("above-one", pe) and p["speedup_low"] > t["speedup_high"]:
         return Finding("gil-visible", str(g.part["workload"].iloc[0]), facts)
     if holds("gil-released", te) or holds("no-gil", te):
         return Finding("threads-kept-up", str(g.part["workload"].iloc[0]), facts)
@@ -137,8 +139,8 @@ def answer(g: Group) -> Finding | None:
         return None
     subject = str(g.part["workload"].iloc[0])
     e = g.evidence(best)
-    if not e.above_one:
-        if "below-one" in e.claims:  # even the best variant was slower than serial, beyond the budget
+    if not accepted("above-one", e):
+        if "below-one" in claims_of(e):  # even the best variant was slower than serial, beyond the budget
             return Finding("stay-serial", subject, {"best": dict(best)})
         family = int(best.get("claims_family", 0) or 0)
         return Finding("cannot-tell", subject, {"best": dict(best), "blocks": blocks_to_tell(dict(best), family)})
@@ -164,7 +166,7 @@ def _across(e: Evidence) -> dict | None:
         "speedup": e.get("across_speedup"),
         "low": e.get("across_low"),
         "high": e.get("across_high"),
-        "wins": ACROSS_WINS in e.claims,
+        "wins": ACROSS_WINS in claims_of(e),
     }
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .budget import Test, claims_of
 from .evidence import PROCESSES, THREAD_LIKE, Evidence
+from .significance import CLAIMS, Test, holm, record, speedup_p
 
 CPU_BOUND_BUSY = 0.9  # the serial cell kept at least this much of one core busy: CPU-bound work
 GIL_BOUND_BUSY = 1.25  # threads that together kept fewer cores busy took turns
@@ -206,6 +206,21 @@ BASE_CLAIMS = (
 def claim_rules() -> tuple[Rule, ...]:
     """Every rule whose claim the run's error budget decides (bench/report/budget.py)."""
     return VARIANT_RULES + BASE_CLAIMS
+
+
+def claims_of(e: Evidence) -> set[str]:
+    """The accepted claims of a row: decided with its run (column CLAIMS, bench/report/budget.py), or, for a row
+    given alone (a hand-made row in a test), with its own candidate claims as the family."""
+    if CLAIMS in e.row:
+        value = e.row[CLAIMS]
+        return set(value.split(";")) - {""} if isinstance(value, str) else set()
+    tests: dict = {}
+    claims = {rule.id: record(rule.tests, e, (), tests) for rule in claim_rules() if rule.tests and rule.when(e)}
+    below_one = ((), "speedup", True, 1.0)
+    tests.setdefault(below_one, speedup_p(e.row, 1.0, below=True))
+    claims.setdefault("below-one", [below_one])
+    passed = holm(tests)
+    return {rule_id for rule_id, keys in claims.items() if all(k in passed for k in keys)}
 
 
 # Conditions and verdicts of a variant's line besides its causes, and the rules of a workload's section: their

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, set_aside_facts, verdict, verdict_meaning
 from ..variants import VARIANTS
+from .budget import group
 from .ceiling import ceiling_gap
-from .evidence import THREADS, Evidence, Group, group, has_native_pools, native_count
+from .evidence import THREADS, Evidence, Group, has_native_pools, native_count
 from .findings import Finding, gil_contrast, variant_findings
 from .findings import answer as answer_finding
 from .layout import Table
