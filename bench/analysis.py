@@ -301,8 +301,7 @@ def pair_spread(frame, metric: str = "total_s", pilot: int = 0) -> dict:
         return out
     for key, x in paired_log_ratios(rows, metric).items():
         x = x[np.isfinite(x)]
-        sd = float(x.std(ddof=1)) if len(x) > 1 else math.nan
-        out[key] = (len(x), sd, sized_halfwidth(x, pilot))
+        out[key] = (len(x), _sd(x), sized_halfwidth(x, pilot))
     return out
 
 

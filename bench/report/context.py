@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, CELL, measured, paired_interval
+from . import significance
 from .evidence import PROCESSES, THREADS
 from .findings import Finding
 from .numbers import estimate, pct, speedup
@@ -56,14 +57,9 @@ class ContextTest:
 
 
 def holm(ps: Sequence[float], level: float = FAMILY_LEVEL) -> list[bool]:
-    """Holm's step-down: which of the hypotheses with p-values `ps` are rejected at family-wise `level` (NaN: never)."""
-    order = sorted((p, i) for i, p in enumerate(ps) if p == p)
-    rejected = [False] * len(ps)
-    for rank, (p, i) in enumerate(order):
-        if p > level / (len(order) - rank):
-            break
-        rejected[i] = True
-    return rejected
+    """Holm's step-down (bench/report/significance.py) over a list: which hypotheses are rejected (NaN: never)."""
+    passed = significance.holm(dict(enumerate(ps)), level)
+    return [i in passed for i in range(len(ps))]
 
 
 def significant(ps: Sequence[float]) -> list[bool]:

@@ -154,9 +154,10 @@ def test_p(test: Test, e: Evidence, ceiling: dict | None = None) -> float:
 
 
 def holm(pvalues: dict, alpha: float = ALPHA) -> set:
-    """Holm's step-down procedure: the keys whose claims are accepted at family-wise error `alpha`."""
+    """Holm's step-down procedure: the keys whose claims are accepted at family-wise error `alpha` (a NaN p-value:
+    no test was made, so no hypothesis in the family)."""
     accepted = set()
-    ordered = sorted(pvalues.items(), key=lambda kv: kv[1])
+    ordered = sorted(((k, p) for k, p in pvalues.items() if p == p), key=lambda kv: kv[1])
     m = len(ordered)
     for i, (key, p) in enumerate(ordered):
         if not p <= alpha / (m - i):
