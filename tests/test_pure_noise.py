@@ -30,7 +30,7 @@ def test_pure_noise_in_the_default_matrix_gets_a_false_sentence_in_at_most_5_per
 
 @pytest.mark.slow
 def test_pure_noise_in_a_large_matrix_gets_a_false_sentence_in_at_most_5_percent_of_reports(tmp_path):
-    """5 workloads, 8 variants, 1-16 workers on 16 CPUs: about 900 candidate tests in one family."""
+    """5 workloads, 8 variants, 1-16 workers on 16 CPUs: about 1,100 distinct tests in one family."""
     truth = Truth(
         workloads=("count", "thumbnail", "w3", "w4", "w5"),
         variants=LARGE_VARIANTS,
