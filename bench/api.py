@@ -97,6 +97,13 @@ class Run:
         )
         return "\n\n".join([head, *(f"- {line}" for line in self.answers)])
 
+    def write_report(self) -> Written:
+        """Write report.md, report.html, summary.csv and the charts into the run folder (as `gilbench report`)."""
+        from . import render
+
+        self.written = render.report(self.folder, analysed=self.analysed)
+        return self.written
+
     @property
     def answers(self) -> list[str]:
         """The report's answer line of each workload (which variant to use, its speedup and interval, the reason)."""
@@ -223,9 +230,15 @@ def run(*, resume: str | Path | None = None, log: Callable[[str], None] = print,
 
 
 def execute(
-    run_options: RunOptions | None, *, resume: str | Path | None = None, log: Callable[[str], None] = print
+    run_options: RunOptions | None,
+    *,
+    resume: str | Path | None = None,
+    log: Callable[[str], None] = print,
+    write_report: bool = True,
 ) -> Run:
-    """run() with its options already a RunOptions (as `gilbench run` parses them), or None with `resume`."""
+    """run() with its options already a RunOptions (as `gilbench run` parses them), or None with `resume`.
+    `write_report` False: the caller writes the report and charts itself (`gilbench run` prints the answer first,
+    then draws: the charts take longer than the answer)."""
     from . import environment, interpreters, orchestrator, render, storage
     from . import options as opts
 
@@ -251,8 +264,8 @@ def execute(
     except UsageError as exc:
         result.problem = str(exc)  # nothing to summarise: every repetition failed
         return result
-    if not config.no_report:
-        result.written = render.report(outcome.run_dir, analysed=result._analysed)
+    if write_report and not config.no_report:
+        result.write_report()
     return result
 
 

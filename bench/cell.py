@@ -155,7 +155,7 @@ def main(argv: list[str]) -> int:
         traceback.print_exc()
         result = CellResult.failed(failure_text(exc), getattr(exc, "trace", "") or traceback.format_exc())
     result = replace(result, **interpreter_info(), wall_started=started)
-    from .storage import atomic_write
+    from .oslayer import atomic_write  # not storage's: the cell imports no more than it needs
 
     atomic_write(result_path, result.to_json())
     reap_helpers()

@@ -35,7 +35,9 @@ def cmd_run(args) -> int:
     # Ctrl-C or `kill -INT` must still stop a run cleanly, so take the default handler back.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:  # the Python API's run, with this namespace's options
-        run = api.execute(None if args.resume else RunOptions.from_namespace(args), resume=args.resume, log=say)
+        run = api.execute(
+            None if args.resume else RunOptions.from_namespace(args), resume=args.resume, log=say, write_report=False
+        )
     except orchestrator.Interrupted as stop:
         print(
             f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
@@ -51,18 +53,19 @@ def cmd_run(args) -> int:
     config, failed = outcome.config, outcome.failed
     if not run.summarised:
         print(f"gilbench: nothing to summarise: {run.problem}", file=sys.stderr)
-    else:
+    else:  # the answer first; the report and its charts take longer (matplotlib), and come after it
         say(analysis_table(run.summary))
+        for line in closing_lines(run.summary, config, outcome) + tutorial_lines(run.tutorial_check):
+            print(f"gilbench: {line}", file=sys.stderr)
+        for line in suite_lines(run._analysed, run_dir):
+            print(f"gilbench: {line}", file=sys.stderr)
+        if not config.no_report:
+            run.write_report()
     say(f"\nresults: {run_dir / 'results.csv'}  (tasks: {run_dir / 'tasks.csv'})")
     if run.written is not None:
         say(f"report:  {run.written.report_md}  (and report.html)")
         pngs = sorted(p.name for p in run.written.pngs if p.exists())  # only what was drawn
         say(f"charts:  {run_dir}/" + (", ".join(pngs) if pngs else "(none)"))
-    if run.summarised:
-        for line in closing_lines(run.summary, config, outcome) + tutorial_lines(run.tutorial_check):
-            print(f"gilbench: {line}", file=sys.stderr)
-        for line in suite_lines(run._analysed, run_dir):
-            print(f"gilbench: {line}", file=sys.stderr)
     if config.keep_outputs is not None:
         say(f"outputs: {config.keep_outputs}/<workload>/<variant>-x<workers>  (each cell's latest repetition)")
     if outcome.disturbed:
@@ -77,7 +80,7 @@ def cmd_run(args) -> int:
                 if outcome.set_aside
                 else ""
             )
-            + ".",
+            + f"; the disturbed blocks took {outcome.disturbed_s:.0f} s of the {outcome.measured_s:.0f} s of measuring.",
             file=sys.stderr,
         )
     if failed:

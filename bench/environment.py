@@ -69,6 +69,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# How long the look at the machine before a run takes: long enough for a few scheduler ticks on every CPU (100-1000
+# per second), short beside the run (every run waits it, a 5-second answer included).
+BUSY_PROBE_S = 0.2
+
+
 def collect_cpu(env: dict) -> None:
     import psutil
 
@@ -77,8 +82,9 @@ def collect_cpu(env: dict) -> None:
     env["usable_cpus"] = usable_cpus()
     env["cpu_model"] = cpu_model()
     env["load_avg_1m"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
-    # What other programs use right now (the load average still counts a run that just ended).
-    env["cpu_busy_percent"] = round(psutil.cpu_percent(interval=0.5), 1)
+    # What other programs use right now (the load average still counts a run that just ended); gilbench sleeps
+    # meanwhile, so the reading is theirs.
+    env["cpu_busy_percent"] = round(psutil.cpu_percent(interval=BUSY_PROBE_S), 1)
     from . import accounting
 
     why = accounting.unavailable()

@@ -615,7 +615,7 @@ class RunConfig:
     repeat: int = option(
         "auto",
         "paired blocks per worker count (each: the serial baseline and every variant at that "
-        "count, back to back, in random order); 'auto': a pilot of 6 blocks, then as many as "
+        f"count, back to back, in random order); 'auto': a pilot of {blocks.PILOT_BLOCKS} blocks, then as many as "
         "each speedup needs to reach --precision, within --budget",
         parse=_repeat,
     )

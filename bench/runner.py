@@ -42,6 +42,7 @@ class Outcome:
     missed_precision: int = 0  # --repeat auto: cells whose speedup interval was still wider than the precision
     planned_s: float = math.nan  # --repeat auto: the measuring time the plan predicted after the pilot
     measured_s: float = 0.0  # seconds spent measuring (warm-ups, pilot and the sized rounds)
+    disturbed_s: float = 0.0  # of those, the seconds of disturbed blocks: run again, or set aside (and replaced)
 
 
 def native_limit(cell: Cell, config: RunConfig) -> int | None:
@@ -110,7 +111,7 @@ def run_repetition(
             sampler = None if trace is None else start_sampler(proc.pid, trace, timeout)
             timed_out = False
             try:
-                proc.wait(timeout=timeout)
+                oslayer.wait(proc, timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
             finally:

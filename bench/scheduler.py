@@ -139,6 +139,7 @@ def run_blocks(queue: deque[Block], run: BlockContext, sizing: Sizing | None, rn
         began = time.perf_counter()
         disturbed = run_block(blk, run)
         if disturbed:
+            outcome.disturbed_s += time.perf_counter() - began  # what the neighbour cost: this attempt is not counted
             if blk.attempt <= config.reruns:  # the whole block again, at once: its pairs stay back to back
                 queue.appendleft(blk.again(rng))
                 outcome.rerun += 1

@@ -16,6 +16,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from .errors import UsageError
+from .oslayer import atomic_write as atomic_write  # storage.atomic_write for its callers; in oslayer for the light cell
 
 RESULTS = "results.csv"
 TASKS = "tasks.csv"
@@ -203,28 +204,6 @@ def file_stem(name: str) -> str:
     import re
 
     return re.sub(r"[^A-Za-z0-9._+-]", "-", name)
-
-
-def atomic_write(path, data, writer=None) -> Path:
-    """Write a file so that readers see the old one or the new one, never half of either.
-
-    `data` is text or bytes; or give `writer(tmp_path)` to let a library write the file itself.
-    The temporary name is unique per process, so two runs writing at once cannot mix.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        if writer is not None:
-            writer(tmp)
-        elif isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def task_row(

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from ..analysis import BASELINE, BASELINE_VARIANT, CEILING
+from ..analysis import BASELINE, BASELINE_VARIANT, CEILING, t_cdf
 from .rules import CEILING_EVEN, GIL_WAIT_SHARE, UNEVEN_BUSY
 
 TASK_CELL = ["workload", "size", "variant", "workers", "python_executable"]  # a cell, as tasks.csv names it
@@ -58,8 +58,6 @@ UNBALANCED_BY_DESIGN = frozenset({"process-per-task"})
 def below_p(values, threshold: float) -> float:
     """One-sided p-value that the values' mean lies below `threshold` by chance (H0: mean >= threshold), from a t-test
     over the repetitions; NaN with fewer than two. Equal values decide it outright (0 below, 1 at or above)."""
-    from scipy import stats
-
     x = np.asarray([v for v in values if v == v], dtype=float)
     if len(x) < 2:
         return math.nan
@@ -67,7 +65,7 @@ def below_p(values, threshold: float) -> float:
     if sd == 0:
         return 0.0 if x.mean() < threshold else 1.0
     t = (x.mean() - threshold) / (sd / math.sqrt(len(x)))
-    return float(stats.t.cdf(t, len(x) - 1))
+    return t_cdf(t, len(x) - 1)
 
 
 def repetition(tasks, workers: int, costs=None) -> dict:

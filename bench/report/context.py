@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, CELL, measured, paired_interval
+from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, CELL, measured, paired_interval, t_cdf
 from . import significance
 from .evidence import PROCESSES, THREADS
 from .findings import Finding
@@ -70,8 +70,6 @@ def significant(ps: Sequence[float]) -> list[bool]:
 
 def estimate_of(log_ratios) -> Estimate:
     """Geometric mean, 95 % t interval and the paired t test's two-sided p-value of per-block log ratios."""
-    from scipy.stats import t
-
     x = np.asarray(log_ratios, dtype=float)
     x = x[np.isfinite(x)]
     ratio, low, high, _ = paired_interval(x)
@@ -81,7 +79,7 @@ def estimate_of(log_ratios) -> Estimate:
     if sd == 0:  # identical ratios: no spread to test against (only a constructed input does this)
         return Estimate(ratio, low, high, 1.0 if x.mean() == 0 else 0.0, len(x))
     stat = float(x.mean()) / (sd / math.sqrt(len(x)))
-    return Estimate(ratio, low, high, float(2 * t.sf(abs(stat), len(x) - 1)), len(x))
+    return Estimate(ratio, low, high, 2 * t_cdf(-abs(stat), len(x) - 1), len(x))
 
 
 def block_log_ratios(rows):

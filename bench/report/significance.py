@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..analysis import t_quantile
+from ..analysis import t_cdf, t_quantile
 from .evidence import Evidence
 
 ALPHA = 0.05  # the family-wise error rate of a report's claims: at most a 5 % chance of any false claim
@@ -37,14 +37,12 @@ class Test:
 
 def _t_p(estimate: float, se: float, df: float, value: float, below: bool) -> float:
     """One-sided p-value of Student's t for `estimate` below (or above) `value`."""
-    from scipy.stats import t
-
     if not (estimate == estimate and value == value and df == df) or df < 1 or se != se:
         return 1.0
     if se <= 0:
         return 0.0 if (estimate < value if below else estimate > value) else 1.0
     score = (estimate - value) / se
-    return float(t.cdf(score, df) if below else t.sf(score, df))
+    return t_cdf(score, df) if below else t_cdf(-score, df)
 
 
 def _interval_p(point: float, low: float, high: float, value: float, below: bool) -> float:
