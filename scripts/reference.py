@@ -270,10 +270,13 @@ def measure(part: Part, command: list[str], folder: Path, runner: Callable[[Sequ
     if part.compare:
         gilbench = command[0]
         runner([gilbench, "compare", str(latest), "--out", str(latest / "compare")])
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(latest.resolve(), folder, symlinks=False)
-    slim(folder, part.drop)
+    try:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(latest.resolve(), folder, symlinks=False)
+        slim(folder, part.drop)
+    except OSError as exc:  # the next part still runs
+        return f"failed (writing {folder}: {exc.strerror or exc})"
     return status
 
 
