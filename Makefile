@@ -23,14 +23,15 @@ FT_VENV ?= .venv-ft
 GIL_VENV ?= .venv-gil
 FT_ARGS ?= --workloads count,mandelbrot,hashing,thumbnail --variants serial,threading,thread-pool,process-pool,ceiling
 
-# make reference LABEL=my-machine: the reference matrix, copied to results/reference/LABEL
+# make reference LABEL=my-machine [PYTHON_FT=/path/to/python3.13t [PYTHON_TWIN=its GIL twin]]: every reference part in
+# sequence (scripts/reference.py; docs/reference-results.md), each into REFERENCE_ROOT/LABEL[-part]. REFERENCE_PARTS:
+# all, or a comma list (matrix, native, ft, weak, trace, pyperformance). REFERENCE_ARGS: more `gilbench run` options,
+# last on every part's command line; a rehearsal: REFERENCE_ROOT=/tmp/refroot REFERENCE_ARGS="--size smoke --repeat 2"
 LABEL ?= $(shell hostname)-$(shell nproc)cpu
-REFERENCE_ARGS ?= --workloads count,thumbnail,hashing,sleep,mandelbrot --variants all --workers reference --repeat 5
-
-# make reference-pyperformance PYTHON_FT=/path/to/python3.13t: pyperformance's benchmarks, GIL vs free-threaded
-PYPERF_LABEL ?= $(shell hostname)-$(shell nproc)cpu-pyperformance
-PYPERF_ARGS ?= --workloads pyperformance:nbody,richards,raytrace,json_loads,regex_v8,deltablue,chaos,go,hexiom,float,spectral_norm,pidigits \
-	--variants serial,thread-pool,process-pool --workers 1,2 --size quick --param seconds=0.2 --repeat 4
+REFERENCE_ROOT ?= results/reference
+REFERENCE_PARTS ?= all
+REFERENCE_PRECISION ?= 0.10
+REFERENCE_ARGS ?=
 
 .PHONY: reference-pyperformance lint test-platforms lesson lesson-refresh help install bench bench-all bench-ft bench-pytest reference plot report test clean ft-bundle reference-16-rehearsal
 
@@ -38,7 +39,7 @@ help:
 	@echo "make bench    run the default matrix (standard size), write CSV + charts + report under results/"
 	@echo "make bench-all   every variant available here, dask and joblib included (installs them)"
 	@echo "make bench-ft PYTHON_FT=/path/to/python3.13t [PYTHON_TWIN=its GIL twin]   GIL vs free-threaded, on one chart"
-	@echo "make reference LABEL=name   the reference matrix into results/reference/name (commit it)"
+	@echo "make reference LABEL=name [PYTHON_FT=... [PYTHON_TWIN=...]]   every reference, in results/reference/name* (commit them)"
 	@echo "make bench-pytest   the same cells through pytest-benchmark; JSON imported into results/"
 	@echo "make plot     redraw the charts of $(RUN)"
 	@echo "make report   rewrite the report of $(RUN)"
@@ -113,30 +114,15 @@ bench-ft: $(STAMP) $(FT_VENV)/.installed-stamp
 	echo "$(BIN)/gilbench compare $$out/latest --out $$out/latest/compare"; \
 	$(BIN)/gilbench compare $$out/latest --out $$out/latest/compare
 
-reference: $(STAMP)
-	$(BIN)/gilbench run $(REFERENCE_ARGS) --out results/.reference-work $(BENCH_ARGS)
-	rm -rf results/reference/$(LABEL) && mkdir -p results/reference
-	cp -rL results/.reference-work/latest results/reference/$(LABEL)
-	@# keep the repository light: report.html embeds the PNGs again, and every chart can be redrawn from the CSVs
-	find results/reference/$(LABEL) \( -name report.html -o -name '*.svg' ! -name overview.svg \) -delete
-	@echo "reference run: results/reference/$(LABEL)/report.md"
+# dask and joblib installed: --variants all runs them. Every part runs, whatever another did; the exit status is 1
+# when one failed. (PYTHON_TWIN, not PYTHON_GIL: see bench-ft.)
+reference: $(DIST_STAMP)
+	$(BIN)/python scripts/reference.py --label $(LABEL) --root $(REFERENCE_ROOT) --parts $(REFERENCE_PARTS) \
+		--precision $(REFERENCE_PRECISION) --ft "$(PYTHON_FT)" --twin "$(PYTHON_TWIN)" -- $(REFERENCE_ARGS)
 
-# Needs only what the benchmarks import in the free-threaded environment: pyperformance:cpu imports none.
-$(FT_VENV)/.pyperformance-stamp:
-	@test -n "$(PYTHON_FT)" || { echo "usage: make reference-pyperformance PYTHON_FT=/path/to/python3.13t (get one with: uv python install 3.14t)"; exit 2; }
-	$(PYTHON_FT) -c 'import sys, sysconfig; sys.exit(0 if sysconfig.get_config_var("Py_GIL_DISABLED") else "$(PYTHON_FT) is not a free-threaded build")'
-	test -x $(FT_VENV)/bin/python || $(PYTHON_FT) -m venv $(FT_VENV)
-	@touch $@
-
-reference-pyperformance: $(STAMP) $(FT_VENV)/.pyperformance-stamp
-	@# exit status 1 (failed cells) is a finding here: benchmarks that are not thread-safe as written fail under threads
-	$(BIN)/gilbench run --python $(BIN)/python --python $(FT_VENV)/bin/python $(PYPERF_ARGS) --out results/.reference-work $(BENCH_ARGS) || test $$? -eq 1
-	rm -rf results/reference/$(PYPERF_LABEL) && mkdir -p results/reference
-	cp -rL results/.reference-work/latest results/reference/$(PYPERF_LABEL)
-	@# keep the repository light: the CSVs, the report, the spectrum and the overview (gilbench report redraws the rest)
-	find results/reference/$(PYPERF_LABEL) \( -name report.html -o -name '*.svg' ! -name overview.svg -o -name 'timeline-*' -o -name 'scaling-*' -o -name 'speedup-*' \) -delete
-	sed -i '/^!\[\(timeline\|scaling\|speedup\)-/d' results/reference/$(PYPERF_LABEL)/report.md
-	@echo "reference run: results/reference/$(PYPERF_LABEL)/report.md"
+# pyperformance's CPU-bound benchmarks, the GIL twin against the free-threaded one: one part of make reference
+reference-pyperformance:
+	$(MAKE) reference REFERENCE_PARTS=pyperformance
 
 # pytest-benchmark front door: the same cells, saved as pytest-benchmark JSON, then imported.
 PYTEST_BENCH_SIZE ?= standard
