@@ -62,28 +62,28 @@ class Part:
 
 
 PARTS = (
-    Part("matrix", "", ("--workloads", GIL_WORKLOADS, "--variants", "all", *WORKERS), budget_s=900),
+    Part("matrix", "", ("--workloads", GIL_WORKLOADS, "--variants", "all", *WORKERS), budget_s=480),
     Part(
         "native",
         "-matmul",
         ("--workloads", NATIVE_WORKLOAD, "--variants", "all", *WORKERS, "--native-threads", "leave,1"),
-        budget_s=300,
+        budget_s=180,
         native=True,
     ),
     Part(
         "ft",
         "-ft",
         ("--workloads", "count,thumbnail", "--variants", TWIN_VARIANTS, *WORKERS),
-        budget_s=600,
+        budget_s=360,
         interpreters="twins",
         compare=True,
     ),
-    Part("weak", "-weak", ("--workloads", "count,thumbnail", "--scaling", "weak", *WORKERS), budget_s=300),
+    Part("weak", "-weak", ("--workloads", "count,thumbnail", "--scaling", "weak", *WORKERS), budget_s=150),
     Part(
         "trace",
         "-trace",
         ("--workloads", "count", "--variants", "serial,threading,multiprocessing", *WORKERS, "--trace"),
-        budget_s=240,
+        budget_s=90,
         interpreters="project+ft",
     ),
     Part(
@@ -95,13 +95,13 @@ PARTS = (
             "--variants",
             "serial,thread-pool,process-pool",
             "--workers",
-            "1,2",
+            "2",  # the spectrum's speedups; the pilot alone is 35 benchmarks x 2 interpreters x 5 blocks
             "--size",
             "quick",
             "--param",
             "seconds=0.2",
         ),
-        budget_s=900,
+        budget_s=300,
         interpreters="twins",
         drop=("timeline-", "scaling-", "speedup-"),  # a chart per benchmark: the spectrum says it on one
     ),
