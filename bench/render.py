@@ -200,6 +200,7 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
                 (a.tasks["workload"] == row["workload"])
                 & (a.tasks["size"] == row["size"])
                 & (a.tasks["python_executable"] == row["python_executable"])
+                & (a.tasks["native_setting"] == row["native_setting"])  # a run of several: a timeline per setting
             ]
         if part["speedup"].notna().any():
             written[key] = charts.chart_workload(part, tasks_part, a.out)

@@ -15,7 +15,7 @@ from .findings import answer as answer_finding
 from .numbers import estimate, halfwidth, interval, number, pct, speedup
 from .suite import ISOLATED_STILL_SHARES, failure, with_interval
 from .wording import answer as answer_words
-from .wording import set_aside
+from .wording import set_aside, setting_words
 
 LISTED = 6  # cells named in one closing line; the report names them all
 
@@ -32,13 +32,16 @@ def _cell(r, table) -> str:
 
 def _name(r, table) -> str:
     """A row's workload as the terminal names it: the benchmark's plain name (json_loads, not
-    pyperformance:json_loads), with its interpreter (3.13.15t), start method and size where the run had several."""
+    pyperformance:json_loads), with its interpreter (3.13.15t), start method, size and --native-threads setting
+    (`native threads limited to 1`) where the run had several."""
     said = []
     if table["python_executable"].nunique() > 1:
         said.append(f"{r['python_version']}{'t' if r['free_threaded'] else ''}")
     for column in ("start_method", "size"):
         if table[column].nunique() > 1:
             said.append(str(r[column]))
+    if "native_setting" in table and table["native_setting"].nunique() > 1:
+        said.append(setting_words(str(r["native_setting"])))
     return plain_name(str(r["workload"])) + (f" ({', '.join(said)})" if said else "")
 
 

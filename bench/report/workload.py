@@ -92,10 +92,10 @@ def tutorial_findings(part, checks: list[dict]) -> list[str]:
 
     if part["workload"].iloc[0] != WORKLOAD:
         return []
-    python = part["python_executable"].iloc[0]
+    python, setting = part["python_executable"].iloc[0], part["native_setting"].iloc[0]
     lines = []
-    for c in checks:
-        if c["python_executable"] != python:
+    for c in checks:  # a run of several --native-threads settings: the section of the setting the scripts ran beside
+        if c["python_executable"] != python or c.get("native_setting", setting) != setting:
             continue
 
         ratio, low, high, _ = c["ratio"]
