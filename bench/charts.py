@@ -318,15 +318,18 @@ def groups(table) -> list:
     """One part per (workload, size, interpreter, start method, --native-threads setting); a file-name suffix tells
     apart parts of the same workload (e.g. one run under two interpreters, or at two native-thread settings)."""
     from .analysis import BASELINE
+    from .native import reference_setting
     from .registry import BUILTIN
 
     parts = [part.copy() for _, part in table.groupby(BASELINE, sort=False)]
     order = {name: i for i, name in enumerate(BUILTIN)}
+    reference = reference_setting(table["native_setting"]) if "native_setting" in table and len(table) else ""
     parts.sort(
         key=lambda p: (
             order.get(p["workload"].iloc[0], len(order)),
             p["workload"].iloc[0],
             bool(p["free_threaded"].iloc[0]),
+            "native_setting" in p and p["native_setting"].iloc[0] != reference,  # leave (the reference) first
         )
     )
     for part in parts:

@@ -314,6 +314,8 @@ def test_the_terminal_names_each_setting_of_a_run_of_several_in_words(tmp_path):
     ], lines
     one = analysis.summarize(storage.load_results(_native_run(tmp_path / "one")))
     assert [line.split(":")[0] for line in closing.lines(closing.answer_findings(one))] == ["matmul"]
+    settings = [line.split()[1] for line in closing.format_table(table).splitlines()[1:]]
+    assert settings == ["leave"] * 3 + ["1"] * 3, settings  # the reference setting first, as the answers
 
 
 def test_the_tutorial_scripts_run_beside_the_reference_settings_blocks_only():

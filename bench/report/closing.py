@@ -5,6 +5,7 @@ tutorial check, failures only threads had, and the spectrum's benchmarks that ar
 from __future__ import annotations
 
 from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met, set_aside_facts
+from ..native import reference_setting
 from ..spectrum import NOT_SAFE, SERIES
 from ..suites.pyperformance import is_isolated, is_suite_name, plain_name
 from ..variants import VARIANTS, in_family
@@ -246,6 +247,8 @@ def format_table(table) -> str:
     several = "native_setting" in shown and shown["native_setting"].nunique() > 1
     if several:  # --native-threads leave,1: each setting's cells over its own serial cell, the setting named
         shown["native"] = shown["native_setting"]
+        reference = reference_setting(shown["native_setting"])
+        shown["_native"] = shown["native_setting"] != reference  # the reference setting (leave) first
         columns.insert(columns.index("variant"), "native")
     if has_native_pools(
         shown
@@ -262,7 +265,7 @@ def format_table(table) -> str:
     order = {name: i for i, name in enumerate(VARIANTS)}
     shown["_variant"] = [order.get(v, len(order)) for v in shown["variant"]]
     shown["_workload"] = shown["workload"].map({w: i for i, w in enumerate(dict.fromkeys(shown["workload"]))})
-    keys = (["python"] if "python" in columns else []) + ["_workload"] + (["native"] if several else [])
+    keys = (["python"] if "python" in columns else []) + ["_workload"] + (["_native"] if several else [])
     keys += ["_variant", "variant", "workers"]
     shown = shown.sort_values(keys, kind="stable")[columns]
     if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)
