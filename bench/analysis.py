@@ -59,6 +59,8 @@ import math
 
 import numpy as np
 
+from .native import LEAVE, reference_setting
+
 # A cell's --native-threads setting is part of its key and of its baseline's: each setting's speedups are over its
 # own serial cell (the same loop at the same setting); a run of several settings also compares each setting's cells
 # with the first setting's serial cell (`across_speedup`), the question "limit the pools and use threads?"
@@ -329,6 +331,8 @@ def tutorial_check(frame, scripts) -> list[dict]:
 
     rows = measured(frame)
     rows = rows[(rows["workload"] == WORKLOAD) & (rows["block_workers"] > 0)]
+    setting = reference_setting(rows["native_setting"]) if len(rows) else LEAVE
+    rows = rows[rows["native_setting"] == setting]  # the blocks the scripts ran in (tutorial.applies)
     cells = {
         "cell_serial": rows[rows["variant"] == BASELINE_VARIANT],
         "cell_parallel": rows[(rows["variant"] == VARIANT) & (rows["workers"] == rows["block_workers"])],
@@ -349,6 +353,7 @@ def tutorial_check(frame, scripts) -> list[dict]:
             {
                 "python_executable": python,
                 "workers": int(workers),
+                "native_setting": setting,
                 "blocks": len(g),
                 "tutorial_speedup": paired_interval(script),
                 "gilbench_speedup": paired_interval(gilbench),
@@ -558,13 +563,6 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, 
 
 
 ACROSS = ["across_setting", "across_speedup", "across_low", "across_high", "across_se", "across_df"]
-
-
-def reference_setting(settings) -> str:
-    """The --native-threads setting every other one is compared with: `leave` (the pools as the libraries and the
-    environment set them: what the user has without gilbench), else the first one measured."""
-    settings = list(dict.fromkeys(settings))
-    return "leave" if "leave" in settings else settings[0]
 
 
 def _add_across_settings(table, samples: dict) -> None:

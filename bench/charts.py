@@ -315,35 +315,48 @@ def group_label(part) -> str:
 
 
 def groups(table) -> list:
-    """One part per (workload, size, interpreter, start method); a file-name suffix tells apart
-    parts of the same workload (e.g. one run under two interpreters)."""
+    """One part per (workload, size, interpreter, start method, --native-threads setting); a file-name suffix tells
+    apart parts of the same workload (e.g. one run under two interpreters, or at two native-thread settings)."""
     from .analysis import BASELINE
+    from .native import reference_setting
     from .registry import BUILTIN
 
     parts = [part.copy() for _, part in table.groupby(BASELINE, sort=False)]
     order = {name: i for i, name in enumerate(BUILTIN)}
+    reference = reference_setting(table["native_setting"]) if "native_setting" in table and len(table) else ""
     parts.sort(
         key=lambda p: (
             order.get(p["workload"].iloc[0], len(order)),
             p["workload"].iloc[0],
             bool(p["free_threaded"].iloc[0]),
+            "native_setting" in p and p["native_setting"].iloc[0] != reference,  # leave (the reference) first
         )
     )
-    seen: dict[str, int] = {}
     for part in parts:
-        w = part["workload"].iloc[0]
-        seen[w] = seen.get(w, 0) + 1
-    for part in parts:
-        row = part.iloc[0]
-        part.attrs["suffix"] = (
-            ""
-            if seen[row["workload"]] == 1
-            else (
-                f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}"
-                + (f"-native{row['native_setting']}" if "native_setting" in row else "")
-            )
+        part.attrs["suffix"] = _file_suffix(
+            part, [p for p in parts if p["workload"].iloc[0] == part["workload"].iloc[0]]
         )
     return parts
+
+
+def _file_suffix(part, same_workload: list) -> str:
+    """What tells a part's files apart from its workload's other parts: nothing where the workload has one part; the
+    interpreter and start method where they (or its size) differ; the --native-threads setting only where the
+    workload ran at several (`-native-1`), so a run at one setting keeps the file names it had before the option."""
+    if len(same_workload) == 1:
+        return ""
+    row = part.iloc[0]
+    interpreter = f"-py{row['python_version']}{'t' if row['free_threaded'] else ''}-{row['start_method']}"
+    several = len({p["native_setting"].iloc[0] for p in same_workload if "native_setting" in p}) > 1
+    setting = f"-native-{row['native_setting']}" if several else ""
+    return (interpreter if len({_key_without_setting(p) for p in same_workload}) > 1 else "") + setting
+
+
+def _key_without_setting(part) -> tuple:
+    """A part's group key (analysis.BASELINE) less its --native-threads setting."""
+    from .analysis import BASELINE
+
+    return tuple(str(part[c].iloc[0]) for c in BASELINE if c != "native_setting" and c in part)
 
 
 @styled

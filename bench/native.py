@@ -42,6 +42,13 @@ def settings(option: str) -> list[str]:
     return option.split(",")
 
 
+def reference_setting(settings) -> str:
+    """The --native-threads setting every other one is compared with: `leave` (the pools as the libraries and the
+    environment set them: what the user has without gilbench), else the first one measured."""
+    settings = list(dict.fromkeys(settings))
+    return LEAVE if LEAVE in settings else settings[0]
+
+
 def limit_for(setting: str, workers: int, usable_cpus: int) -> int | None:
     """The thread count a cell's pools are limited to, or None for `leave`."""
     if setting == LEAVE:

@@ -191,6 +191,7 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
         from . import spectrum
 
         written["spectrum"] = spectrum.chart(a.spectrum, a.out)
+    several = a.table["native_setting"].nunique() > 1  # --native-threads leave,1: a timeline per setting
     for part in charts.groups(a.table):
         key = part["workload"].iloc[0] + part.attrs.get("suffix", "")
         tasks_part = None
@@ -200,6 +201,7 @@ def draw(a: Analysed) -> dict[str, list[Path]]:
                 (a.tasks["workload"] == row["workload"])
                 & (a.tasks["size"] == row["size"])
                 & (a.tasks["python_executable"] == row["python_executable"])
+                & ((a.tasks["native_setting"] == row["native_setting"]) | (not several))
             ]
         if part["speedup"].notna().any():
             written[key] = charts.chart_workload(part, tasks_part, a.out)

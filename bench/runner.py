@@ -265,6 +265,7 @@ def make_rows(
             attempt=rep.attempt,
             python_executable=cell.python,
             host=env["host"],
+            native_setting=cell.native,
         )
         for rec in result.task_records
     ]
@@ -293,9 +294,8 @@ def run_block(blk: Block, run: BlockContext) -> int:
     steps: list = blk.repetitions()
     if run.config.check_against_tutorial:
         g = blk.group
-        steps = tutorial.among(
-            steps, g.workload, g.workers, f"{run.seed}-{g.python}-{g.workers}-{blk.repeat}-{blk.attempt}"
-        )
+        seed = f"{run.seed}-{g.python}-{g.workers}-{blk.repeat}-{blk.attempt}"
+        steps = tutorial.among(steps, g.workload, g.workers, seed, g.native, run.config.native_threads)
     disturbed = 0
     for rep in steps:
         if isinstance(rep, str):  # one of the tutorial's own scripts, between the block's cells

@@ -109,6 +109,9 @@ class TaskRow:
     wall_s: float
     cpu_s: float  # the task's own CPU time (time.thread_time)
     cpu_share: float  # cpu_s / wall_s; 1 - cpu_share is time spent waiting (for the GIL, I/O, a core)
+    # the cell's --native-threads setting (results.csv's): a run of several has a timeline per setting; `leave` (the
+    # default) in tasks of older versions and in pytest-benchmark JSON written before the column
+    native_setting: str = "leave"
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,20 @@ def file_stem(name: str) -> str:
 
 
 def task_row(
-    record, *, run_id, workload, size, variant, workers, repeat, block_workers, warmup, attempt, python_executable, host
+    record,
+    *,
+    run_id,
+    workload,
+    size,
+    variant,
+    workers,
+    repeat,
+    block_workers,
+    warmup,
+    attempt,
+    python_executable,
+    host,
+    native_setting,
 ):
     """A worker's TaskRecord as its tasks.csv row: the record's fields and the cell it belongs to."""
     wall_s = record.end_s - record.start_s
@@ -231,6 +247,7 @@ def task_row(
         wall_s=wall_s,
         cpu_s=record.cpu_s,
         cpu_share=record.cpu_s / wall_s if wall_s > 0 else float("nan"),
+        native_setting=native_setting,
     )
 
 
@@ -276,7 +293,7 @@ ADDED_COLUMNS = {
     "native_limit": "leave",
     "native_setting": "leave",
 }
-ADDED_TASK_COLUMNS = {"attempt": "1", "block_workers": "0"}
+ADDED_TASK_COLUMNS = {"attempt": "1", "block_workers": "0", "native_setting": "leave"}
 ADDED_TRACE_COLUMNS = {"native": "False"}  # traced before native threads were named: none was
 ADDED_TRACE_SUMMARY_COLUMNS = {"native_threads": "0", "native_running_share": ""}
 

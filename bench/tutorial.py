@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 
 from . import oslayer
 from .errors import UsageError
+from .native import reference_setting
+from .native import settings as native_settings
 from .storage import TutorialRow
 
 WORKLOAD = "count"  # the workload whose cells the tutorial's scripts stand beside
@@ -92,17 +94,21 @@ def check_selected(workloads: list[str], variants: list[str], workers: list[int]
         raise UsageError("--check-against-tutorial needs a worker count of 2 or more (--workers)")
 
 
-def applies(workload: str, workers: int) -> bool:
-    """Whether a block of this workload at this worker count runs the tutorial's scripts too."""
-    return workload == WORKLOAD and workers >= 2
+def applies(workload: str, workers: int, setting: str, settings: str) -> bool:
+    """Whether a block of this workload at this worker count and --native-threads setting runs the tutorial's
+    scripts too. A run of several settings (`settings`, the option as given) runs them beside the reference
+    setting's blocks only (native.reference_setting): the count loop has no native pool, so every setting's blocks
+    are the same comparison, and one is the check; the report pairs them with that setting's cells."""
+    return workload == WORKLOAD and workers >= 2 and setting == reference_setting(native_settings(settings))
 
 
-def among(steps: list, workload: str, workers: int, seed: str) -> list:
+def among(steps: list, workload: str, workers: int, seed: str, setting: str, settings: str) -> list:
     """A block's repetitions, with the tutorial's two scripts (their names) at random places among them where the
-    block's workload and worker count call for them: alternated with the cells, so drift falls on both alike.
-    `seed`: the block's own, so a block run again on --resume has its scripts at the same places."""
+    block's workload, worker count and native-thread setting call for them (`applies`): alternated with the cells,
+    so drift falls on both alike. `seed`: the block's own, so a block run again on --resume has its scripts at the
+    same places."""
     steps = list(steps)
-    if applies(workload, workers):
+    if applies(workload, workers, setting, settings):
         place = random.Random(seed)
         for script in SCRIPTS:
             steps.insert(place.randrange(len(steps) + 1), script)

@@ -280,3 +280,48 @@ def test_the_native_threads_of_a_process_are_the_ones_python_does_not_know():
     tids = native.native_thread_ids()
     assert threading.get_native_id() not in tids
     assert all(t.native_id not in tids for t in threading.enumerate())
+
+
+def test_one_setting_keeps_the_file_names_and_several_settings_name_theirs(tmp_path):
+    """The chart files' suffix: a run at one native-thread setting (under two interpreters) names no setting, as
+    before --native-threads had several; a run at leave,1 names each setting, and nothing else."""
+    from gilbench import analysis, charts, render, storage
+
+    from tests.helpers import paired_block, write_run
+
+    rows = []
+    for exe, version, ft in (("/usr/bin/python3.11", "3.11.7", False), ("/usr/bin/python3.13t", "3.13.15", True)):
+        same = dict(python_executable=exe, python_version=version, free_threaded=ft, gil_enabled=not ft)
+        for i in range(1, 4):
+            rows += paired_block(i, 2, 1.0, {"process-pool": 0.6}, workload="matmul", **same)
+    one = analysis.summarize(storage.load_results(write_run(tmp_path / "one", rows)))
+    assert [p.attrs["suffix"] for p in charts.groups(one)] == ["-py3.11.7-fork", "-py3.13.15t-fork"]
+    both = analysis.summarize(storage.load_results(_two_settings_run(tmp_path)))
+    assert [p.attrs["suffix"] for p in charts.groups(both)] == ["-native-leave", "-native-1"]
+    names = {p.name for p in render.report(tmp_path / "both", tmp_path / "out").charts}
+    assert {"scaling-matmul-native-leave.png", "scaling-matmul-native-1.png"} <= names, names
+
+
+def test_the_terminal_names_each_setting_of_a_run_of_several_in_words(tmp_path):
+    from gilbench import analysis, storage
+    from gilbench.report import closing
+
+    table = analysis.summarize(storage.load_results(_two_settings_run(tmp_path)))
+    lines = closing.lines(closing.answer_findings(table))
+    assert [line.split(":")[0] for line in lines] == [
+        "matmul (native threads left as they were)",
+        "matmul (native threads limited to 1)",
+    ], lines
+    one = analysis.summarize(storage.load_results(_native_run(tmp_path / "one")))
+    assert [line.split(":")[0] for line in closing.lines(closing.answer_findings(one))] == ["matmul"]
+    settings = [line.split()[1] for line in closing.format_table(table).splitlines()[1:]]
+    assert settings == ["leave"] * 3 + ["1"] * 3, settings  # the reference setting first, as the answers
+
+
+def test_the_tutorial_scripts_run_beside_the_reference_settings_blocks_only():
+    from gilbench import tutorial
+
+    assert tutorial.applies("count", 2, "leave", "leave")
+    assert tutorial.applies("count", 2, "leave", "1,leave") and not tutorial.applies("count", 2, "1", "1,leave")
+    assert tutorial.applies("count", 2, "2", "2,1") and not tutorial.applies("count", 2, "1", "2,1")
+    assert not tutorial.applies("count", 1, "leave", "leave") and not tutorial.applies("matmul", 2, "leave", "leave")

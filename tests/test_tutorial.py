@@ -65,7 +65,10 @@ def test_tutorial_check_pairs_the_scripts_with_the_cells_block_by_block(tmp_path
     assert c["parallel_stopwatch"][0] == pytest.approx(math.exp(np.mean(np.log([1.0, 1 / 1.5, 1 / 0.95]))))
 
 
-def test_a_run_with_the_check_writes_the_scripts_rows_and_says_both_speedups(tmp_path, no_stray_cells):
+@pytest.mark.parametrize("native", ["leave", "1,leave"])
+def test_a_run_with_the_check_writes_the_scripts_rows_and_says_both_speedups(tmp_path, no_stray_cells, native):
+    """At several --native-threads settings the scripts run beside the reference setting's blocks (leave) only: the
+    same rows as at one setting, one check in the report, in that setting's section."""
     done = gilbench(
         "run",
         "--workloads",
@@ -79,6 +82,8 @@ def test_a_run_with_the_check_writes_the_scripts_rows_and_says_both_speedups(tmp
         "--repeat",
         "3",
         "--check-against-tutorial",
+        "--native-threads",
+        native,
         "--no-progress",
         "--out",
         tmp_path,
@@ -86,6 +91,7 @@ def test_a_run_with_the_check_writes_the_scripts_rows_and_says_both_speedups(tmp
     )
     assert done.returncode == 0, done.stderr
     run_dir = (tmp_path / "latest").resolve()
+    assert set(storage.load_results(run_dir)["native_setting"]) == set(native.split(","))
     scripts = storage.load_tutorial(run_dir)
     # only the block at 2 workers runs the scripts (at 1 there is no parallel script to compare): warm-up + 3
     assert set(scripts["block_workers"]) == {2}
@@ -94,7 +100,9 @@ def test_a_run_with_the_check_writes_the_scripts_rows_and_says_both_speedups(tmp
     assert set(scripts["share"]) == {200_000 // 2}
     assert "the tutorial's own scripts" in done.stderr
     report = (run_dir / "report.md").read_text()
-    assert "Against the tutorial's own two scripts" in report
+    assert report.count("Against the tutorial's own two scripts") == 1
+    (section,) = [part for part in report.split("\n## ") if "Against the tutorial's" in part]
+    assert section.startswith("count - ") and "--native-threads" not in section.splitlines()[0], section[:200]
     assert "Speedups are on `total_s`" in report
 
 

@@ -5,6 +5,7 @@ tutorial check, failures only threads had, and the spectrum's benchmarks that ar
 from __future__ import annotations
 
 from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met, set_aside_facts
+from ..native import reference_setting
 from ..spectrum import NOT_SAFE, SERIES
 from ..suites.pyperformance import is_isolated, is_suite_name, plain_name
 from ..variants import VARIANTS, in_family
@@ -15,7 +16,7 @@ from .findings import answer as answer_finding
 from .numbers import estimate, halfwidth, interval, number, pct, speedup
 from .suite import ISOLATED_STILL_SHARES, failure, with_interval
 from .wording import answer as answer_words
-from .wording import set_aside
+from .wording import set_aside, setting_words
 
 LISTED = 6  # cells named in one closing line; the report names them all
 
@@ -32,13 +33,16 @@ def _cell(r, table) -> str:
 
 def _name(r, table) -> str:
     """A row's workload as the terminal names it: the benchmark's plain name (json_loads, not
-    pyperformance:json_loads), with its interpreter (3.13.15t), start method and size where the run had several."""
+    pyperformance:json_loads), with its interpreter (3.13.15t), start method, size and --native-threads setting
+    (`native threads limited to 1`) where the run had several."""
     said = []
     if table["python_executable"].nunique() > 1:
         said.append(f"{r['python_version']}{'t' if r['free_threaded'] else ''}")
     for column in ("start_method", "size"):
         if table[column].nunique() > 1:
             said.append(str(r[column]))
+    if "native_setting" in table and table["native_setting"].nunique() > 1:
+        said.append(setting_words(str(r["native_setting"])))
     return plain_name(str(r["workload"])) + (f" ({', '.join(said)})" if said else "")
 
 
@@ -243,6 +247,8 @@ def format_table(table) -> str:
     several = "native_setting" in shown and shown["native_setting"].nunique() > 1
     if several:  # --native-threads leave,1: each setting's cells over its own serial cell, the setting named
         shown["native"] = shown["native_setting"]
+        reference = reference_setting(shown["native_setting"])
+        shown["_native"] = shown["native_setting"] != reference  # the reference setting (leave) first
         columns.insert(columns.index("variant"), "native")
     if has_native_pools(
         shown
@@ -259,7 +265,7 @@ def format_table(table) -> str:
     order = {name: i for i, name in enumerate(VARIANTS)}
     shown["_variant"] = [order.get(v, len(order)) for v in shown["variant"]]
     shown["_workload"] = shown["workload"].map({w: i for i, w in enumerate(dict.fromkeys(shown["workload"]))})
-    keys = (["python"] if "python" in columns else []) + ["_workload"] + (["native"] if several else [])
+    keys = (["python"] if "python" in columns else []) + ["_workload"] + (["_native"] if several else [])
     keys += ["_variant", "variant", "workers"]
     shown = shown.sort_values(keys, kind="stable")[columns]
     if "scaling" in table and (table["scaling"] == "weak").all():  # Gustafson's: N x T(1 share) / T(N)

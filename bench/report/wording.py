@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..native import AUTO, LEAVE
 from .evidence import Evidence, native_count
 from .findings import Finding
 from .laws import law_sentences
@@ -138,12 +139,22 @@ def _process_busy(f) -> str:
     return estimate(f["process_busy_cores"], f["process_busy_cores_low"], f["process_busy_cores_high"])
 
 
+def setting_words(setting: str) -> str:
+    """A --native-threads setting in words (a cell's applied limit, or a run's setting as given): `1` -> `native
+    threads limited to 1`, `leave` -> `native threads left as they were`."""
+    if setting == LEAVE:
+        return "native threads left as they were"
+    if setting == AUTO:
+        return f"native threads limited to usable CPUs / workers ({AUTO})"
+    return f"native threads limited to {setting}"
+
+
 def native_setting(row) -> str:
     """The native-thread setting a cell ran at, for the answer line: `` where no pool of more than one thread was
     there and nothing was limited."""
     limit = str(row.get("native_limit", "") or "")
     if limit.isdigit():
-        return f" with native threads limited to {limit} (--native-threads)"
+        return f" with {setting_words(limit)} (--native-threads)"
     pools = str(row.get("native_threads", "") or "")
     return f" with native threads as they were ({pools})" if native_count(pools) > 1 else ""
 

@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 
 from ..analysis import BASELINE_VARIANT, CEILING, USL_MIN_COUNTS, set_aside_facts, verdict, verdict_meaning
+from ..native import LEAVE
 from ..variants import VARIANTS
 from .budget import group
 from .ceiling import ceiling_gap
@@ -93,9 +94,10 @@ def tutorial_findings(part, checks: list[dict]) -> list[str]:
     if part["workload"].iloc[0] != WORKLOAD:
         return []
     python = part["python_executable"].iloc[0]
+    setting = part["native_setting"].iloc[0] if "native_setting" in part else LEAVE
     lines = []
-    for c in checks:
-        if c["python_executable"] != python:
+    for c in checks:  # a run of several --native-threads settings: the section of the setting the scripts ran beside
+        if c["python_executable"] != python or c.get("native_setting", setting) != setting:
             continue
 
         ratio, low, high, _ = c["ratio"]
