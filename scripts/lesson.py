@@ -82,7 +82,11 @@ count_run.summary[["variant", "workers", "median_s", "speedup", "busy_cores"]].s
 tasks used over the wall time: how many cores were really working.
 
 **Ask:** *the operating system gave the program two threads and two cores. Why is only one
-core busy?* The **Global Interpreter Lock**: only the thread that holds it runs Python code.""",
+core busy?* The **Global Interpreter Lock**: only the thread that holds it runs Python code.
+
+Where the workers are spawned (macOS and Windows by default), `multiprocessing` at this size can
+be slower than `serial` although its processes keep both cores busy: each takes tens of
+milliseconds to start, a large part of a loop this short (part 4 shows it).""",
     ),
     ("code", """count_run.figure("scaling-count")"""),
     (
@@ -227,8 +231,8 @@ np_run.summary[["native_setting", "variant", "workers", "median_s", "speedup", "
         """With the pools left as they are, the serial loop already keeps about as many cores busy as the
 machine has: two processes of two BLAS threads each crowd two cores, and threads have no cores to
 gain - the GIL is not what stops them, and the report says so. With one native thread each, the
-threads and processes get the cores instead. The answer lines name the setting that won, and how it
-compares with the serial loop as you had it:""",
+threads and processes get the cores instead (spawned processes still pay their start-up: part 4).
+The answer lines name the setting that won, and how it compares with the serial loop as you had it:""",
     ),
     (
         "code",
