@@ -140,26 +140,19 @@ report: $(STAMP)
 bench-all: $(DIST_STAMP)
 	$(BIN)/gilbench run --variants all $(BENCH_ARGS)
 
-# ruff (lint, then formatting), mypy and import-linter (the package's layers), as configured in pyproject.toml;
-# import-linter without its cache: the graph takes a fraction of a second, and no cache folder lands in the tree
+# ruff (lint, then formatting), mypy and import-linter (the package's layers), as configured in pyproject.toml.
+# lint, test and test-platforms are scripts/tasks.py's (Windows has no make: `python scripts/tasks.py test` there).
 lint: $(STAMP)
-	$(BIN)/ruff check bench workloads tests scripts
-	$(BIN)/ruff format --check bench workloads tests scripts
-	$(BIN)/mypy
-	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python scripts/tasks.py lint
 
-test: $(DIST_STAMP) lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+test: $(DIST_STAMP)
+	TEST_WORKERS=$(TEST_WORKERS) $(BIN)/python scripts/tasks.py test $(PYTEST_ARGS)
 
 # The core tests again as macOS and Windows run them (.ci/run calls it after make test): once with the portable
 # platform layer forced (GILBENCH_PORTABLE=1: psutil's process trees and CPU times, the watchdog process), once
-# under spawn (docs/development.md, "Linux, macOS and Windows"). A run, killed and hung cells, Ctrl-C and
-# resume, gilbench itself killed, and the accounting catching a burner.
-CORE_TESTS ?= tests/test_faults.py tests/test_oslayer.py \
-	tests/test_disturbance.py::test_a_cpu_burner_marks_the_repetitions_it_overlapped_and_they_run_again
+# under spawn (docs/development.md, "Linux, macOS and Windows"); the tests are listed in scripts/tasks.py.
 test-platforms: $(DIST_STAMP)
-	GILBENCH_PORTABLE=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) $(CORE_TESTS)
-	GILBENCH_START_METHOD=spawn $(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) $(CORE_TESTS)
+	TEST_WORKERS=$(TEST_WORKERS) $(BIN)/python scripts/tasks.py test-platforms $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(FT_VENV) $(GIL_VENV) results/runs results/latest .pytest_cache

@@ -213,6 +213,11 @@ def options_from(**given) -> RunOptions:
     return RunOptions(**given)
 
 
+# What this process has said once of what a run cannot measure here (environment.unmeasured): a notebook makes several
+# runs in one process, and a missing measure is said once, by the first run that lacks it.
+SAID: set[str] = set()
+
+
 def run(*, resume: str | Path | None = None, log: Callable[[str], None] = print, **options: Any) -> Run:
     """Run a benchmark matrix, as `gilbench run` does, and return the Run.
 
@@ -253,6 +258,10 @@ def execute(
     most = max([*config.workers, *(n for counts in config.variant_workers.values() for n in counts)])
     for note in environment.warnings_for(env, most):
         print(f"gilbench: warning: {note}", file=sys.stderr)
+    for note in environment.unmeasured(env, config.trace).values():
+        if note not in SAID:  # once: a notebook's later runs do not say it again
+            SAID.add(note)
+            print(f"gilbench: {note}", file=sys.stderr)
     try:
         outcome = orchestrator.execute(config, env, log=log, resume_dir=Path(resume) if resume else None)
     except OSError as exc:

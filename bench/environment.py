@@ -88,7 +88,11 @@ def collect_cpu(env: dict) -> None:
     from . import accounting
 
     why = accounting.unavailable()
-    env["machine_accounting"] = accounting.method() if why is None else f"unavailable: {why}"
+    env["machine_accounting"] = accounting.method() if why is None else UNAVAILABLE + why
+    from .oslayer import thread_states_unavailable
+
+    why = thread_states_unavailable()
+    env["thread_states"] = "per thread from /proc (--trace)" if why is None else UNAVAILABLE + why
 
 
 def collect_system(env: dict) -> None:
@@ -198,6 +202,33 @@ def collect_environment() -> dict:
     env["harness_commit"] = harness_commit()
     env["interpreters"] = [{**interpreter_build(), "python": sys.executable}]
     return env
+
+
+# How environment.json records a measure this machine cannot take (machine_accounting, thread_states): this, then why.
+UNAVAILABLE = "unavailable: "
+
+
+OTHERS, STATES = "other programs' CPU", "thread states"  # the measures a machine may lack (unmeasured's keys)
+
+
+def unmeasured(env: dict, trace: bool) -> dict[str, str]:
+    """What a run cannot measure on this machine (OTHERS, STATES) and why, one sentence each, from its
+    environment.json: the terminal, the report and a notebook say each once; everything else is measured as usual.
+    `trace`: whether the run asked for thread states (--trace)."""
+    notes = {}
+    accounting = str(env.get("machine_accounting", ""))
+    if accounting.startswith(UNAVAILABLE):
+        notes[OTHERS] = (
+            f"{OTHERS} is not measured here ({accounting.removeprefix(UNAVAILABLE)}): no repetition can be marked "
+            "disturbed or run again, and other_cores and steal_cores stay empty"
+        )
+    states = str(env.get("thread_states", ""))
+    if trace and states.startswith(UNAVAILABLE):
+        notes[STATES] = (
+            f"{STATES} are not measured here ({states.removeprefix(UNAVAILABLE)}): --trace's extra repetitions run "
+            "without a state timeline (no states chart; trace_summary.csv says why per cell)"
+        )
+    return notes
 
 
 def warnings_for(env: dict, max_workers: int) -> list[str]:

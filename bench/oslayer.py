@@ -7,6 +7,7 @@
 - the lifeline (`Lifeline`): a cell dies when the orchestrator does, even by SIGKILL;
 - a process's peak memory (`peak_rss_kb`) and its CPU time with its reaped children's (`process_cpu_s`);
 - other programs' CPU time (`other_processes`, for gilbench.accounting);
+- whether every thread's scheduler state can be read (`thread_states_unavailable`, for the sampler of --trace);
 - a file written whole or not at all (`atomic_write`: the cell's result, and every file of a run).
 
 Where POSIX or Linux offers something better it is used: a process group killed at once (it also finds workers
@@ -286,6 +287,25 @@ def descends(pid: int, roots: set, parents: dict) -> bool:
         seen.add(pid)
         pid = parents.get(pid, 0)
     return False
+
+
+def thread_states_unavailable() -> str | None:
+    """None where every thread's state and run-queue wait can be read (Linux's /proc/PID/task/TID/schedstat, what
+    gilbench.sampler reads for --trace); else why not. No portable implementation: psutil gives no thread's state or
+    run-queue wait on any system, so macOS and Windows have no state timeline (GILBENCH_PORTABLE changes nothing
+    here)."""
+    if not sys.platform.startswith("linux"):
+        return f"the state timeline needs Linux's /proc (this is {sys.platform})"
+    path = f"/proc/{os.getpid()}/task/{os.getpid()}/schedstat"
+    if not os.path.exists(path):
+        return f"{path} does not exist (a kernel built without CONFIG_SCHED_INFO / schedstats)"
+    try:
+        with open(path) as fh:
+            run, wait, _ = fh.read().split()
+        int(run), int(wait)
+    except (OSError, ValueError) as exc:
+        return f"{path} is not readable as 'run_ns wait_ns slices' ({exc})"
+    return None
 
 
 def steal_s() -> float:

@@ -27,18 +27,11 @@ PROC = "/proc"
 
 
 def available() -> str | None:
-    """None where the per-thread files can be read; else why the state timeline is unavailable."""
-    if not sys.platform.startswith("linux"):
-        return f"the state timeline needs Linux's /proc (this is {sys.platform})"
-    path = f"{PROC}/{os.getpid()}/task/{os.getpid()}/schedstat"
-    if not os.path.exists(path):
-        return f"{path} does not exist (a kernel built without CONFIG_SCHED_INFO / schedstats)"
-    try:
-        run, wait, _ = _read(path).split()
-        int(run), int(wait)
-    except (OSError, ValueError) as exc:
-        return f"{path} is not readable as 'run_ns wait_ns slices' ({exc})"
-    return None
+    """None where the per-thread files can be read; else why the state timeline is unavailable
+    (gilbench.oslayer.thread_states_unavailable, which environment.json records for every run)."""
+    from .oslayer import thread_states_unavailable
+
+    return thread_states_unavailable()
 
 
 def _read(path: str) -> str:

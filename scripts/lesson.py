@@ -46,7 +46,8 @@ FT_PYTHON = os.environ.get("GILBENCH_PYTHON_FT", "")  # a free-threaded python3.
 GIL_TWIN = os.environ.get("GILBENCH_PYTHON_GIL", "")  # its GIL twin (the same Python built with the GIL), if any
 OUT = os.environ.get("GILBENCH_LESSON_OUT", "lesson-results")  # where the runs are kept
 print(f"gilbench {gilbench.__version__}, Python {sys.version.split()[0]}, "
-      f"{len(os.sched_getaffinity(0))} usable CPUs, size {SIZE}")""",
+      f"{len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} usable CPUs, "
+      f"size {SIZE}")""",
     ),
     (
         "md",
@@ -81,7 +82,11 @@ count_run.summary[["variant", "workers", "median_s", "speedup", "busy_cores"]].s
 tasks used over the wall time: how many cores were really working.
 
 **Ask:** *the operating system gave the program two threads and two cores. Why is only one
-core busy?* The **Global Interpreter Lock**: only the thread that holds it runs Python code.""",
+core busy?* The **Global Interpreter Lock**: only the thread that holds it runs Python code.
+
+Where the workers are spawned (macOS and Windows by default), `multiprocessing` at this size can
+be slower than `serial` although its processes keep both cores busy: each takes tens of
+milliseconds to start, a large part of a loop this short (part 4 shows it).""",
     ),
     ("code", """count_run.figure("scaling-count")"""),
     (
@@ -95,14 +100,15 @@ run at about half colour - they took turns. Processes: shorter, brighter bars si
         "md",
         """Now watch the turn-taking itself. A separate process read every thread's state from the
 kernel (`/proc`) every millisecond while the work ran: **green** running on a CPU, **grey**
-blocked (here: waiting for the GIL), **orange** runnable but waiting for a core.
+blocked (here: waiting for the GIL), **orange** runnable but waiting for a core. Linux only:
+macOS and Windows keep no such record, and there part 1's run said so and this chart is missing.
 
 - `threading`: the rows alternate, in blocks of about 5 ms: CPython's switch interval
   (`sys.getswitchinterval()`), after which a waiting thread asks for the GIL.
 - `multiprocessing`: every row green at once.
 - 4 processes on 2 cores: no grey, but orange: nothing blocks them, there are just not enough cores.""",
     ),
-    ("code", """count_run.figure("states-count")"""),
+    ("code", """count_run.figures().get("states-count", "no state timeline here (part 1's run said why)")"""),
     (
         "code",
         """count_run.trace_summary[["variant", "workers", "running_share", "waiting_share", "blocked_share",
@@ -132,6 +138,31 @@ spent creating and stopping the workers; on short work it eats the whole speedup
         "code",
         """c_run.summary[["workload", "variant", "workers", "median_s", "startup_s", "startup_share", "speedup"]] \\
     .sort_values(["workload", "variant", "workers"]).round(3)""",
+    ),
+    (
+        "md",
+        """**Fork against spawn.** How a worker process starts is part of that cost. `fork` copies the
+running program: quick, and the worker has everything the parent had. `spawn` starts a fresh
+interpreter that imports the workload's module again: slower to start, and the work must live
+in a module it can import (a function defined in this notebook cannot be sent). macOS and Windows
+use `spawn` by default, Linux `fork` (before Python 3.14); `start_method=` (`--start-method`)
+chooses. The same loop, started both ways where this machine has both:""",
+    ),
+    (
+        "code",
+        """import multiprocessing
+
+import pandas as pd
+from IPython.display import Image
+
+methods = [m for m in ("fork", "spawn") if m in multiprocessing.get_all_start_methods()]  # Windows: spawn only
+starts = [gilbench.run(workloads="count", variants=["serial", "process-pool"], workers=[1, 2], size=SIZE,
+                       repeat=3, start_method=m, out=OUT) for m in methods]
+if len(starts) == 2:
+    gilbench.compare(*starts, out=f"{OUT}/fork-spawn")  # one chart: the speedup curves of both runs
+    display(Image(f"{OUT}/fork-spawn/compare.png"))
+pd.concat([r.summary for r in starts])[["start_method", "variant", "workers", "median_s", "startup_s",
+                                        "speedup"]].sort_values(["variant", "workers", "start_method"]).round(3)""",
     ),
     (
         "md",
@@ -200,8 +231,8 @@ np_run.summary[["native_setting", "variant", "workers", "median_s", "speedup", "
         """With the pools left as they are, the serial loop already keeps about as many cores busy as the
 machine has: two processes of two BLAS threads each crowd two cores, and threads have no cores to
 gain - the GIL is not what stops them, and the report says so. With one native thread each, the
-threads and processes get the cores instead. The answer lines name the setting that won, and how it
-compares with the serial loop as you had it:""",
+threads and processes get the cores instead (spawned processes still pay their start-up: part 4).
+The answer lines name the setting that won, and how it compares with the serial loop as you had it:""",
     ),
     (
         "code",

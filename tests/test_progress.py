@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import pty
 import select
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import ROOT
 
@@ -35,6 +36,7 @@ def test_no_bar_when_stderr_is_a_file(tmp_path):
 
 def test_a_terminal_still_gets_the_bar(tmp_path):
     """The other side of the rule, so the test above cannot pass by drawing no bar anywhere."""
+    pty = pytest.importorskip("pty", reason="a pseudo-terminal needs POSIX")
     leader, follower = pty.openpty()
     proc = run_with_stderr(follower, tmp_path / "o")
     os.close(follower)

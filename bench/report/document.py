@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis import BASELINE_VARIANT
+from ..environment import STATES, unmeasured
 from ..suites.pyperformance import plain_name
 from ..variants import VARIANTS
 from .context import context_checks, startup_lines
@@ -152,7 +153,14 @@ def environment_section(env: dict) -> list[Block]:
     ]
     if "config" in env:
         out.append(Paragraph(method_text(env, env["config"])))
+    out += [Paragraph(f"Not measured on this machine: {note}.") for note in unmeasured_here(env).values()]
     return out
+
+
+def unmeasured_here(env: dict) -> dict[str, str]:
+    """What the run could not measure on its machine, and why (environment.unmeasured): said once, under the
+    environment, and by no workload's section again."""
+    return unmeasured(env, bool(env.get("config", {}).get("trace")))
 
 
 def method_text(env: dict, c: dict) -> str:
@@ -274,7 +282,7 @@ def workload_section(r: Inputs, part, context: list[str]) -> list[Block]:
         Bullets(
             workload_findings(part, r.tasks, context)
             + tutorial_findings(part, r.tutorial_checks or [])
-            + state_findings(part, r.trace_summary)
+            + state_findings(part, None if STATES in unmeasured_here(r.env) else r.trace_summary)
         )
     )
     shown = r.charts.get(w + part.attrs.get("suffix", ""), [])
