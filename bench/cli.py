@@ -80,7 +80,8 @@ def cmd_run(args) -> int:
                 if outcome.set_aside
                 else ""
             )
-            + f"; the disturbed blocks took {outcome.disturbed_s:.0f} s of the {outcome.measured_s:.0f} s of measuring.",
+            + f"; the disturbed blocks took {outcome.disturbed_s:.0f} s of the {outcome.measured_s:.0f} s of "
+            "measuring.",
             file=sys.stderr,
         )
     if failed:
