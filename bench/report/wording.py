@@ -12,7 +12,7 @@ from collections.abc import Callable
 from .evidence import Evidence, native_count
 from .findings import Finding
 from .laws import law_sentences
-from .numbers import estimate, pct, speedup
+from .numbers import NO_INTERVAL, estimate, pct, speedup
 from .rules import ANSWER_TIES
 
 
@@ -41,7 +41,10 @@ def noise(facts) -> str:
 
 
 def _with_interval(facts) -> str:
-    return estimate(facts["speedup"], facts["speedup_low"], facts["speedup_high"], unit="x")
+    """`1.23x [1.10-1.35]`, or `0.90x (no interval: under 2 blocks)` in a sentence (a table keeps `[nan-nan]`)."""
+    return estimate(
+        facts["speedup"], facts["speedup_low"], facts["speedup_high"], unit="x", unknown=f" ({NO_INTERVAL})"
+    )
 
 
 PHRASES: dict[str, Callable[[dict], str]] = {
