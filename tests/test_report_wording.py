@@ -314,3 +314,16 @@ def test_a_speedup_without_an_interval_says_so_in_words_not_nan():
     facts = {"auto": False, "repeat": 1, "precision": 0.1, "met": 0, "of": 1, "missed": [("w threading x4", math.nan)]}
     missed = closing.PHRASES["precision"](facts)
     assert missed.endswith("not met: w threading x4 (no interval: under 2 blocks)") and "nan" not in missed
+
+
+def test_threads_that_kept_up_read_as_one_clause_of_the_answer_line():
+    """The answer's reason is a clause after ';': no capital, no second full stop, while the section keeps its
+    sentence."""
+    kept_up = Finding("threads-kept-up", "w", {**PAIR, "threads": dict(PAIR["threads"], speedup=1.89)})
+    use = Finding("use", "w", {"best": ROW, "tied": ["threading x2"], "reason": kept_up})
+    said = wording.answer(use, plain=True)
+    assert said.endswith(
+        "; threads kept up with processes (1.89x vs 1.90x): the heavy part runs in C with the GIL released."
+    )
+    assert ".." not in said
+    assert wording.say(kept_up).startswith("Threads kept up") and wording.say(kept_up).endswith("released.")
