@@ -1000,12 +1000,17 @@ def verdict_meaning(mark: str, coverage: float) -> str:
     return VERDICTS[mark] if coverage >= MIN_VERDICT_COVERAGE else "too few repetitions for a verdict"
 
 
+# What native_threads holds where the workers saw no native pool (or an older CSV did not record them): no pool to
+# name, the same as a run that recorded none (compare must not call that a difference).
+NO_POOLS = ("none", "nan", "")
+
+
 def native_setting(rows) -> str:
     """A cell's native-thread setting in words: `--native-threads` as applied and the pools the workers saw
     (`1 (openblas=1)`, `leave (openblas=2)`); `` for an older CSV that recorded neither."""
     limit = str(rows["native_limit"].iloc[0]) if "native_limit" in rows else ""
     pools = rows["native_threads"].astype(str).mode().iloc[0] if "native_threads" in rows and len(rows) else ""
-    if pools in ("none", "nan"):  # no pool found (or not recorded): the setting alone, which then changed nothing
+    if pools in NO_POOLS:  # no pool found (or not recorded): the setting alone, which then changed nothing
         pools = ""
     return f"{limit} ({pools})" if limit and pools else limit or pools
 

@@ -91,25 +91,53 @@ def find_python(given: str) -> str:
     return os.path.abspath(found)
 
 
+# What an interpreter says of itself, a line each: its version, then what makes it that interpreter: its binary
+# (links resolved) and its prefix (a venv shares its base's binary yet sees other packages).
+_IDENTITY = (
+    "import os, sys; print('%d.%d' % sys.version_info[:2], os.path.realpath(sys.executable), sys.prefix, sep='\\n')"
+)
+
+
 def check_python(given: str) -> str:
     """The absolute path of an interpreter (a path, or a name on PATH) that exists, runs, and is CPython >= 3.11."""
+    return _checked(given)[0]
+
+
+def _checked(given: str) -> tuple[str, str, str]:
+    """check_python's path, and what makes the interpreter itself: its binary (links resolved) and its prefix."""
     path = find_python(given)
     try:
         out = subprocess.run(
-            [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
+            [path, "-c", _IDENTITY], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise UsageError(f"--python {path!r} does not run as Python: {exc}") from None
-    version = out.stdout.strip()
+    lines = out.stdout.strip().splitlines()
+    version = lines[0] if lines else ""
     if out.returncode != 0 or not version.replace(".", "").isdigit():
         raise UsageError(f"--python {path!r} is not a Python interpreter")
     if tuple(map(int, version.split("."))) < (3, 11):
         raise UsageError(f"--python {path!r} is Python {version}; gilbench needs 3.11 or newer")
-    return path
+    if len(lines) != 3:
+        raise UsageError(f"--python {path!r} is not a Python interpreter")
+    return path, lines[1], lines[2]
+
+
+def check_pythons(given: list[str]) -> list[str]:
+    """check_python of each, refusing one interpreter given twice under two names (`--python python3.11 --python
+    python3`, where python3 links to python3.11): its cells would be measured twice under one label."""
+    seen: dict[tuple[str, str], str] = {}
+    paths = []
+    for name in given:
+        path, binary, prefix = _checked(name)
+        if (binary, prefix) in seen:
+            raise UsageError(
+                f"--python {name!r} ({path}) is the same interpreter as --python {seen[binary, prefix]!r} "
+                f"({binary}); give each interpreter once"
+            )
+        seen[binary, prefix] = name
+        paths.append(path)
+    return paths
 
 
 def is_this(python: str) -> bool:

@@ -227,7 +227,7 @@ def _python(given: Any, earlier: dict, flag: str) -> list[str]:
     from . import interpreters
 
     paths = [os.fspath(p) for p in repeated(given)]
-    pythons = [interpreters.check_python(p) for p in paths] if paths else [sys.executable]
+    pythons = interpreters.check_pythons(paths) if paths else [sys.executable]
     for python in pythons:
         if not interpreters.is_this(python):
             interpreters.check_imports(python, earlier["workloads"])

@@ -26,6 +26,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -173,6 +174,15 @@ def user_file(name: str) -> str | None:
     return None
 
 
+def shadowed(name: str) -> str:
+    """What is measured when the current folder holds NAME.py and NAME is a built-in: the built-in (the names'
+    order, accepted()), and how to have the file instead; else a user who wrote matmul.py measures ours unawares."""
+    return (
+        f"{name!r} is gilbench's built-in workload: {name}.py in {os.getcwd()} is not used "
+        f"(give --workloads ./{name}.py for it)"
+    )
+
+
 def resolve(name: str) -> Workload:
     """A workload by the first of accepted() that matches `name`: built-in name, a suite's name (pyperformance:NAME),
     path to a .py file, plain name of a .py file in the current folder, dotted module name."""
@@ -182,6 +192,8 @@ def resolve(name: str) -> Workload:
     path = user_file(name)
     if name in BUILTIN:
         ref = f"gilbench.workloads.{name}"
+        if os.path.isfile(name + ".py"):  # the user's file of a built-in's name: built-ins come first, say so
+            warnings.warn(shadowed(name), stacklevel=2)
     elif path is not None:
         if not os.path.isfile(path):
             folder, file = os.path.split(path)

@@ -273,11 +273,12 @@ def describe_run(frame, env: dict) -> dict:
     """What one run (one interpreter and start method of it) ran on, by environment.RUN_ASPECTS: from its rows (each
     records the machine and interpreter) and its environment.json (the interpreter's build, native thread
     variables); with `run`, its id and start, for a label where nothing else tells runs apart."""
+    from .analysis import NO_POOLS
     from .report.pairs import build_of
 
     row = frame.iloc[0]
     native = [
-        *(f"pools {v}" for v in dict.fromkeys(frame["native_threads"].astype(str)) if v),
+        *(f"pools {v}" for v in dict.fromkeys(frame["native_threads"].astype(str)) if v not in NO_POOLS),
         *(f"--native-threads {v}" for v in dict.fromkeys(frame["native_limit"].astype(str)) if v),
         *(f"{k}={v}" for k, v in (env.get("native_thread_variables") or {}).items()),
     ]

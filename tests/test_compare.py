@@ -131,3 +131,14 @@ def test_a_setting_that_found_no_native_pool_reads_as_the_setting_alone():
     limited = pd.DataFrame({"native_limit": ["1"], "native_threads": ["openblas=1"]})
     assert analysis.native_setting(found_none) == analysis.native_setting(older) == "leave"
     assert analysis.native_setting(limited) == "1 (openblas=1)"
+
+
+def test_a_run_that_found_no_native_pool_and_one_that_recorded_none_do_not_differ_in_native_threads(tmp_path, capsys):
+    """The committed reference (no pools recorded) against a new run whose workers found none ('none'): the same
+    setting. compare's first line must not list native threads among what differs, nor say verdicts compare them."""
+    a = _run(tmp_path / "a", AMD, native_threads="", native_limit="leave")
+    b = _run(tmp_path / "b", INTEL, run_id="r2", native_threads="none", native_limit="leave")
+    assert cli_main(["compare", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    said = capsys.readouterr().out.splitlines()[1]
+    assert f"CPU model: {AMD} vs {INTEL}" in said
+    assert "native threads" not in said and "pools none" not in said, said

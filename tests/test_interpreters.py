@@ -330,6 +330,22 @@ def test_python_by_name_is_found_on_path_and_recorded_absolute(tmp_path, monkeyp
     assert recorded["python"] == [str(folder / "python-under-test")]
 
 
+def test_one_interpreter_under_two_names_is_refused(tmp_path, monkeypatch, capsys):
+    """`--python python3.11 --python python3` where both are one interpreter: its cells would run twice under one
+    label (3.11.7 twice, one chart file for both): one line naming both, exit 2, nothing run."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name in ("py-one", "py-same"):
+        (folder / name).symlink_to(sys.executable)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    out = tmp_path / "o"
+    assert cli.main(["run", "--python", "py-one", "--python", "py-same", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert f"--python 'py-same' ({folder / 'py-same'}) is the same interpreter as --python 'py-one'" in err
+    assert not out.exists()
+
+
 def test_python_name_not_on_path_says_what_is_accepted(capsys):
     assert cli.main(["run", "--python", "no-such-python3.99"]) == 2
     err = capsys.readouterr().err.strip()

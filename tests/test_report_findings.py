@@ -116,3 +116,37 @@ def test_compare_keeps_the_busy_machine_flag(tmp_path, capsys):
     csv = pd.read_csv(tmp_path / "cmp" / "compare.csv")
     assert csv.loc[(csv["variant"] == "multiprocessing") & (csv["workers"] == 2), "busy"].astype(bool).all()
     assert not csv.loc[csv["variant"] == "serial", "busy"].astype(bool).any()
+
+
+NOISE = (-1, 1, 0, -1, 1, 0, 1, -1)  # a block's deviation, in units of a variant's spread: mean 0
+
+
+def test_threads_tied_with_the_best_processes_are_the_answers_reason(tmp_path):
+    """thumbnail as make bench measures it: multiprocessing best, threading tied with it on 1.9 busy cores (the work
+    releases the GIL). The answer line gives that as its reason rather than saying none is given."""
+    rows = []
+    for r, (p, t) in enumerate(zip(NOISE, reversed(NOISE), strict=True), start=1):  # per-block noise, 1-3 %
+        rows += [
+            row("serial", 1, 2.0, r, block_workers=2),
+            row("multiprocessing", 2, 1.04 * (1 + 0.01 * p), r, busy=1.95, block_workers=2),
+            row("threading", 2, 1.05 * (1 + 0.03 * t), r, busy=1.9, block_workers=2),
+        ]
+    fastest = findings.answer(group(_table(write_run(tmp_path / "run", rows))))
+    assert fastest is not None and fastest.rule == "use", fastest
+    assert fastest.facts["best"]["variant"] == "multiprocessing" and fastest.facts["tied"] == ["threading x2"]
+    assert fastest.facts["reason"] is not None and fastest.facts["reason"].rule == "threads-kept-up"
+
+
+def test_threads_well_behind_the_best_processes_are_no_reason_for_them(tmp_path):
+    """Threads that released the GIL but are not tied with the processes do not explain the processes' win."""
+    rows = []
+    for r, (p, t) in enumerate(zip(NOISE, reversed(NOISE), strict=True), start=1):
+        rows += [
+            row("serial", 1, 2.0, r, block_workers=2),
+            row("multiprocessing", 2, 1.04 * (1 + 0.01 * p), r, busy=1.95, block_workers=2),
+            row("threading", 2, 1.5 * (1 + 0.03 * t), r, busy=1.4, block_workers=2),
+        ]
+    fastest = findings.answer(group(_table(write_run(tmp_path / "run", rows))))
+    assert fastest is not None and fastest.rule == "use" and not fastest.facts["tied"], fastest
+    reason = fastest.facts["reason"]
+    assert reason is None or reason.rule != "threads-kept-up", reason

@@ -304,3 +304,26 @@ def test_an_isolated_benchmark_still_not_thread_safe_is_not_sent_to_its_own_isol
     row = dict(SAFETY, safety="no-isolated", workload="pyperformance:go@isolated")
     said = closing.PHRASES["not-thread-safe"]({"row": row, "twin": None, "isolated": None})
     assert said.startswith("go@isolated is NOT thread-safe") and "@isolated@isolated" not in said and "Run " not in said
+
+
+def test_a_speedup_without_an_interval_says_so_in_words_not_nan():
+    """--repeat 1: one block, no spread, no interval. The answer line and the precision line say that in words."""
+    one_block = dict(ROW, speedup=0.9, speedup_low=math.nan, speedup_high=math.nan)
+    said = wording.answer(Finding("cannot-tell", "w", {"best": one_block, "blocks": None}))
+    assert "threading x4: 0.90x (no interval: under 2 blocks), is not above" in said and "nan" not in said
+    facts = {"auto": False, "repeat": 1, "precision": 0.1, "met": 0, "of": 1, "missed": [("w threading x4", math.nan)]}
+    missed = closing.PHRASES["precision"](facts)
+    assert missed.endswith("not met: w threading x4 (no interval: under 2 blocks)") and "nan" not in missed
+
+
+def test_threads_that_kept_up_read_as_one_clause_of_the_answer_line():
+    """The answer's reason is a clause after ';': no capital, no second full stop, while the section keeps its
+    sentence."""
+    kept_up = Finding("threads-kept-up", "w", {**PAIR, "threads": dict(PAIR["threads"], speedup=1.89)})
+    use = Finding("use", "w", {"best": ROW, "tied": ["threading x2"], "reason": kept_up})
+    said = wording.answer(use, plain=True)
+    assert said.endswith(
+        "; threads kept up with processes (1.89x vs 1.90x): the heavy part runs in C with the GIL released."
+    )
+    assert ".." not in said
+    assert wording.say(kept_up).startswith("Threads kept up") and wording.say(kept_up).endswith("released.")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
+from pathlib import Path
 
 import pytest
 from gilbench import registry
@@ -28,10 +30,20 @@ def test_a_plain_name_finds_the_py_file_in_the_current_folder(tmp_path, monkeypa
     assert wl.module.run_task([3]) == 9
 
 
-def test_a_built_in_name_wins_over_a_file_of_that_name(tmp_path, monkeypatch):
-    (tmp_path / "count.py").write_text(SQUARES)
+def test_a_built_in_name_wins_over_a_file_of_that_name_and_says_so(tmp_path, monkeypatch):
+    """The user's matmul.py is not measured under the name matmul: a warning says so and how to have it."""
+    (tmp_path / "matmul.py").write_text(SQUARES)
     monkeypatch.chdir(tmp_path)
-    assert registry.resolve("count").ref == "gilbench.workloads.count"
+    with pytest.warns(UserWarning, match=rf"matmul.py in {tmp_path} is not used \(give --workloads ./matmul.py"):
+        assert registry.resolve("matmul").ref == "gilbench.workloads.matmul"
+    assert registry.resolve("./matmul.py").ref == str(tmp_path / "matmul.py")
+
+
+def test_a_built_in_name_with_no_file_of_that_name_warns_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert registry.resolve("count").ref == "gilbench.workloads.count"
 
 
 def test_an_unknown_name_says_where_it_looked_and_what_is_accepted(tmp_path, monkeypatch):
@@ -66,3 +78,10 @@ def test_resume_from_another_folder_finds_the_workload_file(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert "does not exist" not in resumed.stderr
     assert not os.path.exists(elsewhere / "squares.py")
+
+
+def test_the_docs_name_every_built_in_workload_in_the_lookup_order():
+    """docs/workloads.md's lookup order lists the built-ins a name is matched against first: all of them."""
+    page = (Path(__file__).parent.parent / "docs" / "workloads.md").read_text()
+    first = next(line for line in page.splitlines() if line.startswith("1. a built-in workload"))
+    assert all(f"`{name}`" in first for name in registry.BUILTIN), first

@@ -172,13 +172,23 @@ def _across(e: Evidence) -> dict | None:
 
 def _reason(g: Group, best) -> Finding | None:
     """The one reason the answer line gives: threads that cannot overlap where processes win, or the first cause
-    that holds for the best variant, or work that waits."""
+    that holds for the best variant, or threads that kept up with the best processes (tied with them: the work
+    released the GIL, so either serves), or work that waits."""
     t = g.best_threads
     if best["variant"] in PROCESSES and t is not None and "gil-turns" in holding(g.evidence(t), _native(g, t)):
         return Finding("threads-cannot-overlap", str(t["variant"]), {"threads": dict(t)})
     found = [f for f in causes(g.evidence(best), _native(g, best)) if rule(f.rule).reason]
     if found:
         return found[0]
+    contrast = gil_contrast(g)
+    if (
+        best["variant"] in PROCESSES
+        and contrast is not None
+        and contrast.rule == "threads-kept-up"
+        and t is not None
+        and t["speedup_high"] >= best["speedup_low"]
+    ):
+        return contrast
     if g.serial_busy < CPU_BOUND_BUSY:
         return Finding("waits-overlap", str(best["variant"]), {"serial_busy": g.serial_busy})
     return None

@@ -46,6 +46,10 @@ def estimate(value, low, high, digits: int = 2, unit: str = "", unknown: str | N
     return f"{head} {interval(low, high, digits)}"
 
 
+# Where a speedup has no interval (fewer than two paired blocks: no spread to take it from), in words, not "nan".
+NO_INTERVAL = "no interval: under 2 blocks"
+
+
 def halfwidth(share) -> str:
-    """The precision of a speedup: `+-5 %`."""
-    return f"+-{share * 100:.0f} %"
+    """The precision of a speedup: `+-5 %`; NO_INTERVAL where it has none."""
+    return f"+-{share * 100:.0f} %" if _known(share) else NO_INTERVAL

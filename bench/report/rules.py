@@ -235,7 +235,9 @@ OTHER_RULES = {
     "stay-serial": "the best variant's speedup is below 1.00x (test; one claim per workload)",
     "cannot-tell": "the best variant's speedup is not accepted above 1.00x, nor below it: the blocks that would "
     "tell, from the observed pair spread",
-    "use": "the best variant's above-one is accepted; variants whose 95 % intervals overlap it are tied",
+    "use": "the best variant's above-one is accepted; variants whose 95 % intervals overlap it are tied; its reason: "
+    "threads-cannot-overlap, else a cause of the best variant, else threads-kept-up where those threads are tied "
+    "with the best processes, else work that waits (not-cpu-bound)",
     "native-setting-wins": "a run of several --native-threads settings: a setting's best variant is faster than the "
     "serial cell of the reference setting (leave, else the first), Welch's t on the log times above 1.00x (test; "
     "one claim a setting and workload)",

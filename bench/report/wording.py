@@ -13,7 +13,7 @@ from ..native import AUTO, LEAVE
 from .evidence import Evidence, native_count
 from .findings import Finding
 from .laws import law_sentences
-from .numbers import estimate, pct, speedup
+from .numbers import NO_INTERVAL, estimate, pct, speedup
 from .rules import ANSWER_TIES
 
 
@@ -42,7 +42,26 @@ def noise(facts) -> str:
 
 
 def _with_interval(facts) -> str:
-    return estimate(facts["speedup"], facts["speedup_low"], facts["speedup_high"], unit="x")
+    """`1.23x [1.10-1.35]`, or `0.90x (no interval: under 2 blocks)` in a sentence (a table keeps `[nan-nan]`)."""
+    return estimate(
+        facts["speedup"], facts["speedup_low"], facts["speedup_high"], unit="x", unknown=f" ({NO_INTERVAL})"
+    )
+
+
+def _kept_up(f) -> str:
+    """threads-kept-up as a clause: the answer line's reason; the workload's section says it as a sentence."""
+    return (
+        f"threads kept up with processes ({speedup(f['threads']['speedup'])} vs {speedup(f['processes']['speedup'])}): "
+        + (
+            "the GIL is off in this interpreter"
+            if not f["threads"]["gil_enabled"]
+            else "the heavy part runs in C with the GIL released"
+        )
+    )
+
+
+# A finding the answer line gives as its reason, where its own words are a sentence: the same words as a clause.
+REASON_CLAUSES: dict[str, Callable[[dict], str]] = {"threads-kept-up": _kept_up}
 
 
 PHRASES: dict[str, Callable[[dict], str]] = {
@@ -112,15 +131,7 @@ PHRASES: dict[str, Callable[[dict], str]] = {
         f"{f['threads']['busy_cores']:.2f} busy cores, while processes reached {speedup(f['processes']['speedup'])} "
         f"with {f['processes']['busy_cores']:.2f}."
     ),
-    "threads-kept-up": lambda f: (
-        f"Threads kept up with processes ({speedup(f['threads']['speedup'])} vs "
-        f"{speedup(f['processes']['speedup'])}): "
-        + (
-            "the GIL is off in this interpreter."
-            if not f["threads"]["gil_enabled"]
-            else "the heavy part runs in C with the GIL released."
-        )
-    ),
+    "threads-kept-up": lambda f: _kept_up(f)[0].upper() + _kept_up(f)[1:] + ".",
     "set-aside": lambda f: set_aside(f),
     "uneven-work": lambda f: (
         f"uneven work: one worker was busy only {pct(f['least_busy_share'])} of the time while another finished the "
@@ -231,7 +242,13 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
         tie += (f" and {more} more" if more > 0 else "") + ")"
     reason = finding.facts["reason"]
     across = across_words(best, finding.facts.get("across"))
-    return strong(f"Use {where}", plain) + tie + across + f"; {say(reason) if reason else NO_REASON}."
+    if reason is None:
+        said = NO_REASON
+    elif reason.rule in REASON_CLAUSES:
+        said = REASON_CLAUSES[reason.rule](dict(reason.facts))
+    else:
+        said = say(reason)
+    return strong(f"Use {where}", plain) + tie + across + f"; {said}."
 
 
 def across_words(best, across: dict | None) -> str:
