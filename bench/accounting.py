@@ -86,10 +86,13 @@ class Usage:
 PF_KTHREAD = 0x00200000  # /proc/PID/stat flags: a kernel thread
 
 
-def _processes(tree: int | None = None) -> dict:
+def _processes(tree: int | None = None, session: int | None = None) -> dict:
     """Own and reaped-children CPU ticks of every user-space process but this one (and so its tree), or, with
     `tree`, but every live process descending from that process id (a test suite leaves out its own workers and
-    the runs they start, which are alive while it reads)."""
+    the runs they start, which are alive while it reads). `session`: a cell's session (its pid: the cell starts a
+    session of its own), left out too: workers the cell's end left behind (joblib's loky workers) are killed with
+    its group and reparented before they are reaped; a zombie keeps its CPU time, which would read as another
+    program's."""
     me, out, parents = os.getpid(), {}, {}
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
@@ -98,7 +101,7 @@ def _processes(tree: int | None = None) -> dict:
             with open(f"/proc/{name}/stat", "rb") as fh:
                 data = fh.read()
             fields = data[data.rindex(b")") + 2 :].split()  # after "pid (comm) ": the name may hold spaces
-            if int(fields[6]) & PF_KTHREAD:
+            if int(fields[6]) & PF_KTHREAD or (session is not None and int(fields[3]) == session):
                 continue
             out[int(name)] = (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
             parents[int(name)] = int(fields[1])
@@ -110,15 +113,16 @@ def _processes(tree: int | None = None) -> dict:
     return out
 
 
-def snapshot(tree: int | None = None) -> Snapshot | None:
-    """The counters now; `tree`: a process id whose live descendants are not other programs (see _processes)."""
-    if not oslayer.linux():
+def snapshot(tree: int | None = None, session: int | None = None) -> Snapshot | None:
+    """The counters now; `tree`: a process id whose live descendants are not other programs; `session`: a cell's
+    session, whose processes are not either, live or not yet reaped (see _processes)."""
+    if not oslayer.linux():  # psutil: a process whose parent ended is another program's until it is reaped
         return Snapshot(oslayer.steal_s(), oslayer.other_processes(tree, USER_HZ), time.perf_counter())
     try:
         with open(STAT) as fh:
             fields = fh.readline().split()
         steal = int(fields[8])
-        others = _processes(tree)
+        others = _processes(tree, session)
     except (OSError, ValueError, IndexError):
         return None
     return Snapshot(steal / USER_HZ, others, time.perf_counter())

@@ -120,7 +120,7 @@ def run_repetition(
                 lifeline.close()
                 if sampler is not None:
                     stop_sampler(sampler)
-            usage = accounting.between(before, accounting.snapshot())
+            usage = accounting.between(before, accounting.snapshot(session=proc.pid))  # the cell's leftovers are its
             if spec.options.get("scheduler"):  # the work ran in an outside cluster's processes: not separable here
                 usage = accounting.Usage(math.nan, math.nan, math.nan)
         if config.keep_outputs is not None:

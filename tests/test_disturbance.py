@@ -226,6 +226,21 @@ def test_other_ticks_count_a_process_that_ended_meanwhile_once():
     assert accounting.other_ticks(before, after) == 5 + 50 - 30 + 4 + 0 - 0
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_cells_own_session_is_not_another_program():
+    """What a cell leaves behind (joblib's loky workers, killed with its group and reparented before they are reaped)
+    is the cell's, not another program's: a process of the cell's session is left out of the reading for it. Every
+    joblib repetition read about 0.3 other cores, and was marked disturbed, while the session was not left out."""
+    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)  # a session of its own, as a cell's
+    try:
+        assert proc.pid in accounting._processes()
+        assert proc.pid not in accounting._processes(session=proc.pid)
+        assert proc.pid in accounting._processes(session=proc.pid + 1)  # another session stays counted
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_the_threshold_grows_with_the_cores_a_cell_leaves_spare():
     assert accounting.threshold_cores(0.1, 1, 2) == pytest.approx(0.1)
     assert accounting.threshold_cores(0.1, 2, 2) == pytest.approx(0.1)

@@ -228,6 +228,14 @@ def test_an_answer_the_run_cannot_give_yet_says_what_would_give_it():
     assert "its estimate is not above 1.00x" in slower and "Stay serial" not in slower
     unpaired = wording.answer(Finding("cannot-tell", "w", {"best": ROW, "blocks": None}))
     assert "no per-block spread to size more blocks from" in unpaired and "not above 1.00x, so" not in unpaired
+    # an interval above 1.00x on its own is said to be so, and why the run still cannot tell (a reader saw
+    # "1.84x [1.67-2.03] is not above 1.00x" as a contradiction)
+    spread = dict(ROW, pair_spread=0.1)
+    above = wording.answer(Finding("cannot-tell", "w", {"best": dict(spread, claims_family=100), "blocks": 24}))
+    assert "lies above 1.00x by its own 95 % interval, but not by enough" in above and "over its 100 tests" in above
+    assert "is not above 1.00x" not in above
+    straddling = wording.answer(Finding("cannot-tell", "w", {"best": dict(spread, speedup_low=0.95), "blocks": 24}))
+    assert "is not above 1.00x beyond this run's error budget" in straddling and "own 95 %" not in straddling
 
 
 def test_the_answer_line_is_worded_once_for_markdown_and_once_for_a_terminal():

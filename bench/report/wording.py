@@ -7,6 +7,7 @@ strips markup from a sentence.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from ..native import AUTO, LEAVE
@@ -230,9 +231,17 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
             else "this run has no per-block spread to size more blocks from (a run without paired blocks: measure "
             "it again with this gilbench)"
         )
+        low, family = best.get("speedup_low", math.nan), best.get("claims_family", math.nan)
+        of = f" over its {int(family)} tests" if family == family and family else ""
+        short = (  # an interval above 1.00x on its own, which the budget over the run's tests does not accept
+            f"lies above 1.00x by its own 95 % interval, but not by enough for this run's error budget (Holm's "
+            f"procedure at 5 %{of}, so that no sentence of the report is wrong by chance more than 1 time in 20)"
+            if low == low and low > 1
+            else "is not above 1.00x beyond this run's error budget"
+        )
         return (
-            f"{strong('Cannot tell yet', plain)} whether any variant beats the serial loop: the best, {where}, is not "
-            f"above 1.00x beyond this run's error budget; {to_tell}."
+            f"{strong('Cannot tell yet', plain)} whether any variant beats the serial loop: the best, {where}, "
+            f"{short}; {to_tell}."
         )
     named = finding.facts["tied"]
     tie = ""
