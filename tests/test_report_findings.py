@@ -10,7 +10,7 @@ from gilbench.cli import main as cli_main
 from gilbench.report import closing, findings, workload
 from gilbench.report.budget import group
 
-from tests.helpers import gil_run, row, write_run
+from tests.helpers import gil_run, paired_block, row, write_run
 
 
 def _table(folder):
@@ -150,3 +150,16 @@ def test_threads_well_behind_the_best_processes_are_no_reason_for_them(tmp_path)
     assert fastest is not None and fastest.rule == "use" and not fastest.facts["tied"], fastest
     reason = fastest.facts["reason"]
     assert reason is None or reason.rule != "threads-kept-up", reason
+
+
+def test_waiting_work_far_above_linear_is_not_measured_against_the_cores(tmp_path):
+    """Sleeping tasks at 4 workers on 2 CPUs: 3.9x. Linear (the cores' bound on CPU work) says nothing of work that
+    waits, so no 'no gain beyond linear this run can claim' line: the reason given is that the work waits."""
+    rows = []
+    for r in range(1, 7):
+        drift = 1 + 0.01 * (r % 3)
+        rows += paired_block(r, 4, 1.0, {"threading": 0.256}, drift=drift, busy=0.002, cpu_s=0.002)
+    table = _table(write_run(tmp_path / "run", rows))
+    (e, found), *_ = [(e, {f.rule for f in found}) for e, found in workload.variant_found(group(table))]
+    assert e.n == 4 and e.get("speedup_low") > 2
+    assert "not-cpu-bound" in found and not found & {"noise", "unexplained-loss"}, found

@@ -95,7 +95,7 @@ def variant_findings(e: Evidence, falling: bool = False, busy_machine: bool = Fa
     found = causes(e, conditions)
     if busy_machine:
         found.append(Finding(BUSY_MACHINE, e.variant))
-    if not found:
+    if not found and NOT_CPU_BOUND not in conditions:  # linear is the cores' bound on CPU work: waiting work has none
         found.append(Finding("unexplained-loss" if accepted("below-linear", e) else "noise", e.variant, _facts(e)))
     if NOT_CPU_BOUND in conditions:
         found.append(Finding(NOT_CPU_BOUND, e.variant, _facts(e)))
