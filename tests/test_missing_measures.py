@@ -23,7 +23,7 @@ def bare_machine(monkeypatch):
     """Both checks say why not; the accounting reads nothing, as where it cannot be read; nothing said yet."""
     monkeypatch.setattr(oslayer, "thread_states_unavailable", lambda: NO_STATES)
     monkeypatch.setattr(accounting, "unavailable", lambda: NO_ACCOUNTING)
-    monkeypatch.setattr(accounting, "snapshot", lambda tree=None: None)
+    monkeypatch.setattr(accounting, "snapshot", lambda tree=None, session=None: None)
     monkeypatch.setattr(api, "SAID", set())
 
 
