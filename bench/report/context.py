@@ -22,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import BASELINE, BASELINE_VARIANT, BLOCK, CELL, measured, paired_interval, t_cdf
-from . import significance
 from .evidence import PROCESSES, THREADS
 from .findings import Finding
 from .numbers import estimate, pct, speedup
 from .rules import STARTUP_SHARE
 from .significance import CLAIMS
+from .significance import holm as holm_step_down
 
 METRIC = "compute_s"  # first task in to last result out: the start-up of a pool or a cluster left out
 FAMILY_LEVEL = 0.05  # the run's family-wise error for its context claims, until the run-wide budget takes them
@@ -58,7 +58,7 @@ class ContextTest:
 
 def holm(ps: Sequence[float], level: float = FAMILY_LEVEL) -> list[bool]:
     """Holm's step-down (bench/report/significance.py) over a list: which hypotheses are rejected (NaN: never)."""
-    passed = significance.holm(dict(enumerate(ps)), level)
+    passed = holm_step_down(dict(enumerate(ps)), level)
     return [i in passed for i in range(len(ps))]
 
 
