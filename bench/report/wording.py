@@ -23,6 +23,11 @@ def strong(text: str, plain: bool = False) -> str:
     return text if plain else f"**{text}**"
 
 
+def over_tests(family, whose: str) -> str:
+    """` over the run's 100 tests`: the family Holm's procedure ran over, where the row records it; else nothing."""
+    return f" over {whose} {int(family)} tests" if family is not None and family == family and family else ""
+
+
 def noise(facts) -> str:
     """What a line without a cause can say: where linear lies against the speedup's 95 % interval, and, where the
     interval alone would say more than the run's error budget lets the words say, that it is not said."""
@@ -33,8 +38,7 @@ def noise(facts) -> str:
     linear = speedup(float(cores))
     if low <= cores <= high:
         return f"consistent with linear ({linear} lies inside its interval)"
-    family = facts.get("claims_family")
-    of = f" over the run's {int(family)} tests" if family == family and family else ""
+    of = over_tests(facts.get("claims_family"), "the run's")
     what, end = ("loss", f"ends under {linear}") if high < cores else ("gain beyond linear", f"starts over {linear}")
     return (
         f"no {what} this run can claim: its 95 % interval {end}, but not by enough for the run's error budget "
@@ -231,8 +235,7 @@ def answer(finding: Finding | None, plain: bool = False) -> str:
             else "this run has no per-block spread to size more blocks from (a run without paired blocks: measure "
             "it again with this gilbench)"
         )
-        low, family = best.get("speedup_low", math.nan), best.get("claims_family", math.nan)
-        of = f" over its {int(family)} tests" if family == family and family else ""
+        low, of = best.get("speedup_low", math.nan), over_tests(best.get("claims_family"), "its")
         short = (  # an interval above 1.00x on its own, which the budget over the run's tests does not accept
             f"lies above 1.00x by its own 95 % interval, but not by enough for this run's error budget (Holm's "
             f"procedure at 5 %{of}, so that no sentence of the report is wrong by chance more than 1 time in 20)"

@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +42,7 @@ import pandas as pd
 from disturbance import BURNER  # this folder is the script's: on sys.path
 from gilbench import tutorial
 from gilbench.analysis import t_quantile
+from gilbench.environment import cpu_model
 
 ROOT = Path(__file__).resolve().parents[2]
 PRECISION = 0.05
@@ -224,11 +227,10 @@ def main() -> int:
     conditions = args.conditions.split(",")
     if bad := [c for c in conditions if c not in ("quiet", "bursty")]:
         parser.error(f"--conditions {','.join(bad)!r}: accepted: quiet, bursty")
-    hyperfine = subprocess.run(["which", "hyperfine"], capture_output=True).returncode == 0
+    hyperfine = shutil.which("hyperfine") is not None
     if not hyperfine:
         print("hyperfine not found (apt install hyperfine, or cargo install hyperfine): gilbench alone")
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
-    print(f"machine: {cpu}, {len(__import__('os').sched_getaffinity(0))} usable CPUs; Python {sys.version.split()[0]}")
+    print(f"machine: {cpu_model()}, {len(os.sched_getaffinity(0))} usable CPUs; Python {sys.version.split()[0]}")
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="gilbench-tta-") as tmp:
         scratch = Path(tmp)
