@@ -379,13 +379,13 @@ def amdahl(workers, p):
 
 def fit_amdahl(workers, speedup) -> tuple[float, float]:
     """Least-squares serial fraction p in [0, 1] and the fit's R^2 (NaN with fewer than two points)."""
-    from scipy.optimize import least_squares
-
     n, s = np.asarray(workers, dtype=float), np.asarray(speedup, dtype=float)
     keep = np.isfinite(s) & np.isfinite(n)
     n, s = n[keep], s[keep]
     if len(n) < 2 or len(set(n)) < 2:
         return math.nan, math.nan
+    from scipy.optimize import least_squares  # here: its import (about 0.2 s) is a run's only with a curve to fit
+
     fit = least_squares(lambda p: amdahl(n, p[0]) - s, x0=[0.5], bounds=([0.0], [1.0]))
     p = float(fit.x[0])
     return p, _r2(amdahl(n, p), s)
