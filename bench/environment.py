@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -69,9 +70,37 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-# How long the look at the machine before a run takes: long enough for a few scheduler ticks on every CPU (100-1000
-# per second), short beside the run (every run waits it, a 5-second answer included).
+# How long the look at the machine before a run takes at the least: long enough for a few scheduler ticks on every
+# CPU (100-1000 per second), short beside the run (a 3-second answer included). It overlaps the rest of the
+# collection (BusyProbe), so a run waits only for what the collection does not already take.
 BUSY_PROBE_S = 0.2
+
+
+class BusyProbe:
+    """What other programs (and the hypervisor) use while gilbench looks at the machine before a run, in percent
+    of its CPUs. Started first and read last, so that the look overlaps the rest of the collection instead of
+    adding to it: gilbench's own CPU meanwhile (this process, and its children: the native-pool probe, git) is
+    left out, as the per-repetition accounting leaves it out (gilbench.accounting). Where that accounting is
+    unavailable, psutil's reading of the whole machine over BUSY_PROBE_S, taken at the end."""
+
+    def __init__(self) -> None:
+        from . import accounting
+
+        self.began = time.perf_counter()
+        self.before = accounting.snapshot(tree=os.getpid()) if accounting.unavailable() is None else None
+
+    def percent(self, cpus: int) -> float:
+        from . import accounting
+
+        usage = None
+        if self.before is not None:
+            time.sleep(max(0.0, BUSY_PROBE_S - (time.perf_counter() - self.began)))
+            usage = accounting.between(self.before, accounting.snapshot(tree=os.getpid()))
+        if usage is None or usage.other_cores != usage.other_cores:
+            import psutil
+
+            return round(psutil.cpu_percent(interval=BUSY_PROBE_S), 1)
+        return round(100 * (usage.other_cores + usage.steal_cores) / max(1, cpus), 1)
 
 
 def collect_cpu(env: dict) -> None:
@@ -82,9 +111,6 @@ def collect_cpu(env: dict) -> None:
     env["usable_cpus"] = usable_cpus()
     env["cpu_model"] = cpu_model()
     env["load_avg_1m"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else 0.0
-    # What other programs use right now (the load average still counts a run that just ended); gilbench sleeps
-    # meanwhile, so the reading is theirs.
-    env["cpu_busy_percent"] = round(psutil.cpu_percent(interval=BUSY_PROBE_S), 1)
     from . import accounting
 
     why = accounting.unavailable()
@@ -158,19 +184,33 @@ NATIVE_PROBE_TIMEOUT_S = 60  # importing NumPy from a cold disk can take seconds
 POOL_FIELDS = ("internal_api", "user_api", "version", "num_threads", "threading_layer", "architecture", "prefix")
 
 
-def collect_native_pools(env: dict) -> None:
+def start_native_probe() -> subprocess.Popen | None:
+    """The native-pool probe's interpreter, started (collect_native_pools waits for it): it imports NumPy while
+    the rest of the environment is collected."""
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", NATIVE_PROBE], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+    except OSError:
+        return None
+
+
+def collect_native_pools(env: dict, started: subprocess.Popen | None = None) -> None:
     """The native thread pools (OpenBLAS, MKL, BLIS, OpenMP) a worker gets by importing NumPy here, with the
-    environment variables that set their sizes; `native_pools_note` says what was looked at, or why nothing."""
+    environment variables that set their sizes; `native_pools_note` says what was looked at, or why nothing.
+    `started`: the probe's process from start_native_probe (else it is started here)."""
     from . import native
 
     env["native_thread_variables"] = native.variables()
-    try:
-        out = subprocess.run(
-            [sys.executable, "-c", NATIVE_PROBE], capture_output=True, text=True, timeout=NATIVE_PROBE_TIMEOUT_S
-        )
-        probe = json.loads(out.stdout) if out.returncode == 0 else None
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        probe = None
+    proc = started if started is not None else start_native_probe()
+    probe = None
+    if proc is not None:
+        try:
+            out, _ = proc.communicate(timeout=NATIVE_PROBE_TIMEOUT_S)
+            probe = json.loads(out) if proc.returncode == 0 else None
+        except (subprocess.TimeoutExpired, ValueError):
+            proc.kill()
+            proc.communicate()
     if probe is None or probe["pools"] is None:
         env["native_pools"] = []
         env["native_pools_note"] = "unknown: threadpoolctl could not be run in this interpreter"
@@ -196,11 +236,14 @@ def pools_text(pools: list[dict]) -> str:
 def collect_environment() -> dict:
     """The environment a run records. Its `interpreters` describes this interpreter alone (interpreter_build); a
     run with other interpreters (--python) lists them all, described under each (interpreters.describe_all)."""
+    busy, pools = BusyProbe(), start_native_probe()  # both run while the rest is collected
     env: dict = {}
-    for collector in (collect_python, collect_cpu, collect_system, collect_packages, collect_native_pools):
+    for collector in (collect_python, collect_cpu, collect_system, collect_packages):
         collector(env)
+    collect_native_pools(env, pools)
     env["harness_commit"] = harness_commit()
     env["interpreters"] = [{**interpreter_build(), "python": sys.executable}]
+    env["cpu_busy_percent"] = busy.percent(env["logical_cpus"])
     return env
 
 
