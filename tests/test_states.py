@@ -229,7 +229,13 @@ def test_run_with_trace_writes_the_state_timeline_and_keeps_it_out_of_the_statis
     assert set(trace["state"]) <= set(states.STATES) and trace["worker"].any()
     assert (run / "states-count.png").exists()
     report = (run / "report.md").read_text()
-    assert "hand-offs/s - the threads took turns holding the GIL" in report
+    # the report says the threads took turns where its rule's bar is cleared (blocked over 30 %, hand-offs above
+    # one per 5 switch intervals), and shows the figures without the claim where a few turns left the rate below it
+    turns = "hand-offs/s - the threads took turns holding the GIL"
+    if threads["blocked_share"] > 0.3 and threads["handoffs_per_s"] > 0.2 / threads["switch_interval_s"]:
+        assert turns in report
+    else:
+        assert "hand-offs/s" in report and turns not in report, threads.to_dict()
     assert "states-count.png" in proc.stdout
 
 
