@@ -49,6 +49,8 @@ def run_cell(spec: CellSpec) -> CellResult:
         raise ValueError("the workload made no tasks")
     runner = variants.VARIANTS[spec.variant].runner
     native.worker_pools()  # outside the timing: the limit on the pools loaded here (forked workers inherit it)
+    if spec.dry:  # a dry warm-up (--warmup light): the files this process loads are now in the page cache
+        return CellResult(ok=True)  # no task ran: no times, no task records
     cpu0, wall0 = process_cpu_s(), time.perf_counter()
     ex = runner(spec.workload_ref, tasks, spec.workers, spec.start_method, **spec.options)
     process_cpu, process_wall = process_cpu_s() - cpu0, time.perf_counter() - wall0
@@ -182,4 +184,9 @@ def reap_helpers() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The result is written and multiprocessing's helpers are reaped: the interpreter's teardown (about 10 ms of
+    # freeing what the process is about to lose anyway) would only be more time between repetitions.
+    os._exit(code)

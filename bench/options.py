@@ -317,6 +317,18 @@ def _repeat(given: Any, earlier: dict, flag: str) -> int:
     return parse_positive(count, "--repeat")
 
 
+LIGHT = "light"  # --warmup's default: one round, whole for cells of several workers, dry for 1-worker cells
+
+
+def _warmup(given: Any, earlier: dict, flag: str) -> int | str:
+    if str(given).strip().lower() == LIGHT:
+        return LIGHT
+    count = whole(given)
+    if count is None or count < 0:
+        raise UsageError(f"{flag} {shown(given)!r} is not 'light' or a whole number (accepted: light, 0, 1, 2, ...)")
+    return count
+
+
 def _positive_number(given: Any, earlier: dict, flag: str) -> float:
     return parse_positive(given, flag, float)
 
@@ -632,11 +644,13 @@ class RunConfig:
         "SECONDS",
         parse=_positive_number,
     )
-    warmup: int = option(
-        "1",
-        "warm-up repetitions per cell, before the measured ones (recorded, flagged, left out "
-        "of the statistics); 0 for none",
-        parse=_whole(" of repetitions"),
+    warmup: int | str = option(
+        "light",
+        "warm-up before the measured blocks (recorded, flagged, left out of the statistics): 'light', one round in "
+        "which the cells of several workers run whole and each 1-worker cell's process starts, imports and makes "
+        "its tasks, and stops before the timed region; N, N rounds of whole repetitions; 0 for none",
+        "light|N",
+        parse=_warmup,
     )
     disturbance_threshold: float = option(
         "0.1",
@@ -716,6 +730,18 @@ class RunConfig:
     def auto(self) -> bool:
         """--repeat auto: more blocks while some cell misses the precision and the budget lasts."""
         return is_auto(self.given.repeat)
+
+    @property
+    def warmup_rounds(self) -> int:
+        """Rounds of warm-up blocks: --warmup N, or the one light round."""
+        return 1 if self.warmup == LIGHT else int(self.warmup)
+
+    def dry_warmup(self, workers: int) -> bool:
+        """Whether a warm-up repetition of a cell of `workers` stops before the timed region (CellSpec.dry): with
+        --warmup light, a 1-worker cell's. Its process start and imports are what a warm-up is for; a cell of
+        several workers runs whole, because the first run that busies every core after an idle spell can run slow
+        on a VM (docs/measuring.md)."""
+        return self.warmup == LIGHT and workers == 1
 
     @property
     def child_env(self) -> dict[str, str]:

@@ -145,5 +145,5 @@ def make(config: RunConfig, seed: int) -> Plan:
     all_groups = blocks.groups(cells)
     rng = random.Random(seed)
     first_rounds = blocks.PILOT_BLOCKS if config.auto else config.repeat
-    order = blocks.plan(all_groups, first_rounds, rng, config.warmup)
+    order = blocks.plan(all_groups, first_rounds, rng, config.warmup_rounds)
     return Plan(seed, prepared, found, cells, all_groups, first_rounds, order, rng)

@@ -68,6 +68,7 @@ class CellSpec(_Message):
     search_path: list = field(default_factory=list)  # appended to sys.path for users' dotted workload modules
     options: dict = field(default_factory=dict)  # variant options (e.g. the dask scheduler address)
     native_threads: int | None = None  # limit the native pools (BLAS, OpenMP) to this many threads; None: leave them
+    dry: bool = False  # a dry warm-up: start, import, make the tasks, and stop before the timed region
     version: int = VERSION
     KIND = "cell spec"
 

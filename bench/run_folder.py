@@ -15,7 +15,7 @@ from pathlib import Path
 from . import storage
 from .blocks import Block, Repetition
 from .inputs import write_inputs
-from .options import RunConfig
+from .options import LIGHT, RunConfig
 from .plan import Plan
 from .storage import OPTIONS_FILE, ResultRow, TaskRow
 
@@ -75,7 +75,7 @@ def create(config: RunConfig, env: dict, plan: Plan, log) -> RunFolder:
     reps = sum(len(b.cells) for b in plan.order)
     log(
         f"run {run_id}: {len(plan.cells)} cells in {len(plan.groups)} paired groups x ({plan.first_rounds} + "
-        f"{config.warmup} warm-up) blocks = {reps} repetitions"
+        f"{config.warmup_rounds}{' light' if config.warmup == LIGHT else ''} warm-up) blocks = {reps} repetitions"
         + (f"; then sized to +-{config.precision * 100:g} % within {config.budget:g} s" if config.auto else "")
     )
     return RunFolder(run_id, run_dir)

@@ -50,7 +50,7 @@ def native_limit(cell: Cell, config: RunConfig) -> int | None:
     return native.limit_for(cell.native, cell.workers, environment.usable_cpus())
 
 
-def cell_spec(cell: Cell, prepared: dict, config: RunConfig, scratch: str) -> CellSpec:
+def cell_spec(cell: Cell, prepared: dict, config: RunConfig, scratch: str, dry: bool = False) -> CellSpec:
     """What the cell process is told to run: the workload, its parameters, the variant and its settings."""
     return CellSpec(
         workload_ref=cell.ref,
@@ -62,6 +62,7 @@ def cell_spec(cell: Cell, prepared: dict, config: RunConfig, scratch: str) -> Ce
         search_path=[os.getcwd()] if not cell.ref.endswith(".py") and not cell.ref.startswith("gilbench.") else [],
         options={"scheduler": config.dask_scheduler} if cell.variant == "dask" and config.dask_scheduler else {},
         native_threads=native_limit(cell, config),
+        dry=dry,
     )
 
 
@@ -79,14 +80,15 @@ def start_sampler(pid: int, trace: tuple[float, str], timeout: float) -> subproc
 
 
 def run_repetition(
-    cell: Cell, prepared: dict, config: RunConfig, trace: tuple[float, str] | None = None
+    cell: Cell, prepared: dict, config: RunConfig, trace: tuple[float, str] | None = None, dry: bool = False
 ) -> tuple[CellResult, accounting.Usage]:
     """Run one repetition in a fresh child process (its own process group); return its result and what the
     rest of the machine used meanwhile (accounted from just before the cell starts to just after it is reaped).
-    `trace`: (interval, path): a sampler process reads the cell's thread states from /proc into path."""
+    `trace`: (interval, path): a sampler process reads the cell's thread states from /proc into path.
+    `dry`: a dry warm-up, which stops before the timed region (no times, no task records)."""
     timeout = min(config.timeout, config.cell_timeouts.get(cell.workload, math.inf))
     with tempfile.TemporaryDirectory(prefix="gilbench-cell-") as scratch:
-        spec = cell_spec(cell, prepared, config, scratch)
+        spec = cell_spec(cell, prepared, config, scratch, dry)
         spec_path, result_path = os.path.join(scratch, "spec.json"), os.path.join(scratch, "result.json")
         storage.atomic_write(spec_path, spec.to_json())
         log_path = os.path.join(scratch, "cell.log")
@@ -351,7 +353,8 @@ def run_one(rep: Repetition, run: BlockContext) -> bool:
     if cell in run.hung:  # a benchmark whose shared state threads corrupted loops forever: once is enough
         result, usage = CellResult.failed(run.hung[cell]), accounting.Usage(math.nan, math.nan, math.nan)
     else:
-        result, usage = run_repetition(cell, run.prepared[cell.workload], run.config)
+        dry = rep.warmup and run.config.dry_warmup(cell.workers)
+        result, usage = run_repetition(cell, run.prepared[cell.workload], run.config, dry=dry)
         if result.timed_out and registry.suite_of(cell.workload) is not None:
             run.hung[cell] = f"not run again: it timed out in block {rep.repeat} ({result.error})"
     if not result.ok and result.traceback:  # the full traceback in the run folder; the error points to it

@@ -147,3 +147,9 @@ def task(variant, workers, index, worker, start, end, cpu=None, repeat=1, **chan
     )
     values.update(changes)
     return TaskRow(**values)
+
+
+def ran_tasks(frame):
+    """The rows of repetitions that ran their tasks: all but a light warm-up's 1-worker cells, which stop before
+    their timed region (`--warmup light`, the default)."""
+    return frame[~(frame["warmup"].astype(bool) & (frame["workers"] == 1))]

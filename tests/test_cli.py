@@ -27,7 +27,7 @@ from gilbench.errors import UsageError
         (["--param", "iterations"], "is not KEY=VALUE"),
         (["--param", "colour=red"], "no selected workload has 'colour'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
-        (["--warmup", "-1"], "--warmup '-1' is not a whole number"),
+        (["--warmup", "-1"], "--warmup '-1' is not 'light' or a whole number"),
         (["--repeat", "often"], "--repeat 'often' is not a positive integer or 'auto'"),
         (["--precision", "0"], "--precision '0' is not a positive number"),
         (["--budget", "soon"], "--budget 'soon' is not a positive number"),

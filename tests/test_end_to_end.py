@@ -66,6 +66,12 @@ def test_results_have_every_cell_and_repetition(smoke_run):
         frame.loc[frame["variant"] != "serial", "block_workers"] == frame.loc[frame["variant"] != "serial", "workers"]
     ).all()
     assert sorted(set(frame.loc[frame["variant"] == "serial", "block_workers"])) == [1, 2]  # serial in every block
+    # --warmup light: a 1-worker cell's warm-up stops before the timed region (no times, no task ran); a cell of
+    # several workers warms up whole
+    dry = frame["warmup"] & (frame["workers"] == 1)
+    assert dry.any() and frame.loc[dry, "total_s"].isna().all() and (frame.loc[dry, "tasks"] == 0).all()
+    frame = frame[~dry]
+    assert frame.loc[frame["warmup"], "total_s"].notna().all() and (frame["workers"] > 1)[frame["warmup"]].all()
     assert (frame["total_s"] - frame["startup_s"] - frame["compute_s"]).abs().max() < 1e-6
     assert (frame["busy_cores"] > 0).all() and (frame["peak_rss_mb"] > 0).all()
     assert (frame["start_method"] == DEFAULT_START_METHOD).all()  # the platform's, unless GILBENCH_START_METHOD
@@ -82,7 +88,8 @@ def test_tasks_csv_matches_results(smoke_run):
     tasks = storage.load_tasks(out / "latest")
     key = ["workload", "variant", "workers", "block_workers", "repeat", "attempt"]
     per_rep = tasks.groupby(key).size()
-    expected = frame.set_index(key)["tasks"]
+    expected = frame[frame["tasks"] > 0].set_index(key)["tasks"]  # a dry warm-up ran none
+    assert set(per_rep.index) == set(expected.index)
     assert (per_rep.reindex(expected.index) == expected).all()
     assert ((tasks["cpu_share"] > 0) & (tasks["cpu_share"] <= 1.2)).all()
 
@@ -90,7 +97,7 @@ def test_tasks_csv_matches_results(smoke_run):
 def test_ceiling_times_only_the_work(smoke_run):
     _, out = smoke_run
     frame = storage.load_results(out / "latest")
-    ceiling = frame[frame["variant"] == "ceiling"]
+    ceiling = frame[(frame["variant"] == "ceiling") & ~frame["warmup"]]
     assert (ceiling["startup_s"].abs() < 1e-9).all() and (ceiling["total_s"] == ceiling["compute_s"]).all()
 
 
