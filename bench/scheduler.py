@@ -73,36 +73,13 @@ def sizing_round(
         storage.atomic_write(
             run_dir / PLAN_FILE, json.dumps(plan_record(sizing.plans, config, spent_s, outcome.planned_s), indent=2)
         )
-    rounds = []
-    for _ in range(rounds_ahead(sizing, unmet, spread)):
-        candidate = blocks.next_round(sizing.groups, unmet, sizing.repeat_of, rng)
-        round_s = sum(blocks.median(sizing.walls.get(blocks.cell_key(c), [])) for blk in candidate for c in blk.cells)
-        if not candidate or spent_s + round_s > config.budget:
-            break
-        spent_s += round_s
-        for blk in candidate:
-            sizing.repeat_of[blk.group] = blk.repeat
-        rounds.extend(candidate)
-    return rounds
-
-
-def rounds_ahead(sizing: Sizing, unmet: dict, spread: dict) -> int:
-    """How many rounds to queue before looking again: as many as no cell still short could stop before. The
-    two-stage interval is never narrower than the pilot's spread on its own degrees of freedom allows at n blocks,
-    so a cell cannot meet the precision before the blocks the plan gave it (blocks.size_groups); a look before
-    then (reading results.csv, about 0.1 s) changes nothing. At least 1."""
-    needed = {
-        blocks.cell_key(cell): planned.blocks_needed
-        for plan in sizing.plans or []
-        for cell, planned in zip(plan.group.members, plan.cells, strict=True)
-    }
-    ahead = [
-        needed[blocks.cell_key(c)] - spread[blocks.cell_key(c)][0]
-        for short in unmet.values()
-        for c in short
-        if blocks.cell_key(c) in needed
-    ]
-    return max(1, min(ahead, default=1))
+    candidate = blocks.next_round(sizing.groups, unmet, sizing.repeat_of, rng)
+    round_s = sum(blocks.median(sizing.walls.get(blocks.cell_key(c), [])) for blk in candidate for c in blk.cells)
+    if not candidate or spent_s + round_s > config.budget:
+        return []
+    for blk in candidate:
+        sizing.repeat_of[blk.group] = blk.repeat
+    return candidate
 
 
 def plan_record(plans, config: RunConfig, spent_s: float, predicted_s: float) -> dict:
