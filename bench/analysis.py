@@ -32,8 +32,9 @@ Conventions (the README repeats them):
   exp(mean +- t(0.975, n-1) * sd / sqrt(n)), at a stated 95 % coverage (`speedup_method` "paired-t"). The
   coverage holds where the log ratios are roughly normal and the blocks independent: tests/test_paired.py
   checks it on simulated samples, and tests/benchmarks/paired_coverage.py on real 1-worker cells. A run sized by
-  `--repeat auto` reports the wider of that and Stein's two-stage interval from the pilot's spread
-  ("paired-t-two-stage", see `paired_interval`): stopping when the interval is narrow would otherwise cost coverage.
+  `--repeat auto` stops each cell at the first look where its interval is within the precision and reports that
+  interval widened by SEQUENTIAL_FACTOR ("paired-t-sequential", see `paired_interval`): stopping when the interval
+  is narrow would otherwise cost coverage. Runs sized by an older gilbench ("paired-t-two-stage") keep theirs.
 - CPU inflation (the variant's task CPU over the serial cell's, per block): the geometric mean of the per-block
   ratios with its t interval, the same estimator for point and interval. Busy cores and the start-up share are the
   means of the repetitions, with their sd (the report's rules test the means).
@@ -206,7 +207,14 @@ def ratio_interval(num, den, confidence: float = CONFIDENCE) -> tuple[float, flo
 
 
 PAIRED_METHOD = "paired-t"  # Student's t on the per-block log ratios, 95 %
-TWO_STAGE_METHOD = "paired-t-two-stage"  # --repeat auto: the wider of that and Stein's interval from the pilot
+TWO_STAGE_METHOD = "paired-t-two-stage"  # older --repeat auto runs: the wider of that and Stein's from the pilot
+SEQUENTIAL_METHOD = "paired-t-sequential"  # --repeat auto: the t interval widened by SEQUENTIAL_FACTOR
+# --repeat auto looks after the pilot and after every round, and stops a cell at the first look where its interval is
+# within the precision. Stopping when an interval happens to be narrow favours runs whose spread came out small: the
+# plain t interval then covers 91-95 %. Widened by this factor it covers at least 95.6 % (normal log ratios) and
+# 96.2 % (Student's t, 5 degrees of freedom) at every spread from 0.1 to 3 times the precision, in 20,000 simulated
+# runs per spread with the first look at 4 blocks (docs/measuring.md, "Sizing a run"; tests/test_paired.py).
+SEQUENTIAL_FACTOR = 1.25
 UNPAIRED_METHOD = "unpaired-medians"  # an older CSV: the two medians' order-statistic intervals joined
 UNSTABLE_SPREAD = 0.10  # pyperf's warning: repetitions whose standard deviation exceeds 10 % of the mean
 
@@ -238,57 +246,65 @@ def t_halfwidth(sd: float, n: int, confidence: float = CONFIDENCE, df: int | Non
     return t_quantile(0.5 + confidence / 2, df) * sd / math.sqrt(n)
 
 
-def paired_interval(log_ratios, confidence: float = CONFIDENCE, pilot: int = 0) -> tuple[float, float, float, float]:
+def paired_interval(
+    log_ratios, confidence: float = CONFIDENCE, pilot: int = 0, two_stage: bool = False
+) -> tuple[float, float, float, float]:
     """Geometric mean of per-block ratios with its t interval: (speedup, low, high, coverage); the interval is
     NaN with fewer than two blocks (one block says nothing of its spread).
 
-    `pilot` > 1 (a run sized by `--repeat auto`: the number of blocks was chosen from the first `pilot` blocks'
-    spread, and the run went on until the interval was narrow enough): the half-width is the wider of the t
-    interval on all blocks and Stein's two-stage interval (the pilot's sd with its pilot - 1 degrees of freedom,
-    over all n blocks). Stopping when the interval happens to be narrow favours runs whose spread came out small,
-    and the t interval alone then covers less than it says (about 93 % at a stated 95 %); Stein's interval does
-    not depend on the later blocks' spread, so the wider of the two keeps its 95 % (docs/measuring.md,
-    "Sizing a run"; tests/test_paired.py simulates it)."""
+    `pilot` > 1 (a run sized by `--repeat auto`: its first look came after `pilot` blocks, and the run went on
+    until the interval was narrow enough): the t interval widened by SEQUENTIAL_FACTOR, which keeps the 95 % that
+    the stop rule would otherwise cost. `two_stage` (a run sized by an older gilbench, whose pilot's spread set the
+    blocks): the wider of the t interval and Stein's two-stage interval (the pilot's sd with its pilot - 1 degrees
+    of freedom, over all n blocks), as that run was sized (docs/measuring.md, "Sizing a run")."""
     x = np.asarray(log_ratios, dtype=float)
     x = x[np.isfinite(x)]
     if not len(x):
         return math.nan, math.nan, math.nan, 0.0
     mean = float(x.mean())
-    h = two_stage_halfwidth(x, confidence, pilot)
+    h = sized_log_halfwidth(x, confidence, pilot, two_stage)
     if h != h:
         return math.exp(mean), math.nan, math.nan, 0.0
     return math.exp(mean), math.exp(mean - h), math.exp(mean + h), confidence
 
 
-def two_stage_halfwidth(x, confidence: float = CONFIDENCE, pilot: int = 0) -> float:
+def sized_log_halfwidth(x, confidence: float = CONFIDENCE, pilot: int = 0, two_stage: bool = False) -> float:
     """The half-width `paired_interval` uses, on the log scale (x in block order, finite)."""
     n = len(x)
     h = t_halfwidth(float(x.std(ddof=1)), n, confidence) if n > 1 else math.nan
     if pilot > 1 and n >= pilot and h == h:
-        h = max(h, t_halfwidth(float(x[:pilot].std(ddof=1)), n, confidence, df=pilot - 1))
+        if two_stage:
+            h = max(h, t_halfwidth(float(x[:pilot].std(ddof=1)), n, confidence, df=pilot - 1))
+        else:
+            h *= SEQUENTIAL_FACTOR
     return h
 
 
-def sized_halfwidth(x, pilot: int = 0) -> float:
+def sized_halfwidth(x, pilot: int = 0, two_stage: bool = False) -> float:
     """The relative half-width a cell's speedup interval has now (x: its log ratios in block order, finite): what
-    --repeat auto compares with --precision after each round to decide whether the cell needs more blocks."""
-    h = two_stage_halfwidth(x, pilot=pilot)
+    --repeat auto compares with --precision at each look to decide whether the cell needs more blocks."""
+    h = sized_log_halfwidth(x, pilot=pilot, two_stage=two_stage)
     return math.expm1(h) if h == h else math.nan
 
 
 def blocks_needed(
-    sd: float, precision: float, confidence: float = CONFIDENCE, most: int = 100_000, df: int | None = None
+    sd: float,
+    precision: float,
+    confidence: float = CONFIDENCE,
+    most: int = 100_000,
+    df: int | None = None,
+    factor: float = 1.0,
 ) -> int:
     """The fewest blocks whose t interval of the mean log ratio, at this spread, is within +-precision (relative:
     exp(half-width) - 1 <= precision). `df`: the spread's own degrees of freedom where it is fixed (a pilot's: the
-    two-stage interval), else n - 1."""
+    two-stage interval), else n - 1; `factor`: the interval's widening (SEQUENTIAL_FACTOR for a sized run)."""
     target = math.log1p(precision)
     if not sd > 0:
         return 2
     n = 2
-    while n < most and t_halfwidth(sd, n, confidence, df) > target:
+    while n < most and factor * t_halfwidth(sd, n, confidence, df) > target:
         n = max(n + 1, int(n * 1.05))  # n grows geometrically past ~20: the t quantile barely moves there
-    while n > 2 and t_halfwidth(sd, n - 1, confidence, df) <= target:  # the geometric steps may overshoot
+    while n > 2 and factor * t_halfwidth(sd, n - 1, confidence, df) <= target:  # the geometric steps may overshoot
         n -= 1
     return n
 
@@ -306,7 +322,7 @@ def paired_log_ratios(rows, metric: str = "total_s"):
 
 def pair_spread(frame, metric: str = "total_s", pilot: int = 0) -> dict:
     """For sizing a run: per non-serial cell, (blocks, sd of the log ratios, relative half-width now: the
-    interval `summarize` will report, two-stage where `pilot` > 1)."""
+    interval `summarize` will report, widened for the stop rule where `pilot` > 1)."""
     rows = measured(frame)
     out: dict = {}
     if rows.empty or "block_workers" not in rows:
@@ -531,11 +547,14 @@ def bootstrap_usl(points: dict, serial: dict, scale: dict, rng) -> tuple[list[fl
     return sigmas, kappas
 
 
-def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, pilot: int = 0):
+def summarize(
+    frame, metric: str = "total_s", fit_oversubscribed: bool = False, pilot: int = 0, two_stage: bool = False
+):
     """One row per cell: statistics of `metric`, speedup, efficiency, busy cores, fits.
 
-    `pilot`: the pilot blocks of a run sized by `--repeat auto` (its speedup intervals are two-stage, see
-    `paired_interval`); 0 for a run of a fixed number of blocks.
+    `pilot`: the blocks before the first look of a run sized by `--repeat auto` (its speedup intervals are widened
+    for the stop rule, or two-stage for a run sized by an older gilbench: `two_stage`; see `paired_interval`); 0 for
+    a run of a fixed number of blocks.
 
     Every step that relates one row to another (a variant to its serial cell, a cell to its repetitions, a
     series to its 1-worker cell) looks the other row up by its key (CELL, BASELINE), never by its position.
@@ -549,8 +568,8 @@ def summarize(frame, metric: str = "total_s", fit_oversubscribed: bool = False, 
     table = pd.DataFrame.from_records([_cell_record(key, group, metric) for key, group in cells.items()])
     _add_serial_ratios(table, rows)
     samples = {key: group[metric].to_numpy(dtype=float) for key, group in cells.items()}
-    _add_speedup_intervals(table, rows, metric, samples, pilot)
-    table["pilot_blocks"] = np.where(table["pilot_spread"].notna(), pilot, 0)  # the two-stage interval's pilot
+    _add_speedup_intervals(table, rows, metric, samples, pilot, two_stage)
+    table["pilot_blocks"] = np.where(table["pilot_spread"].notna(), pilot, 0)  # an older run's two-stage pilot
     counts = block_counts(frame)
     too_busy = _withhold_too_busy(table, counts)
     _add_efficiencies(table)
@@ -805,7 +824,9 @@ SPEEDUP_INTERVAL = (
 )  # the columns `_cell_speedup` fills, in summary.csv's order
 
 
-def _add_speedup_intervals(table, rows, metric: str, samples: dict[tuple, np.ndarray], pilot: int = 0) -> None:
+def _add_speedup_intervals(
+    table, rows, metric: str, samples: dict[tuple, np.ndarray], pilot: int = 0, two_stage: bool = False
+) -> None:
     """Paired blocks: the speedup and its interval from the per-block ratios (see paired_interval); an older CSV
     without blocks: the serial and the variant medians' intervals joined (see ratio_interval)."""
     paired = {m: paired_log_ratios(rows, m) for m in dict.fromkeys([metric, "compute_s"])} if _paired(rows) else {}
@@ -819,10 +840,11 @@ def _add_speedup_intervals(table, rows, metric: str, samples: dict[tuple, np.nda
             intervals.append((1.0, 1.0, math.nan, int(repeats), math.nan, "baseline", 1.0, 1.0, 1.0, math.nan))
         elif key in paired.get(metric, {}):
             x = paired[metric][key]
-            speedup, low, high, coverage = paired_interval(x, pilot=pilot)
+            speedup, low, high, coverage = paired_interval(x, pilot=pilot, two_stage=two_stage)
             c = paired_interval(paired["compute_s"].get(key, [])) if "compute_s" in paired else (math.nan,) * 4
             finite = x[np.isfinite(x)]
             sized = pilot > 1 and len(finite) >= pilot
+            method = (TWO_STAGE_METHOD if two_stage else SEQUENTIAL_METHOD) if sized else PAIRED_METHOD
             speedups.append(speedup)
             intervals.append(
                 (
@@ -831,11 +853,11 @@ def _add_speedup_intervals(table, rows, metric: str, samples: dict[tuple, np.nda
                     coverage,
                     len(finite),
                     _sd(finite),
-                    TWO_STAGE_METHOD if sized else PAIRED_METHOD,
+                    method,
                     c[0],
                     c[1],
                     c[2],
-                    _sd(finite[:pilot]) if sized else math.nan,
+                    _sd(finite[:pilot]) if sized and two_stage else math.nan,
                 )
             )
         else:

@@ -21,13 +21,10 @@ import random
 import sys
 from dataclasses import dataclass, replace
 
-# Blocks per group before the spread is estimated. The sized interval is Stein's two-stage one on the pilot's
-# degrees of freedom (analysis.paired_interval), exact whatever the pilot, and the plan sizes with the same t
-# quantile, so the pilot trades blocks against blocks: a small one stops early where the spread is small against
-# the precision, and pays a large quantile where it is not (t at 3 degrees of freedom is 3.18, at 5 2.57). Simulated
-# (docs/measuring.md, "Sizing a run"), a pilot of 4 needs 4.8 blocks on average where the spread is 0.55 x the
-# target's log half-width (a quiet count at +-5 %), against 6.0 for a pilot of 6, and 10.9 against 8.2 at 1.0x.
-# Stopping as soon as a plain t interval is narrow enough, from 3 blocks on, would save more and covers 92.5 %.
+# Blocks per group before the first look: --repeat auto then looks after every round and stops each cell at the
+# first look where its interval, widened for the looks (analysis.SEQUENTIAL_FACTOR), is within the precision. Four:
+# with fewer the spread is too poorly known to print a plan from; the widened t interval at 4 blocks is within +-5 %
+# where a quiet count's per-block spread (about 3 %) is (docs/measuring.md, "Sizing a run without losing coverage").
 PILOT_BLOCKS = 4
 
 
@@ -199,15 +196,15 @@ def short_key(key: tuple) -> tuple:
 def size_groups(all_groups: list[Group], spread: dict, walls: dict, precision: float) -> list[GroupPlan]:
     """The plan after the pilot: per group, the blocks each cell needs and the predicted time of one block.
     `spread`: short cell key -> (blocks, sd, half-width) from analysis.pair_spread; `walls`: cell key -> walls."""
-    from .analysis import blocks_needed
+    from .analysis import SEQUENTIAL_FACTOR, blocks_needed
 
     plans = []
     for g in all_groups:
         cells = []
         for cell in g.members:
             n, sd, _half = spread.get(cell_key(cell), (0, math.nan, math.nan))
-            # the two-stage interval: the pilot's spread on its own degrees of freedom sets the blocks
-            need = blocks_needed(sd, precision, df=PILOT_BLOCKS - 1) if sd == sd else n  # no spread: not sized
+            # a prediction from the pilot's spread: each look after a round decides (analysis.SEQUENTIAL_FACTOR)
+            need = blocks_needed(sd, precision, factor=SEQUENTIAL_FACTOR) if sd == sd else n  # no spread: not sized
             cells.append(
                 CellPlan(f"{cell.variant} x{cell.workers}", n, sd, need, median(walls.get(cell_key(cell), [])))
             )

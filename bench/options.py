@@ -317,6 +317,9 @@ def _repeat(given: Any, earlier: dict, flag: str) -> int:
     return parse_positive(count, "--repeat")
 
 
+# How --repeat auto stops (environment.json's config): a look after the pilot and after every round, each cell's
+# interval widened for the looks (analysis.SEQUENTIAL_FACTOR). A sized run without it was sized by the two-stage rule.
+SEQUENTIAL_STOP = "sequential"
 LIGHT = "light"  # --warmup's default: one round, whole for cells of several workers, dry for 1-worker cells
 
 
@@ -768,6 +771,7 @@ class RunConfig:
             "child_env": self.child_env,
             "paired_blocks": True,
             "pilot_blocks": blocks.PILOT_BLOCKS if self.auto else None,
+            "stop_rule": SEQUENTIAL_STOP if self.auto else None,
         }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import storage
 from .errors import UsageError
+from .options import SEQUENTIAL_STOP
 
 if TYPE_CHECKING:  # pandas is imported when a run is analysed, not when gilbench starts
     import pandas as pd
@@ -59,7 +60,9 @@ def analyse(target, out=None, fit_oversubscribed: bool = False) -> Analysed:
         raise UsageError(f"{str(results_csv)!r} holds no rows")
     run_dir = results_csv.parent
     env = _environment(run_dir, frame)
-    table = analysis.summarize(frame, fit_oversubscribed=fit_oversubscribed, pilot=pilot_blocks(env))
+    table = analysis.summarize(
+        frame, fit_oversubscribed=fit_oversubscribed, pilot=pilot_blocks(env), two_stage=two_stage(env)
+    )
     if table.empty:
         raise UsageError(f"{str(results_csv)!r} holds no successful measured repetitions (all failed or warm-up)")
     tasks = None
@@ -133,9 +136,16 @@ ENVIRONMENT_COLUMNS = (  # what a results.csv on its own says about its machine 
 
 
 def pilot_blocks(env: dict) -> int:
-    """The pilot of a run sized by --repeat auto (its intervals are two-stage), from environment.json; 0 otherwise."""
+    """The blocks before the first look of a run sized by --repeat auto, from environment.json; 0 otherwise."""
     config = env.get("config") or {}
     return int(config.get("pilot_blocks") or 0) if config.get("repeat_auto") else 0
+
+
+def two_stage(env: dict) -> bool:
+    """Whether a run sized by --repeat auto was sized by an older gilbench's two-stage rule (its environment.json
+    names no stop rule): its intervals are computed as it was sized (analysis.paired_interval)."""
+    config = env.get("config") or {}
+    return bool(config.get("repeat_auto")) and config.get("stop_rule") != SEQUENTIAL_STOP
 
 
 def _environment(run_dir: Path, frame) -> dict:
@@ -328,7 +338,7 @@ def compare(targets: list, out, baseline: str = "own") -> list[Path]:
         frame = storage.load_results(target)
         env = _environment(storage.resolve_run(target).parent, frame)
         builds += env.get("interpreters") or []
-        table = analysis.summarize(frame, pilot=pilot_blocks(env))
+        table = analysis.summarize(frame, pilot=pilot_blocks(env), two_stage=two_stage(env))
         if table.empty or table["speedup"].isna().all():
             raise UsageError(f"{str(target)!r} has no successful serial baseline to compare speedups")
         for (exe, method), part in table.groupby(["python_executable", "start_method"], sort=False):

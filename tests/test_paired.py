@@ -269,7 +269,7 @@ def test_the_plan_predicts_blocks_and_time_per_group(tmp_path):
     spread = {blocks.cell_key(tp): (6, 0.02, 0.02), blocks.cell_key(pp): (6, 0.10, 0.10)}
     walls = {blocks.cell_key(group.serial): [1.0] * 6, blocks.cell_key(tp): [1.0] * 6, blocks.cell_key(pp): [0.5] * 6}
     (group_plan,) = blocks.size_groups([group], spread, walls, 0.05)
-    need = analysis.blocks_needed(0.10, 0.05, df=blocks.PILOT_BLOCKS - 1)  # the pilot's spread sets the plan
+    need = analysis.blocks_needed(0.10, 0.05, factor=analysis.SEQUENTIAL_FACTOR)  # the pilot's spread predicts it
     assert group_plan.blocks_needed == need > analysis.blocks_needed(0.10, 0.05) and group_plan.blocks_done == 6
     # thread-pool already meets it and leaves; serial and process-pool run the remaining blocks
     assert group_plan.more_s == pytest.approx((need - 6) * (1.0 + 0.5))
@@ -338,3 +338,27 @@ def test_a_pure_noise_run_gets_no_causal_sentence_and_no_law(tmp_path):
     assert all(
         "no GIL: the threads ran Python in parallel" in line or "consistent with linear" in line for line in lines
     ), lines
+
+
+def test_a_sized_interval_is_widened_for_its_looks_and_an_older_runs_stays_two_stage():
+    """--repeat auto's interval is the t interval times SEQUENTIAL_FACTOR, and the report's p-value is its dual; a run
+    sized by an older gilbench (environment.json without a stop rule) keeps its two-stage interval."""
+    from gilbench import render
+    from gilbench.report import significance
+
+    x = np.log([2.4, 1.7, 2.5, 1.6] + [2.0, 2.02, 1.98, 2.01, 1.99, 2.0, 2.03, 1.97])  # a wide pilot, then quiet
+    n, sd = len(x), float(np.std(x, ddof=1))
+    speedup, low, high, _ = analysis.paired_interval(x, pilot=blocks.PILOT_BLOCKS)
+    plain = analysis.t_halfwidth(sd, n)
+    assert math.log(high / speedup) == pytest.approx(analysis.SEQUENTIAL_FACTOR * plain)
+    row = dict(speedup=speedup, speedup_blocks=n, pair_spread=sd, speedup_method=analysis.SEQUENTIAL_METHOD)
+    assert significance.speedup_p(row, low, below=False) == pytest.approx(0.025, abs=1e-6)  # the interval's edge
+    assert significance.speedup_p(dict(row, speedup_method=analysis.PAIRED_METHOD), low, below=False) < 0.025
+    _, old_low, old_high, _ = analysis.paired_interval(x, pilot=blocks.PILOT_BLOCKS, two_stage=True)
+    assert old_high / old_low > high / low  # Stein's interval keeps the pilot's spread
+    sized = {"repeat_auto": True, "pilot_blocks": blocks.PILOT_BLOCKS}
+    assert render.two_stage({"config": sized})
+    assert not render.two_stage({"config": {**sized, "stop_rule": "sequential"}})
+    assert not render.two_stage({"config": {"repeat_auto": False}})
+    config = options.resolve(options.RunOptions(workloads="count", repeat="auto"))
+    assert config.recorded()["stop_rule"] == options.SEQUENTIAL_STOP

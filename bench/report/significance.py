@@ -1,7 +1,7 @@
 """The statistics behind the report's claims: one-sided tests of a summary row's quantities, and Holm's procedure.
 
 Each test gives a p-value from the statistics the row's numbers are made of (the per-block log ratios for a speedup,
-with the two-stage interval's pilot where the run was sized; Welch's t on log times for an older unpaired CSV; the
+widened as its interval is where the run was sized; Welch's t on log times for an older unpaired CSV; the
 repetitions' mean for busy cores and the start-up share; the per-block CPU ratios for the CPU inflation; tasks.csv's
 shares, tested in bench/report/balance.py). bench/report/rules.py says which tests a claim needs, and
 bench/report/budget.py puts a run's claims under one family-wise error budget with `holm`.
@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..analysis import t_cdf, t_quantile
+from ..analysis import SEQUENTIAL_FACTOR, SEQUENTIAL_METHOD, t_cdf, t_quantile
 from .evidence import Evidence
 
 ALPHA = 0.05  # the family-wise error rate of a report's claims: at most a 5 % chance of any false claim
@@ -58,15 +58,17 @@ def _log(value: float) -> float:
 
 def speedup_p(row: dict, value: float, below: bool) -> float:
     """p-value of the row's speedup below (or above) `value`, from the statistics its interval was made of: the
-    per-block log ratios (paired; the wider of the t test and Stein's two-stage test from the pilot where the run
-    was sized), or the two cells' log times (an older, unpaired CSV: Welch's t)."""
+    per-block log ratios (paired; where the run was sized, the t test widened as its interval is, or for a run
+    sized by an older gilbench the wider of the t test and Stein's two-stage test from the pilot), or the two
+    cells' log times (an older, unpaired CSV: Welch's t)."""
     estimate, target = _log(row.get("speedup", math.nan)), _log(value)
     if "speedup_blocks" not in row:
         point, low, high = (row.get(c, math.nan) for c in ("speedup", "speedup_low", "speedup_high"))
         return _interval_p(point, low, high, value, below)
     n = row["speedup_blocks"]
     if n and n > 1:
-        p = _t_p(estimate, row["pair_spread"] / math.sqrt(n), n - 1, target, below)
+        widened = SEQUENTIAL_FACTOR if row.get("speedup_method") == SEQUENTIAL_METHOD else 1.0
+        p = _t_p(estimate, widened * row["pair_spread"] / math.sqrt(n), n - 1, target, below)
         pilot, spread = row.get("pilot_blocks", 0) or 0, row.get("pilot_spread", math.nan)
         if pilot > 1 and spread == spread:
             p = max(p, _t_p(estimate, spread / math.sqrt(n), pilot - 1, target, below))
