@@ -233,13 +233,16 @@ def pools_text(pools: list[dict]) -> str:
     )
 
 
-def collect_environment() -> dict:
+def collect_environment(meanwhile=None) -> dict:
     """The environment a run records. Its `interpreters` describes this interpreter alone (interpreter_build); a
-    run with other interpreters (--python) lists them all, described under each (interpreters.describe_all)."""
+    run with other interpreters (--python) lists them all, described under each (interpreters.describe_all).
+    `meanwhile`: a function to call while the machine is looked at (BusyProbe leaves this process's CPU out)."""
     busy, pools = BusyProbe(), start_native_probe()  # both run while the rest is collected
     env: dict = {}
     for collector in (collect_python, collect_cpu, collect_system, collect_packages):
         collector(env)
+    if meanwhile is not None:
+        meanwhile()
     collect_native_pools(env, pools)
     env["harness_commit"] = harness_commit()
     env["interpreters"] = [{**interpreter_build(), "python": sys.executable}]
