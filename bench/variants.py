@@ -7,7 +7,6 @@ Standard library only: this module is imported by other interpreters given with 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
@@ -15,10 +14,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
 
 from . import native, oslayer, registry
 from .protocol import TaskRecord
@@ -245,8 +241,20 @@ def _process_worker(conn, ref, indices, tasks):
         conn.close()
 
 
-def _collect(pending: dict[Connection, multiprocessing.Process], results: dict, records: list) -> float | None:
-    """Receive every worker's message; a worker that exits without one fails the cell with its exit status."""
+def processes(start_method: str):
+    """multiprocessing's context for the start method, with multiprocessing.connection imported: what the process
+    variants use, imported by each before its clock starts (a serial cell's process never imports them)."""
+    import multiprocessing
+    import multiprocessing.connection  # noqa: F401 - _collect's wait, inside the timed region
+
+    return multiprocessing.get_context(start_method)
+
+
+def _collect(pending: dict, results: dict, records: list) -> float | None:
+    """Receive every worker's message (`pending`: a worker's Connection -> its Process); a worker that exits without
+    one fails the cell with its exit status."""
+    from multiprocessing.connection import Connection, wait  # imported before the clock started: processes()
+
     last_result = None
     while pending:
         ready = wait(list(pending) + [p.sentinel for p in pending.values()])
@@ -282,7 +290,7 @@ def _reap(procs) -> None:
 
 def _run_processes(ref, tasks, slices, start_method) -> Execution:
     """One multiprocessing.Process per slice of task indices, all started, then joined."""
-    ctx = multiprocessing.get_context(start_method)
+    ctx = processes(start_method)
     t0 = time.perf_counter()
     procs, readers = [], {}
     for indices in slices:
@@ -327,6 +335,8 @@ def _run_in_executor(executor_class, ref, tasks, workers) -> Execution:
 
 
 def run_thread_pool(ref, tasks, workers, start_method, **options) -> Execution:
+    from concurrent.futures import ThreadPoolExecutor
+
     return _run_in_executor(ThreadPoolExecutor, ref, tasks, workers)
 
 
@@ -337,9 +347,12 @@ def chunksize_for(n_tasks: int, workers: int) -> int:
 
 
 def run_process_pool(ref, tasks, workers, start_method, **options) -> Execution:
-    chunksize = chunksize_for(len(tasks), workers)
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    chunksize, context = chunksize_for(len(tasks), workers), processes(start_method)
     t0 = time.perf_counter()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(start_method))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
     try:
         results, records = {}, []
         outcomes = pool.map(instrumented, [ref] * len(tasks), range(len(tasks)), tasks, chunksize=chunksize)
@@ -385,7 +398,7 @@ def run_ceiling(ref, tasks, workers, start_method, **options) -> Execution:
     start to the last task's end, measured inside the workers. No pool, no IPC, no start-up in
     the timed region, so total_s == compute_s and start-up is zero by construction.
     """
-    ctx = multiprocessing.get_context(start_method)
+    ctx = processes(start_method)
     slices = [s for s in static_slices(len(tasks), workers) if len(s)]
     barrier = ctx.Barrier(len(slices))
     procs, pending = [], {}

@@ -197,6 +197,7 @@ def run_pyperf(scratch: Path) -> Outcome:
     values, start = [], time.perf_counter()
     for i, command in enumerate(scripts(scratch)):
         output = scratch / f"pyperf-{i}.json"
+        output.unlink(missing_ok=True)  # pyperf will not write over an earlier round's file
         subprocess.run(
             [sys.executable, "-m", "pyperf", "command", "--quiet", "--output", str(output), *command],
             check=True,
