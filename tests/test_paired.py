@@ -362,3 +362,11 @@ def test_a_sized_interval_is_widened_for_its_looks_and_an_older_runs_stays_two_s
     assert not render.two_stage({"config": {"repeat_auto": False}})
     config = options.resolve(options.RunOptions(workloads="count", repeat="auto"))
     assert config.recorded()["stop_rule"] == options.SEQUENTIAL_STOP
+
+
+def test_the_report_names_the_interval_the_run_was_sized_for():
+    from gilbench.report.document import interval_text
+
+    assert interval_text({"repeat_auto": False}).endswith("(`speedup_method` paired-t)")
+    assert "paired-t-sequential" in interval_text({"repeat_auto": True, "stop_rule": options.SEQUENTIAL_STOP})
+    assert "paired-t-two-stage" in interval_text({"repeat_auto": True})  # sized by an older gilbench

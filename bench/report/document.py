@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..analysis import BASELINE_VARIANT
+from ..analysis import BASELINE_VARIANT, SEQUENTIAL_FACTOR
 from ..environment import STATES, unmeasured
+from ..options import SEQUENTIAL_STOP
 from ..suites.pyperformance import plain_name
 from ..variants import VARIANTS
 from .context import context_checks, startup_lines
@@ -165,7 +166,11 @@ def unmeasured_here(env: dict) -> dict[str, str]:
 
 def method_text(env: dict, c: dict) -> str:
     warmups = c.get("warmup", 1)
-    after = {0: "with no warm-up", 1: "after a warm-up"}.get(warmups, f"after {warmups} warm-ups")
+    after = {
+        0: "with no warm-up",
+        1: "after a warm-up",
+        "light": "after a light warm-up (a 1-worker cell's stops before its timed region)",
+    }.get(warmups, f"after {warmups} warm-ups")
     if not c.get("paired_blocks"):
         return (
             f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} "
@@ -186,10 +191,22 @@ def method_text(env: dict, c: dict) -> str:
         "baseline and every variant at one worker count back to back, in random order, "
         "each in a fresh process; rounds of blocks in shuffled order (seed "
         f"{env.get('seed')}), {count}, {after}. A speedup is the geometric mean of the "
-        "per-block ratios serial / variant; its interval is Student's t on the log ratios "
-        "at 95 % (`speedup_method` paired-t). Times are medians with order-statistic "
-        "intervals."
+        f"per-block ratios serial / variant; its interval is {interval_text(c)}. Times are medians with "
+        "order-statistic intervals."
     )
+
+
+def interval_text(c: dict) -> str:
+    """How the run's speedup intervals were made, by how it was sized (analysis.paired_interval)."""
+    plain = "Student's t on the log ratios at 95 %"
+    if not c.get("repeat_auto"):
+        return f"{plain} (`speedup_method` paired-t)"
+    if c.get("stop_rule") == SEQUENTIAL_STOP:
+        return (
+            f"{plain}, widened by {SEQUENTIAL_FACTOR:g} for the looks after each round that decided when a speedup "
+            "had enough blocks (`speedup_method` paired-t-sequential)"
+        )
+    return f"the wider of {plain} and Stein's two-stage interval from the pilot (`speedup_method` paired-t-two-stage)"
 
 
 def merged_section(env: dict) -> list[Block]:
