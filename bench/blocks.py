@@ -21,6 +21,8 @@ import random
 import sys
 from dataclasses import dataclass, replace
 
+from .native import LEAVE, setting_words
+
 # Blocks per group before the first look: --repeat auto then looks after every round and stops each cell at the
 # first look where its interval, widened for the looks (analysis.SEQUENTIAL_FACTOR), is within the precision. Four:
 # with fewer the spread is too poorly known to print a plan from; the widened t interval at 4 blocks is within +-5 %
@@ -67,7 +69,7 @@ class Group:
 
     @property
     def label(self) -> str:
-        setting = "" if self.native == "leave" else f" (native threads {self.native})"
+        setting = "" if self.native == LEAVE else f" ({setting_words(self.native)})"
         return f"{self.workload}{setting} at {self.workers} worker{'s' if self.workers != 1 else ''}"
 
 

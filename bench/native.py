@@ -37,6 +37,17 @@ POOL_LIBRARIES = ("openblas", "mkl_rt", "blis", "gomp", "iomp", "libomp", "flexi
 _done = threading.local()  # per thread: OpenMP's limit is a per-thread setting, so each worker thread applies it
 
 
+def setting_words(setting: str) -> str:
+    """A --native-threads setting in words (a cell's applied limit, or a run's setting as given): `1` -> `native
+    threads limited to 1`, `leave` -> `native threads left as they were`: the report's, the terminal's and the
+    plan's."""
+    if setting == LEAVE:
+        return "native threads left as they were"
+    if setting == AUTO:
+        return f"native threads limited to usable CPUs / workers ({AUTO})"
+    return f"native threads limited to {setting}"
+
+
 def settings(option: str) -> list[str]:
     """--native-threads's settings, in the order given (`leave,1` -> ['leave', '1'])."""
     return option.split(",")

@@ -325,3 +325,15 @@ def test_the_tutorial_scripts_run_beside_the_reference_settings_blocks_only():
     assert tutorial.applies("count", 2, "leave", "1,leave") and not tutorial.applies("count", 2, "1", "1,leave")
     assert tutorial.applies("count", 2, "2", "2,1") and not tutorial.applies("count", 2, "1", "2,1")
     assert not tutorial.applies("count", 1, "leave", "leave") and not tutorial.applies("matmul", 2, "leave", "leave")
+
+
+def test_the_plan_names_a_groups_native_setting_in_the_reports_words(tmp_path):
+    from gilbench import blocks, options, plan
+
+    config = options.resolve(
+        options.RunOptions(
+            workloads="matmul", variants="serial,thread-pool", workers="2", native_threads="leave,1", out=str(tmp_path)
+        )
+    )
+    labels = sorted(g.label for g in blocks.groups(plan.build_cells(config)))
+    assert labels == ["matmul (native threads limited to 1) at 2 workers", "matmul at 2 workers"], labels

@@ -5,7 +5,7 @@ tutorial check, failures only threads had, and the spectrum's benchmarks that ar
 from __future__ import annotations
 
 from ..analysis import BASELINE_VARIANT, UNSTABLE_SPREAD, precision_met, set_aside_facts
-from ..native import reference_setting
+from ..native import reference_setting, setting_words
 from ..spectrum import NOT_SAFE, SERIES
 from ..suites.pyperformance import is_isolated, is_suite_name, plain_name
 from ..variants import VARIANTS, in_family
@@ -16,7 +16,7 @@ from .findings import answer as answer_finding
 from .numbers import estimate, halfwidth, interval, number, pct, speedup
 from .suite import ISOLATED_STILL_SHARES, failure, with_interval
 from .wording import answer as answer_words
-from .wording import set_aside, setting_words
+from .wording import set_aside
 
 LISTED = 6  # cells named in one closing line; the report names them all
 

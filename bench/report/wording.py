@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..native import AUTO, LEAVE
+from ..native import setting_words
 from .evidence import Evidence, native_count
 from .findings import Finding
 from .laws import law_sentences
@@ -153,16 +153,6 @@ def native_pool(f) -> str:
 
 def _process_busy(f) -> str:
     return estimate(f["process_busy_cores"], f["process_busy_cores_low"], f["process_busy_cores_high"])
-
-
-def setting_words(setting: str) -> str:
-    """A --native-threads setting in words (a cell's applied limit, or a run's setting as given): `1` -> `native
-    threads limited to 1`, `leave` -> `native threads left as they were`."""
-    if setting == LEAVE:
-        return "native threads left as they were"
-    if setting == AUTO:
-        return f"native threads limited to usable CPUs / workers ({AUTO})"
-    return f"native threads limited to {setting}"
 
 
 def native_setting(row) -> str:
