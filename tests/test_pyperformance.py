@@ -287,3 +287,14 @@ def test_a_known_unsafe_benchmarks_thread_failures_are_said_once(tmp_path):
     assert "AttributeError" in lines[0] and "results.csv" in lines[0]
     assert said("pyperformance:richards", "process-pool", 2, 1).startswith("FAILED pyperformance:richards process-pool")
     assert said("pyperformance:chaos", "threading", 2, 1).startswith("FAILED pyperformance:chaos threading x2")
+
+
+def test_the_spectrum_says_which_build_its_processes_ran_under():
+    import pandas as pd
+    from gilbench.report import suite
+
+    both, ft_only = pd.DataFrame(), pd.DataFrame()
+    both.attrs["pythons"] = {"gil": ("/gil/python", "3.13.15"), "ft": ("/ft/python", "3.13.15t")}
+    ft_only.attrs["pythons"] = {"ft": ("/ft/python", "3.13.15t")}
+    assert "processes (under the GIL build)" in suite.explain(both)
+    assert "processes (under the free-threaded build)" in suite.explain(ft_only)

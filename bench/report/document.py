@@ -20,7 +20,7 @@ from .context import context_checks, startup_lines
 from .laws import between
 from .layout import Block, Bullets, Heading, Image, Paragraph, Table
 from .numbers import halfwidth, interval, pct, speedup
-from .suite import EXPLAIN as SPECTRUM_EXPLAINED
+from .suite import explain as spectrum_explained
 from .suite import findings as spectrum_findings
 from .suite import table_rows as spectrum_table
 from .workload import (
@@ -459,7 +459,7 @@ def spectrum_blocks(spectrum, chart, env: dict | None = None) -> list[Block]:
         blocks.append(Bullets(lines))
     if chart is not None:
         blocks.append(Image(chart))
-    blocks.append(Paragraph(SPECTRUM_EXPLAINED))
+    blocks.append(Paragraph(spectrum_explained(spectrum)))
     blocks.append(Table(*spectrum_table(spectrum)))
     return blocks
 

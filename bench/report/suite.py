@@ -103,6 +103,13 @@ def findings(spectrum, env: dict | None = None) -> list[str]:
     return [PHRASES[f.rule](f.facts) for f in spectrum_findings(spectrum, env)]
 
 
+def explain(spectrum) -> str:
+    """What the spectrum's table shows; its processes are the GIL build's where the run had one, else the
+    free-threaded build's (spectrum.build)."""
+    build = "the GIL build" if "gil" in spectrum.attrs.get("pythons", {"gil": None}) else "the free-threaded build"
+    return EXPLAIN.replace("processes (under the GIL build)", f"processes (under {build})")
+
+
 EXPLAIN = (
     "Speedup at N workers over the serial loop of the same interpreter, with its 95 % paired interval: threads "
     "under the GIL build, threads under the free-threaded build, processes (under the GIL build). Busy cores: "
