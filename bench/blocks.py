@@ -25,8 +25,9 @@ from .native import LEAVE, setting_words
 
 # Blocks per group before the first look: --repeat auto then looks after every round and stops each cell at the
 # first look where its interval, widened for the looks (analysis.SEQUENTIAL_FACTOR), is within the precision. Four:
-# with fewer the spread is too poorly known to print a plan from; the widened t interval at 4 blocks is within +-5 %
-# where a quiet count's per-block spread (about 3 %) is (docs/measuring.md, "Sizing a run without losing coverage").
+# with fewer the spread is too poorly known to print a plan from; at 4 blocks the widened t interval is within +-5 %
+# where the per-block spread is under about 2.4 % (a quiet count's is 2-4 %: it mostly stops at 4-6 blocks;
+# docs/measuring.md, "Sizing a run without losing coverage").
 PILOT_BLOCKS = 4
 
 
@@ -69,8 +70,8 @@ class Group:
 
     @property
     def label(self) -> str:
-        setting = "" if self.native == LEAVE else f" ({setting_words(self.native)})"
-        return f"{self.workload}{setting} at {self.workers} worker{'s' if self.workers != 1 else ''}"
+        setting = "" if self.native == LEAVE else f" with {setting_words(self.native)}"
+        return f"{self.workload} at {self.workers} worker{'s' if self.workers != 1 else ''}{setting}"
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def size_groups(all_groups: list[Group], spread: dict, walls: dict, precision: f
 
 
 def median(values) -> float:
-    values = sorted(values)
+    values = sorted(v for v in values if v == v)
     if not values:
         return 0.0
     mid = len(values) // 2

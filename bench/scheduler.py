@@ -40,6 +40,7 @@ class Sizing:
             last = max((k[4] for k in done if k[:4] == (g.workload, g.size, g.python, g.workers)), default=0)
             self.repeat_of[g] = max(first_rounds, last)
         frame = storage.load_results(run_dir)
+        frame = frame[~frame["warmup"].astype(bool) & frame["total_s"].notna()]  # as the live walls: measured ones
         for r in frame.itertuples():
             self.walls.setdefault(
                 (r.workload, r.size, r.params, r.python_executable, r.variant, int(r.workers)), []

@@ -62,7 +62,8 @@ def thread_safety(frame, workload: str) -> dict:
     private copy of its module per thread), 'untested' (no threaded cell ran) or 'serial-failed'; with the first
     failure's error and whether it was a wrong result rather than a crash. Words: bench/report/suite.py."""
     rows = frame[(frame["workload"] == workload) & frame["variant"].isin(in_family("threads"))]
-    serial_ok = frame[(frame["workload"] == workload) & (frame["variant"] == BASELINE_VARIANT)]["ok"].astype(bool)
+    serial = frame[(frame["workload"] == workload) & (frame["variant"] == BASELINE_VARIANT)]
+    serial_ok = serial[~serial["warmup"].astype(bool)]["ok"].astype(bool)  # a light warm-up's ran no task
     isolated = workload.endswith("@isolated")
     facts = {"safety": "untested", "safety_error": "", "safety_differs": False}
     if rows.empty:

@@ -336,4 +336,4 @@ def test_the_plan_names_a_groups_native_setting_in_the_reports_words(tmp_path):
         )
     )
     labels = sorted(g.label for g in blocks.groups(plan.build_cells(config)))
-    assert labels == ["matmul (native threads limited to 1) at 2 workers", "matmul at 2 workers"], labels
+    assert labels == ["matmul at 2 workers", "matmul at 2 workers with native threads limited to 1"], labels

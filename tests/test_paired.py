@@ -370,3 +370,16 @@ def test_the_report_names_the_interval_the_run_was_sized_for():
     assert interval_text({"repeat_auto": False}).endswith("(`speedup_method` paired-t)")
     assert "paired-t-sequential" in interval_text({"repeat_auto": True, "stop_rule": options.SEQUENTIAL_STOP})
     assert "paired-t-two-stage" in interval_text({"repeat_auto": True})  # sized by an older gilbench
+
+
+def test_the_tests_of_a_sized_speedup_widen_as_its_interval_does():
+    """The ceiling-gap test and the 'blocks that would tell' count use the widened standard error of a row sized by
+    the looks; a light warm-up's empty time does not enter a resumed run's walls (blocks.median drops it)."""
+    from gilbench.report import significance
+
+    row = dict(speedup=1.8, speedup_blocks=6, pair_spread=0.04, speedup_method=analysis.PAIRED_METHOD)
+    ceiling = dict(speedup=1.95, speedup_blocks=6, pair_spread=0.04, speedup_method=analysis.PAIRED_METHOD)
+    sized = {k: dict(v, speedup_method=analysis.SEQUENTIAL_METHOD) for k, v in (("row", row), ("ceiling", ceiling))}
+    assert significance.gap_p(sized["row"], sized["ceiling"]) > significance.gap_p(row, ceiling)
+    assert significance.blocks_to_tell(sized["row"], 10) >= significance.blocks_to_tell(row, 10)
+    assert blocks.median([math.nan, 1.0, 2.0]) == 1.5

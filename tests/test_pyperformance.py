@@ -298,3 +298,17 @@ def test_the_spectrum_says_which_build_its_processes_ran_under():
     ft_only.attrs["pythons"] = {"ft": ("/ft/python", "3.13.15t")}
     assert "processes (under the GIL build)" in suite.explain(both)
     assert "processes (under the free-threaded build)" in suite.explain(ft_only)
+
+
+def test_a_serial_cell_that_failed_is_not_hidden_by_its_light_warm_up():
+    import pandas as pd
+    from gilbench import spectrum
+
+    frame = pd.DataFrame(
+        [
+            dict(workload="b", variant="serial", workers=1, warmup=True, ok=True, error=""),  # dry: ran no task
+            dict(workload="b", variant="serial", workers=1, warmup=False, ok=False, error="RuntimeError: boom"),
+            dict(workload="b", variant="thread-pool", workers=2, warmup=False, ok=False, error="RuntimeError: boom"),
+        ]
+    )
+    assert spectrum.thread_safety(frame, "b")["safety"] == "serial-failed"

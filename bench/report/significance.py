@@ -67,8 +67,7 @@ def speedup_p(row: dict, value: float, below: bool) -> float:
         return _interval_p(point, low, high, value, below)
     n = row["speedup_blocks"]
     if n and n > 1:
-        widened = SEQUENTIAL_FACTOR if row.get("speedup_method") == SEQUENTIAL_METHOD else 1.0
-        p = _t_p(estimate, widened * row["pair_spread"] / math.sqrt(n), n - 1, target, below)
+        p = _t_p(estimate, widening(row) * row["pair_spread"] / math.sqrt(n), n - 1, target, below)
         pilot, spread = row.get("pilot_blocks", 0) or 0, row.get("pilot_spread", math.nan)
         if pilot > 1 and spread == spread:
             p = max(p, _t_p(estimate, spread / math.sqrt(n), pilot - 1, target, below))
@@ -114,12 +113,19 @@ def inflation_p(row: dict, value: float, below: bool) -> float:
     return _t_p(_log(row.get("cpu_inflation", math.nan)), sd / math.sqrt(n), n - 1, _log(value), below)
 
 
+def widening(row: dict) -> float:
+    """What a speedup's standard error is multiplied by in its tests, as its interval is: SEQUENTIAL_FACTOR for a
+    run sized by --repeat auto's looks (analysis.paired_interval), else 1."""
+    return SEQUENTIAL_FACTOR if row.get("speedup_method") == SEQUENTIAL_METHOD else 1.0
+
+
 def _log_se(row: dict) -> tuple[float, float]:
-    """The standard error of a paired speedup's log and its degrees of freedom (NaN where it has no blocks)."""
+    """The standard error of a paired speedup's log, widened as its interval is, and its degrees of freedom (NaN
+    where it has no blocks)."""
     n = row.get("speedup_blocks", 0) or 0
     if n < 2:
         return math.nan, math.nan
-    return row.get("pair_spread", math.nan) / math.sqrt(n), n - 1.0
+    return widening(row) * row.get("pair_spread", math.nan) / math.sqrt(n), n - 1.0
 
 
 def gap_p(row: dict, ceiling: dict) -> float:
@@ -201,7 +207,7 @@ def blocks_to_tell(row: dict, family: int, alpha: float = ALPHA, most: int = 10_
     """How many blocks would let the row's speedup be called above 1.00x at the first step of Holm's procedure
     (alpha / family), if the speedup is what this run estimates and the pair spread stays as observed; None where
     the estimate is not above 1.00x or the row has no pair spread."""
-    estimate, sd = _log(row.get("speedup", math.nan)), row.get("pair_spread", math.nan)
+    estimate, sd = _log(row.get("speedup", math.nan)), widening(row) * row.get("pair_spread", math.nan)
     if not (estimate > 0 and sd == sd and sd > 0):
         return None
     level = 1 - alpha / max(1, family)

@@ -33,6 +33,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
+from gilbench.analysis import SEQUENTIAL_FACTOR, SEQUENTIAL_METHOD
 from scipy.stats import t
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +50,13 @@ def run(options: list[str], out: Path) -> tuple[pd.DataFrame, dict, str]:
 
 
 def standard_error(row) -> float:
-    """The se of log(speedup) behind a paired-t interval: half its log width over the t quantile."""
+    """The se of log(speedup) behind a paired-t interval: half its log width over the t quantile (and over the
+    widening of a run sized by --repeat auto's looks, analysis.SEQUENTIAL_FACTOR)."""
     n = int(row["speedup_blocks"])
     if n < 2 or not row["speedup_high"] > 0:
         return math.nan
-    return math.log(row["speedup_high"] / row["speedup_low"]) / 2 / t.ppf(0.975, n - 1)
+    widened = SEQUENTIAL_FACTOR if row.get("speedup_method") == SEQUENTIAL_METHOD else 1.0
+    return math.log(row["speedup_high"] / row["speedup_low"]) / 2 / t.ppf(0.975, n - 1) / widened
 
 
 def welch_limit(se_a: float, n_a: int, se_b: float, n_b: int) -> float:
