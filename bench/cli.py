@@ -40,8 +40,9 @@ def cmd_run(args) -> int:
         )
     except orchestrator.Interrupted as stop:
         print(
-            f"\ngilbench: interrupted; {stop.finished} of {stop.planned} repetitions finished and kept in "
-            f"{stop.run_dir}/results.csv; finish with: gilbench run --resume {stop.run_dir}",
+            f"\ngilbench: interrupted; {stop.finished} repetitions finished and kept in {stop.run_dir}/results.csv "
+            f"({orchestrator.queued_words(stop.planned - stop.finished)}); finish with: gilbench run --resume "
+            f"{stop.run_dir}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

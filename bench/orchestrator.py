@@ -28,10 +28,16 @@ class Interrupted(RunError):
 
     def __init__(self, run_dir: Path, finished: int, planned: int):
         super().__init__(
-            f"interrupted after {finished} of {planned} repetitions; they are kept in {run_dir}; "
-            f"finish with: gilbench run --resume {run_dir}"
+            f"interrupted after {finished} repetitions ({queued_words(planned - finished)}); they are kept in "
+            f"{run_dir}; finish with: gilbench run --resume {run_dir}"
         )
         self.run_dir, self.finished, self.planned = run_dir, finished, planned
+
+
+def queued_words(more: int) -> str:
+    """What an interruption left to run: the queue then held more than the plan's first count where blocks were run
+    again or sized rounds added, so it is said as what was left, not as a total to compare with that count."""
+    return f"{more} more were queued: the one cut short, and any re-runs and sized rounds"
 
 
 def in_notebook() -> bool:

@@ -202,6 +202,7 @@ def test_interrupt_stops_fast_keeps_rows_and_resume_finishes(signum, tmp_path, n
     assert proc.returncode == 130
     run_dir = results.parent
     assert f"kept in {run_dir}/results.csv" in err and f"gilbench run --resume {run_dir}" in err
+    assert "more were queued: the one cut short" in err  # what was left, not a total to set against the plan's
     kept = storage.load_results(run_dir)
     assert 3 <= len(kept) < 8 * 4  # finished rows kept; not all of them ran
 
