@@ -116,8 +116,8 @@ def _processes(tree: int | None = None, session: int | None = None) -> dict:
 def snapshot(tree: int | None = None, session: int | None = None) -> Snapshot | None:
     """The counters now; `tree`: a process id whose live descendants are not other programs; `session`: a cell's
     session, whose processes are not either, live or not yet reaped (see _processes)."""
-    if not oslayer.linux():  # psutil: a process whose parent ended is another program's until it is reaped
-        return Snapshot(oslayer.steal_s(), oslayer.other_processes(tree, USER_HZ), time.perf_counter())
+    if not oslayer.linux():  # psutil; a process of the cell's session is left out by its session id (POSIX)
+        return Snapshot(oslayer.steal_s(), oslayer.other_processes(tree, USER_HZ, session), time.perf_counter())
     try:
         with open(STAT) as fh:
             fields = fh.readline().split()

@@ -255,12 +255,13 @@ def process_cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def other_processes(tree: int | None, hz: float) -> dict:
+def other_processes(tree: int | None, hz: float, session: int | None = None) -> dict:
     """The portable reading of other programs' CPU (gilbench.accounting's `_processes`, which says what it is for):
     pid -> (own, reaped children's) CPU time in 1/hz s, of every process but this one and its live descendants
     (the cell, its workers, the watchdog) and, with `tree`, that process's. Reaped children's time is there on
     Linux only (psutil has it nowhere else): elsewhere a program that ended during a repetition goes uncounted.
-    Left out besides: the idle process (pid 0) and, on Linux, kernel threads."""
+    Left out besides: the idle process (pid 0), on Linux kernel threads, and with `session` (POSIX) the processes of
+    that session: a cell's workers that its end left behind, reparented and not yet reaped (loky's)."""
     import psutil
 
     out, parents = {}, {}
@@ -271,11 +272,21 @@ def other_processes(tree: int | None, hz: float) -> dict:
             continue  # pid 0: the idle process (Windows) or the scheduler; None: it ended or is not ours to read
         if sys.platform.startswith("linux") and KTHREADD in (proc.pid, ppid):
             continue
+        if session is not None and same_session(proc.pid, session):
+            continue
         kids = getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
         out[proc.pid] = (round((times.user + times.system) * hz), round(kids * hz))
         parents[proc.pid] = ppid
     roots = {os.getpid(), *([tree] if tree is not None else [])}
     return {pid: ticks for pid, ticks in out.items() if not descends(pid, roots, parents)}
+
+
+def same_session(pid: int, session: int) -> bool:
+    """Whether a process belongs to the session (POSIX's getsid; False where there is none, or it ended)."""
+    try:
+        return hasattr(os, "getsid") and os.getsid(pid) == session
+    except OSError:
+        return False
 
 
 def descends(pid: int, roots: set, parents: dict) -> bool:

@@ -241,6 +241,26 @@ def test_a_cells_own_session_is_not_another_program():
         proc.wait()
 
 
+@pytest.mark.skipif(not hasattr(os, "getsid"), reason="POSIX sessions")
+def test_the_portable_reading_leaves_a_cells_session_out_too():
+    """The portable reading (macOS; GILBENCH_PORTABLE=1) by session id: a leftover of the cell's session, reparented
+    (no longer this process's descendant, as loky's workers after their cell ended), is the cell's."""
+    from gilbench import oslayer
+
+    daemon = f"{sys.executable} -c 'import os, time; os.setsid(); time.sleep(30)' >/dev/null 2>&1 & echo $!"
+    shell = subprocess.run(["sh", "-c", daemon], capture_output=True, text=True)
+    pid = int(shell.stdout.strip())  # its parent, the shell, has ended: it is nobody's descendant here
+    try:
+        deadline = time.monotonic() + 5
+        while not oslayer.same_session(pid, pid) and time.monotonic() < deadline:  # until its setsid() has run
+            time.sleep(0.01)
+        assert oslayer.same_session(pid, pid) and not oslayer.same_session(pid, pid + 1)
+        assert pid in oslayer.other_processes(None, accounting.USER_HZ)
+        assert pid not in oslayer.other_processes(None, accounting.USER_HZ, session=pid)
+    finally:
+        os.kill(pid, 9)
+
+
 def test_the_threshold_grows_with_the_cores_a_cell_leaves_spare():
     assert accounting.threshold_cores(0.1, 1, 2) == pytest.approx(0.1)
     assert accounting.threshold_cores(0.1, 2, 2) == pytest.approx(0.1)
