@@ -292,19 +292,17 @@ def blocks_needed(
     precision: float,
     confidence: float = CONFIDENCE,
     most: int = 100_000,
-    df: int | None = None,
     factor: float = 1.0,
 ) -> int:
     """The fewest blocks whose t interval of the mean log ratio, at this spread, is within +-precision (relative:
-    exp(half-width) - 1 <= precision). `df`: the spread's own degrees of freedom where it is fixed (a pilot's: the
-    two-stage interval), else n - 1; `factor`: the interval's widening (SEQUENTIAL_FACTOR for a sized run)."""
+    exp(half-width) - 1 <= precision). `factor`: the interval's widening (SEQUENTIAL_FACTOR for a sized run)."""
     target = math.log1p(precision)
     if not sd > 0:
         return 2
     n = 2
-    while n < most and factor * t_halfwidth(sd, n, confidence, df) > target:
+    while n < most and factor * t_halfwidth(sd, n, confidence) > target:
         n = max(n + 1, int(n * 1.05))  # n grows geometrically past ~20: the t quantile barely moves there
-    while n > 2 and factor * t_halfwidth(sd, n - 1, confidence, df) <= target:  # the geometric steps may overshoot
+    while n > 2 and factor * t_halfwidth(sd, n - 1, confidence) <= target:  # the geometric steps may overshoot
         n -= 1
     return n
 

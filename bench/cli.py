@@ -39,12 +39,7 @@ def cmd_run(args) -> int:
             None if args.resume else RunOptions.from_namespace(args), resume=args.resume, log=say, write_report=False
         )
     except orchestrator.Interrupted as stop:
-        print(
-            f"\ngilbench: interrupted; {stop.finished} repetitions finished and kept in {stop.run_dir}/results.csv "
-            f"({orchestrator.queued_words(stop.planned - stop.finished)}); finish with: gilbench run --resume "
-            f"{stop.run_dir}",
-            file=sys.stderr,
-        )
+        print(f"\ngilbench: {stop}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -27,17 +27,14 @@ class Interrupted(RunError):
     """Ctrl-C or SIGTERM stopped the run; every finished repetition is on disk."""
 
     def __init__(self, run_dir: Path, finished: int, planned: int):
+        # what was left, not a total: the queue holds more than the plan's first count once blocks were run again or
+        # sized rounds added
         super().__init__(
-            f"interrupted after {finished} repetitions ({queued_words(planned - finished)}); they are kept in "
-            f"{run_dir}; finish with: gilbench run --resume {run_dir}"
+            f"interrupted; {finished} repetitions finished and kept in {run_dir}/results.csv ({planned - finished} "
+            f"more were queued: the one cut short, and any re-runs and sized rounds); finish with: gilbench run "
+            f"--resume {run_dir}"
         )
         self.run_dir, self.finished, self.planned = run_dir, finished, planned
-
-
-def queued_words(more: int) -> str:
-    """What an interruption left to run: the queue then held more than the plan's first count where blocks were run
-    again or sized rounds added, so it is said as what was left, not as a total to compare with that count."""
-    return f"{more} more were queued: the one cut short, and any re-runs and sized rounds"
 
 
 def in_notebook() -> bool:

@@ -326,10 +326,6 @@ def steal_s() -> float:
     return float(getattr(psutil.cpu_times(), "steal", 0.0))
 
 
-if __name__ == "__main__":
-    sys.exit(watch() if sys.argv[1:] == ["watch"] else f"usage: {sys.executable} {__file__} watch")
-
-
 def atomic_write(path, data, writer=None):  # -> pathlib.Path (imported where used: the cell's start stays lean)
     """Write a file so that readers see the old one or the new one, never half of either.
 
@@ -352,3 +348,7 @@ def atomic_write(path, data, writer=None):  # -> pathlib.Path (imported where us
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+if __name__ == "__main__":
+    sys.exit(watch() if sys.argv[1:] == ["watch"] else f"usage: {sys.executable} {__file__} watch")

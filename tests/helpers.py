@@ -151,5 +151,6 @@ def task(variant, workers, index, worker, start, end, cpu=None, repeat=1, **chan
 
 def ran_tasks(frame):
     """The rows of repetitions that ran their tasks: all but a light warm-up's 1-worker cells, which stop before
-    their timed region (`--warmup light`, the default)."""
-    return frame[~(frame["warmup"].astype(bool) & (frame["workers"] == 1))]
+    their timed region (`--warmup light`, the default): warm-ups that succeeded with no time."""
+    dry = frame["warmup"].astype(bool) & frame["ok"].astype(bool) & frame["total_s"].isna()
+    return frame[~dry]

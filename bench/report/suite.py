@@ -104,15 +104,15 @@ def findings(spectrum, env: dict | None = None) -> list[str]:
 
 
 def explain(spectrum) -> str:
-    """What the spectrum's table shows; its processes are the GIL build's where the run had one, else the
-    free-threaded build's (spectrum.build)."""
-    build = "the GIL build" if "gil" in spectrum.attrs.get("pythons", {"gil": None}) else "the free-threaded build"
-    return EXPLAIN.replace("processes (under the GIL build)", f"processes (under {build})")
+    """What the spectrum's table shows; its processes ran under the GIL build where the run had one, else under the
+    free-threaded build (bench/spectrum.py's `processes` series)."""
+    pythons = spectrum.attrs.get("pythons")
+    return EXPLAIN.format(build="the free-threaded build" if pythons and "gil" not in pythons else "the GIL build")
 
 
 EXPLAIN = (
     "Speedup at N workers over the serial loop of the same interpreter, with its 95 % paired interval: threads "
-    "under the GIL build, threads under the free-threaded build, processes (under the GIL build). Busy cores: "
+    "under the GIL build, threads under the free-threaded build, processes (under {build}). Busy cores: "
     "the CPU time of the tasks over the wall time. The free-threaded single-thread cost is the free-threaded "
     "build's serial time over the GIL build's for the same work, both measured in this run (their two medians' "
     "intervals joined); above 1, free threads must first win that back. Free threads over the GIL build's serial: "

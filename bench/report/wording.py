@@ -65,6 +65,10 @@ def _kept_up(f) -> str:
     )
 
 
+def sentence(clause: str) -> str:
+    return clause[:1].upper() + clause[1:] + "."
+
+
 # A finding the answer line gives as its reason, where its own words are a sentence: the same words as a clause.
 REASON_CLAUSES: dict[str, Callable[[dict], str]] = {"threads-kept-up": _kept_up}
 
@@ -136,7 +140,7 @@ PHRASES: dict[str, Callable[[dict], str]] = {
         f"{f['threads']['busy_cores']:.2f} busy cores, while processes reached {speedup(f['processes']['speedup'])} "
         f"with {f['processes']['busy_cores']:.2f}."
     ),
-    "threads-kept-up": lambda f: _kept_up(f)[0].upper() + _kept_up(f)[1:] + ".",
+    "threads-kept-up": lambda f: sentence(_kept_up(f)),
     "set-aside": lambda f: set_aside(f),
     "uneven-work": lambda f: (
         f"uneven work: one worker was busy only {pct(f['least_busy_share'])} of the time while another finished the "
