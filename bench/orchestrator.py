@@ -27,8 +27,7 @@ class Interrupted(RunError):
     """Ctrl-C or SIGTERM stopped the run; every finished repetition is on disk."""
 
     def __init__(self, run_dir: Path, finished: int, planned: int):
-        # what was left, not a total: the queue holds more than the plan's first count once blocks were run again or
-        # sized rounds added
+        # what was left, not a total to set against the start line's: blocks run again and sized rounds add to it
         super().__init__(
             f"interrupted; {finished} repetitions finished and kept in {run_dir}/results.csv ({planned - finished} "
             f"more were queued: the one cut short, and any re-runs and sized rounds); finish with: gilbench run "
@@ -115,7 +114,9 @@ def execute(config: RunConfig, env: dict, log=print, resume_dir: Path | None = N
             finish.trace_phase(folder.run_id, folder.path, the_plan.cells, the_plan.prepared, config, bar, seed)
     except KeyboardInterrupt:
         raise Interrupted(
-            folder.path, outcome.finished, outcome.finished + sum(len(b.cells) for b in queue) + 1
+            folder.path,
+            outcome.finished,
+            max(outcome.finished, int(bar.total or 0)),  # the bar counts every addition
         ) from None
     finally:
         bar.close()

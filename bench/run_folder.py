@@ -73,8 +73,9 @@ def create(config: RunConfig, env: dict, plan: Plan, log) -> RunFolder:
         )
     write_inputs(run_dir, plan.inputs)
     reps = sum(len(b.cells) for b in plan.order)
+    groups = f"{len(plan.groups)} paired group{'s' if len(plan.groups) != 1 else ''}"
     log(
-        f"run {run_id}: {len(plan.cells)} cells in {len(plan.groups)} paired groups x ({plan.first_rounds} + "
+        f"run {run_id}: {len(plan.cells)} cells in {groups} x ({plan.first_rounds} + "
         f"{config.warmup_rounds}{' light' if config.warmup == LIGHT else ''} warm-up) blocks = {reps} repetitions"
         + (f"; then sized to +-{config.precision * 100:g} % within {config.budget:g} s" if config.auto else "")
     )

@@ -169,8 +169,9 @@ def method_text(env: dict, c: dict) -> str:
     after = {
         0: "with no warm-up",
         1: "after a warm-up",
-        "light": "after a light warm-up (a 1-worker cell's stops before its timed region)",
-    }.get(warmups, f"after {warmups} warm-ups")
+        "light": "after a light warm-up round (cells of several workers ran once whole; 1-worker cells only started, "
+        "imported and made their tasks)",
+    }.get(warmups, f"after {warmups} rounds of warm-up blocks")
     if not c.get("paired_blocks"):
         return (
             f"Run `{env.get('run_id', '')}`: size {c.get('size')}, {c.get('repeat')} "
@@ -203,8 +204,9 @@ def interval_text(c: dict) -> str:
         return f"{plain} (`speedup_method` paired-t)"
     if c.get("stop_rule") == SEQUENTIAL_STOP:
         return (
-            f"{plain}, widened by {SEQUENTIAL_FACTOR:g} for the looks after each round that decided when a speedup "
-            "had enough blocks (`speedup_method` paired-t-sequential)"
+            f"{plain}, widened by {SEQUENTIAL_FACTOR:g}: the run stopped adding blocks to a speedup as soon as its "
+            "interval was narrow enough, and the plain interval would then cover less than 95 % (`speedup_method` "
+            "paired-t-sequential)"
         )
     return f"the wider of {plain} and Stein's two-stage interval from the pilot (`speedup_method` paired-t-two-stage)"
 
